@@ -1,0 +1,38 @@
+"""benchsuite: a plugin-based benchmark suite for character-level sequence models.
+
+Importing this package stays light (no torch, no pandas) so that `bench --help` and
+`bench list` start fast; `run` imports the heavy libraries when called.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .hookspecs import hookimpl
+from .specs import CellConfig, CellSpec, TaskData, TaskSpec
+
+if TYPE_CHECKING:
+    import pandas
+
+__version__ = "0.1.0"
+__all__ = ["CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl", "run"]
+
+
+def get_cell(name: str) -> CellSpec:
+    """The registered cell called `name` (raises BenchInputError listing the known ones)."""
+    from .plugins import get_registry
+
+    return get_registry().cell(name)
+
+
+def get_task(name: str) -> TaskSpec:
+    """The registered task called `name` (raises BenchInputError listing the known ones)."""
+    from .plugins import get_registry
+
+    return get_registry().task(name)
+
+
+def run(tasks: Any, cells: Any = None, **options: Any) -> "pandas.DataFrame":
+    """Run the grid from Python and return the runs table; options are `bench run`'s, by keyword."""
+    from .runner import run as run_grid
+
+    return run_grid(tasks=tasks, cells=cells, **options)

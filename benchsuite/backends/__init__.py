@@ -1,0 +1,60 @@
+"""Backends turn a cell into a trainable char model on one device; the core drives them through `Session`.
+
+A backend module exposes `DEVICES` (the device kinds it can run on) and
+`open_session(cell, config, data, lr, device, seed) -> Session`. Backend modules import
+their heavy libraries at top, so they are imported only when a run needs them.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Iterable, Protocol
+
+from ..errors import BenchInputError
+
+BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend"}
+# Kept here, not read from the modules, so planning can skip rows without importing a backend.
+BACKEND_DEVICES = {"torch": ("cpu", "cuda")}
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """One optimizer step: mean loss over counted targets, how many were predicted right, how many counted."""
+
+    loss: float
+    correct: int
+    counted: int
+
+
+@dataclass(frozen=True)
+class EvalStats:
+    """Loss and accuracy of the current model over one whole split, without training."""
+
+    loss: float
+    accuracy: float
+
+
+class Session(Protocol):
+    """One model on one task's data on one device, ready to train."""
+
+    param_count: int
+
+    def batches(self, epoch: int) -> Iterable[Any]:
+        """The batches of one epoch, in order; opaque to the core."""
+
+    def train_step(self, batch: Any) -> StepStats:
+        """Forward, loss, backward and one optimizer update on `batch`."""
+
+    def evaluate(self, split: str) -> EvalStats | None:
+        """Stats on "train" or "valid" (None when the task has no such split)."""
+
+    def synchronize(self) -> None:
+        """Wait for queued device work, so a clock read after it is honest."""
+
+
+def get_backend(name: str) -> ModuleType:
+    """The backend module for `name`; unknown names are a bad-input error."""
+    if name not in BACKEND_MODULES:
+        raise BenchInputError(f"unknown backend {name!r}; known backends: {', '.join(sorted(BACKEND_MODULES))}")
+    return importlib.import_module(BACKEND_MODULES[name])

@@ -1,0 +1,19 @@
+"""Errors the command line turns into one message and exit code 2."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class BenchInputError(ValueError):
+    """Bad input from the user: an unknown name, a bad value, an unreadable file, a missing device."""
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> BenchInputError:
+    """An error for an unknown task/cell name that lists the known ones and suggests a close match."""
+    known = sorted(known)
+    message = f"unknown {kind} {name!r}; known {kind}s: {', '.join(known) or '(none)'}"
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    return BenchInputError(message)

@@ -1,0 +1,28 @@
+"""`bench list`'s text: cells and tasks with where they came from. Imports neither torch nor pandas."""
+from __future__ import annotations
+
+from .plugins import Registry
+from .tasks import task_options
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def format_listing(registry: Registry) -> str:
+    cells = [["cell", "backend", "variants", "plugin", "description"]] + [
+        [name, entry.spec.backend, "native" if entry.spec.native_variants else "composed", entry.plugin,
+         entry.spec.description]
+        for name, entry in sorted(registry.cells.items())
+    ]
+    tasks = [["task", "causal", "defaults", "options", "plugin", "description"]] + [
+        [name, "yes" if entry.spec.causal else "no",
+         " ".join(f"{key}={value}" for key, value in entry.spec.defaults.items()) or "-",
+         " ".join(f"{key}={value!r}" if value is not None else key
+                  for key, value in task_options(entry.spec).items()) or "-",
+         entry.plugin, entry.spec.description]
+        for name, entry in sorted(registry.tasks.items())
+    ]
+    return "\n".join(["Cells:", *_columns(cells), "", "Tasks:", *_columns(tasks),
+                      "", f"Plugins: {', '.join(registry.plugins)}"])

@@ -1,0 +1,64 @@
+"""The data types plugins exchange with the core: what a cell or task is, and what a task yields."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+# Hyperparameters a task may suggest through `defaults`; the command line overrides them.
+HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr")
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """The shape of one recurrent layer (or stack) a cell plugin is asked to build."""
+
+    input_size: int
+    hidden_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """A recurrent cell offered by a plugin.
+
+    `build(config)` returns the layer for `backend` ("torch" or "numpy"). With
+    `native_variants=False` it is only ever asked for one unidirectional layer and the
+    suite composes deep and bidirectional variants itself.
+    """
+
+    name: str
+    backend: str
+    build: Callable[[CellConfig], Any]
+    description: str = ""
+    native_variants: bool = False
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """One task's data: integer arrays of shape (N, T) indexing `vocab`; negative targets are ignored."""
+
+    vocab: Sequence[str]
+    x_train: Any
+    y_train: Any
+    x_valid: Any = None
+    y_valid: Any = None
+    ceiling: float | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A char-level task offered by a plugin.
+
+    `build(**options)` returns `TaskData`; its keyword parameters are the options users set
+    with `--task-opt NAME.KEY=VALUE`. `defaults` (an addition to the contract) lets
+    `bench list` show suggested hyperparameters without building the data; `TaskData.defaults`
+    override them.
+    """
+
+    name: str
+    build: Callable[..., TaskData]
+    description: str = ""
+    causal: bool = True
+    defaults: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,40 @@
+"""The readable tables `bench run` prints: a progress line per finished row, and the runs table at the end."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas
+
+SHOWN = {"task": "task", "cell": "cell", "num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden",
+         "seed": "seed", "status": "status", "params": "params", "accuracy": "accuracy", "ceiling": "ceiling",
+         "final_loss": "loss", "train_seconds": "train_s", "step_ms_median": "step_ms"}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value != value  # the last catches NaN
+
+
+def variant_label(row: dict[str, Any]) -> str:
+    direction = "bi" if row["bidirectional"] in (True, "True") else "uni"
+    return f"{row['task']} {row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']} seed {row['seed']}"
+
+
+def progress_line(index: int, total: int, row: dict[str, Any]) -> str:
+    """One line for a finished row: what ran, how it ended, its headline figures."""
+    line = f"[{index:>{len(str(total))}}/{total}] {variant_label(row)}: {row['status']}"
+    if row["status"] == "ok":
+        line += f"  accuracy {row['accuracy']:.3f}  loss {row['final_loss']:.4f}  {row['train_seconds']:.2f} s"
+    elif not _blank(row.get("error")):
+        line += f" ({row['error']})"
+    return line
+
+
+def format_runs(table: "pandas.DataFrame") -> str:
+    """The runs table with the columns a reader checks first, errors listed beneath."""
+    shown = table[list(SHOWN)].rename(columns=SHOWN)
+    shown["dir"] = shown["dir"].map(lambda bi: "bi" if bi in (True, "True") else "uni")
+    text = shown.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+    notes = [f"  {variant_label(row)}: {row['status']}: {row['error']}"
+             for row in table.to_dict("records") if row["status"] != "ok" and not _blank(row["error"])]
+    return text + ("\n\nnot ok:\n" + "\n".join(notes) if notes else "")
