@@ -31,8 +31,9 @@ def get_task(name: str) -> TaskSpec:
     return get_registry().task(name)
 
 
-def run(tasks: Any, cells: Any = None, **options: Any) -> "pandas.DataFrame":
-    """Run the grid from Python and return the runs table; options are `bench run`'s, by keyword."""
+def run(tasks: Any = None, cells: Any = None, **options: Any) -> "pandas.DataFrame":
+    """Run the grid from Python and return the runs table; options are `bench run`'s, by keyword
+    (`resume="results/<run-id>"` finishes an interrupted run)."""
     from .runner import run as run_grid
 
     return run_grid(tasks=tasks, cells=cells, **options)

@@ -4,10 +4,12 @@ from __future__ import annotations
 import sys
 
 import click
+from click.core import ParameterSource
 
-from .errors import BenchInputError
+from .errors import BenchInputError, RunInterrupted
+from .results import FAILED_STATUSES
 
-FAILED_STATUSES = ("error", "diverged", "timeout")
+INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 
 
 class InputError(click.ClickException):
@@ -33,7 +35,7 @@ def main() -> None:
 
 
 @main.command("run")
-@click.option("--tasks", required=True, help="Comma-separated task names (see `bench list`).")
+@click.option("--tasks", default=None, help="Comma-separated task names (see `bench list`); required unless --resume.")
 @click.option("--cells", default=None, help="Comma-separated cell names [default: every cell].")
 @click.option("--layers", default=None, help="Layer counts, e.g. 1,2 [default: the task's].")
 @click.option("--directions", default=None,
@@ -47,18 +49,36 @@ def main() -> None:
 @click.option("--task-opt", "task_opts", multiple=True, metavar="TASK.KEY=VALUE",
               help="A task option, e.g. delay.gap=50 (repeatable).")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
-@click.option("--timeout", type=float, default=None, help="Seconds one training run may take.")
-def run_command(**options: object) -> None:
+@click.option("--timeout", type=float, default=None, help="Seconds one training run may take (checked between steps).")
+@click.option("--isolate/--no-isolate", default=False,
+              help="Run each training run in a child process, so a crash or kill of it becomes an error row.")
+@click.option("--fail-fast/--no-fail-fast", default=False, help="Stop at the first row that is not ok or skipped.")
+@click.option("--resume", default=None, metavar="RUN_DIR",
+              help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
+                   "default to the run's own (--epochs, --lr, --task-opt and the device cannot change).")
+@click.pass_context
+def run_command(ctx: click.Context, resume: str | None, **options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
-    from .plan import RunOptions
-    from .runner import run_options
+    from .runner import choose_options, run_options
     from .table import format_runs, progress_line
 
-    parsed = RunOptions.parse(**options)
-    table = run_options(parsed, argv=sys.argv,
-                        progress=lambda i, n, row: click.echo(progress_line(i, n, row), err=True))
+    given = {name: value for name, value in options.items()
+             if resume is None or ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    try:
+        table = run_options(choose_options(given, resume), argv=sys.argv, resume_dir=resume,
+                            progress=lambda i, n, row: click.echo(progress_line(i, n, row), err=True))
+    except RunInterrupted as stop:
+        click.echo(str(stop), err=True)
+        sys.exit(INTERRUPTED_EXIT)
+    except KeyboardInterrupt:
+        click.echo("interrupted before any row was recorded", err=True)
+        sys.exit(INTERRUPTED_EXIT)
     click.echo(format_runs(table))
-    click.echo(f"\nresults: {table.attrs['run_dir']}/runs.csv")
+    run_dir = table.attrs["run_dir"]
+    click.echo(f"\nresults: {run_dir}/runs.csv")
+    if table.attrs["not_run"]:
+        click.echo(f"--fail-fast: stopped at the first failure with {table.attrs['not_run']} rows not run; "
+                   f"finish with: bench run --resume {run_dir} --no-fail-fast", err=True)
     if table["status"].isin(FAILED_STATUSES).any():
         sys.exit(1)
 

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .backends import get_backend
 from .devices import device_name, resolve_device
-from .errors import BenchInputError
+from .errors import BenchInputError, RunInterrupted
+from .isolation import ChildFailure, run_isolated
 from .meta import collect_meta
 from .plan import Job, RunOptions, check_task_options_target, plan_task
 from .plugins import get_registry
-from .results import RunWriter, create_run_dir, write_json
+from .results import FAILED_STATUSES, RunWriter, create_run_dir, read_csv_rows, write_json
+from .resume import job_key, options_record, prepare_resume, record_resume, resume_options
 from .specs import CellConfig, TaskData
 from .tasks import build_task, effective_defaults
 from .timing import median_iqr_ms
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     import pandas
 
 Progress = Callable[[int, int, dict[str, Any]], None]
+Built = tuple[TaskData | None, str]  # a task's data, or None and why building it failed
 
 
 def _base_row(job: Job, device: str, data: TaskData | None) -> dict[str, Any]:
@@ -33,9 +36,12 @@ def _base_row(job: Job, device: str, data: TaskData | None) -> dict[str, Any]:
     }
 
 
-def execute(job: Job, data: TaskData, device: str, timeout: float | None,
-            error_log: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Train and measure one job; any failure becomes the row's status and error, never an exception."""
+def execute(job: Job, data: TaskData, device: str, timeout: float | None, error_log: Path,
+            on_train_start: Callable[[], None] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Train and measure one job; any failure becomes the row's status and error, never an exception.
+
+    `on_train_start` is called once the session is built, as training (and its --timeout clock) starts.
+    """
     row = _base_row(job, device, data)
     curve: list[dict[str, Any]] = []
     if job.skip_reason:
@@ -45,6 +51,8 @@ def execute(job: Job, data: TaskData, device: str, timeout: float | None,
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional)
         session = backend.open_session(job.cell, config, data, job.lr, device, job.seed)
         row["params"] = session.param_count
+        if on_train_start is not None:
+            on_train_start()
         result = train(session, job.epochs, timeout)
         median, iqr = median_iqr_ms(result.step_seconds)
         row.update(status=result.status, error=result.error, epochs=result.epochs,
@@ -60,13 +68,18 @@ def execute(job: Job, data: TaskData, device: str, timeout: float | None,
                 row.update(valid_loss=valid.loss, valid_accuracy=valid.accuracy, bpc=valid.loss / math.log(2))
     except Exception as exc:  # a failing cell is recorded and the run goes on
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
-        with open(error_log, "a", encoding="utf-8") as log:
-            log.write(f"--- {job.task} {job.cell.name} layers={job.num_layers} "
-                      f"bidirectional={job.bidirectional} seed={job.seed}\n{traceback.format_exc()}\n")
+        log_failure(error_log, job, traceback.format_exc())
     return row, curve
 
 
-def _build_tasks(options: RunOptions, registry: Any) -> dict[str, tuple[TaskData | None, str]]:
+def log_failure(error_log: Path, job: Job, details: str) -> None:
+    """Append what went wrong in `job` to the run's error log, under a line naming the job."""
+    with open(error_log, "a", encoding="utf-8") as log:
+        log.write(f"--- {job.task} {job.cell.name} layers={job.num_layers} "
+                  f"bidirectional={job.bidirectional} seed={job.seed}\n{details.rstrip()}\n\n")
+
+
+def _build_tasks(options: RunOptions, registry: Any) -> dict[str, Built]:
     """Each task's data, or None and the reason its build failed (its rows become errors)."""
     built = {}
     for name in options.tasks:
@@ -79,9 +92,41 @@ def _build_tasks(options: RunOptions, registry: Any) -> dict[str, tuple[TaskData
     return built
 
 
-def run_options(options: RunOptions, argv: list[str] | None = None,
-                progress: Progress | None = None) -> "pandas.DataFrame":
-    """Run the whole grid; the returned table's `attrs["run_dir"]` names the folder it was written to."""
+def _run_job(job: Job, built: Built, options: RunOptions, device: str, error_log: Path) -> tuple[dict, list]:
+    """One job's row and curve: in this process, or in a child one with --isolate."""
+    data, failure = built
+    if data is None:
+        return {**_base_row(job, device, None), "status": "error", "error": failure}, []
+    if not options.isolate or job.skip_reason:
+        return execute(job, data, device, options.timeout, error_log)
+    outcome = run_isolated(job, data, device, options.timeout, error_log, options.plugins_dir)
+    if isinstance(outcome, ChildFailure):
+        log_failure(error_log, job, outcome.error)
+        return {**_base_row(job, device, data), "status": outcome.status, "error": outcome.error}, []
+    return outcome
+
+
+def _run_jobs(jobs: list[Job], datasets: dict[str, Built], options: RunOptions, device: str, run_dir: Path,
+              progress: Progress | None) -> int:
+    """Run and record each job in order; returns how many --fail-fast left unrun."""
+    with RunWriter(run_dir) as writer:
+        for index, job in enumerate(jobs, start=1):
+            row, curve = _run_job(job, datasets[job.task], options, device, run_dir / "errors.log")
+            writer.append(row, curve)
+            if progress is not None:
+                progress(index, len(jobs), row)
+            if options.fail_fast and row["status"] in FAILED_STATUSES:
+                return len(jobs) - index
+    return 0
+
+
+def run_options(options: RunOptions, argv: list[str] | None = None, progress: Progress | None = None,
+                resume_dir: str | Path | None = None) -> "pandas.DataFrame":
+    """Run the whole grid, or with `resume_dir` what an interrupted run left undone, in its folder.
+
+    The returned table holds every row of the run folder; `attrs["run_dir"]` names the folder and
+    `attrs["not_run"]` counts the jobs --fail-fast left unrun. Ctrl-C raises `RunInterrupted`.
+    """
     import pandas
 
     registry = get_registry(options.plugins_dir)
@@ -96,23 +141,37 @@ def run_options(options: RunOptions, argv: list[str] | None = None,
         defaults = effective_defaults(spec, data) if data is not None else dict(spec.defaults)
         jobs += plan_task(options, spec.name, spec.causal, defaults, cells, device)
 
-    run_dir = create_run_dir(options.out)
-    write_json(run_dir / "meta.json", collect_meta(device, device_name(device), argv or sys.argv))
-    with RunWriter(run_dir) as writer:
-        for index, job in enumerate(jobs, start=1):
-            data, failure = datasets[job.task]
-            if data is None:
-                row, curve = {**_base_row(job, device, None), "status": "error", "error": failure}, []
-            else:
-                row, curve = execute(job, data, device, options.timeout, run_dir / "errors.log")
-            writer.append(row, curve)
-            if progress is not None:
-                progress(index, len(jobs), row)
+    argv = argv or sys.argv
+    kept = 0
+    if resume_dir is None:
+        run_dir = create_run_dir(options.out)
+        write_json(run_dir / "meta.json", {**collect_meta(device, device_name(device), argv),
+                                           "options": options_record(options)})
+    else:
+        run_dir = Path(resume_dir)
+        done = prepare_resume(run_dir, device)
+        kept, jobs = len(done), [job for job in jobs if job_key(job) not in done]
+        record_resume(run_dir, argv, options, kept, len(jobs))
+    try:
+        not_run = _run_jobs(jobs, datasets, options, device, run_dir, progress)
+    except KeyboardInterrupt:
+        finished = len(read_csv_rows(run_dir / "runs.csv"))
+        raise RunInterrupted(str(run_dir), finished, kept + len(jobs)) from None
     table = pandas.read_csv(run_dir / "runs.csv", keep_default_na=False, na_values=[""])
-    table.attrs["run_dir"] = str(run_dir)
+    table.attrs.update(run_dir=str(run_dir), not_run=not_run)
     return table
 
 
-def run(tasks: Any, cells: Any = None, **options: Any) -> "pandas.DataFrame":
-    """`bench run` from Python: the same options, by keyword; returns the runs table."""
-    return run_options(RunOptions.parse(tasks=tasks, cells=cells, **options))
+def choose_options(given: dict[str, Any], resume: str | Path | None = None) -> RunOptions:
+    """The options of a run as given (unparsed), or with `resume` the interrupted run's own with `given` on top."""
+    if resume is not None:
+        return resume_options(resume, given)
+    if given.get("tasks") is None:
+        raise BenchInputError("--tasks: name the tasks to run (see `bench list`), or resume a run with --resume RUN_DIR")
+    return RunOptions.parse(**given)
+
+
+def run(tasks: Any = None, cells: Any = None, resume: str | Path | None = None, **options: Any) -> "pandas.DataFrame":
+    """`bench run` from Python: the same options, by keyword (None means not given); returns the runs table."""
+    given = {name: value for name, value in {"tasks": tasks, "cells": cells, **options}.items() if value is not None}
+    return run_options(choose_options(given, resume), resume_dir=resume)

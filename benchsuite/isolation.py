@@ -1,0 +1,115 @@
+"""One training run in a child process (`--isolate`), so a crash, `os._exit` or a kill costs only its own row.
+
+The child is a fresh interpreter (`python -m benchsuite.isolation`), not a fork: CUDA cannot be used in a
+forked child once the parent has touched it. It rebuilds the cell from the registry (cells hold closures
+that do not pickle), receives the task's data pickled, says through a pipe when training starts (start-up
+and building can take seconds that --timeout does not count), and hands its row back through a file.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .plan import Job
+from .specs import TaskData
+
+# How long past --timeout a started child may live before it is killed. train() stops a run itself between
+# steps; the kill is for a step that never returns, and the grace covers building, evaluation and one step.
+GRACE_SECONDS = 60.0
+
+Outcome = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ChildFailure:
+    """An isolated run that ended without a result, as the row's status and error."""
+
+    status: str
+    error: str
+
+
+def describe_exit(code: int) -> str:
+    """'exit code 3', or 'exit code -9 (SIGKILL)' for a child ended by a signal."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"exit code {code} ({signal.Signals(-code).name})"
+    except ValueError:
+        return f"exit code {code} (signal {-code})"
+
+
+def run_isolated(job: Job, data: TaskData, device: str, timeout: float | None, error_log: Path,
+                 plugins_dir: str | None) -> Outcome | ChildFailure:
+    """`runner.execute` for `job`, run in a child process; its row and curve, or how the child failed."""
+    request = {
+        "job": {f.name: getattr(job, f.name) for f in fields(job) if f.name != "cell"},
+        "cell": job.cell.name, "plugins_dir": plugins_dir, "data": data, "device": device,
+        "timeout": timeout, "error_log": str(error_log),
+    }
+    with tempfile.TemporaryDirectory(prefix="benchsuite-child-") as folder:
+        request_path, result_path = Path(folder) / "request.pickle", Path(folder) / "result.pickle"
+        request_path.write_bytes(pickle.dumps(request))
+        ready_read, ready_write = os.pipe()
+        try:
+            child = subprocess.Popen([sys.executable, "-m", "benchsuite.isolation", str(request_path),
+                                      str(result_path), str(ready_write)], pass_fds=(ready_write,))
+        finally:
+            os.close(ready_write)
+        try:
+            code = _wait(child, ready_read, timeout)
+        except BaseException:  # Ctrl-C or any error here: the child must not outlive the parent's decision
+            child.kill()
+            child.wait()
+            raise
+        finally:
+            os.close(ready_read)
+        if code is None:
+            return ChildFailure("timeout", f"killed {timeout + GRACE_SECONDS:g} s after training started: a step did not "
+                                           f"return within --timeout {timeout:g} plus {GRACE_SECONDS:g} s grace")
+        if code == 0 and result_path.exists():
+            return pickle.loads(result_path.read_bytes())
+    return ChildFailure("error", f"the isolated training run ended without a result: {describe_exit(code)}")
+
+
+def _wait(child: subprocess.Popen, ready: int, timeout: float | None) -> int | None:
+    """The child's exit code, or None when it overran `timeout` plus the grace from its start and was killed."""
+    os.read(ready, 1)  # returns when the child starts training, or when it exits without doing so
+    try:
+        return child.wait(timeout=None if timeout is None else timeout + GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        return None
+
+
+def _child_main(request_path: str, result_path: str, ready: str) -> None:
+    # Ctrl-C reaches the whole process group; the parent handles it and ends this child.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .plugins import get_registry
+    from .runner import execute
+
+    def started() -> None:
+        os.write(int(ready), b"!")
+        os.close(int(ready))
+
+    request = pickle.loads(Path(request_path).read_bytes())
+    job = Job(cell=get_registry(request["plugins_dir"]).cell(request["cell"]), **request["job"])
+    outcome = execute(job, request["data"], request["device"], request["timeout"], Path(request["error_log"]),
+                      on_train_start=started)
+    partial = Path(result_path + ".partial")
+    partial.write_bytes(pickle.dumps(outcome))
+    partial.replace(result_path)
+
+
+if __name__ == "__main__":
+    _child_main(*sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the result is on disk; skipping interpreter teardown saves seconds per child
