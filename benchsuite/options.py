@@ -66,7 +66,7 @@ def positive_number(value: Any, what: str) -> float:
     """A finite number above zero, given as a number or as text."""
     try:
         number = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BenchInputError(f"{what}: {value!r} is not a number") from None
     if not (math.isfinite(number) and number > 0):
         raise BenchInputError(f"{what}: must be a finite number above zero, got {value!r}")

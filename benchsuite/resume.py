@@ -44,7 +44,8 @@ def options_record(options: RunOptions) -> dict[str, Any]:
     return record
 
 
-def _parse(record: Mapping[str, Any]) -> RunOptions:
+def options_from_record(record: Mapping[str, Any]) -> RunOptions:
+    """`RunOptions` from what `options_record` wrote (fields this version does not know are ignored)."""
     accepted = inspect.signature(RunOptions.parse).parameters
     return RunOptions.parse(**{name: value for name, value in record.items() if name in accepted})
 
@@ -66,7 +67,7 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     if "out" in given:
         raise BenchInputError(f"--out does not apply with --resume: the run is finished in {run_dir} itself")
     stored = read_meta(run_dir)["options"]
-    original, merged = _parse(stored), _parse({**stored, **given})
+    original, merged = options_from_record(stored), options_from_record({**stored, **given})
     for name, flag in FIXED_ON_RESUME.items():
         if getattr(merged, name) != getattr(original, name):
             raise BenchInputError(f"--resume {run_dir}: {flag} {_shown(getattr(merged, name))} differs from the run's "
