@@ -46,7 +46,8 @@ def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path):
 
 
 @pytest.mark.slow  # each child process imports torch afresh: seconds apiece on a busy machine
-def test_isolated_crashes_and_kills_become_error_rows(tmp_path):
+def test_isolated_crashes_and_kills_become_error_rows(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # children start faster on a shared machine; results do not change
     plugins = write_plugin(tmp_path / "plugins")
     result = bench("--cells", "rnn,exits_3,kills_itself", "--plugins-dir", str(plugins), "--isolate",
                    "--out", str(tmp_path / "isolated"))
@@ -68,6 +69,7 @@ def test_isolated_crashes_and_kills_become_error_rows(tmp_path):
 @pytest.mark.slow
 def test_isolated_step_that_never_returns_is_killed_as_timeout(tmp_path, monkeypatch):
     monkeypatch.setattr(isolation, "GRACE_SECONDS", 1.0)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     plugins = write_plugin(tmp_path / "plugins")
     started = time.monotonic()
     result = bench("--cells", "hangs", "--plugins-dir", str(plugins), "--isolate", "--timeout", "0.5",

@@ -1,6 +1,7 @@
 """Nothing finished is lost: kill -9 keeps every finished row, Ctrl-C drops only the row in flight, --resume finishes."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -52,7 +53,7 @@ def test_kill_9_keeps_the_finished_rows_and_resume_completes_the_sweep(tmp_path)
         child = subprocess.Popen(
             [sys.executable, "-m", "benchsuite", "run", "--tasks", "apple", "--cells", "slow", "--seeds", ",".join(SEEDS),
              "--epochs", "4", "--device", "cpu", "--plugins-dir", str(plugins), "--out", str(out)],
-            stdout=subprocess.DEVNULL, stderr=stderr)
+            stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "OMP_NUM_THREADS": "1"})
         try:
             while not out.exists() or not any(out.iterdir()):
                 assert child.poll() is None, progress.read_text()
