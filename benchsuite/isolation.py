@@ -58,38 +58,46 @@ def run_isolated(job: Job, data: TaskData, device: str, timeout: float | None, e
         request_path.write_bytes(pickle.dumps(request))
         ready_read, ready_write = os.pipe()
         try:
-            child = subprocess.Popen([sys.executable, "-m", "benchsuite.isolation", str(request_path),
-                                      str(result_path), str(ready_write)], pass_fds=(ready_write,))
-        finally:
-            os.close(ready_write)
-        try:
+            try:
+                child = subprocess.Popen([sys.executable, "-m", "benchsuite.isolation", str(request_path),
+                                          str(result_path), str(ready_write)], pass_fds=(ready_write,))
+            finally:
+                os.close(ready_write)  # the child holds its own copy; ours would hide the child's exit
             code = _wait(child, ready_read, timeout)
-        except BaseException:  # Ctrl-C or any error here: the child must not outlive the parent's decision
-            child.kill()
-            child.wait()
-            raise
         finally:
             os.close(ready_read)
         if code is None:
-            return ChildFailure("timeout", f"killed {timeout + GRACE_SECONDS:g} s after training started: a step did not "
-                                           f"return within --timeout {timeout:g} plus {GRACE_SECONDS:g} s grace")
+            return ChildFailure("timeout", f"killed {timeout + GRACE_SECONDS:g} s after training started: a step did "
+                                           f"not return within --timeout {timeout:g} plus {GRACE_SECONDS:g} s grace")
         if code == 0 and result_path.exists():
             return pickle.loads(result_path.read_bytes())
     return ChildFailure("error", f"the isolated training run ended without a result: {describe_exit(code)}")
 
 
 def _wait(child: subprocess.Popen, ready: int, timeout: float | None) -> int | None:
-    """The child's exit code, or None when it overran `timeout` plus the grace from its start and was killed."""
-    os.read(ready, 1)  # returns when the child starts training, or when it exits without doing so
+    """The child's exit code, or None when it overran `timeout` plus the grace after training started."""
     try:
+        os.read(ready, 1)  # returns when the child starts training, or when it exits without doing so
         return child.wait(timeout=None if timeout is None else timeout + GRACE_SECONDS)
     except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
         return None
+    finally:
+        if child.poll() is None:  # overran, or Ctrl-C here: the child must not outlive the parent's decision
+            child.kill()
+            child.wait()
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to kill this child when its parent dies, so `kill -9 bench` leaves nothing running."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def _child_main(request_path: str, result_path: str, ready: str) -> None:
+    _die_with_parent()
     # Ctrl-C reaches the whole process group; the parent handles it and ends this child.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .plugins import get_registry

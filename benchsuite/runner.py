@@ -155,7 +155,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     try:
         not_run = _run_jobs(jobs, datasets, options, device, run_dir, progress)
     except KeyboardInterrupt:
-        finished = len(read_csv_rows(run_dir / "runs.csv"))
+        runs = run_dir / "runs.csv"
+        finished = len(read_csv_rows(runs)) if runs.exists() else 0
         raise RunInterrupted(str(run_dir), finished, kept + len(jobs)) from None
     table = pandas.read_csv(run_dir / "runs.csv", keep_default_na=False, na_values=[""])
     table.attrs.update(run_dir=str(run_dir), not_run=not_run)

@@ -99,26 +99,17 @@ def test_task_options_are_parsed_or_refused(pairs):
 numbers = st.one_of(st.integers(), st.floats(), st.text(), st.booleans(), st.none(), st.integers(-10**400, 10**400))
 
 
-@given(numbers)
-def test_positive_int(value):
+@pytest.mark.parametrize("parse, flag", [(positive_int, "--epochs"), (positive_number, "--lr")])
+@given(value=numbers)
+def test_positive_values(parse, flag, value):
     try:
-        parsed = positive_int(value, "--epochs")
+        parsed = parse(value, flag)
     except BenchInputError as exc:
-        assert str(exc).startswith("--epochs: ")
+        assert str(exc).startswith(f"{flag}: ")
         return
-    assert type(parsed) is int and parsed > 0
-    assert positive_int(str(parsed), "--epochs") == parsed
-
-
-@given(numbers)
-def test_positive_number(value):
-    try:
-        parsed = positive_number(value, "--lr")
-    except BenchInputError as exc:
-        assert str(exc).startswith("--lr: ")
-        return
-    assert math.isfinite(parsed) and parsed > 0
-    assert positive_number(repr(parsed), "--lr") == parsed
+    assert parsed > 0
+    assert type(parsed) is int if parse is positive_int else math.isfinite(parsed)
+    assert parse(repr(parsed), flag) == parsed  # what it returns, typed back, is accepted unchanged
 
 
 @pytest.mark.parametrize("value", [0, -1, "0", "-2", 1.5, "1.5", True, "1e3", None, [], "ten"])
