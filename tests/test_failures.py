@@ -1,6 +1,7 @@
 """A failing cell costs its own row, never the run: error, diverged and timeout rows, --isolate, --fail-fast."""
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -35,9 +36,9 @@ def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path):
         "raises_on_4th_forward": "error", "returns_nan": "diverged", "sleeps": "timeout", "rnn": "ok"}
     assert rows["raises_on_4th_forward"]["error"] == "RuntimeError: raised on purpose on the fourth forward"
     assert rows["returns_nan"]["error"] == "loss became nan at epoch 1"
-    # Each sleeping step outlasts half the limit, so the check after the second step stops the run.
-    assert rows["sleeps"]["epochs"] == "2" and rows["sleeps"]["error"].startswith("stopped after 1.5 s")
-    assert float(rows["rnn"]["final_loss"]) < float(rows["rnn"]["lr"]) * 100  # trained, and finite
+    # Each sleeping step outlasts half the limit: the check after the second step (at the latest) stops the run.
+    assert int(rows["sleeps"]["epochs"]) <= 2 and rows["sleeps"]["error"].startswith("stopped after 1.5 s")
+    assert float(rows["rnn"]["final_loss"]) < math.log(5)  # below guessing among apple's 5 symbols: it trained
     (log,) = (tmp_path / "out").glob("*/errors.log")
     text = log.read_text()
     assert "--- apple raises_on_4th_forward layers=1" in text and "Traceback" in text

@@ -11,6 +11,8 @@ import pandas
 import pytest
 from click.testing import CliRunner
 
+import benchsuite
+
 from benchsuite.cli import main
 from benchsuite.results import read_csv_rows, read_json, read_runs
 from benchsuite.resume import row_key
@@ -125,8 +127,8 @@ def test_resume_cleans_a_torn_row_and_orphan_curves(tmp_path):
     runs.write_text("".join(kept_text[:2]) + kept_text[2][:30])
     assert [row["seed"] for row in read_runs(runs)] == ["0"]
 
-    resumed = invoke("--resume", str(run_dir))
-    assert resumed.exit_code == 0, resumed.output
+    table = benchsuite.run(resume=run_dir)  # the same from Python
+    assert list(table["seed"]) == [0, 1] and list(table["status"]) == ["ok", "ok"]
     assert [row["seed"] for row in read_runs(runs)] == ["0", "1"]
     assert runs.read_text().count("\n") == 3
     counts = curve_counts(run_dir)
