@@ -5,29 +5,24 @@ import math
 import time
 
 import pytest
-from click.testing import CliRunner
 
 import benchsuite
 from benchsuite import isolation
-from benchsuite.cli import main
 from benchsuite.results import read_runs
+from conftest import only_run_dir
 from faulty_cells import SLEEP_SECONDS, write_plugin
 
 EPOCHS = "5"  # enough for a fourth forward; small enough to keep each row quick
-
-
-def bench(*args: str):
-    return CliRunner().invoke(main, ["run", "--tasks", "apple", "--device", "cpu", "--epochs", EPOCHS, *args])
+APPLE = ["run", "--tasks", "apple", "--device", "cpu", "--epochs", EPOCHS]
 
 
 def rows_by_cell(out) -> dict[str, dict[str, str]]:
-    (runs,) = out.glob("*/runs.csv")
-    return {row["cell"]: row for row in read_runs(runs)}
+    return {row["cell"]: row for row in read_runs(only_run_dir(out) / "runs.csv")}
 
 
-def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path):
+def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path, bench):
     plugins = write_plugin(tmp_path / "plugins")
-    result = bench("--cells", "raises_on_4th_forward,returns_nan,sleeps,rnn", "--plugins-dir", str(plugins),
+    result = bench(*APPLE, "--cells", "raises_on_4th_forward,returns_nan,sleeps,rnn", "--plugins-dir", str(plugins),
                    "--timeout", str(1.5 * SLEEP_SECONDS), "--out", str(tmp_path / "out"))
 
     assert result.exit_code == 1, result.output
@@ -47,10 +42,10 @@ def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path):
 
 
 @pytest.mark.slow  # each child process imports torch afresh: seconds apiece on a busy machine
-def test_isolated_crashes_and_kills_become_error_rows(tmp_path, monkeypatch):
+def test_isolated_crashes_and_kills_become_error_rows(tmp_path, monkeypatch, bench):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # children start faster on a shared machine; results do not change
     plugins = write_plugin(tmp_path / "plugins")
-    result = bench("--cells", "rnn,exits_3,kills_itself", "--plugins-dir", str(plugins), "--isolate",
+    result = bench(*APPLE, "--cells", "rnn,exits_3,kills_itself", "--plugins-dir", str(plugins), "--isolate",
                    "--out", str(tmp_path / "isolated"))
 
     assert result.exit_code == 1, result.output
@@ -68,45 +63,40 @@ def test_isolated_crashes_and_kills_become_error_rows(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_isolated_step_that_never_returns_is_killed_as_timeout(tmp_path, monkeypatch):
+def test_isolated_step_that_never_returns_is_killed_as_timeout(tmp_path, monkeypatch, bench):
     monkeypatch.setattr(isolation, "GRACE_SECONDS", 1.0)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     plugins = write_plugin(tmp_path / "plugins")
     started = time.monotonic()
-    result = bench("--cells", "hangs", "--plugins-dir", str(plugins), "--isolate", "--timeout", "0.5",
-                   "--out", str(tmp_path))
+    result = bench(*APPLE, "--cells", "hangs", "--plugins-dir", str(plugins), "--isolate", "--timeout", "0.5",
+                   "--out", str(tmp_path / "out"))
 
     assert result.exit_code == 1, result.output
-    row = rows_by_cell(tmp_path)["hangs"]
+    row = rows_by_cell(tmp_path / "out")["hangs"]
     assert row["status"] == "timeout"
     assert row["error"] == ("killed 1.5 s after training started: a step did not return within --timeout 0.5 "
                             "plus 1 s grace")
     assert time.monotonic() - started < 50  # the step sleeps 60 s: it was cut short
 
 
-def test_fail_fast_stops_at_the_first_failure_and_resume_finishes(tmp_path):
+def test_fail_fast_stops_at_the_first_failure_and_resume_finishes(tmp_path, bench):
     plugins = write_plugin(tmp_path / "plugins")
     out = tmp_path / "out"
-    first = bench("--cells", "returns_nan,rnn", "--plugins-dir", str(plugins), "--fail-fast", "--out", str(out))
+    first = bench(*APPLE, "--cells", "returns_nan,rnn", "--plugins-dir", str(plugins), "--fail-fast", "--out", str(out))
 
     assert first.exit_code == 1
-    (run_dir,) = out.iterdir()
+    run_dir = only_run_dir(out)
     assert [row["cell"] for row in read_runs(run_dir / "runs.csv")] == ["returns_nan"]
     assert f"1 rows not run; finish with: bench run --resume {run_dir} --no-fail-fast" in first.output
 
-    rest = CliRunner().invoke(main, ["run", "--resume", str(run_dir), "--no-fail-fast"])
+    rest = bench("run", "--resume", str(run_dir), "--no-fail-fast")
     assert rest.exit_code == 1  # the diverging row is run again and diverges again
     rows = read_runs(run_dir / "runs.csv")
     assert sorted((row["cell"], row["status"]) for row in rows) == [("returns_nan", "diverged"), ("rnn", "ok")]
 
 
-def test_exit_code_is_zero_when_every_row_is_ok_or_skipped(tmp_path):
-    result = bench("--cells", "rnn", "--directions", "uni,bi", "--epochs", "1", "--out", str(tmp_path))
+def test_exit_code_is_zero_when_every_row_is_ok_or_skipped(tmp_path, bench):
+    result = bench(*APPLE, "--cells", "rnn", "--directions", "uni,bi", "--epochs", "1", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    statuses = sorted(row["status"] for row in rows_by_cell_list(tmp_path))
+    statuses = sorted(row["status"] for row in read_runs(only_run_dir(tmp_path) / "runs.csv"))
     assert statuses == ["ok", "skipped"]
-
-
-def rows_by_cell_list(out) -> list[dict[str, str]]:
-    (runs,) = out.glob("*/runs.csv")
-    return read_runs(runs)

@@ -9,25 +9,14 @@ from pathlib import Path
 
 import pandas
 import pytest
-from click.testing import CliRunner
 
 import benchsuite
-
-from benchsuite.cli import main
 from benchsuite.results import read_csv_rows, read_json, read_runs
 from benchsuite.resume import row_key
+from conftest import only_run_dir
 from faulty_cells import write_plugin
 
 SEEDS = [str(seed) for seed in range(12)]
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, ["run", *args])
-
-
-def only_run_dir(out: Path) -> Path:
-    (run_dir,) = out.iterdir()
-    return run_dir
 
 
 def curve_counts(run_dir: Path) -> dict[tuple, int]:
@@ -48,7 +37,7 @@ def wait_for_rows(runs: Path, count: int, child: subprocess.Popen, limit: float 
 
 
 @pytest.mark.slow  # a second interpreter imports torch
-def test_kill_9_keeps_the_finished_rows_and_resume_completes_the_sweep(tmp_path):
+def test_kill_9_keeps_the_finished_rows_and_resume_completes_the_sweep(tmp_path, bench):
     plugins, out = write_plugin(tmp_path / "plugins"), tmp_path / "out"
     progress = tmp_path / "progress.txt"
     with open(progress, "w") as stderr:
@@ -73,7 +62,7 @@ def test_kill_9_keeps_the_finished_rows_and_resume_completes_the_sweep(tmp_path)
     assert reported <= len(before) <= reported + 1  # a row is on disk before its progress line is printed
     assert len(pandas.read_csv(run_dir / "runs.csv")) == len(before)  # the file parses as it is
 
-    resumed = invoke("--resume", str(run_dir))
+    resumed = bench("run", "--resume", str(run_dir))
     assert resumed.exit_code == 0, resumed.output
     after = read_runs(run_dir / "runs.csv")
     assert sorted(int(row["seed"]) for row in after) == list(range(12))  # 12 rows, none twice
@@ -85,9 +74,9 @@ def test_kill_9_keeps_the_finished_rows_and_resume_completes_the_sweep(tmp_path)
     assert (record["kept_rows"], record["planned_rows"]) == (len(before), 12 - len(before))
 
 
-def test_ctrl_c_drops_the_row_in_flight_and_says_how_to_resume(tmp_path):
+def test_ctrl_c_drops_the_row_in_flight_and_says_how_to_resume(tmp_path, bench):
     plugins, out = write_plugin(tmp_path / "plugins"), tmp_path / "out"
-    stopped = invoke("--tasks", "apple", "--cells", "ctrl_c_on_3rd_run", "--seeds", "0,1,2,3", "--epochs", "3",
+    stopped = bench("run", "--tasks", "apple", "--cells", "ctrl_c_on_3rd_run", "--seeds", "0,1,2,3", "--epochs", "3",
                      "--device", "cpu", "--plugins-dir", str(plugins), "--out", str(out))
 
     run_dir = only_run_dir(out)
@@ -97,18 +86,18 @@ def test_ctrl_c_drops_the_row_in_flight_and_says_how_to_resume(tmp_path):
     assert [row["seed"] for row in read_runs(run_dir / "runs.csv")] == ["0", "1"]
     assert {key[5] for key in curve_counts(run_dir)} == {0, 1}  # nothing of the dropped row either
 
-    finished = invoke("--resume", str(run_dir))  # this plugin interrupts only its third run in a process
+    finished = bench("run", "--resume", str(run_dir))  # this plugin interrupts only its third run in a process
     assert finished.exit_code == 0, finished.output
     assert [row["seed"] for row in read_runs(run_dir / "runs.csv")] == ["0", "1", "2", "3"]
 
 
-def test_resume_takes_the_runs_options_and_widens_its_grid(tmp_path):
-    first = invoke("--tasks", "apple", "--cells", "rnn", "--epochs", "2", "--device", "cpu", "--out", str(tmp_path))
+def test_resume_takes_the_runs_options_and_widens_its_grid(tmp_path, bench):
+    first = bench("run", "--tasks", "apple", "--cells", "rnn", "--epochs", "2", "--device", "cpu", "--out", str(tmp_path))
     assert first.exit_code == 0, first.output
     run_dir = only_run_dir(tmp_path)
     (original,) = read_runs(run_dir / "runs.csv")
 
-    more = invoke("--resume", str(run_dir), "--seeds", "0,1", "--cells", "rnn,gru")
+    more = bench("run", "--resume", str(run_dir), "--seeds", "0,1", "--cells", "rnn,gru")
     assert more.exit_code == 0, more.output
     rows = read_runs(run_dir / "runs.csv")
     assert rows[0] == original
@@ -116,8 +105,8 @@ def test_resume_takes_the_runs_options_and_widens_its_grid(tmp_path):
         ("gru", "0", "2"), ("gru", "1", "2"), ("rnn", "0", "2"), ("rnn", "1", "2")]
 
 
-def test_resume_cleans_a_torn_row_and_orphan_curves(tmp_path):
-    first = invoke("--tasks", "apple", "--cells", "rnn", "--seeds", "0,1", "--epochs", "2", "--device", "cpu",
+def test_resume_cleans_a_torn_row_and_orphan_curves(tmp_path, bench):
+    first = bench("run", "--tasks", "apple", "--cells", "rnn", "--seeds", "0,1", "--epochs", "2", "--device", "cpu",
                    "--out", str(tmp_path))
     assert first.exit_code == 0, first.output
     run_dir = only_run_dir(tmp_path)
