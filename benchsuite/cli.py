@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -71,3 +72,38 @@ def list_command(plugins_dir: str | None) -> None:
     from .plugins import get_registry
 
     click.echo(format_listing(get_registry(plugins_dir)))
+
+
+@main.command("compare")
+@click.argument("a")
+@click.argument("b")
+@click.option("--threshold", "thresholds", multiple=True, metavar="METRIC=VALUE",
+              help="Change a metric's threshold: a factor for times and memory (default 1.10), "
+                   "an absolute difference for accuracies and losses (default 0.01). Repeatable.")
+@click.option("--alpha", type=float, default=0.002, show_default=True,
+              help="Significance level of the Mann-Whitney U test.")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json"]), default="text",
+              show_default=True, help="Output for people (text, md) or machines (csv, json).")
+def compare_command(a: str, b: str, thresholds: tuple[str, ...], alpha: float, fmt: str) -> None:
+    """Compare B against A (each a runs.csv, a run folder or a pytest-benchmark JSON file).
+
+    Exits 1 when a metric regressed significantly beyond its threshold or a row newly fails.
+    """
+    from .compare import compare_paths
+    from .compare_output import format_comparison
+    from .metrics import parse_thresholds
+
+    comparison = compare_paths(a, b, parse_thresholds(thresholds), alpha)
+    click.echo(format_comparison(comparison, fmt), nl=False)
+    if comparison.regressed:
+        sys.exit(1)
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+def report_command(run_dir: Path) -> None:
+    """Write summary.md and PNG plots into RUN_DIR (made by `bench run`)."""
+    from .report import write_report
+
+    for path in write_report(run_dir):
+        click.echo(f"wrote {path}")

@@ -15,9 +15,14 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or value != value  # the last catches NaN
 
 
-def variant_label(row: dict[str, Any]) -> str:
+def variant_name(row: dict[str, Any]) -> str:
+    """The variant within a task, e.g. `lstm 2L bi h32`."""
     direction = "bi" if row["bidirectional"] in (True, "True") else "uni"
-    return f"{row['task']} {row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']} seed {row['seed']}"
+    return f"{row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']}"
+
+
+def variant_label(row: dict[str, Any]) -> str:
+    return f"{row['task']} {variant_name(row)} seed {row['seed']}"
 
 
 def progress_line(index: int, total: int, row: dict[str, Any]) -> str:

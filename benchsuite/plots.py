@@ -1,0 +1,138 @@
+"""The report's PNG plots, one panel per task: loss curves, accuracy against training time, step time.
+
+Drawn on matplotlib's Agg canvas through `Figure` directly, never pyplot: no display is needed and no
+global backend state is touched.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from .files import replaced_atomically
+from .metrics import SAMPLES
+from .table import variant_name
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+VARIANT = ["cell", "num_layers", "bidirectional", "hidden_size"]
+STEP_SAMPLES = next(name for name, metric in SAMPLES.items() if metric == "step_ms_median")
+Panel = Callable[["Axes", str], None]
+
+
+def _figure(tasks: list[str], draw: Panel, title: str) -> "Figure":
+    from matplotlib.figure import Figure
+
+    columns = min(2, max(1, len(tasks)))
+    rows = max(1, math.ceil(len(tasks) / columns))
+    fig = Figure(figsize=(6.5 * columns, 4.2 * rows), layout="constrained")
+    fig.suptitle(title)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, task in zip(axes, tasks):
+        ax.set_title(task)
+        draw(ax, task)
+    for ax in axes[len(tasks):]:
+        ax.set_visible(False)
+    if not tasks:
+        axes[0].set_visible(True)
+        axes[0].text(0.5, 0.5, "no rows recorded", ha="center", va="center", transform=axes[0].transAxes)
+    return fig
+
+
+def _save(fig: "Figure", path: Path) -> Path:
+    with replaced_atomically(path) as temporary:
+        fig.savefig(temporary, format="png", dpi=100)
+    return path
+
+
+def _legend(ax: "Axes") -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
+
+
+def loss_panel(curves: "pandas.DataFrame | None") -> Panel:
+    """Training loss by epoch, one line per variant (mean over its seeds)."""
+    def draw(ax: "Axes", task: str) -> None:
+        losses = None if curves is None else curves[(curves["task"] == task) & (curves["metric"] == "loss")]
+        if losses is not None and not losses.empty:
+            for _, variant in losses.groupby(VARIANT, sort=True):
+                mean = variant.groupby("epoch")["value"].mean()
+                ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0]))
+            if (losses["value"] > 0).all():
+                ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+        _legend(ax)
+
+    return draw
+
+
+def accuracy_panel(runs: "pandas.DataFrame") -> Panel:
+    """Each ok row's accuracy (held-out where the task has a split) against its training time."""
+    def draw(ax: "Axes", task: str) -> None:
+        rows = runs[(runs["task"] == task) & (runs["status"] == "ok")]
+        held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
+        column = "valid_accuracy" if held_out else "accuracy"
+        for _, variant in rows.groupby(VARIANT, sort=True):
+            ax.scatter(variant["train_seconds"], variant[column], label=variant_name(variant.iloc[0]))
+        ceiling = runs.loc[runs["task"] == task, "ceiling"].dropna() if "ceiling" in runs else []
+        if len(ceiling):
+            ax.axhline(float(ceiling.iloc[0]), color="grey", linestyle="--", label="ceiling")
+        ax.set_xlabel("training time (s)")
+        ax.set_ylabel("held-out accuracy" if held_out else "training accuracy")
+        _legend(ax)
+
+    return draw
+
+
+def step_quartiles(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", task: str) -> list[tuple[str, float, float, float]]:
+    """(variant, q1, median, q3) of step time per variant: from per-step samples if recorded, else the rows'.
+
+    Without samples the rows keep only the median and the IQR's width, so the whisker is centred on the median.
+    """
+    import numpy
+
+    ok = runs[(runs["task"] == task) & (runs["status"] == "ok")].dropna(subset=["step_ms_median"])
+    samples = None if curves is None else curves[(curves["task"] == task) & (curves["metric"] == STEP_SAMPLES)]
+    quartiles = []
+    for _, variant in ok.groupby(VARIANT, sort=True):
+        first = variant.iloc[0]
+        own = None if samples is None else samples.merge(variant[[*VARIANT, "seed"]].drop_duplicates())
+        if own is not None and not own.empty:
+            q1, median, q3 = numpy.percentile(own["value"], [25, 50, 75])
+        else:
+            median = float(variant["step_ms_median"].median())
+            half = float(variant["step_ms_iqr"].median()) / 2 if "step_ms_iqr" in variant else 0.0
+            q1, q3 = median - half, median + half
+        quartiles.append((variant_name(first), float(q1), float(median), float(q3)))
+    return quartiles
+
+
+def step_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
+    """Median step time per variant with interquartile whiskers."""
+    def draw(ax: "Axes", task: str) -> None:
+        quartiles = step_quartiles(runs, curves, task)
+        for position, (name, q1, median, q3) in enumerate(quartiles):
+            ax.errorbar([median], [position], xerr=[[median - q1], [q3 - median]], fmt="o", capsize=4, label=name)
+        ax.set_yticks(range(len(quartiles)), [name for name, *_ in quartiles])
+        ax.set_ylim(len(quartiles) - 0.5, -0.5)  # first variant on top, half a row of margin
+        ax.set_xlabel("step time (ms), median and IQR")
+        ax.set_xlim(left=0)
+        if not quartiles:
+            ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
+
+    return draw
+
+
+def draw_plots(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", run_dir: Path) -> list[Path]:
+    """Write loss_curves.png, accuracy_vs_time.png and step_time.png into `run_dir`."""
+    tasks = sorted(runs["task"].unique())
+    plots = [("loss_curves.png", loss_panel(curves), "Training loss by epoch"),
+             ("accuracy_vs_time.png", accuracy_panel(runs), "Accuracy against training time"),
+             ("step_time.png", step_panel(runs, curves), "Time per training step")]
+    return [_save(_figure(tasks, draw, title), run_dir / name) for name, draw, title in plots]
