@@ -49,19 +49,39 @@ def main() -> None:
               help="A task option, e.g. delay.gap=50 (repeatable).")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
 @click.option("--timeout", type=float, default=None, help="Seconds one training run may take.")
-def run_command(**options: object) -> None:
+@click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal, one line per row otherwise).")
+def run_command(no_report: bool, quiet: bool, **options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
     from .plan import RunOptions
+    from .progress import run_progress
     from .runner import run_options
-    from .table import format_runs, progress_line
+    from .table import format_runs
 
     parsed = RunOptions.parse(**options)
-    table = run_options(parsed, argv=sys.argv,
-                        progress=lambda i, n, row: click.echo(progress_line(i, n, row), err=True))
+    with run_progress(quiet) as display:
+        table = run_options(parsed, argv=sys.argv, progress=None if display is None else display.finished,
+                            epoch_progress=None if display is None else display.epoch)
     click.echo(format_runs(table))
-    click.echo(f"\nresults: {table.attrs['run_dir']}/runs.csv")
+    run_dir = Path(table.attrs["run_dir"])
+    click.echo(f"\nresults: {run_dir}/runs.csv")
+    if not no_report:
+        _report_after_run(run_dir)
     if table["status"].isin(FAILED_STATUSES).any():
         sys.exit(1)
+
+
+def _report_after_run(run_dir: Path) -> None:
+    """The report of a finished run; if it fails, the results are still there and the exit code stays theirs."""
+    from .report import write_report
+
+    try:
+        written = write_report(run_dir)
+    except Exception as exc:  # a plotting problem must not hide or fail a finished run
+        click.echo(f"warning: no report ({type(exc).__name__}: {exc}); retry with `bench report {run_dir}`",
+                   err=True)
+        return
+    click.echo(f"report: {written[0]} ({len(written) - 1} plots)")
 
 
 @main.command("list")

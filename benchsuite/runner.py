@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import sys
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -17,12 +18,13 @@ from .results import RunWriter, create_run_dir, write_json
 from .specs import CellConfig, TaskData
 from .tasks import build_task, effective_defaults
 from .timing import median_iqr_ms
-from .train import train
+from .train import EpochRecord, train
 
 if TYPE_CHECKING:
     import pandas
 
 Progress = Callable[[int, int, dict[str, Any]], None]
+EpochProgress = Callable[[int, int, Job, EpochRecord], None]  # job's index and total, the job, its epoch
 
 
 def _base_row(job: Job, device: str, data: TaskData | None) -> dict[str, Any]:
@@ -33,8 +35,8 @@ def _base_row(job: Job, device: str, data: TaskData | None) -> dict[str, Any]:
     }
 
 
-def execute(job: Job, data: TaskData, device: str, timeout: float | None,
-            error_log: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def execute(job: Job, data: TaskData, device: str, timeout: float | None, error_log: Path,
+            on_epoch: Callable[[EpochRecord], None] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Train and measure one job; any failure becomes the row's status and error, never an exception."""
     row = _base_row(job, device, data)
     curve: list[dict[str, Any]] = []
@@ -45,7 +47,7 @@ def execute(job: Job, data: TaskData, device: str, timeout: float | None,
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional)
         session = backend.open_session(job.cell, config, data, job.lr, device, job.seed)
         row["params"] = session.param_count
-        result = train(session, job.epochs, timeout)
+        result = train(session, job.epochs, timeout, on_epoch)
         median, iqr = median_iqr_ms(result.step_seconds)
         row.update(status=result.status, error=result.error, epochs=result.epochs,
                    train_seconds=result.train_seconds, step_ms_median=median, step_ms_iqr=iqr)
@@ -79,8 +81,8 @@ def _build_tasks(options: RunOptions, registry: Any) -> dict[str, tuple[TaskData
     return built
 
 
-def run_options(options: RunOptions, argv: list[str] | None = None,
-                progress: Progress | None = None) -> "pandas.DataFrame":
+def run_options(options: RunOptions, argv: list[str] | None = None, progress: Progress | None = None,
+                epoch_progress: EpochProgress | None = None) -> "pandas.DataFrame":
     """Run the whole grid; the returned table's `attrs["run_dir"]` names the folder it was written to."""
     import pandas
 
@@ -104,7 +106,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None,
             if data is None:
                 row, curve = {**_base_row(job, device, None), "status": "error", "error": failure}, []
             else:
-                row, curve = execute(job, data, device, options.timeout, run_dir / "errors.log")
+                on_epoch = None if epoch_progress is None else partial(epoch_progress, index, len(jobs), job)
+                row, curve = execute(job, data, device, options.timeout, run_dir / "errors.log", on_epoch)
             writer.append(row, curve)
             if progress is not None:
                 progress(index, len(jobs), row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .backends import Session
 
@@ -30,8 +31,12 @@ class TrainResult:
         return len(self.curve)
 
 
-def train(session: Session, epochs: int, timeout: float | None = None) -> TrainResult:
-    """Train for `epochs`; stop early as "diverged" on a non-finite loss or "timeout" past `timeout` seconds."""
+def train(session: Session, epochs: int, timeout: float | None = None,
+          on_epoch: Callable[[EpochRecord], None] | None = None) -> TrainResult:
+    """Train for `epochs`; stop early as "diverged" on a non-finite loss or "timeout" past `timeout` seconds.
+
+    `on_epoch` (for progress displays) is called after each epoch, outside the timed steps.
+    """
     clock = time.perf_counter
     result = TrainResult("ok")
     steps = result.step_seconds
@@ -53,6 +58,8 @@ def train(session: Session, epochs: int, timeout: float | None = None) -> TrainR
                 result.status, result.error = "timeout", f"stopped after {timeout:g} s, at epoch {epoch}"
                 break
         result.curve.append(EpochRecord(epoch, loss_sum / max(counted, 1), correct / max(counted, 1)))
+        if on_epoch is not None:
+            on_epoch(result.curve[-1])
         if result.status != "ok":
             break
     result.train_seconds = clock() - started
