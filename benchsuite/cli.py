@@ -105,9 +105,10 @@ def list_command(plugins_dir: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json"]), default="text",
               show_default=True, help="Output for people (text, md) or machines (csv, json).")
 def compare_command(a: str, b: str, thresholds: tuple[str, ...], alpha: float, fmt: str) -> None:
-    """Compare B against A (each a runs.csv, a run folder or a pytest-benchmark JSON file).
+    """Compare B against A and name what regressed.
 
-    Exits 1 when a metric regressed significantly beyond its threshold or a row newly fails.
+    A and B are each a runs.csv, a run folder or a pytest-benchmark JSON file. Exits 1 when a metric got
+    worse beyond its threshold and significantly so, or when a row newly fails.
     """
     from .compare import compare_paths
     from .compare_output import format_comparison

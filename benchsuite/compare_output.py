@@ -78,11 +78,15 @@ def _headline(comparison: Comparison) -> str:
     return f"result: REGRESSION: {regressed} regressed metric(s), {failing} newly failing row(s) ({scope})"
 
 
-def _environment_lines(comparison: Comparison) -> list[str]:
-    if not comparison.environment:
-        return []
-    return ["warning: the sides ran in different environments; times and memory may differ for that alone:",
-            *(f"  {fact}: A {a} / B {b}" for fact, a, b in comparison.environment)]
+def _warning_lines(comparison: Comparison) -> list[str]:
+    """Warnings with their details indented: no common variant, different environments."""
+    lines = []
+    if not comparison.changes and (comparison.only_a or comparison.only_b):
+        lines.append("warning: no variant is on both sides, so nothing was compared")
+    if comparison.environment:
+        lines += ["warning: the sides ran in different environments; times and memory may differ for that alone:",
+                  *(f"  {fact}: A {a} / B {b}" for fact, a, b in comparison.environment)]
+    return lines
 
 
 def _side_lines(comparison: Comparison) -> list[str]:
@@ -91,7 +95,7 @@ def _side_lines(comparison: Comparison) -> list[str]:
 
 
 def format_text(comparison: Comparison) -> str:
-    lines = [*_side_lines(comparison), *_environment_lines(comparison)]
+    lines = [*_side_lines(comparison), *_warning_lines(comparison)]
     for title, table in _sections(comparison):
         lines += ["", f"{title}:", *aligned(table, indent="  ")]
     return "\n".join([*lines, "", _headline(comparison)]) + "\n"
@@ -99,9 +103,8 @@ def format_text(comparison: Comparison) -> str:
 
 def format_markdown(comparison: Comparison) -> str:
     lines = ["# benchsuite comparison", "", *(f"- {line}" for line in _side_lines(comparison))]
-    environment = _environment_lines(comparison)
-    if environment:
-        lines += ["", f"**{environment[0]}**", "", *(f"- {line.strip()}" for line in environment[1:])]
+    for line in _warning_lines(comparison):
+        lines += [f"- {line.strip()}"] if line.startswith("  ") else ["", f"**{line}**", ""]
     for title, table in _sections(comparison):
         lines += ["", f"## {title}", "", *markdown_table(table)]
     return "\n".join([*lines, "", _headline(comparison)]) + "\n"

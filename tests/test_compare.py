@@ -219,3 +219,12 @@ def test_another_schema_version_in_meta_json_is_bad_input(tmp_path):
 def test_sides_of_different_kinds_are_bad_input():
     assert_bad_input(bench("compare", str(COMPARE_FIXTURES / "base"), str(COMPARE_FIXTURES / "bench_a.json")),
                      "give two of the same kind")
+
+
+def test_nothing_in_common_is_said_plainly(tmp_path):
+    empty = tmp_path / "runs.csv"
+    empty.write_text((COMPARE_FIXTURES / "base" / "runs.csv").read_text().splitlines()[0] + "\n")
+    result = bench("compare", str(empty), str(COMPARE_FIXTURES / "base"))
+    assert result.exit_code == 0
+    assert "warning: no variant is on both sides" in result.stdout
+    assert "only in B (4)" in result.stdout
