@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Callable
 
 from .files import replaced_atomically
 from .metrics import SAMPLES
-from .table import variant_name
+from .table import VARIANT_COLUMNS, variant_name
 
 if TYPE_CHECKING:
     import pandas
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-VARIANT = ["cell", "num_layers", "bidirectional", "hidden_size"]
 STEP_SAMPLES = next(name for name, metric in SAMPLES.items() if metric == "step_ms_median")
 Panel = Callable[["Axes", str], None]
 
@@ -60,7 +59,7 @@ def loss_panel(curves: "pandas.DataFrame | None") -> Panel:
     def draw(ax: "Axes", task: str) -> None:
         losses = None if curves is None else curves[(curves["task"] == task) & (curves["metric"] == "loss")]
         if losses is not None and not losses.empty:
-            for _, variant in losses.groupby(VARIANT, sort=True):
+            for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True):
                 mean = variant.groupby("epoch")["value"].mean()
                 ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0]))
             if (losses["value"] > 0).all():
@@ -78,7 +77,7 @@ def accuracy_panel(runs: "pandas.DataFrame") -> Panel:
         rows = runs[(runs["task"] == task) & (runs["status"] == "ok")]
         held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
         column = "valid_accuracy" if held_out else "accuracy"
-        for _, variant in rows.groupby(VARIANT, sort=True):
+        for _, variant in rows.groupby(VARIANT_COLUMNS, sort=True):
             ax.scatter(variant["train_seconds"], variant[column], label=variant_name(variant.iloc[0]))
         ceiling = runs.loc[runs["task"] == task, "ceiling"].dropna() if "ceiling" in runs else []
         if len(ceiling):
@@ -90,7 +89,8 @@ def accuracy_panel(runs: "pandas.DataFrame") -> Panel:
     return draw
 
 
-def step_quartiles(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", task: str) -> list[tuple[str, float, float, float]]:
+def step_quartiles(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None",
+                   task: str) -> list[tuple[str, float, float, float]]:
     """(variant, q1, median, q3) of step time per variant: from per-step samples if recorded, else the rows'.
 
     Without samples the rows keep only the median and the IQR's width, so the whisker is centred on the median.
@@ -100,9 +100,9 @@ def step_quartiles(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", 
     ok = runs[(runs["task"] == task) & (runs["status"] == "ok")].dropna(subset=["step_ms_median"])
     samples = None if curves is None else curves[(curves["task"] == task) & (curves["metric"] == STEP_SAMPLES)]
     quartiles = []
-    for _, variant in ok.groupby(VARIANT, sort=True):
+    for _, variant in ok.groupby(VARIANT_COLUMNS, sort=True):
         first = variant.iloc[0]
-        own = None if samples is None else samples.merge(variant[[*VARIANT, "seed"]].drop_duplicates())
+        own = None if samples is None else samples.merge(variant[[*VARIANT_COLUMNS, "seed"]].drop_duplicates())
         if own is not None and not own.empty:
             q1, median, q3 = numpy.percentile(own["value"], [25, 50, 75])
         else:

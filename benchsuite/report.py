@@ -14,12 +14,10 @@ from .files import write_text_atomically
 from .layout import figure, markdown_table, setting
 from .metrics import METRICS, Metric
 from .readers import read_curves, read_meta, read_runs
-from .table import variant_name
+from .table import VARIANT_COLUMNS, variant_name
 
 if TYPE_CHECKING:
     import pandas
-
-VARIANT = ["cell", "backend", "num_layers", "bidirectional", "hidden_size", "device"]
 
 
 def write_report(run_dir: Path) -> list[Path]:
@@ -76,7 +74,7 @@ def task_table(runs: "pandas.DataFrame") -> list[str]:
     """One task's variants x metrics as Markdown: means over ok seeds, the best of each metric in bold."""
     ok = runs[runs["status"] == "ok"]
     metrics = [METRICS[name] for name in METRICS if name in ok and ok[name].notna().any()]
-    variants = [group for _, group in runs.groupby(VARIANT, sort=True)]
+    variants = [group for _, group in runs.groupby(VARIANT_COLUMNS, sort=True)]
     columns: list[list[str]] = []
     for metric in metrics:
         cells = [_cell(group.loc[group["status"] == "ok", metric.name], metric) for group in variants]

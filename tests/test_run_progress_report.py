@@ -8,9 +8,9 @@ import sys
 from click.testing import CliRunner
 
 from benchsuite.cli import main
+from benchsuite.plan import Job
 from benchsuite.progress import ProgressBar, RowLines, run_progress
 from benchsuite.specs import CellSpec
-from benchsuite.plan import Job
 from benchsuite.train import EpochRecord
 
 RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "3"]
@@ -27,7 +27,8 @@ def test_run_writes_the_report_and_prints_a_line_per_row_when_stderr_is_not_a_te
     result = CliRunner().invoke(main, [*RUN, "--seeds", "0,1", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     [run_dir] = tmp_path.iterdir()
-    assert {"summary.md", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= {p.name for p in run_dir.iterdir()}
+    written = {path.name for path in run_dir.iterdir()}
+    assert {"summary.md", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= written
     assert f"report: {run_dir / 'summary.md'} (3 plots)" in result.stdout
     assert result.stderr.count("apple rnn 1L uni h5 seed") == 2
     assert "[1/2]" in result.stderr and "[2/2]" in result.stderr
