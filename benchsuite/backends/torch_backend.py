@@ -83,6 +83,12 @@ class TorchSession:
         correct = (logits.argmax(-1) == data.y).sum().item()
         return EvalStats(self._loss(logits, data).item(), correct / max(data.counted, 1))
 
+    @torch.no_grad()
+    def infer(self, batch: Split) -> int:
+        self.model.eval()
+        self.model(batch.x)
+        return batch.x.shape[0] * batch.x.shape[1]
+
     def synchronize(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
