@@ -6,7 +6,10 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:
+    import pandas
 
 SCHEMA_VERSION = 1
 KEY_COLUMNS = ["task", "cell", "backend", "num_layers", "bidirectional", "hidden_size", "seed"]
@@ -30,11 +33,22 @@ def create_run_dir(out: str | os.PathLike) -> Path:
     raise RuntimeError(f"could not create a new run folder under {out}")
 
 
-def write_json(path: Path, content: Mapping[str, Any]) -> None:
-    """Write JSON through a temporary file and a rename, so readers never see half a file."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, so readers never see half a file."""
     temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(content, indent=2, default=str) + "\n")
+    temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
+
+
+def write_json(path: Path, content: Mapping[str, Any]) -> None:
+    write_text_atomic(path, json.dumps(content, indent=2, default=str) + "\n")
+
+
+def read_runs(run_dir: str | os.PathLike) -> "pandas.DataFrame":
+    """A run folder's runs.csv as a table; empty cells read as missing, text stays text."""
+    import pandas
+
+    return pandas.read_csv(Path(run_dir) / "runs.csv", keep_default_na=False, na_values=[""])
 
 
 class CsvAppender:
