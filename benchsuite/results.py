@@ -1,4 +1,9 @@
-"""The results folder: run ids, the row schema, and durable row-by-row appends."""
+"""The results folder: run ids, the row schema, and durable row-by-row appends.
+
+runs.csv holds one row per run; curves.csv its per-epoch figures (long format); samples.csv its raw
+timings, one value per training step and per timed inference pass (`warmup` marks those left out of
+the medians), so comparisons can test the samples themselves.
+"""
 from __future__ import annotations
 
 import csv
@@ -15,8 +20,11 @@ SCHEMA_VERSION = 1
 KEY_COLUMNS = ["task", "cell", "backend", "num_layers", "bidirectional", "hidden_size", "seed"]
 RUN_COLUMNS = ["schema_version", *KEY_COLUMNS, "device", "status", "error", "params", "epochs", "lr",
                "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
-               "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr"]
+               "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr",
+               "target", "threads", "step_ms_noisy", "infer_ms_median", "infer_ms_iqr", "chars_per_second",
+               "peak_memory_mb"]
 CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
+SAMPLE_COLUMNS = ["schema_version", *KEY_COLUMNS, "metric", "sample", "epoch", "warmup", "value"]
 
 
 def create_run_dir(out: str | os.PathLike) -> Path:
@@ -76,22 +84,26 @@ class CsvAppender:
 
 
 class RunWriter:
-    """Appends each finished run to `runs.csv` and its per-epoch figures to `curves.csv`."""
+    """Appends each finished run to `runs.csv`, its per-epoch figures to `curves.csv`, its timings to `samples.csv`."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self.runs = CsvAppender(run_dir / "runs.csv", RUN_COLUMNS)
         self.curves = CsvAppender(run_dir / "curves.csv", CURVE_COLUMNS)
+        self.samples = CsvAppender(run_dir / "samples.csv", SAMPLE_COLUMNS)
 
-    def append(self, row: Mapping[str, Any], curve: Iterable[Mapping[str, Any]]) -> None:
-        # Curves first: a row in runs.csv promises that its curve is already on disk.
+    def append(self, row: Mapping[str, Any], curve: Iterable[Mapping[str, Any]],
+               samples: Iterable[Mapping[str, Any]] = ()) -> None:
+        # Curves and samples first: a row in runs.csv promises that its details are already on disk.
         key = {column: row[column] for column in KEY_COLUMNS}
         self.curves.append({**key, **point} for point in curve)
+        self.samples.append({**key, **sample} for sample in samples)
         self.runs.append([row])
 
     def close(self) -> None:
         self.runs.close()
         self.curves.close()
+        self.samples.close()
 
     def __enter__(self) -> "RunWriter":
         return self
