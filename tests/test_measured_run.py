@@ -28,12 +28,17 @@ def only_run_dir(out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def measured_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("results")
     code, _, stderr = bench("run", "--tasks", "apple,ship", "--cells", "rnn", "--seeds", "0,1,2",
                             "--epochs", str(EPOCHS), "--threads", "1", "--device", "cpu", "--out", str(out))
     assert code == 0, stderr
-    return only_run_dir(out)
+    return only_run_dir(out), stderr
+
+
+@pytest.fixture
+def run_dir(measured_run: tuple[Path, str]) -> Path:
+    return measured_run[0]
 
 
 def test_one_row_per_seed(run_dir: Path) -> None:
@@ -78,6 +83,16 @@ def test_samples_keep_every_step_and_inference_pass(run_dir: Path) -> None:
         assert row["step_ms_median"] == pytest.approx(steps[~steps.warmup]["value"].median())
         infer = mine[mine.metric == "infer_ms"]
         assert len(infer) >= 5 and row["infer_ms_median"] == pytest.approx(infer["value"].median())
+
+
+def test_noisy_rows_are_warned_about(measured_run: tuple[Path, str]) -> None:
+    run_dir, stderr = measured_run
+    runs = pd.read_csv(run_dir / "runs.csv")
+    warned = [line for line in stderr.splitlines() if "step times are noisy" in line]
+    assert len(warned) == runs["step_ms_noisy"].sum()
+    for row in runs[runs["step_ms_noisy"]].to_dict("records"):
+        assert any(f"{row['task']} rnn" in line and f"seed {row['seed']}" in line for line in warned)
+    assert ((runs["step_ms_iqr"] / runs["step_ms_median"] > 0.10) == runs["step_ms_noisy"]).all()
 
 
 def test_meta_has_every_field(run_dir: Path) -> None:
