@@ -11,26 +11,23 @@ from click.testing import CliRunner
 
 from benchsuite.cli import main
 from benchsuite.results import KEY_COLUMNS
+from conftest import only_run_dir
 
 EPOCHS = 8
 META_FIELDS = ["schema_version", "python", "torch", "numpy", "cpu", "cores", "threads", "device", "device_name",
                "git_commit", "git_dirty", "argv", "started_at", "hostname", "measurement"]
 
 
-def bench(*args: str) -> tuple[int, str, str]:
+def run_bench(*args: str) -> tuple[int, str, str]:
+    """`bench ARGS...` in-process: exit code, stdout, stderr (module-scoped fixtures cannot use `bench`)."""
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
-
-
-def only_run_dir(out: Path) -> Path:
-    (run_dir,) = [path for path in out.iterdir() if path.is_dir()]
-    return run_dir
 
 
 @pytest.fixture(scope="module")
 def measured_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("results")
-    code, _, stderr = bench("run", "--tasks", "apple,ship", "--cells", "rnn", "--seeds", "0,1,2",
+    code, _, stderr = run_bench("run", "--tasks", "apple,ship", "--cells", "rnn", "--seeds", "0,1,2",
                             "--epochs", str(EPOCHS), "--threads", "1", "--device", "cpu", "--out", str(out))
     assert code == 0, stderr
     return only_run_dir(out), stderr
@@ -103,7 +100,7 @@ def test_meta_has_every_field(run_dir: Path) -> None:
 
 
 def curve_of(out: Path, seed: str) -> pd.DataFrame:
-    code, _, stderr = bench("run", "--tasks", "ship", "--cells", "rnn", "--seeds", seed, "--epochs", "5",
+    code, _, stderr = run_bench("run", "--tasks", "ship", "--cells", "rnn", "--seeds", seed, "--epochs", "5",
                             "--device", "cpu", "--out", str(out))
     assert code == 0, stderr
     curves = pd.read_csv(only_run_dir(out) / "curves.csv")
@@ -118,7 +115,7 @@ def test_same_seed_gives_the_same_losses(tmp_path: Path) -> None:
 
 
 def test_explicit_target_changes_time_to_target(tmp_path: Path) -> None:
-    code, _, _ = bench("run", "--tasks", "apple", "--cells", "rnn", "--target", "0.4", "--epochs", "30",
+    code, _, _ = run_bench("run", "--tasks", "apple", "--cells", "rnn", "--target", "0.4", "--epochs", "30",
                        "--device", "cpu", "--out", str(tmp_path))
     assert code == 0
     row = pd.read_csv(only_run_dir(tmp_path) / "runs.csv").iloc[0]
@@ -131,13 +128,13 @@ def test_explicit_target_changes_time_to_target(tmp_path: Path) -> None:
 @pytest.mark.parametrize("option,value,message", [("--target", "1.5", "--target"), ("--target", "0", "--target"),
                                                   ("--threads", "0", "--threads")])
 def test_bad_measurement_options_exit_2(option: str, value: str, message: str, tmp_path: Path) -> None:
-    code, _, stderr = bench("run", "--tasks", "apple", option, value, "--out", str(tmp_path))
+    code, _, stderr = run_bench("run", "--tasks", "apple", option, value, "--out", str(tmp_path))
     assert code == 2 and message in stderr and "Traceback" not in stderr
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available on this machine")
 def test_cuda_run_is_measured_on_the_gpu(tmp_path: Path) -> None:
-    code, _, stderr = bench("run", "--tasks", "ship", "--cells", "rnn", "--epochs", "5", "--device", "cuda",
+    code, _, stderr = run_bench("run", "--tasks", "ship", "--cells", "rnn", "--epochs", "5", "--device", "cuda",
                             "--out", str(tmp_path))
     assert code == 0, stderr
     row = pd.read_csv(only_run_dir(tmp_path) / "runs.csv").iloc[0]
