@@ -101,7 +101,7 @@ def test_meta_has_every_field(run_dir: Path) -> None:
 
 def curve_of(out: Path, seed: str) -> pd.DataFrame:
     code, _, stderr = run_bench("run", "--tasks", "ship", "--cells", "rnn", "--seeds", seed, "--epochs", "5",
-                            "--device", "cpu", "--out", str(out))
+                                "--threads", "1", "--device", "cpu", "--out", str(out))
     assert code == 0, stderr
     curves = pd.read_csv(only_run_dir(out) / "curves.csv")
     return curves[curves.metric.isin(["loss", "accuracy"])].drop(columns=KEY_COLUMNS)
