@@ -48,16 +48,22 @@ def main() -> None:
               help="A task option, e.g. delay.gap=50 (repeatable).")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
 @click.option("--timeout", type=float, default=None, help="Seconds one training run may take.")
+@click.option("--threads", type=int, default=None,
+              help="torch's intra-op thread count for the run [default: torch's own choice].")
+@click.option("--target", type=float, default=None,
+              help="Accuracy for time-to-target [default: 0.99 x the task's ceiling, else 0.99].")
 def run_command(**options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
     from .plan import RunOptions
     from .runner import run_options
-    from .table import format_runs, progress_line
+    from .table import format_runs, noise_warnings, progress_line
 
     parsed = RunOptions.parse(**options)
     table = run_options(parsed, argv=sys.argv,
                         progress=lambda i, n, row: click.echo(progress_line(i, n, row), err=True))
     click.echo(format_runs(table))
+    for warning in noise_warnings(table):
+        click.echo(warning, err=True)
     click.echo(f"\nresults: {table.attrs['run_dir']}/runs.csv")
     if table["status"].isin(FAILED_STATUSES).any():
         sys.exit(1)
