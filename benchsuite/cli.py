@@ -49,6 +49,10 @@ def main() -> None:
               help="A task option, e.g. delay.gap=50 (repeatable).")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
 @click.option("--timeout", type=float, default=None, help="Seconds one training run may take.")
+@click.option("--threads", type=int, default=None,
+              help="torch's intra-op thread count for the run [default: torch's own choice].")
+@click.option("--target", type=float, default=None,
+              help="Accuracy for time-to-target [default: 0.99 x the task's ceiling, else 0.99].")
 @click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal, one line per row otherwise).")
 def run_command(no_report: bool, quiet: bool, **options: object) -> None:
@@ -56,13 +60,15 @@ def run_command(no_report: bool, quiet: bool, **options: object) -> None:
     from .plan import RunOptions
     from .progress import run_progress
     from .runner import run_options
-    from .table import format_runs
+    from .table import format_runs, noise_warnings
 
     parsed = RunOptions.parse(**options)
     with run_progress(quiet) as display:
         table = run_options(parsed, argv=sys.argv, progress=None if display is None else display.finished,
                             epoch_progress=None if display is None else display.epoch)
     click.echo(format_runs(table))
+    for warning in noise_warnings(table):
+        click.echo(warning, err=True)
     run_dir = Path(table.attrs["run_dir"])
     click.echo(f"\nresults: {run_dir}/runs.csv")
     if not no_report:

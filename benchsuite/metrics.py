@@ -66,8 +66,8 @@ METRICS = _metrics(
 SETTINGS = ("params", "ceiling", "epochs", "lr", "batch_size", "threads", "target")
 # Columns that hold a metric's spread: a per-seed interval for the comparison when no samples exist.
 SPREADS = {"step_ms_median": "step_ms_iqr", "infer_ms_median": "infer_ms_iqr"}
-# Per-step samples in curves.csv (metric name there -> the runs.csv metric they measure).
-SAMPLES = {"step_ms": "step_ms_median"}
+# Raw timings in samples.csv (metric name there -> the runs.csv median they make up).
+SAMPLES = {"step_ms": "step_ms_median", "infer_ms": "infer_ms_median"}
 # Columns compare reads for neither: identity, status and flags.
 NOT_COMPARED = ("schema_version", "seed", "status", "error", "step_ms_iqr", "infer_ms_iqr", "step_ms_noisy")
 

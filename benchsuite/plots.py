@@ -9,8 +9,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .files import replaced_atomically
-from .metrics import SAMPLES
+from .results import replaced_atomically
 from .table import VARIANT_COLUMNS, variant_name
 
 if TYPE_CHECKING:
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-STEP_SAMPLES = next(name for name, metric in SAMPLES.items() if metric == "step_ms_median")
+STEP_SAMPLES = "step_ms"  # samples.csv's metric for training steps
 Panel = Callable[["Axes", str], None]
 
 
@@ -54,13 +53,18 @@ def _legend(ax: "Axes") -> None:
         ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
 
 
+def _per_epoch_mean(curves: "pandas.DataFrame", metric: str) -> "pandas.Series":
+    """One variant's `metric` by epoch, averaged over its seeds."""
+    return curves[curves["metric"] == metric].groupby("epoch")["value"].mean()
+
+
 def loss_panel(curves: "pandas.DataFrame | None") -> Panel:
     """Training loss by epoch, one line per variant (mean over its seeds)."""
     def draw(ax: "Axes", task: str) -> None:
         losses = None if curves is None else curves[(curves["task"] == task) & (curves["metric"] == "loss")]
         if losses is not None and not losses.empty:
             for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True):
-                mean = variant.groupby("epoch")["value"].mean()
+                mean = _per_epoch_mean(variant, "loss")
                 ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0]))
             if (losses["value"] > 0).all():
                 ax.set_yscale("log")
@@ -71,14 +75,22 @@ def loss_panel(curves: "pandas.DataFrame | None") -> Panel:
     return draw
 
 
-def accuracy_panel(runs: "pandas.DataFrame") -> Panel:
-    """Each ok row's accuracy (held-out where the task has a split) against its training time."""
+def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
+    """Accuracy (held-out where the task has a split) against training time: each ok row's final point, and
+    the path there, epoch by epoch (mean over seeds), where curves.csv records the training time per epoch."""
     def draw(ax: "Axes", task: str) -> None:
         rows = runs[(runs["task"] == task) & (runs["status"] == "ok")]
         held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
         column = "valid_accuracy" if held_out else "accuracy"
+        paths = None if curves is None else curves[curves["task"] == task]
         for _, variant in rows.groupby(VARIANT_COLUMNS, sort=True):
-            ax.scatter(variant["train_seconds"], variant[column], label=variant_name(variant.iloc[0]))
+            name = variant_name(variant.iloc[0])
+            points = ax.scatter(variant["train_seconds"], variant[column], label=name)
+            own = None if paths is None else paths.merge(variant[[*VARIANT_COLUMNS, "seed"]])
+            if own is not None and (own["metric"] == "train_seconds").any():
+                seconds, accuracy = _per_epoch_mean(own, "train_seconds"), _per_epoch_mean(own, column)
+                ax.plot(seconds.to_numpy(), accuracy.reindex(seconds.index).to_numpy(),
+                        color=points.get_facecolor()[0], alpha=0.6)
         ceiling = runs.loc[runs["task"] == task, "ceiling"].dropna() if "ceiling" in runs else []
         if len(ceiling):
             ax.axhline(float(ceiling.iloc[0]), color="grey", linestyle="--", label="ceiling")
@@ -89,34 +101,33 @@ def accuracy_panel(runs: "pandas.DataFrame") -> Panel:
     return draw
 
 
-def step_quartiles(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None",
+def step_quartiles(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None",
                    task: str) -> list[tuple[str, float, float, float]]:
-    """(variant, q1, median, q3) of step time per variant: from per-step samples if recorded, else the rows'.
+    """(variant, q1, median, q3) of step time per variant: from samples.csv if recorded, else from the rows.
 
-    Without samples the rows keep only the median and the IQR's width, so the whisker is centred on the median.
+    Rows keep only the median and the IQR's width, not the quartiles, so then the whisker is centred on the median.
     """
     import numpy
 
     ok = runs[(runs["task"] == task) & (runs["status"] == "ok")].dropna(subset=["step_ms_median"])
-    samples = None if curves is None else curves[(curves["task"] == task) & (curves["metric"] == STEP_SAMPLES)]
+    steps = None if samples is None else samples[(samples["task"] == task) & (samples["metric"] == STEP_SAMPLES)]
     quartiles = []
     for _, variant in ok.groupby(VARIANT_COLUMNS, sort=True):
-        first = variant.iloc[0]
-        own = None if samples is None else samples.merge(variant[[*VARIANT_COLUMNS, "seed"]].drop_duplicates())
+        own = None if steps is None else steps.merge(variant[[*VARIANT_COLUMNS, "seed"]])
         if own is not None and not own.empty:
             q1, median, q3 = numpy.percentile(own["value"], [25, 50, 75])
         else:
             median = float(variant["step_ms_median"].median())
             half = float(variant["step_ms_iqr"].median()) / 2 if "step_ms_iqr" in variant else 0.0
             q1, q3 = median - half, median + half
-        quartiles.append((variant_name(first), float(q1), float(median), float(q3)))
+        quartiles.append((variant_name(variant.iloc[0]), float(q1), float(median), float(q3)))
     return quartiles
 
 
-def step_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
+def step_panel(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None") -> Panel:
     """Median step time per variant with interquartile whiskers."""
     def draw(ax: "Axes", task: str) -> None:
-        quartiles = step_quartiles(runs, curves, task)
+        quartiles = step_quartiles(runs, samples, task)
         for position, (name, q1, median, q3) in enumerate(quartiles):
             ax.errorbar([median], [position], xerr=[[median - q1], [q3 - median]], fmt="o", capsize=4, label=name)
         ax.set_yticks(range(len(quartiles)), [name for name, *_ in quartiles])
@@ -129,10 +140,11 @@ def step_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> P
     return draw
 
 
-def draw_plots(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", run_dir: Path) -> list[Path]:
+def draw_plots(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", samples: "pandas.DataFrame | None",
+               run_dir: Path) -> list[Path]:
     """Write loss_curves.png, accuracy_vs_time.png and step_time.png into `run_dir`."""
     tasks = sorted(runs["task"].unique())
     plots = [("loss_curves.png", loss_panel(curves), "Training loss by epoch"),
-             ("accuracy_vs_time.png", accuracy_panel(runs), "Accuracy against training time"),
-             ("step_time.png", step_panel(runs, curves), "Time per training step")]
+             ("accuracy_vs_time.png", accuracy_panel(runs, curves), "Accuracy against training time"),
+             ("step_time.png", step_panel(runs, samples), "Time per training step")]
     return [_save(_figure(tasks, draw, title), run_dir / name) for name, draw, title in plots]

@@ -1,4 +1,4 @@
-"""Reading a finished (or interrupted) run back: runs.csv, curves.csv and meta.json, checked before use.
+"""Loading a finished (or interrupted) run back, checked: runs.csv, curves.csv, samples.csv and meta.json.
 
 Every problem with a file (missing, unreadable, not the expected table, another schema version)
 becomes one BenchInputError naming the file, so the command line answers with exit code 2.
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import BenchInputError
 from .metrics import METRICS, SETTINGS, SPREADS
-from .results import CURVE_COLUMNS, KEY_COLUMNS, SCHEMA_VERSION
+from .results import CURVE_COLUMNS, KEY_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import pandas
@@ -91,7 +91,7 @@ def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
     return table
 
 
-def read_runs(path: Path) -> "pandas.DataFrame":
+def load_runs(path: Path) -> "pandas.DataFrame":
     """runs.csv with typed key columns and every known metric and setting as floats (blank: NaN)."""
     table = _typed_keys(_read_csv(path, RUN_REQUIRED, "runs.csv"), path)
     for column in [*METRICS, *SPREADS.values(), *SETTINGS]:
@@ -102,17 +102,30 @@ def read_runs(path: Path) -> "pandas.DataFrame":
     return table
 
 
-def read_curves(path: Path) -> "pandas.DataFrame | None":
-    """curves.csv with numeric epochs and values, or None when the run has none."""
+def _load_details(path: Path, columns: list[str], what: str) -> "pandas.DataFrame | None":
+    """One of a run's long-format files with typed keys and numeric values, or None when the run has none."""
     if not path.exists():
         return None
-    table = _typed_keys(_read_csv(path, CURVE_COLUMNS, "curves.csv"), path)
-    table["epoch"] = numeric(table, "epoch", path)
+    table = _typed_keys(_read_csv(path, columns, what), path)
     table["value"] = numeric(table, "value", path)
     return table
 
 
-def read_meta(path: Path) -> dict[str, Any] | None:
+def load_curves(path: Path) -> "pandas.DataFrame | None":
+    """curves.csv with numeric epochs and values, or None."""
+    table = _load_details(path, CURVE_COLUMNS, "curves.csv")
+    if table is not None:
+        table["epoch"] = numeric(table, "epoch", path)
+    return table
+
+
+def load_samples(path: Path) -> "pandas.DataFrame | None":
+    """samples.csv without its warm-up samples (medians leave them out too), or None."""
+    table = _load_details(path, SAMPLE_COLUMNS, "samples.csv")
+    return None if table is None else table[~boolean(table, "warmup", path)]
+
+
+def load_meta(path: Path) -> dict[str, Any] | None:
     """meta.json as a dict, or None when the run has none."""
     if not path.exists():
         return None

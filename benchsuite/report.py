@@ -6,14 +6,14 @@ or interrupted, and remade at will; each file is replaced atomically.
 from __future__ import annotations
 
 import math
-import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .files import write_text_atomically
 from .layout import figure, markdown_table, setting
 from .metrics import METRICS, Metric
-from .readers import read_curves, read_meta, read_runs
+from .readers import load_curves, load_meta, load_runs, load_samples
+from .results import write_text_atomic
+from .summary import SUMMARY_METRICS, summarize
 from .table import VARIANT_COLUMNS, variant_name
 
 if TYPE_CHECKING:
@@ -24,12 +24,11 @@ def write_report(run_dir: Path) -> list[Path]:
     """Write summary.md and the plots into `run_dir`; return the paths written."""
     from .plots import draw_plots
 
-    runs = read_runs(run_dir / "runs.csv")
-    curves = read_curves(run_dir / "curves.csv")
-    meta = read_meta(run_dir / "meta.json")
-    plots = draw_plots(runs, curves, run_dir)
+    runs = load_runs(run_dir / "runs.csv")
+    meta = load_meta(run_dir / "meta.json")
+    plots = draw_plots(runs, load_curves(run_dir / "curves.csv"), load_samples(run_dir / "samples.csv"), run_dir)
     summary = run_dir / "summary.md"
-    write_text_atomically(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots]))
+    write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots]))
     return [summary, *plots]
 
 
@@ -44,52 +43,47 @@ def _environment(meta: dict[str, Any] | None) -> str:
     return "Run " + ", ".join(facts) + "."
 
 
-def _cell(values: "pandas.Series", metric: Metric) -> tuple[str, float | None]:
+def _cell(row: dict[str, Any], metric: Metric) -> tuple[str, float | None]:
     """The shown figure (mean, ± std over several seeds) and the value that ranks it (None: not ranked)."""
-    if metric.blank_means_never:
-        reached = values.dropna()
-        if reached.empty:
+    mean, std, seeds = row[f"{metric.name}_mean"], row[f"{metric.name}_std"], row["n_seeds"]
+    if metric.blank_means_never and seeds:
+        reached = row["n_reached_target"]
+        if reached == 0:
             return "never", None
-        text = figure(reached.mean())
-        if len(reached) < len(values):  # only variants that always reached the target compete for best
-            return f"{text} ({len(reached)}/{len(values)} reached)", None
-        return text, float(reached.mean())
-    values = values.dropna()
-    if values.empty:
+        if reached < seeds:  # only variants whose every seed reached the target compete for best
+            return f"{figure(mean)} ({reached}/{seeds} reached)", None
+        return figure(mean), mean
+    if math.isnan(mean):
         return "-", None
-    mean = float(values.mean())
-    spread = f" ± {figure(statistics.stdev(values))}" if len(values) > 1 else ""
-    return figure(mean) + spread, mean
+    return figure(mean) + (f" ± {figure(std)}" if seeds > 1 else ""), mean
 
 
 def _best_marked(cells: list[tuple[str, float | None]], metric: Metric) -> list[str]:
-    ranked = [value for _, value in cells if value is not None and not math.isnan(value)]
+    ranked = [value for _, value in cells if value is not None]
     if len(ranked) < 2:
         return [text for text, _ in cells]
     best = figure(max(ranked) if metric.higher_is_better else min(ranked))
     return [f"**{text}**" if value is not None and figure(value) == best else text for text, value in cells]
 
 
+def _shown_metrics(runs: "pandas.DataFrame", summary: "pandas.DataFrame") -> list[Metric]:
+    """Metrics with a figure in this summary; time-to-target also when it was measured but never reached."""
+    measured_target = "target" in runs and runs["target"].notna().any()
+    return [METRICS[name] for name in SUMMARY_METRICS if name in METRICS
+            and (summary[f"{name}_mean"].notna().any() or (METRICS[name].blank_means_never and measured_target))]
+
+
 def task_table(runs: "pandas.DataFrame") -> list[str]:
     """One task's variants x metrics as Markdown: means over ok seeds, the best of each metric in bold."""
-    ok = runs[runs["status"] == "ok"]
-    metrics = [METRICS[name] for name in METRICS if name in ok and ok[name].notna().any()]
-    variants = [group for _, group in runs.groupby(VARIANT_COLUMNS, sort=True)]
-    columns: list[list[str]] = []
-    for metric in metrics:
-        cells = [_cell(group.loc[group["status"] == "ok", metric.name], metric) for group in variants]
-        columns.append(_best_marked(cells, metric))
-    header = ["variant", "backend", "device", "ok", *(m.name for m in metrics)]
-    has_params = "params" in runs and runs["params"].notna().any()
-    rows = []
-    for index, group in enumerate(variants):
-        first = group.iloc[0]
-        row = [variant_name(first), first["backend"], first["device"],
-               f"{int((group['status'] == 'ok').sum())}/{len(group)}", *(column[index] for column in columns)]
-        if has_params:
-            row.append(", ".join(setting(value) for value in sorted(group["params"].dropna().unique())) or "-")
-        rows.append(row)
-    return markdown_table([header + (["params"] if has_params else []), *rows])
+    summary = summarize(runs).sort_values(VARIANT_COLUMNS, kind="stable")
+    metrics = _shown_metrics(runs, summary)
+    variants = summary.to_dict("records")
+    columns = [_best_marked([_cell(row, metric) for row in variants], metric) for metric in metrics]
+    header = ["variant", "backend", "device", "seeds", *(metric.name for metric in metrics), "params"]
+    rows = [[variant_name(row), row["backend"], row["device"], row["statuses"], *(column[index] for column in columns),
+             "-" if row["params"] is None or math.isnan(row["params"]) else setting(float(row["params"]))]
+            for index, row in enumerate(variants)]
+    return markdown_table([header, *rows])
 
 
 def _not_ok(runs: "pandas.DataFrame") -> list[str]:
@@ -106,8 +100,8 @@ def _ceiling(runs: "pandas.DataFrame") -> str:
 
 def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] | None, plots: list[str]) -> str:
     lines = [f"# benchsuite report: {title}", "", _environment(meta), "",
-             "Figures are means over the seeds that finished ok (± standard deviation over several seeds); "
-             "the best of each metric is in **bold**."]
+             "Figures are means over the seeds that finished ok (± standard deviation over several seeds; "
+             "time-to-target over the seeds that reached it); the best of each metric is in **bold**."]
     if runs.empty:
         lines += ["", "No rows recorded yet."]
     for task, group in runs.groupby("task", sort=True):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BenchInputError
 from .metrics import METRICS, SAMPLES, SETTINGS, SPREADS
-from .readers import read_curves, read_meta, read_runs
+from .readers import load_meta, load_runs, load_samples
 from .results import KEY_COLUMNS
 from .significance import Measurement
 
@@ -43,11 +43,11 @@ class Entry:
 
     outcomes: list[Outcome] = field(default_factory=list)
     measurements: dict[str, Measurement] = field(default_factory=dict)  # per seed (or per benchmark round)
-    samples: dict[str, Measurement] = field(default_factory=dict)  # per step, where curves.csv keeps them
+    samples: dict[str, Measurement] = field(default_factory=dict)  # per step or pass, from samples.csv
     settings: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def measurement(self, name: str, other: "Entry") -> Measurement | None:
-        """This entry's figure for `name`, per step when `other` has per-step samples too, else per seed."""
+        """This entry's figure for `name`: its raw timings when `other` has them too, else per seed."""
         if name in self.samples and name in other.samples:
             return self.samples[name]
         return self.measurements.get(name)
@@ -90,11 +90,9 @@ def _looks_like_json(path: Path) -> bool:
 
 
 def _runs_side(source: str, path: Path) -> Side:
-    runs = read_runs(path)
-    run_dir = path.parent
-    meta = read_meta(run_dir / "meta.json")
-    curves = read_curves(run_dir / "curves.csv")
-    samples = _step_samples(runs, curves)
+    runs = load_runs(path)
+    meta = load_meta(path.parent / "meta.json")
+    samples = _pooled_samples(runs, load_samples(path.parent / "samples.csv"))
     entries: dict[Key, Entry] = {}
     for values, group in runs.groupby(list(RUN_KEY), sort=True):
         key = tuple(_plain(value) for value in values)
@@ -133,15 +131,16 @@ def _measured(ok: "pandas.DataFrame", name: str, values: "pandas.Series") -> Mea
     return Measurement(tuple(values.tolist()), float((values - half).min()), float((values + half).max()))
 
 
-def _step_samples(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> dict[Key, dict[str, list[float]]]:
-    """Per-step samples from curves.csv for rows that finished ok, pooled over seeds, by variant."""
-    if curves is None:
+def _pooled_samples(runs: "pandas.DataFrame",
+                    samples: "pandas.DataFrame | None") -> dict[Key, dict[str, list[float]]]:
+    """Raw timings of the rows that finished ok, pooled over seeds, by variant and the metric they make up."""
+    if samples is None:
         return {}
-    wanted = curves[curves["metric"].isin(list(SAMPLES))].dropna(subset=["value"])
+    wanted = samples[samples["metric"].isin(list(SAMPLES))].dropna(subset=["value"])
     ok = runs[runs["status"] == "ok"]
     if wanted.empty or ok.empty:
         return {}
-    # curves.csv has no device column: its rows take their device from the runs.csv row of the same seed.
+    # samples.csv has no device column: its rows take their device from the runs.csv row of the same seed.
     joined = wanted.merge(ok[[*KEY_COLUMNS, "device"]], on=KEY_COLUMNS)
     pooled: dict[Key, dict[str, list[float]]] = {}
     for (*key, metric), group in joined.groupby([*RUN_KEY, "metric"], sort=True):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .timing import Spread, noise_warning
+
 if TYPE_CHECKING:
     import pandas
 
@@ -47,3 +49,9 @@ def format_runs(table: "pandas.DataFrame") -> str:
     notes = [f"  {variant_label(row)}: {row['status']}: {row['error']}"
              for row in table.to_dict("records") if row["status"] != "ok" and not _blank(row["error"])]
     return text + ("\n\nnot ok:\n" + "\n".join(notes) if notes else "")
+
+
+def noise_warnings(table: "pandas.DataFrame") -> list[str]:
+    """A warning for each row whose step times were too spread out to trust (flagged `step_ms_noisy`)."""
+    return [noise_warning(variant_label(row), Spread(row["step_ms_median"], row["step_ms_iqr"]))
+            for row in table.to_dict("records") if row.get("step_ms_noisy") in (True, "True")]

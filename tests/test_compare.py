@@ -102,24 +102,26 @@ def test_threshold_option_decides_what_counts(tmp_path):
     assert bench("compare", str(before), str(after), "--threshold", "accuracy=0.2").exit_code == 1
 
 
-def test_per_step_samples_are_tested_with_mann_whitney_as_scipy_computes_it():
+@pytest.mark.parametrize("cell,metric,summary", [("rnn", "step_ms", "step_ms_median"),
+                                                ("lstm", "infer_ms", "infer_ms_median")])
+def test_raw_timings_are_tested_with_mann_whitney_as_scipy_computes_it(cell, metric, summary):
     samples = {}
     for side in ("extended_a", "extended_b"):
-        with open(COMPARE_FIXTURES / side / "curves.csv", newline="") as handle:
+        with open(COMPARE_FIXTURES / side / "samples.csv", newline="") as handle:
             samples[side] = [float(row["value"]) for row in csv.DictReader(handle)
-                             if row["metric"] == "step_ms" and row["cell"] == "rnn"]
+                             if row["metric"] == metric and row["cell"] == cell and row["warmup"] == "False"]
     expected = mannwhitneyu(samples["extended_a"], samples["extended_b"], alternative="two-sided").pvalue
     report = json_report(str(COMPARE_FIXTURES / "extended_a"), str(COMPARE_FIXTURES / "extended_b"))
-    [step] = [m for m in report["metrics"] if m["cell"] == "rnn" and m["metric"] == "step_ms_median"]
-    assert (step["test"], step["n_a"], step["n_b"]) == ("mann-whitney", 36, 36)
-    assert step["p_value"] == pytest.approx(expected, rel=1e-3)
-    assert step["verdict"] == "regressed"
+    [found] = [m for m in report["metrics"] if m["cell"] == cell and m["metric"] == summary]
+    assert (found["test"], found["n_a"], found["n_b"]) == ("mann-whitney", len(samples["extended_a"]),
+                                                           len(samples["extended_b"]))
+    assert found["p_value"] == pytest.approx(expected, rel=1e-3)
+    assert found["verdict"] == ("regressed" if expected < 0.002 else "uncertain")
 
 
-def test_per_step_samples_on_one_side_only_fall_back_to_per_seed_values(tmp_path):
+def test_raw_timings_on_one_side_only_fall_back_to_per_seed_values(tmp_path):
     after = copy_fixture("extended_b", tmp_path)
-    curves = (after / "curves.csv").read_text().splitlines()
-    (after / "curves.csv").write_text("\n".join(line for line in curves if ",step_ms," not in line) + "\n")
+    (after / "samples.csv").unlink()
     report = json_report(str(COMPARE_FIXTURES / "extended_a"), str(after))
     [step] = [m for m in report["metrics"] if m["cell"] == "rnn" and m["metric"] == "step_ms_median"]
     assert (step["test"], step["n_a"], step["n_b"]) == ("intervals", 3, 3)

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from PIL import Image, ImageStat
 
 from benchsuite.cli import main
-from benchsuite.files import replaced_atomically, write_text_atomically
 from benchsuite.plots import step_quartiles
-from benchsuite.readers import read_curves, read_runs
+from benchsuite.readers import load_runs, load_samples
 from benchsuite.report import summary_markdown
+from benchsuite.results import replaced_atomically, write_text_atomic
 from fixture_files import COMPARE_FIXTURES, copy_fixture
 
 PLOTS = ["loss_curves.png", "accuracy_vs_time.png", "step_time.png"]
@@ -85,7 +85,7 @@ def test_summary_counts_ok_seeds_lists_failures_and_shows_the_ceiling(reported):
     run, _ = reported
     summary = (run / "summary.md").read_text()
     apple = table_rows(summary, "apple")
-    assert apple["rnn 1L uni h5"]["ok"] == "2/3"
+    assert apple["rnn 1L uni h5"]["seeds"] == "ok:2 error:1"
     assert apple["gru 1L uni h5"]["params"] == "220"
     assert "- rnn 1L uni h5 seed 1: error: RuntimeError: shape mismatch in forward" in summary
     assert "ceiling: 1 (the best accuracy" in summary.split("## apple")[1]
@@ -95,25 +95,34 @@ def test_summary_counts_ok_seeds_lists_failures_and_shows_the_ceiling(reported):
         assert f"![{name}]({name})" in summary
 
 
-def test_summary_uses_extra_columns_in_their_direction():
+@pytest.mark.parametrize("metric,higher_is_better", [
+    ("peak_memory_mb", False), ("chars_per_second", True), ("infer_ms_median", False), ("step_ms_median", False)])
+def test_summary_marks_the_best_of_extra_columns_in_their_direction(metric, higher_is_better):
     run = COMPARE_FIXTURES / "extended_b"
-    summary = summary_markdown("extended_b", read_runs(run / "runs.csv"), None, [])
-    apple = table_rows(summary, "apple")
+    apple = table_rows(summary_markdown("extended_b", load_runs(run / "runs.csv"), None, []), "apple")
+    means = {f"{cell} 1L uni h5": statistics.mean(ok_values(run / "runs.csv", "apple", cell, metric))
+             for cell in ("rnn", "lstm")}
+    best = (max if higher_is_better else min)(means, key=means.get)
+    assert {name for name in means if apple[name][metric].startswith("**")} == {best}
+    shown_mean = float(apple[best][metric].strip("*").split(" ± ")[0])
+    assert shown_mean == pytest.approx(means[best], rel=1e-3)  # four significant digits shown
+
+
+def test_summary_says_never_for_a_target_no_seed_reached():
+    run = COMPARE_FIXTURES / "extended_b"
+    apple = table_rows(summary_markdown("extended_b", load_runs(run / "runs.csv"), None, []), "apple")
     assert apple["lstm 1L uni h5"]["epochs_to_target"] == "never"
-    # Peak memory: lstm 325 MB, rnn 325.5 MB; lower is better.
-    assert apple["lstm 1L uni h5"]["peak_memory_mb"].startswith("**325")
-    assert not apple["rnn 1L uni h5"]["peak_memory_mb"].startswith("**")
-    # Throughput: higher is better; rnn is faster.
-    assert apple["rnn 1L uni h5"]["chars_per_second"].startswith("**")
+    rnn_epochs = ok_values(run / "runs.csv", "apple", "rnn", "epochs_to_target")
+    assert apple["rnn 1L uni h5"]["epochs_to_target"].strip("*") == f"{statistics.mean(rnn_epochs):.4g}"
 
 
 def test_step_time_whiskers_are_quartiles_of_the_per_step_samples():
     run = COMPARE_FIXTURES / "extended_a"
-    with open(run / "curves.csv", newline="") as handle:
+    with open(run / "samples.csv", newline="") as handle:
         samples = [float(row["value"]) for row in csv.DictReader(handle)
-                   if row["cell"] == "lstm" and row["metric"] == "step_ms"]
-    quartiles = {name: rest for name, *rest in step_quartiles(read_runs(run / "runs.csv"),
-                                                                read_curves(run / "curves.csv"), "apple")}
+                   if row["cell"] == "lstm" and row["metric"] == "step_ms" and row["warmup"] == "False"]
+    quartiles = {name: rest for name, *rest in step_quartiles(load_runs(run / "runs.csv"),
+                                                               load_samples(run / "samples.csv"), "apple")}
     assert quartiles["lstm 1L uni h5"] == pytest.approx(list(numpy.percentile(samples, [25, 50, 75])))
 
 
@@ -133,7 +142,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
             raise RuntimeError("disk full")
     assert target.read_text() == "old"
     assert [path.name for path in tmp_path.iterdir()] == ["summary.md"]
-    write_text_atomically(target, "new")
+    write_text_atomic(target, "new")
     assert target.read_text() == "new"
 
 

@@ -53,9 +53,10 @@ def test_run_progress_picks_the_display_for_the_stream():
 
 def test_progress_bar_shows_the_variant_epoch_and_loss_then_the_finished_row():
     stream = Terminal()
-    job = Job("apple", CellSpec("rnn", "torch", build=lambda config: None), 1, False, 5, 0, 40, 0.1)
+    job = Job(task="apple", cell=CellSpec("rnn", "torch", build=lambda config: None), num_layers=1,
+              bidirectional=False, hidden_size=5, seed=0, epochs=40, lr=0.1)
     with ProgressBar(stream) as bar:
-        bar.epoch(1, 2, job, EpochRecord(epoch=7, loss=0.12345, accuracy=0.8))
+        bar.epoch(1, 2, job, EpochRecord(epoch=7, loss=0.12345, accuracy=0.8, seconds=1.5, steps=1))
         bar.progress.refresh()
         bar.finished(1, 2, {"task": "apple", "cell": "rnn", "num_layers": 1, "bidirectional": False,
                             "hidden_size": 5, "seed": 0, "status": "ok", "accuracy": 1.0, "final_loss": 0.01,

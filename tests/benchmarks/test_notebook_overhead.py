@@ -23,6 +23,8 @@ from benchsuite.train import train
 ROUNDS = 15
 EPOCHS = 100
 MAX_RATIO = 1.10
+# Rounds whose ratios spread wider than this say more about the machine's load than about the loop.
+MAX_NOISE = 0.10
 
 
 class NotebookNet(nn.Module):
@@ -82,6 +84,10 @@ def test_suite_loop_costs_no_more_than_the_notebook_loop(task: str, hidden: int,
         suite_ms.append(suite / EPOCHS * 1e3)
         notebook_ms.append(notebook / EPOCHS * 1e3)
     ratio = statistics.median(ratios)
-    print(f"\n{task} rnn {layers}L h{hidden}: suite {statistics.median(suite_ms):.3f} ms/epoch, "
-          f"notebook {statistics.median(notebook_ms):.3f} ms/epoch, ratio {ratio:.3f} (limit {MAX_RATIO})")
-    assert ratio <= MAX_RATIO
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    report = (f"{task} rnn {layers}L h{hidden}: suite {statistics.median(suite_ms):.3f} ms/epoch, notebook "
+              f"{statistics.median(notebook_ms):.3f} ms/epoch, ratio {ratio:.3f} (IQR {q3 - q1:.3f}, limit {MAX_RATIO})")
+    print("\n" + report)
+    if q3 - q1 > MAX_NOISE:
+        pytest.skip(f"machine too noisy for a verdict: {report}")
+    assert ratio <= MAX_RATIO, report
