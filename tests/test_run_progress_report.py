@@ -30,8 +30,9 @@ def test_run_writes_the_report_and_prints_a_line_per_row_when_stderr_is_not_a_te
     written = {path.name for path in run_dir.iterdir()}
     assert {"summary.md", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= written
     assert f"report: {run_dir / 'summary.md'} (3 plots)" in result.stdout
-    assert result.stderr.count("apple rnn 1L uni h5 seed") == 2
-    assert "[1/2]" in result.stderr and "[2/2]" in result.stderr
+    progress = [line for line in result.stderr.splitlines() if not line.startswith("warning:")]  # noise warnings
+    assert [line.split(":")[0] for line in progress] == ["[1/2] apple rnn 1L uni h5 seed 0",
+                                                         "[2/2] apple rnn 1L uni h5 seed 1"]
 
 
 def test_no_report_and_quiet(tmp_path):
@@ -39,7 +40,8 @@ def test_no_report_and_quiet(tmp_path):
     assert result.exit_code == 0, result.output
     [run_dir] = tmp_path.iterdir()
     assert not (run_dir / "summary.md").exists() and not list(run_dir.glob("*.png"))
-    assert result.stderr == ""
+    # Only warnings may remain (noisy step times, under load): no progress.
+    assert all(line.startswith("warning:") for line in result.stderr.splitlines()), result.stderr
 
 
 def test_run_progress_picks_the_display_for_the_stream():
