@@ -53,18 +53,13 @@ def _legend(ax: "Axes") -> None:
         ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
 
 
-def _per_epoch_mean(curves: "pandas.DataFrame", metric: str) -> "pandas.Series":
-    """One variant's `metric` by epoch, averaged over its seeds."""
-    return curves[curves["metric"] == metric].groupby("epoch")["value"].mean()
-
-
 def loss_panel(curves: "pandas.DataFrame | None") -> Panel:
     """Training loss by epoch, one line per variant (mean over its seeds)."""
     def draw(ax: "Axes", task: str) -> None:
         losses = None if curves is None else curves[(curves["task"] == task) & (curves["metric"] == "loss")]
         if losses is not None and not losses.empty:
             for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True):
-                mean = _per_epoch_mean(variant, "loss")
+                mean = variant.groupby("epoch")["value"].mean()
                 ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0]))
             if (losses["value"] > 0).all():
                 ax.set_yscale("log")
@@ -77,7 +72,7 @@ def loss_panel(curves: "pandas.DataFrame | None") -> Panel:
 
 def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
     """Accuracy (held-out where the task has a split) against training time: each ok row's final point, and
-    the path there, epoch by epoch (mean over seeds), where curves.csv records the training time per epoch."""
+    its path there epoch by epoch, where curves.csv records the training time per epoch."""
     def draw(ax: "Axes", task: str) -> None:
         rows = runs[(runs["task"] == task) & (runs["status"] == "ok")]
         held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
@@ -87,10 +82,12 @@ def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") 
             name = variant_name(variant.iloc[0])
             points = ax.scatter(variant["train_seconds"], variant[column], label=name)
             own = None if paths is None else paths.merge(variant[[*VARIANT_COLUMNS, "seed"]])
-            if own is not None and (own["metric"] == "train_seconds").any():
-                seconds, accuracy = _per_epoch_mean(own, "train_seconds"), _per_epoch_mean(own, column)
-                ax.plot(seconds.to_numpy(), accuracy.reindex(seconds.index).to_numpy(),
-                        color=points.get_facecolor()[0], alpha=0.6)
+            if own is None or not (own["metric"] == "train_seconds").any():
+                continue
+            for _, seed in own.groupby("seed"):
+                path = seed.pivot_table(index="epoch", columns="metric", values="value")
+                if column in path:
+                    ax.plot(path["train_seconds"], path[column], color=points.get_facecolor()[0], alpha=0.5)
         ceiling = runs.loc[runs["task"] == task, "ceiling"].dropna() if "ceiling" in runs else []
         if len(ceiling):
             ax.axhline(float(ceiling.iloc[0]), color="grey", linestyle="--", label="ceiling")
