@@ -17,14 +17,14 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .plan import Job
+from .plan import Job, RunOptions
 from .specs import TaskData
 
 # How long past --timeout a started child may live before it is killed. train() stops a run itself between
 # steps; the kill is for a step that never returns, and the grace covers building, evaluation and one step.
 GRACE_SECONDS = 60.0
 
-Outcome = tuple[dict[str, Any], list[dict[str, Any]]]
+Outcome = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]  # as `runner.execute` returns it
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,14 @@ def describe_exit(code: int) -> str:
         return f"exit code {code} (signal {-code})"
 
 
-def run_isolated(job: Job, data: TaskData, device: str, timeout: float | None, error_log: Path,
-                 plugins_dir: str | None) -> Outcome | ChildFailure:
-    """`runner.execute` for `job`, run in a child process; its row and curve, or how the child failed."""
+def run_isolated(job: Job, data: TaskData, device: str, options: RunOptions, error_log: Path) -> Outcome | ChildFailure:
+    """`runner.execute` for `job` in a child process (with the run's timeout and threads); its outcome, or how
+    the child failed."""
+    timeout = options.timeout
     request = {
         "job": {f.name: getattr(job, f.name) for f in fields(job) if f.name != "cell"},
-        "cell": job.cell.name, "plugins_dir": plugins_dir, "data": data, "device": device,
-        "timeout": timeout, "error_log": str(error_log),
+        "cell": job.cell.name, "plugins_dir": options.plugins_dir, "threads": options.threads, "data": data,
+        "device": device, "timeout": timeout, "error_log": str(error_log),
     }
     with tempfile.TemporaryDirectory(prefix="benchsuite-child-") as folder:
         request_path, result_path = Path(folder) / "request.pickle", Path(folder) / "result.pickle"
@@ -102,6 +103,7 @@ def _child_main(request_path: str, result_path: str, ready: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .plugins import get_registry
     from .runner import execute
+    from .timing import thread_count
 
     def started() -> None:
         os.write(int(ready), b"!")
@@ -109,8 +111,9 @@ def _child_main(request_path: str, result_path: str, ready: str) -> None:
 
     request = pickle.loads(Path(request_path).read_bytes())
     job = Job(cell=get_registry(request["plugins_dir"]).cell(request["cell"]), **request["job"])
-    outcome = execute(job, request["data"], request["device"], request["timeout"], Path(request["error_log"]),
-                      on_train_start=started)
+    with thread_count(request["threads"]):
+        outcome = execute(job, request["data"], request["device"], request["timeout"], Path(request["error_log"]),
+                          on_train_start=started)
     partial = Path(result_path + ".partial")
     partial.write_bytes(pickle.dumps(outcome))
     partial.replace(result_path)

@@ -1,4 +1,9 @@
-"""The results folder: run ids, the row schema, durable row-by-row appends, atomic rewrites and checked reads."""
+"""The results folder: run ids, the row schema, and durable row-by-row appends.
+
+runs.csv holds one row per run; curves.csv its per-epoch figures (long format); samples.csv its raw
+timings, one value per training step and per timed inference pass (`warmup` marks those left out of
+the medians), so comparisons can test the samples themselves.
+"""
 from __future__ import annotations
 
 import csv
@@ -8,17 +13,23 @@ import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .errors import BenchInputError
+
+if TYPE_CHECKING:
+    import pandas
 
 SCHEMA_VERSION = 1
 KEY_COLUMNS = ["task", "cell", "backend", "num_layers", "bidirectional", "hidden_size", "seed"]
 RUN_COLUMNS = ["schema_version", *KEY_COLUMNS, "device", "status", "error", "params", "epochs", "lr",
                "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
-               "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr"]
+               "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr",
+               "target", "threads", "step_ms_noisy", "infer_ms_median", "infer_ms_iqr", "chars_per_second",
+               "peak_memory_mb"]
 CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
 FAILED_STATUSES = ("error", "diverged", "timeout")  # a run with any of these exits 1
+SAMPLE_COLUMNS = ["schema_version", *KEY_COLUMNS, "metric", "sample", "epoch", "warmup", "value"]
 
 
 def create_run_dir(out: str | os.PathLike) -> Path:
@@ -44,33 +55,39 @@ def _fsync_path(path: Path) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary path beside `path` to write the new file to; it replaces `path` only if the block succeeds.
+def replaced_atomically(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; once the block has written it, it replaces `path` in one rename.
 
-    Readers (and a kill at any moment) see the old file or the new one, never half of one. The temporary
-    name keeps the suffix, so writers that infer a format from it (e.g. matplotlib's savefig) still work.
+    Readers see the old file or the new one, never half of one; a failed write leaves the old file. The new
+    file is on disk before the rename and the rename before returning, so a crash right after keeps it.
     """
-    path = Path(path)
-    temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    # Named by process id and created by the writer, so it gets the usual permissions (mkstemp's are 0600).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield temporary
         _fsync_path(temporary)
         os.replace(temporary, path)
-        if os.name == "posix":  # make the rename itself durable
+        if os.name == "posix":  # a folder's entries are made durable through the folder itself
             _fsync_path(path.parent)
     finally:
         temporary.unlink(missing_ok=True)
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Replace a whole text file atomically (see `atomic_path`)."""
-    with atomic_path(path) as temporary:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, so readers never see half a file."""
+    with replaced_atomically(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
 
 
 def write_json(path: Path, content: Mapping[str, Any]) -> None:
-    """Write JSON atomically, so readers never see half a file."""
-    write_text(path, json.dumps(content, indent=2, default=str) + "\n")
+    write_text_atomic(path, json.dumps(content, indent=2, default=str) + "\n")
+
+
+def read_runs(run_dir: str | os.PathLike) -> "pandas.DataFrame":
+    """A run folder's runs.csv as a table; empty cells read as missing, text stays text."""
+    import pandas
+
+    return pandas.read_csv(Path(run_dir) / "runs.csv", keep_default_na=False, na_values=[""])
 
 
 class CsvAppender:
@@ -98,22 +115,26 @@ class CsvAppender:
 
 
 class RunWriter:
-    """Appends each finished run to `runs.csv` and its per-epoch figures to `curves.csv`."""
+    """Appends each finished run to `runs.csv`, its per-epoch figures to `curves.csv`, its timings to `samples.csv`."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self.runs = CsvAppender(run_dir / "runs.csv", RUN_COLUMNS)
         self.curves = CsvAppender(run_dir / "curves.csv", CURVE_COLUMNS)
+        self.samples = CsvAppender(run_dir / "samples.csv", SAMPLE_COLUMNS)
 
-    def append(self, row: Mapping[str, Any], curve: Iterable[Mapping[str, Any]]) -> None:
-        # Curves first: a row in runs.csv promises that its curve is already on disk.
+    def append(self, row: Mapping[str, Any], curve: Iterable[Mapping[str, Any]],
+               samples: Iterable[Mapping[str, Any]] = ()) -> None:
+        # Curves and samples first: a row in runs.csv promises that its details are already on disk.
         key = {column: row[column] for column in KEY_COLUMNS}
         self.curves.append({**key, **point} for point in curve)
+        self.samples.append({**key, **sample} for sample in samples)
         self.runs.append([row])
 
     def close(self) -> None:
         self.runs.close()
         self.curves.close()
+        self.samples.close()
 
     def __enter__(self) -> "RunWriter":
         return self
@@ -124,7 +145,7 @@ class RunWriter:
 
 def write_rows(path: Path, columns: list[str], rows: Iterable[Mapping[str, Any]]) -> None:
     """Replace a whole CSV file atomically with `rows` under `columns` (missing values left blank)."""
-    with atomic_path(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as file:
+    with replaced_atomically(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, fieldnames=columns, restval="", extrasaction="raise")
         writer.writeheader()
         writer.writerows(rows)
@@ -173,33 +194,3 @@ def read_csv_rows(path: str | os.PathLike) -> list[dict[str, str]]:
         if len(record) != len(header):
             raise BenchInputError(f"{path}: record {number} has {len(record)} fields but the header has {len(header)}")
     return [dict(zip(header, record)) for record in body]
-
-
-def check_schema_version(versions: Iterable[Any], source: str | os.PathLike) -> None:
-    """Bad input unless every version given is the one this benchsuite writes."""
-    found = sorted({str(version) for version in versions} - {str(SCHEMA_VERSION)})
-    if found:
-        raise BenchInputError(f"{source} has schema_version {', '.join(found)}; this benchsuite reads "
-                              f"schema_version {SCHEMA_VERSION} only")
-
-
-def read_runs(path: str | os.PathLike) -> list[dict[str, str]]:
-    """The rows of a `runs.csv`, checked to be of this benchsuite's schema version."""
-    rows = read_csv_rows(path)
-    if rows and "schema_version" not in rows[0]:
-        raise BenchInputError(f"{path} is not a benchsuite runs table: it has no schema_version column")
-    check_schema_version((row["schema_version"] for row in rows), path)
-    return rows
-
-
-def read_json(path: str | os.PathLike) -> dict[str, Any]:
-    """A JSON object from a file; missing, unreadable or malformed files are bad input naming the file."""
-    try:
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BenchInputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BenchInputError(f"cannot read {path}: not valid JSON ({exc})") from None
-    if not isinstance(content, dict):
-        raise BenchInputError(f"cannot read {path}: expected a JSON object, got {type(content).__name__}")
-    return content

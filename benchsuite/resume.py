@@ -16,13 +16,16 @@ from typing import Any, Mapping
 
 from .errors import BenchInputError
 from .plan import Job, RunOptions
-from .results import (CURVE_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION, check_schema_version, read_csv_rows, read_json,
-                      read_runs, write_json, write_rows)
+from .readers import RUN_REQUIRED, check_schema_version, load_meta
+from .results import (CURVE_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION, read_csv_rows, write_json,
+                      write_rows)
 
 # Options whose change would make old and new rows incomparable although their keys match.
 FIXED_ON_RESUME = {"epochs": "--epochs", "lr": "--lr", "task_opts": "--task-opt"}
 
 Key = tuple[str, str, int, bool, int, int]
+# The files holding a row's details, each keyed like runs.csv: they keep exactly the kept rows' details.
+DETAIL_FILES = {"curves.csv": CURVE_COLUMNS, "samples.csv": SAMPLE_COLUMNS}
 
 
 def job_key(job: Job) -> Key:
@@ -54,7 +57,9 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     """A run folder's meta.json, checked to exist and to be of this benchsuite's schema version."""
     if not run_dir.is_dir():
         raise BenchInputError(f"--resume {run_dir}: no such run folder")
-    meta = read_json(run_dir / "meta.json")
+    meta = load_meta(run_dir / "meta.json")
+    if meta is None:
+        raise BenchInputError(f"--resume {run_dir}: it has no meta.json, so it is not a run folder to resume")
     check_schema_version([meta.get("schema_version")], run_dir / "meta.json")
     if not isinstance(meta.get("options"), dict):
         raise BenchInputError(f"--resume {run_dir}: its meta.json records no options, so the run cannot be resumed")
@@ -87,30 +92,45 @@ def _checked_keys(rows: list[dict[str, str]], path: Path) -> list[Key]:
         raise BenchInputError(f"{path}: a row lacks a valid key column ({exc})") from None
 
 
-def prepare_resume(run_dir: Path, device: str) -> set[Key]:
-    """Keep the run's `ok` rows (one per key) and their curves, drop the rest, and return the kept keys.
+def _finished_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a run's runs.csv (none if it has none yet), checked to be a table this version can extend."""
+    if not path.exists():
+        return []
+    rows = read_csv_rows(path)
+    if rows:
+        missing = [column for column in RUN_REQUIRED if column not in rows[0]]
+        unknown = sorted(set(rows[0]) - set(RUN_COLUMNS))
+        if missing:
+            raise BenchInputError(f"{path}: not a benchsuite runs.csv: missing column(s) {', '.join(missing)}")
+        check_schema_version((row["schema_version"] for row in rows), path)
+        if unknown:
+            raise BenchInputError(f"{path}: columns this benchsuite does not know ({', '.join(unknown)}) under "
+                                  f"schema_version {SCHEMA_VERSION}")
+    return rows
 
-    The files are rewritten atomically, runs.csv first: a kill in between leaves curves for rows that are
-    no longer there, which the next resume drops in turn.
+
+def prepare_resume(run_dir: Path, device: str) -> set[Key]:
+    """Keep the run's `ok` rows (one per key) and their details, drop the rest, and return the kept keys.
+
+    Files are rewritten atomically, runs.csv first: a kill in between leaves details of rows that are no
+    longer there, which the next resume drops in turn.
     """
     meta = read_meta(run_dir)
     if meta.get("device") != device:
         raise BenchInputError(f"--resume {run_dir}: the run was measured on {meta.get('device')}, this one "
                               f"would run on {device}; pass --device {meta.get('device')} or start a new run")
-    runs_path, curves_path = run_dir / "runs.csv", run_dir / "curves.csv"
-    rows = read_runs(runs_path) if runs_path.exists() else []
-    unknown = sorted(set(rows[0]) - set(RUN_COLUMNS)) if rows else []
-    if unknown:
-        raise BenchInputError(f"{runs_path} has columns this benchsuite does not know ({', '.join(unknown)}) under "
-                              f"schema_version {SCHEMA_VERSION}")
+    runs_path = run_dir / "runs.csv"
+    rows = _finished_rows(runs_path)
     kept: dict[Key, dict[str, str]] = {}
     for key, row in zip(_checked_keys(rows, runs_path), rows):
-        if row.get("status") == "ok":
+        if row["status"] == "ok":
             kept.setdefault(key, row)
-    points = read_csv_rows(curves_path) if curves_path.exists() else []
+    details = {name: read_csv_rows(run_dir / name) for name in DETAIL_FILES if (run_dir / name).exists()}
     write_rows(runs_path, RUN_COLUMNS, kept.values())
-    write_rows(curves_path, CURVE_COLUMNS,
-               [point for key, point in zip(_checked_keys(points, curves_path), points) if key in kept])
+    for name, points in details.items():
+        path = run_dir / name
+        write_rows(path, DETAIL_FILES[name],
+                   [point for key, point in zip(_checked_keys(points, path), points) if key in kept])
     return set(kept)
 
 

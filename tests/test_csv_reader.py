@@ -1,17 +1,15 @@
-"""The results reader: what the appender wrote reads back exactly, a file cut anywhere reads as its whole rows,
-anything else is refused as bad input; rewrites are atomic."""
+"""The row reader resume relies on: what the appender wrote reads back exactly, a file cut anywhere reads as its
+whole rows, anything else is refused as bad input."""
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchsuite.errors import BenchInputError
-from benchsuite.results import (SCHEMA_VERSION, CsvAppender, atomic_path, read_csv_rows, read_runs, write_rows,
-                                write_text)
+from benchsuite.results import SCHEMA_VERSION, CsvAppender, read_csv_rows
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)  # any character a str can hold in UTF-8
 columns = st.lists(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=8), min_size=1,
@@ -76,40 +74,3 @@ def test_any_bytes_are_rows_or_bad_input(content):
             assert str(path) in str(exc)
             return
         assert all(isinstance(row, dict) and len(row) >= 1 for row in rows)
-
-
-@settings(max_examples=25)
-@given(st.text(st.characters(exclude_categories=("Cs",)), min_size=1).filter(lambda v: v != str(SCHEMA_VERSION)))
-def test_another_schema_version_is_refused_by_name(version):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "runs.csv"
-        write_rows(path, ["schema_version", "status"], [{"schema_version": version, "status": "ok"}])
-        with pytest.raises(BenchInputError) as refused:
-            read_runs(path)
-        assert str(refused.value) == (f"{path} has schema_version {version}; this benchsuite reads schema_version "
-                                      f"{SCHEMA_VERSION} only")
-
-
-def test_a_table_without_schema_version_is_refused(tmp_path):
-    path = tmp_path / "runs.csv"
-    path.write_text("task,status\napple,ok\n")
-    with pytest.raises(BenchInputError, match="is not a benchsuite runs table: it has no schema_version column"):
-        read_runs(path)
-
-
-def test_a_failed_rewrite_leaves_the_old_file_and_no_temporary(tmp_path):
-    path = tmp_path / "summary.md"
-    write_text(path, "old\n")
-    with pytest.raises(RuntimeError):
-        with atomic_path(path) as temporary:
-            temporary.write_text("half of the new")
-            raise RuntimeError("the writer failed midway")
-    assert path.read_text() == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.md"]
-
-
-def test_the_temporary_keeps_the_suffix_for_format_sniffing_writers(tmp_path):
-    with atomic_path(tmp_path / "loss.png") as temporary:
-        assert temporary.suffix == ".png" and temporary.parent == tmp_path
-        temporary.write_bytes(b"\x89PNG")
-    assert (tmp_path / "loss.png").read_bytes() == b"\x89PNG"

@@ -8,7 +8,7 @@ import pytest
 
 import benchsuite
 from benchsuite import isolation
-from benchsuite.results import read_runs
+from benchsuite.results import read_csv_rows
 from conftest import only_run_dir
 from faulty_cells import SLEEP_SECONDS, write_plugin
 
@@ -17,7 +17,7 @@ APPLE = ["run", "--tasks", "apple", "--device", "cpu", "--epochs", EPOCHS]
 
 
 def rows_by_cell(out) -> dict[str, dict[str, str]]:
-    return {row["cell"]: row for row in read_runs(only_run_dir(out) / "runs.csv")}
+    return {row["cell"]: row for row in read_csv_rows(only_run_dir(out) / "runs.csv")}
 
 
 def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path, bench):
@@ -86,17 +86,17 @@ def test_fail_fast_stops_at_the_first_failure_and_resume_finishes(tmp_path, benc
 
     assert first.exit_code == 1
     run_dir = only_run_dir(out)
-    assert [row["cell"] for row in read_runs(run_dir / "runs.csv")] == ["returns_nan"]
+    assert [row["cell"] for row in read_csv_rows(run_dir / "runs.csv")] == ["returns_nan"]
     assert f"1 rows not run; finish with: bench run --resume {run_dir} --no-fail-fast" in first.output
 
     rest = bench("run", "--resume", str(run_dir), "--no-fail-fast")
     assert rest.exit_code == 1  # the diverging row is run again and diverges again
-    rows = read_runs(run_dir / "runs.csv")
+    rows = read_csv_rows(run_dir / "runs.csv")
     assert sorted((row["cell"], row["status"]) for row in rows) == [("returns_nan", "diverged"), ("rnn", "ok")]
 
 
 def test_exit_code_is_zero_when_every_row_is_ok_or_skipped(tmp_path, bench):
     result = bench(*APPLE, "--cells", "rnn", "--directions", "uni,bi", "--epochs", "1", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    statuses = sorted(row["status"] for row in read_runs(only_run_dir(tmp_path) / "runs.csv"))
+    statuses = sorted(row["status"] for row in read_csv_rows(only_run_dir(tmp_path) / "runs.csv"))
     assert statuses == ["ok", "skipped"]
