@@ -120,6 +120,19 @@ def check_output_shapes(output: Any, h_n: Any, config: CellConfig, where: str) -
             f"{want_state}, ordered as torch orders it: layer by layer, forward before reverse")
 
 
+def call_forward(forward: Callable[[Any], Any], x: Any, config: CellConfig, where: str) -> tuple[Any, Any]:
+    """`forward(x)`, checked: a pair (output, h_n) with torch's shapes and a finite output."""
+    with failure_named(f"{where}: forward"):
+        result = forward(x)
+    assert isinstance(result, tuple) and len(result) == 2, (
+        f"{where}: forward(x) must return a pair (output, h_n) as nn.RNN does, got {type(result).__name__}")
+    output, h_n = result
+    check_output_shapes(output, h_n, config, where)
+    # abs().max() works alike on numpy arrays and torch tensors, and is NaN when any entry is.
+    assert bool(abs(output).max() < float("inf")), f"{where}: output holds NaN or infinity for a random input"
+    return output, h_n
+
+
 def check_forward(forward: Callable[[Any], Any], config: CellConfig, where: str) -> tuple[Any, Any]:
     """Run `forward` (numpy input to numpy output, shapes checked) on a random input; return (x, output).
 

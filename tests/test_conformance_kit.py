@@ -112,7 +112,8 @@ def shared_builder():
     (UnusedParameter, r"no gradient reaches parameter 'forgotten'"),
     (KeepsState, r"same input gave a different output on a second call"),
     (ReturnsOutputOnly, r"must return a pair \(output, h_n\)"),
-    (shared_builder(), r"1 layer, bidirectional\): the variant has 44 parameters, but the 2 single .* have 88 \(44 \+ 44\)"),
+    (shared_builder(), r"1 layer, bidirectional\): the variant has 44 parameters, but the 2 single .* "
+                       r"have 88 \(44 \+ 44\)"),
     (Unseeded, r"two models built with seed 0 give different losses"),
     (DivergesInTraining, r"did not lower the loss: [0-9.]+ before, nan after"),
     (lambda config: 1 / 0, r"cell 'broken' \(1 layer, unidirectional\): build raised ZeroDivisionError"),

@@ -27,17 +27,6 @@ def _build(spec: CellSpec, config: CellConfig) -> Any:
     return build_layer(spec.build, config, spec.native_variants)
 
 
-def _forward(layer: Any, x: np.ndarray, config: CellConfig, where: str) -> tuple[np.ndarray, Any]:
-    with testing.failure_named(f"{where}: forward"):
-        result = layer.forward(x)
-    assert isinstance(result, tuple) and len(result) == 2, (
-        f"{where}: forward(x) must return a pair (output, h_n) as nn.RNN does, got {type(result).__name__}")
-    output, h_n = result
-    testing.check_output_shapes(output, h_n, config, where)
-    assert np.isfinite(output).all(), f"{where}: output holds NaN or infinity for a random input"
-    return output, h_n
-
-
 def _check_interface(layer: Any, config: CellConfig, where: str) -> None:
     for name in ("params", "grads"):
         assert isinstance(getattr(layer, name, None), dict), f"{where}: the cell needs a dict attribute {name!r}"
@@ -105,7 +94,11 @@ def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
     with testing.failure_named(f"{where}: build"):
         layer = _build(spec, config)
     _check_interface(layer, config, where)
-    x, _ = testing.check_forward(lambda x: _forward(layer, x, config, where)[0], config, where)
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        return testing.call_forward(layer.forward, x, config, where)[0]
+
+    x, _ = testing.check_forward(forward, config, where)
     _check_gradients(layer, x, np.random.default_rng(1), where)
     with testing.failure_named(f"{where}: building single layers"):
         singles = [sum(v.size for v in spec.build(single).params.values())

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -24,17 +24,6 @@ def single_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _forward(layer: nn.Module, x: torch.Tensor, config: CellConfig, where: str) -> tuple[torch.Tensor, Any]:
-    with testing.failure_named(f"{where}: forward"):
-        result = layer(x)
-    assert isinstance(result, tuple) and len(result) == 2, (
-        f"{where}: forward(x) must return a pair (output, h_n) as nn.RNN does, got {type(result).__name__}")
-    output, h_n = result
-    testing.check_output_shapes(output, h_n, config, where)
-    assert torch.isfinite(output).all(), f"{where}: output holds NaN or infinity for a random input"
-    return output, h_n
-
-
 def _param_count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
@@ -48,14 +37,14 @@ def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
 
     def forward(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return _forward(layer, torch.as_tensor(x, dtype=torch.float32), config, where)[0].numpy()
+            return testing.call_forward(layer, torch.as_tensor(x, dtype=torch.float32), config, where)[0].numpy()
 
     x, _ = testing.check_forward(forward, config, where)
 
     parameters = [(name, p) for name, p in layer.named_parameters() if p.requires_grad]
     assert parameters, f"{where}: the layer has no trainable parameters (register them as nn.Parameter)"
     generator = torch.Generator().manual_seed(0)
-    output, h_n = _forward(layer, torch.as_tensor(x, dtype=torch.float32), config, where)
+    output, h_n = testing.call_forward(layer, torch.as_tensor(x, dtype=torch.float32), config, where)
     states = h_n if isinstance(h_n, tuple) else (h_n,)
     loss = (output * torch.randn(output.shape, generator=generator)).sum()
     loss = loss + sum((state * torch.randn(state.shape, generator=generator)).sum() for state in states)
