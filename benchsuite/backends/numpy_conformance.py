@@ -2,7 +2,8 @@
 
 A numpy cell has `params` and `grads` (dicts of float arrays named as torch's nn.RNN state dict names
 them), `forward(x) -> (output, h_n)` and `backward(d_output) -> d_x`, which fills `grads` for the
-last forward. Its backward pass is written by hand, so gradients are checked by finite differences.
+last forward. The backend initialises `params` in place, so the checks do too. The backward pass is
+written by hand, so gradients are checked by finite differences.
 """
 from __future__ import annotations
 
@@ -94,6 +95,10 @@ def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
     with testing.failure_named(f"{where}: build"):
         layer = _build(spec, config)
     _check_interface(layer, config, where)
+    # Initialising is the backend's job (a cell may start at zeros): fill params in place as it does.
+    rng = np.random.default_rng(0)
+    for value in layer.params.values():
+        value[...] = rng.uniform(-config.hidden_size ** -0.5, config.hidden_size ** -0.5, value.shape)
 
     def forward(x: np.ndarray) -> np.ndarray:
         return testing.call_forward(layer.forward, x, config, where)[0]
