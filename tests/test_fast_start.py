@@ -21,9 +21,14 @@ def installed(tmp_path: Path) -> list[Path]:
 
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["plugins"], ["run", "--help"]])
 def test_light_commands_import_neither_torch_nor_pandas(args: list[str], installed: list[Path]) -> None:
-    code, stdout, _, heavy = run_bench(args, installed)
+    code, stdout, _, imported = run_bench(args, installed)
     assert code == 0 and stdout
-    assert heavy == []
+    assert not {"torch", "pandas"} & set(imported)
+
+
+def test_help_does_not_even_import_pluggy() -> None:
+    code, _, _, imported = run_bench(["--help"])
+    assert code == 0 and imported == []
 
 
 def test_broken_package_leaves_bench_list_working(installed: list[Path]) -> None:
