@@ -8,6 +8,7 @@ from .backends import BACKEND_DEVICES
 from .errors import BenchInputError
 from .options import parse_directions, parse_ints, parse_names, parse_task_options, positive
 from .specs import CellSpec, TaskData
+from .target import check_target, resolve_target
 
 # Used when neither the command line nor the task sets a hyperparameter.
 SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01}
@@ -31,12 +32,15 @@ class RunOptions:
     task_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     plugins_dir: str | None = None
     timeout: float | None = None
+    threads: int | None = None
+    target: float | None = None
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
               hidden: int | None = None, epochs: int | None = None, lr: float | None = None,
               seeds: Any = (0,), device: str = "auto", out: str = "results", task_opts: Any = (),
-              plugins_dir: str | None = None, timeout: float | None = None) -> "RunOptions":
+              plugins_dir: str | None = None, timeout: float | None = None, threads: int | None = None,
+              target: float | None = None) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -56,6 +60,8 @@ class RunOptions:
             task_opts=parsed_task_opts,
             plugins_dir=plugins_dir,
             timeout=None if timeout is None else positive(float(timeout), "--timeout"),
+            threads=None if threads is None else positive(int(threads), "--threads"),
+            target=None if target is None else check_target(float(target)),
         )
 
 
@@ -72,6 +78,7 @@ class Job:
     epochs: int
     lr: float
     skip_reason: str = ""
+    target: float | None = None  # the accuracy for time-to-target
 
     @property
     def directions(self) -> int:
@@ -95,14 +102,15 @@ def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str)
 
 
 def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[str, Any],
-              cells: Iterable[CellSpec], device: str) -> list[Job]:
+              cells: Iterable[CellSpec], device: str, ceiling: float | None = None) -> list[Job]:
     """Every job for one task, in a stable order: cell, layers, direction, seed."""
     hyper = resolve_hyperparameters(options, defaults)
+    target = resolve_target(options.target, ceiling)
     layer_counts = options.layers or (hyper["num_layers"],)
     directions = options.directions or ((False,) if causal else (False, True))
     return [
         Job(task, cell, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
-            _skip_reason(cell, bidirectional, causal, device))
+            _skip_reason(cell, bidirectional, causal, device), target)
         for cell in cells
         for layers in layer_counts
         for bidirectional in directions

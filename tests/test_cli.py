@@ -60,7 +60,7 @@ def test_run_writes_rows_curves_and_meta(bench, tmp_path) -> None:
     assert list(runs.columns) == RUN_COLUMNS
     assert len(runs) == 4 and set(runs["status"]) == {"ok"} and set(runs["epochs"]) == {5}
     curves = pd.read_csv(run_dir / "curves.csv")
-    assert len(curves) == 4 * 5 * 2  # rows x epochs x (loss, accuracy)
+    assert len(curves[curves.metric.isin(["loss", "accuracy"])]) == 4 * 5 * 2  # rows x epochs x (loss, accuracy)
     meta = json.loads((run_dir / "meta.json").read_text())
     for field in ("schema_version", "python", "torch", "numpy", "cpu", "threads", "device", "git_commit", "argv",
                   "started_at"):
