@@ -120,6 +120,16 @@ def list_command(plugins_dir: str | None) -> None:
     click.echo(format_listing(get_registry(plugins_dir)))
 
 
+@main.command("plugins")
+@click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
+def plugins_command(plugins_dir: str | None) -> None:
+    """Every plugin with its version, where it came from, and what it registered."""
+    from .listing import format_plugins
+    from .plugins import get_registry
+
+    click.echo(format_plugins(get_registry(plugins_dir)))
+
+
 @main.command("compare")
 @click.argument("a")
 @click.argument("b")
