@@ -6,8 +6,6 @@ import subprocess
 import sys
 
 import pandas as pd
-import pytest
-import torch
 
 from benchsuite.results import RUN_COLUMNS
 from conftest import only_run_dir
@@ -19,37 +17,6 @@ def test_list_shows_cells_and_tasks_with_their_plugins(bench) -> None:
     for name in ("rnn", "lstm", "gru", "apple", "ship", "torch_cells", "seed_tasks"):
         assert name in result.stdout
     assert "hidden_size=25 num_layers=2 epochs=100 lr=0.1" in result.stdout
-
-
-def test_unknown_task_exits_2_naming_the_known_ones(bench) -> None:
-    result = bench("run", "--tasks", "appel")
-    assert result.exit_code == 2
-    assert "unknown task 'appel'" in result.stderr
-    assert "apple, ship" in result.stderr and "did you mean 'apple'" in result.stderr
-    assert "Traceback" not in result.output
-
-
-def test_unknown_cell_exits_2_naming_the_known_ones(bench) -> None:
-    result = bench("run", "--tasks", "apple", "--cells", "lstn")
-    assert result.exit_code == 2
-    assert "unknown cell 'lstn'" in result.stderr and "gru, lstm, rnn" in result.stderr
-
-
-def test_bad_values_exit_2_with_the_option_named(bench) -> None:
-    for args, fragment in ((["--layers", "0"], "--layers"), (["--layers", "1,,2"], "--layers"),
-                           (["--epochs", "-3"], "--epochs"), (["--directions", "up"], "--directions"),
-                           (["--seeds", "x"], "--seeds"), (["--task-opt", "nodot=1"], "TASK.KEY=VALUE"),
-                           (["--task-opt", "ship.width=3"], "has no option 'width'"),
-                           (["--task-opt", "ship.seq_len=ten"], "expected a int")):
-        result = bench("run", "--tasks", "ship", *args)
-        assert result.exit_code == 2, args
-        assert fragment in result.stderr, (args, result.stderr)
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the message under test needs a machine without CUDA")
-def test_cuda_requested_without_cuda_exits_2(bench) -> None:
-    result = bench("run", "--tasks", "apple", "--device", "cuda")
-    assert result.exit_code == 2 and "CUDA is not available" in result.stderr
 
 
 def test_run_writes_rows_curves_and_meta(bench, tmp_path) -> None:
