@@ -53,6 +53,22 @@ def positive(value: float | int, what: str) -> float | int:
     return value
 
 
+FULL_BATCH = "full"
+
+
+def parse_batch_size(value: str | int | None) -> int | str | None:
+    """'64' to 64, 'full' to FULL_BATCH (one batch per epoch), None to None (the task's default)."""
+    if value is None:
+        return None
+    if str(value).strip().lower() == FULL_BATCH:
+        return FULL_BATCH
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise BenchInputError(f"--batch-size: expected a whole number above zero or 'full', got {value!r}") from None
+    return positive(number, "--batch-size")
+
+
 def parse_task_options(pairs: Iterable[str]) -> dict[str, dict[str, str]]:
     """['delay.gap=50', 'text.path=a.txt'] to {'delay': {'gap': '50'}, 'text': {'path': 'a.txt'}}."""
     options: dict[str, dict[str, str]] = {}

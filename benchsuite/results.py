@@ -12,7 +12,8 @@ SCHEMA_VERSION = 1
 KEY_COLUMNS = ["task", "cell", "backend", "num_layers", "bidirectional", "hidden_size", "seed"]
 RUN_COLUMNS = ["schema_version", *KEY_COLUMNS, "device", "status", "error", "params", "epochs", "lr",
                "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
-               "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr"]
+               "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr",
+               "batch_size"]
 CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
 
 
