@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .errors import BenchInputError
 from .hookspecs import hookimpl
 from .specs import CellConfig, CellSpec, TaskData, TaskSpec
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     import pandas
 
 __version__ = "0.1.0"
-__all__ = ["CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl", "run"]
+__all__ = ["BenchInputError", "CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl", "run"]
 
 
 def get_cell(name: str) -> CellSpec:
