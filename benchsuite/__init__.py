@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     import pandas
 
 __version__ = "0.1.0"
-__all__ = ["BenchInputError", "CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl", "run"]
+__all__ = ["BenchInputError", "CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl",
+           "run"]
 
 
 def get_cell(name: str) -> CellSpec:

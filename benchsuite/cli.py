@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -50,19 +51,45 @@ def main() -> None:
               help="A task option, e.g. delay.gap=50 (repeatable).")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
 @click.option("--timeout", type=float, default=None, help="Seconds one training run may take.")
-def run_command(**options: object) -> None:
+@click.option("--threads", type=int, default=None,
+              help="torch's intra-op thread count for the run [default: torch's own choice].")
+@click.option("--target", type=float, default=None,
+              help="Accuracy for time-to-target [default: 0.99 x the task's ceiling, else 0.99].")
+@click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal, one line per row otherwise).")
+def run_command(no_report: bool, quiet: bool, **options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
     from .plan import RunOptions
+    from .progress import run_progress
     from .runner import run_options
-    from .table import format_runs, progress_line
+    from .table import format_runs, noise_warnings
 
     parsed = RunOptions.parse(**options)
-    table = run_options(parsed, argv=sys.argv,
-                        progress=lambda i, n, row: click.echo(progress_line(i, n, row), err=True))
+    with run_progress(quiet) as display:
+        table = run_options(parsed, argv=sys.argv, progress=None if display is None else display.finished,
+                            epoch_progress=None if display is None else display.epoch)
     click.echo(format_runs(table))
-    click.echo(f"\nresults: {table.attrs['run_dir']}/runs.csv")
+    for warning in noise_warnings(table):
+        click.echo(warning, err=True)
+    run_dir = Path(table.attrs["run_dir"])
+    click.echo(f"\nresults: {run_dir}/runs.csv")
+    if not no_report:
+        _report_after_run(run_dir)
     if table["status"].isin(FAILED_STATUSES).any():
         sys.exit(1)
+
+
+def _report_after_run(run_dir: Path) -> None:
+    """The report of a finished run; if it fails, the results are still there and the exit code stays theirs."""
+    from .report import write_report
+
+    try:
+        written = write_report(run_dir)
+    except Exception as exc:  # a plotting problem must not hide or fail a finished run
+        click.echo(f"warning: no report ({type(exc).__name__}: {exc}); retry with `bench report {run_dir}`",
+                   err=True)
+        return
+    click.echo(f"report: {written[0]} ({len(written) - 1} plots)")
 
 
 @main.command("list")
@@ -73,3 +100,39 @@ def list_command(plugins_dir: str | None) -> None:
     from .plugins import get_registry
 
     click.echo(format_listing(get_registry(plugins_dir)))
+
+
+@main.command("compare")
+@click.argument("a")
+@click.argument("b")
+@click.option("--threshold", "thresholds", multiple=True, metavar="METRIC=VALUE",
+              help="Change a metric's threshold: a factor for times and memory (default 1.10), "
+                   "an absolute difference for accuracies and losses (default 0.01). Repeatable.")
+@click.option("--alpha", type=float, default=0.002, show_default=True,
+              help="Significance level of the Mann-Whitney U test.")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json"]), default="text",
+              show_default=True, help="Output for people (text, md) or machines (csv, json).")
+def compare_command(a: str, b: str, thresholds: tuple[str, ...], alpha: float, fmt: str) -> None:
+    """Compare B against A and name what regressed.
+
+    A and B are each a runs.csv, a run folder or a pytest-benchmark JSON file. Exits 1 when a metric got
+    worse beyond its threshold and significantly so, or when a row newly fails.
+    """
+    from .compare import compare_paths
+    from .compare_output import format_comparison
+    from .metrics import parse_thresholds
+
+    comparison = compare_paths(a, b, parse_thresholds(thresholds), alpha)
+    click.echo(format_comparison(comparison, fmt), nl=False)
+    if comparison.regressed:
+        sys.exit(1)
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+def report_command(run_dir: Path) -> None:
+    """Write summary.md and PNG plots into RUN_DIR (made by `bench run`)."""
+    from .report import write_report
+
+    for path in write_report(run_dir):
+        click.echo(f"wrote {path}")

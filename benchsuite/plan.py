@@ -6,9 +6,10 @@ from typing import Any, Iterable, Mapping
 
 from .backends import BACKEND_DEVICES
 from .errors import BenchInputError
-from .options import (FULL_BATCH, parse_batch_size, parse_directions, parse_ints, parse_names, parse_task_options,
-                      positive)
+from .options import (FULL_BATCH, parse_batch_size, parse_directions, parse_ints, parse_names,
+                      parse_task_options, positive)
 from .specs import CellSpec, TaskData
+from .target import check_target, resolve_target
 
 # Used when neither the command line nor the task sets a hyperparameter.
 # A batch_size of None is full batch, as in the notebook.
@@ -34,12 +35,15 @@ class RunOptions:
     task_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     plugins_dir: str | None = None
     timeout: float | None = None
+    threads: int | None = None
+    target: float | None = None
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
               hidden: int | None = None, epochs: int | None = None, lr: float | None = None,
               batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
-              task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None) -> "RunOptions":
+              task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
+              threads: int | None = None, target: float | None = None) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -60,6 +64,8 @@ class RunOptions:
             task_opts=parsed_task_opts,
             plugins_dir=plugins_dir,
             timeout=None if timeout is None else positive(float(timeout), "--timeout"),
+            threads=None if threads is None else positive(int(threads), "--threads"),
+            target=None if target is None else check_target(float(target)),
         )
 
 
@@ -77,6 +83,7 @@ class Job:
     lr: float
     batch_size: int | None = None  # None: full batch
     skip_reason: str = ""
+    target: float | None = None  # the accuracy for time-to-target
 
     @property
     def directions(self) -> int:
@@ -104,14 +111,15 @@ def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str)
 
 
 def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[str, Any],
-              cells: Iterable[CellSpec], device: str) -> list[Job]:
+              cells: Iterable[CellSpec], device: str, ceiling: float | None = None) -> list[Job]:
     """Every job for one task, in a stable order: cell, layers, direction, seed."""
     hyper = resolve_hyperparameters(options, defaults)
+    target = resolve_target(options.target, ceiling)
     layer_counts = options.layers or (hyper["num_layers"],)
     directions = options.directions or ((False,) if causal else (False, True))
     return [
         Job(task, cell, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
-            hyper["batch_size"], _skip_reason(cell, bidirectional, causal, device))
+            hyper["batch_size"], _skip_reason(cell, bidirectional, causal, device), target)
         for cell in cells
         for layers in layer_counts
         for bidirectional in directions

@@ -1,20 +1,31 @@
-"""The results folder: run ids, the row schema, and durable row-by-row appends."""
+"""The results folder: run ids, the row schema, and durable row-by-row appends.
+
+runs.csv holds one row per run; curves.csv its per-epoch figures (long format); samples.csv its raw
+timings, one value per training step and per timed inference pass (`warmup` marks those left out of
+the medians), so comparisons can test the samples themselves.
+"""
 from __future__ import annotations
 
 import csv
 import json
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+if TYPE_CHECKING:
+    import pandas
 
 SCHEMA_VERSION = 1
 KEY_COLUMNS = ["task", "cell", "backend", "num_layers", "bidirectional", "hidden_size", "seed"]
 RUN_COLUMNS = ["schema_version", *KEY_COLUMNS, "device", "status", "error", "params", "epochs", "lr",
                "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
                "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr",
-               "batch_size"]
+               "target", "threads", "step_ms_noisy", "infer_ms_median", "infer_ms_iqr", "chars_per_second",
+               "peak_memory_mb", "batch_size"]
 CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
+SAMPLE_COLUMNS = ["schema_version", *KEY_COLUMNS, "metric", "sample", "epoch", "warmup", "value"]
 
 
 def create_run_dir(out: str | os.PathLike) -> Path:
@@ -31,11 +42,36 @@ def create_run_dir(out: str | os.PathLike) -> Path:
     raise RuntimeError(f"could not create a new run folder under {out}")
 
 
+@contextmanager
+def replaced_atomically(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; once the block has written it, it replaces `path` in one rename.
+
+    Readers see the old file or the new one, never half of one; a failed write leaves the old file.
+    """
+    # Named by process id and created by the writer, so it gets the usual permissions (mkstemp's are 0600).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, so readers never see half a file."""
+    with replaced_atomically(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
 def write_json(path: Path, content: Mapping[str, Any]) -> None:
-    """Write JSON through a temporary file and a rename, so readers never see half a file."""
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(content, indent=2, default=str) + "\n")
-    os.replace(temporary, path)
+    write_text_atomic(path, json.dumps(content, indent=2, default=str) + "\n")
+
+
+def read_runs(run_dir: str | os.PathLike) -> "pandas.DataFrame":
+    """A run folder's runs.csv as a table; empty cells read as missing, text stays text."""
+    import pandas
+
+    return pandas.read_csv(Path(run_dir) / "runs.csv", keep_default_na=False, na_values=[""])
 
 
 class CsvAppender:
@@ -63,22 +99,26 @@ class CsvAppender:
 
 
 class RunWriter:
-    """Appends each finished run to `runs.csv` and its per-epoch figures to `curves.csv`."""
+    """Appends each finished run to `runs.csv`, its per-epoch figures to `curves.csv`, its timings to `samples.csv`."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self.runs = CsvAppender(run_dir / "runs.csv", RUN_COLUMNS)
         self.curves = CsvAppender(run_dir / "curves.csv", CURVE_COLUMNS)
+        self.samples = CsvAppender(run_dir / "samples.csv", SAMPLE_COLUMNS)
 
-    def append(self, row: Mapping[str, Any], curve: Iterable[Mapping[str, Any]]) -> None:
-        # Curves first: a row in runs.csv promises that its curve is already on disk.
+    def append(self, row: Mapping[str, Any], curve: Iterable[Mapping[str, Any]],
+               samples: Iterable[Mapping[str, Any]] = ()) -> None:
+        # Curves and samples first: a row in runs.csv promises that its details are already on disk.
         key = {column: row[column] for column in KEY_COLUMNS}
         self.curves.append({**key, **point} for point in curve)
+        self.samples.append({**key, **sample} for sample in samples)
         self.runs.append([row])
 
     def close(self) -> None:
         self.runs.close()
         self.curves.close()
+        self.samples.close()
 
     def __enter__(self) -> "RunWriter":
         return self

@@ -1,28 +1,32 @@
 """One benchmark run: check the request, build the tasks, plan the grid, train each job, record each row."""
 from __future__ import annotations
 
-import math
 import sys
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .backends import get_backend
 from .devices import device_name, resolve_device
 from .errors import BenchInputError
+from .measure import measure
+from .memory import PeakMemory
 from .meta import collect_meta
 from .plan import Job, RunOptions, check_task_options_target, plan_task
 from .plugins import get_registry
-from .results import RunWriter, create_run_dir, write_json
+from .results import RunWriter, create_run_dir, read_runs, write_json
 from .specs import CellConfig, TaskData
+from .summary import write_summary
 from .tasks import build_task, effective_defaults
-from .timing import median_iqr_ms
-from .train import train
+from .timing import thread_count, threads_in_use
+from .train import EpochRecord
 
 if TYPE_CHECKING:
     import pandas
 
 Progress = Callable[[int, int, dict[str, Any]], None]
+EpochProgress = Callable[[int, int, Job, EpochRecord], None]  # job's index and total, the job, its epoch
 
 
 def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
@@ -42,37 +46,31 @@ def _base_row(job: Job, device: str, data: TaskData | None) -> dict[str, Any]:
     }
 
 
-def execute(job: Job, data: TaskData, device: str, timeout: float | None,
-            error_log: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Train and measure one job; any failure becomes the row's status and error, never an exception."""
-    row = _base_row(job, device, data)
+def execute(job: Job, data: TaskData, device: str, timeout: float | None, error_log: Path,
+            on_epoch: Callable[[EpochRecord], None] | None = None,
+            ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Train and measure one job: (row, curve points, timing samples); any failure becomes the row's status and
+    error, never an exception."""
+    row = {**_base_row(job, device, data), "threads": threads_in_use()}
     curve: list[dict[str, Any]] = []
+    samples: list[dict[str, Any]] = []
     if job.skip_reason:
-        return {**row, "status": "skipped", "error": job.skip_reason}, curve
+        return {**row, "status": "skipped", "error": job.skip_reason}, curve, samples
     try:
         backend = get_backend(job.cell.backend)
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional)
-        session = backend.open_session(job.cell, config, data, job.lr, device, job.seed, job.batch_size)
-        row["params"] = session.param_count
-        result = train(session, job.epochs, timeout)
-        median, iqr = median_iqr_ms(result.step_seconds)
-        row.update(status=result.status, error=result.error, epochs=result.epochs,
-                   train_seconds=result.train_seconds, step_ms_median=median, step_ms_iqr=iqr)
-        for record in result.curve:
-            curve += [{"epoch": record.epoch, "metric": "loss", "value": record.loss},
-                      {"epoch": record.epoch, "metric": "accuracy", "value": record.accuracy}]
-        if result.status == "ok":
-            trained = session.evaluate("train")
-            row.update(final_loss=trained.loss, accuracy=trained.accuracy)
-            valid = session.evaluate("valid")
-            if valid is not None:
-                row.update(valid_loss=valid.loss, valid_accuracy=valid.accuracy, bpc=valid.loss / math.log(2))
+        with PeakMemory(device) as peak:
+            session = backend.open_session(job.cell, config, data, job.lr, device, job.seed, job.batch_size)
+            row["params"] = session.param_count
+            measured = measure(session, job.epochs, timeout, job.target, on_epoch)
+        row.update(measured.fields, peak_memory_mb=peak.mib)
+        curve, samples = measured.curve, measured.samples
     except Exception as exc:  # a failing cell is recorded and the run goes on
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         with open(error_log, "a", encoding="utf-8") as log:
             log.write(f"--- {job.task} {job.cell.name} layers={job.num_layers} "
                       f"bidirectional={job.bidirectional} seed={job.seed}\n{traceback.format_exc()}\n")
-    return row, curve
+    return row, curve, samples
 
 
 def _build_tasks(options: RunOptions, registry: Any) -> dict[str, tuple[TaskData | None, str]]:
@@ -88,11 +86,9 @@ def _build_tasks(options: RunOptions, registry: Any) -> dict[str, tuple[TaskData
     return built
 
 
-def run_options(options: RunOptions, argv: list[str] | None = None,
-                progress: Progress | None = None) -> "pandas.DataFrame":
+def run_options(options: RunOptions, argv: list[str] | None = None, progress: Progress | None = None,
+                epoch_progress: EpochProgress | None = None) -> "pandas.DataFrame":
     """Run the whole grid; the returned table's `attrs["run_dir"]` names the folder it was written to."""
-    import pandas
-
     registry = get_registry(options.plugins_dir)
     task_specs = [registry.task(name) for name in options.tasks]
     cells = [registry.cell(name) for name in (options.cells or registry.cells)]
@@ -103,21 +99,24 @@ def run_options(options: RunOptions, argv: list[str] | None = None,
     for spec in task_specs:
         data, _ = datasets[spec.name]
         defaults = effective_defaults(spec, data) if data is not None else dict(spec.defaults)
-        jobs += plan_task(options, spec.name, spec.causal, defaults, cells, device)
+        jobs += plan_task(options, spec.name, spec.causal, defaults, cells, device,
+                          ceiling=None if data is None else data.ceiling)
 
     run_dir = create_run_dir(options.out)
-    write_json(run_dir / "meta.json", collect_meta(device, device_name(device), argv or sys.argv))
-    with RunWriter(run_dir) as writer:
+    with thread_count(options.threads), RunWriter(run_dir) as writer:
+        write_json(run_dir / "meta.json", collect_meta(device, device_name(device), argv or sys.argv))
         for index, job in enumerate(jobs, start=1):
             data, failure = datasets[job.task]
             if data is None:
-                row, curve = {**_base_row(job, device, None), "status": "error", "error": failure}, []
+                row, curve, samples = {**_base_row(job, device, None), "status": "error", "error": failure}, [], []
             else:
-                row, curve = execute(job, data, device, options.timeout, run_dir / "errors.log")
-            writer.append(row, curve)
+                on_epoch = None if epoch_progress is None else partial(epoch_progress, index, len(jobs), job)
+                row, curve, samples = execute(job, data, device, options.timeout, run_dir / "errors.log", on_epoch)
+            writer.append(row, curve, samples)
             if progress is not None:
                 progress(index, len(jobs), row)
-    table = pandas.read_csv(run_dir / "runs.csv", keep_default_na=False, na_values=[""])
+    write_summary(run_dir)
+    table = read_runs(run_dir)
     table.attrs["run_dir"] = str(run_dir)
     return table
 

@@ -1,4 +1,4 @@
-"""Helpers the char-level task plugins share: encoding text compactly, cutting windows, the causal ceiling."""
+"""Arrays for the char-level task plugins: encoding text, cutting windows, generated data, the causal ceiling."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,6 +6,40 @@ from typing import Sequence
 import numpy as np
 
 ENCODE_CHUNK = 1 << 20  # characters encoded at a time, so a big corpus never exists as 4-byte code points at once
+
+
+def random_words(rng: np.random.Generator, words: Sequence[str], length: int) -> str:
+    """Words drawn uniformly at random, joined by spaces, cut to `length` characters."""
+    mean_word = sum(map(len, words)) / len(words) + 1
+    text = " ".join(rng.choice(words, size=int(length / mean_word * 1.2) + 8))
+    while len(text) < length:
+        text += " " + " ".join(rng.choice(words, size=8))
+    return text[:length]
+
+
+def masked_windows(codes: np.ndarray, seq_len: int, mask_fraction: float, mask_code: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Windows with each character masked at random: x shows the mask there, y holds the original only there."""
+    windows = codes.reshape(-1, seq_len)
+    masked = rng.random(windows.shape) < mask_fraction
+    return np.where(masked, mask_code, windows), np.where(masked, windows, -1)
+
+
+def recall_sequences(rng: np.random.Generator, count: int, gap: int, shortest: int, symbols: int,
+                     distractors: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` sequences of gap + 2 codes: one symbol (codes below `symbols`) among distractors, then a cue.
+
+    The symbol sits `shortest` to `gap` steps before the cue (the last code, symbols + distractors); the
+    only target is at the cue and is the symbol.
+    """
+    recalled = rng.integers(symbols, size=count)
+    x = rng.integers(symbols, symbols + distractors, size=(count, gap + 2))
+    spans = rng.integers(shortest, gap + 1, size=count)
+    x[np.arange(count), gap - spans] = recalled
+    x[:, -1] = symbols + distractors
+    y = np.full(x.shape, -1)
+    y[:, -1] = recalled
+    return x, y
 
 
 def code_dtype(vocab_size: int) -> np.dtype:
@@ -16,9 +50,9 @@ def code_dtype(vocab_size: int) -> np.dtype:
     raise ValueError(f"a vocabulary of {vocab_size} symbols is too large")
 
 
-def encode(text: str, vocab: Sequence[str]) -> np.ndarray:
-    """`text` as indices into `vocab`, in the smallest integer type; every character must be in `vocab`."""
-    table = np.zeros(max(map(ord, vocab)) + 1, dtype=code_dtype(len(vocab)))
+def encode(text: str, vocab: Sequence[str], dtype: np.dtype | type = np.int64) -> np.ndarray:
+    """`text` as indices into `vocab` (every character must be in it); a big corpus wants `code_dtype`."""
+    table = np.zeros(max(map(ord, vocab)) + 1, dtype=dtype)
     table[[ord(char) for char in vocab]] = np.arange(len(vocab))
     codes = np.empty(len(text), dtype=table.dtype)
     for start in range(0, len(text), ENCODE_CHUNK):

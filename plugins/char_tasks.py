@@ -3,12 +3,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
-
 from benchsuite import BenchInputError, TaskData, TaskSpec, hookimpl
 
-from .char_data import encode, next_char_windows
-from .corpus import read_text_file
+# numpy and the array helpers are imported inside the builders, so that `bench list` stays light.
 
 DATA_SEED = 20240917  # the data are fixed; --seeds varies only the models
 
@@ -28,24 +25,6 @@ DELAY_DISTRACTORS = "0123456789"
 DELAY_CUE = "?"
 
 
-def _words_text(rng: np.random.Generator, length: int) -> str:
-    """Random words joined by spaces, at least `length` characters."""
-    mean_word = sum(map(len, CLOZE_WORDS)) / len(CLOZE_WORDS) + 1
-    words = rng.choice(CLOZE_WORDS, size=int(length / mean_word * 1.2) + 8)
-    text = " ".join(words)
-    while len(text) < length:
-        text += " " + " ".join(rng.choice(CLOZE_WORDS, size=8))
-    return text[:length]
-
-
-def _masked_windows(codes: np.ndarray, seq_len: int, mask_fraction: float, mask_code: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Windows with each character masked at random: x shows the mask there, y holds the original only there."""
-    windows = codes.reshape(-1, seq_len).astype(np.int64)
-    masked = rng.random(windows.shape) < mask_fraction
-    return np.where(masked, mask_code, windows), np.where(masked, windows, -1)
-
-
 def build_cloze(seq_len: int = 32, mask_fraction: float = 0.15, samples: int = 2000) -> TaskData:
     """Random word sentences cut into windows, a share of characters masked; predict the masked ones.
 
@@ -55,12 +34,16 @@ def build_cloze(seq_len: int = 32, mask_fraction: float = 0.15, samples: int = 2
         raise BenchInputError(f"cloze: seq_len must be at least 2 and samples at least 1, got {seq_len}, {samples}")
     if not 0 < mask_fraction <= 1:
         raise BenchInputError(f"cloze.mask_fraction: expected a share in (0, 1], got {mask_fraction}")
+    import numpy as np
+
+    from .char_data import encode, masked_windows, random_words
+
     rng = np.random.default_rng(DATA_SEED)
     vocab = sorted(set("".join(CLOZE_WORDS)) | {" ", MASK})
     splits = []
     for count in (samples, max(samples // 4, 1)):
-        codes = encode(_words_text(rng, count * seq_len), vocab)
-        splits += _masked_windows(codes, seq_len, mask_fraction, vocab.index(MASK), rng)
+        codes = encode(random_words(rng, CLOZE_WORDS, count * seq_len), vocab)
+        splits += masked_windows(codes, seq_len, mask_fraction, vocab.index(MASK), rng)
     return TaskData(vocab, *splits)
 
 
@@ -77,18 +60,15 @@ def build_delay(gap: int = 30, symbols: int = 4, samples: int = 4000, min_gap: i
     if not 2 <= symbols <= len(DELAY_SYMBOLS) or samples < 1:
         raise BenchInputError(f"delay: symbols must lie in 2..{len(DELAY_SYMBOLS)} and samples be at least 1, "
                               f"got symbols={symbols}, samples={samples}")
+    import numpy as np
+
+    from .char_data import recall_sequences
+
     rng = np.random.default_rng(DATA_SEED)
     vocab = list(DELAY_SYMBOLS[:symbols] + DELAY_DISTRACTORS + DELAY_CUE)
     splits = []
     for count, shortest in ((samples, min_gap), (max(samples // 4, 1), gap)):
-        recalled = rng.integers(symbols, size=count)
-        x = rng.integers(symbols, symbols + len(DELAY_DISTRACTORS), size=(count, gap + 2))
-        spans = rng.integers(shortest, gap + 1, size=count)
-        x[np.arange(count), gap - spans] = recalled
-        x[:, -1] = len(vocab) - 1
-        y = np.full(x.shape, -1)
-        y[:, -1] = recalled
-        splits += [x, y]
+        splits += recall_sequences(rng, count, gap, shortest, symbols, len(DELAY_DISTRACTORS))
     return TaskData(vocab, *splits, ceiling=1.0)
 
 
@@ -116,6 +96,9 @@ def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float
         raise BenchInputError(f"text.seq_len: must be at least 1, got {seq_len}")
     if not 0 < valid_fraction < 1:
         raise BenchInputError(f"text.valid_fraction: expected a share between 0 and 1, got {valid_fraction}")
+    from .char_data import code_dtype, encode, next_char_windows
+    from .corpus import read_text_file
+
     text = read_text_file(path, "text.path")
     start = _split_point(len(text), seq_len, valid_fraction)
     if start is None:
@@ -125,7 +108,7 @@ def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float
             "(a window of seq_len + 1 characters in both the training part and the held-out tail); "
             "use a longer file or a smaller text.seq_len")
     vocab = sorted(set(text))
-    codes = encode(text, vocab)
+    codes = encode(text, vocab, code_dtype(len(vocab)))
     del text  # the codes replace it; a big corpus should not be held twice
     x_train, y_train = next_char_windows(codes[:start], seq_len, stride=seq_len)
     x_valid, y_valid = next_char_windows(codes[start:], seq_len, stride=seq_len)

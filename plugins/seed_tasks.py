@@ -5,8 +5,6 @@ from typing import Callable
 
 from benchsuite import TaskData, TaskSpec, hookimpl
 
-from .char_data import causal_window_ceiling, encode, next_char_windows
-
 SHIP_SENTENCE = (
     "if you want to build a ship, don't drum up people together to collect wood and don't assign them "
     "tasks and work, but rather teach them to long for the endless immensity of the sea."
@@ -15,6 +13,8 @@ SHIP_SENTENCE = (
 
 def build_apple() -> TaskData:
     """One sample: read `apple`, emit `pple!` (each step predicts the next character)."""
+    from .char_data import encode  # numpy, imported only when a task is built
+
     source, target = "apple", "pple!"
     vocab = sorted(set(source + target))
     x = encode(source, vocab)[None]
@@ -27,6 +27,8 @@ def build_ship(seq_len: int = 10) -> TaskData:
 
     The ceiling is below 1: a window's first characters often do not decide what comes next.
     """
+    from .char_data import causal_window_ceiling, encode, next_char_windows
+
     vocab = sorted(set(SHIP_SENTENCE))
     x, y = next_char_windows(encode(SHIP_SENTENCE, vocab), seq_len)
     return TaskData(vocab, x, y, ceiling=causal_window_ceiling(x, y))

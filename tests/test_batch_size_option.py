@@ -33,8 +33,9 @@ def test_rows_record_the_rows_each_step_trains_on(tmp_path):
     import pandas
 
     for value in ("full", "40", "500"):
-        result = CliRunner().invoke(main, ["run", "--tasks", "ship", "--cells", "rnn", "--epochs", "1", "--device",
-                                           "cpu", "--batch-size", value, "--out", str(tmp_path / value)])
+        result = CliRunner().invoke(main, ["run", "--tasks", "ship", "--cells", "rnn", "--epochs", "1", "--threads",
+                                           "1", "--device", "cpu", "--batch-size", value, "--no-report", "--out",
+                                           str(tmp_path / value)])
         assert result.exit_code == 0, result.output
     recorded = {value: pandas.read_csv(next((tmp_path / value).glob("*/runs.csv")))["batch_size"][0]
                 for value in ("full", "40", "500")}

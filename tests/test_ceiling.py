@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import benchsuite
+from benchsuite.table import format_runs
 from benchsuite_plugins.char_data import causal_window_ceiling
 from benchsuite_plugins.seed_tasks import SHIP_SENTENCE, build_apple, build_ship
 
@@ -45,6 +46,9 @@ def test_apple_is_fully_predictable():
 
 
 def test_ship_rows_carry_the_ceiling(tmp_path):
-    table = benchsuite.run(tasks="ship", cells="rnn", epochs=1, out=tmp_path, device="cpu")
+    table = benchsuite.run(tasks="ship", cells="rnn", epochs=1, out=tmp_path, device="cpu", threads=1)
     assert table["ceiling"].tolist() == pytest.approx([ceiling_by_hand(SHIP_SENTENCE, 10)])
     assert 0 <= table["accuracy"][0] <= table["ceiling"][0] + 1e-9
+    header, row = format_runs(table).splitlines()[:2]
+    assert "accuracy  ceiling" in header and "valid_acc" not in header  # ship has no held-out split
+    assert row.split()[header.split().index("ceiling")] == f"{table['ceiling'][0]:.4g}"

@@ -34,7 +34,7 @@ def test_cloze_is_not_causal_so_both_directions_run_by_default():
 def test_seeing_both_sides_fills_blanks_better_on_held_out_text(tmp_path):
     """A small version of the acceptance run (rnn, fewer samples and epochs): bi at least 5 points above uni."""
     table = benchsuite.run(tasks="cloze", cells="rnn", task_opts=["cloze.samples=600"], hidden=32, epochs=6,
-                           out=tmp_path, device="cpu")
+                           out=tmp_path, device="cpu", threads=1)
     assert (table["status"] == "ok").all() and table["bidirectional"].tolist() == [False, True]
     uni, bi = table["valid_accuracy"]
     assert bi >= uni + 0.05, (uni, bi)

@@ -1,5 +1,6 @@
 """`delay`: recall a symbol across `gap` distractors; the classic result that gated cells hold it and rnn does not."""
 import numpy as np
+import pandas
 import pytest
 from click.testing import CliRunner
 
@@ -45,10 +46,9 @@ def test_bad_delay_options_are_exit_2(tmp_path):
 def test_gated_cells_recall_across_30_steps_and_rnn_does_not(tmp_path):
     """The acceptance run, with the task's defaults: lstm and gru >= 0.9 held-out, rnn at least 0.1 below."""
     result = CliRunner().invoke(main, ["run", "--tasks", "delay", "--task-opt", "delay.gap=30", "--cells",
-                                       "rnn,lstm,gru", "--seeds", "0,1,2", "--device", "cpu", "--out", str(tmp_path)])
+                                       "rnn,lstm,gru", "--seeds", "0,1,2", "--threads", "1", "--device", "cpu",
+                                       "--no-report", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    import pandas
-
     table = pandas.read_csv(next(tmp_path.glob("*/runs.csv")))
     held_out = {(row.cell, row.seed): row.valid_accuracy for row in table.itertuples()}
     for seed in (0, 1, 2):

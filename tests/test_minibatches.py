@@ -10,7 +10,15 @@ from benchsuite import TaskData, get_cell
 from benchsuite.backends.torch_backend import open_session
 from benchsuite.batching import chunks, shuffled_batches
 from benchsuite.specs import CellConfig
+from benchsuite.timing import thread_count
 from benchsuite.train import train
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one torch thread is fastest, and steadiest on a shared machine."""
+    with thread_count(1):
+        yield
 
 
 def test_shuffled_batches_cover_every_row_once_in_an_order_set_by_seed_and_epoch():

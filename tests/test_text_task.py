@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 import benchsuite
 from benchsuite.cli import main
+from benchsuite.table import format_runs
 from benchsuite_plugins.char_tasks import build_text
 
 SAMPLE = "the quick brown fox jumps over the lazy dog; ünïcödé ✓ too.\n" * 40
@@ -41,11 +42,13 @@ def test_a_leading_byte_order_mark_is_not_a_character(tmp_path):
 def test_rows_report_bpc_as_valid_loss_over_ln2(tmp_path):
     path = write(tmp_path, SAMPLE.encode())
     table = benchsuite.run(tasks="text", cells="rnn,gru", task_opts=[f"text.path={path}", "text.seq_len=16"],
-                           hidden=8, epochs=2, seeds="0,1", out=tmp_path / "out", device="cpu")
+                           hidden=8, epochs=2, seeds="0,1", out=tmp_path / "out", device="cpu",
+                           threads=1)
     assert len(table) == 4 and (table["status"] == "ok").all()
     assert table["valid_loss"].notna().all()
     assert table["bpc"].tolist() == pytest.approx((table["valid_loss"] / math.log(2)).tolist(), rel=1e-12)
     assert (table["batch_size"] == 64).all()
+    assert {"valid_acc", "bpc"} <= set(format_runs(table).splitlines()[0].split())
 
 
 BAD_FILES = {

@@ -51,11 +51,12 @@ class Split:
     def __init__(self, x: Any, y: Any, vocab_size: int, device: torch.device) -> None:
         y = np.asarray(y)
         self.vocab_size = vocab_size
+        self.device = device
         self.x = torch.as_tensor(np.asarray(x)).to(device)
         self.y = torch.as_tensor(y).to(device)
         self.rows = len(y)
         self.row_counted = (y >= 0).sum(axis=1)  # on the host, so a batch's count needs no device sync
-        self.device = device
+        self.counted = int(self.row_counted.sum())
 
     def batch(self, rows: np.ndarray | slice) -> Batch:
         """The one-hot batch of `rows` (indices or a slice)."""
@@ -92,7 +93,7 @@ class TorchSession:
     def batches(self, epoch: int) -> Iterable[Batch]:
         train = self.splits["train"]
         if is_full_batch(train.rows, self.batch_size):
-            return (train.whole,)
+            return (train.whole,)  # as in the notebook
         return (train.batch(rows) for rows in shuffled_batches(train.rows, self.batch_size, self.seed, epoch))
 
     def _eval_batches(self, split: Split) -> Iterator[Batch]:
@@ -106,16 +107,22 @@ class TorchSession:
                                ignore_index=IGNORED, reduction="sum")
 
     def train_step(self, batch: Batch) -> StepStats:
-        self.model.train()
         self.optimizer.zero_grad()
         logits = self.model(batch.x)
         # A sum over max(counted, 1), not a mean: a batch with nothing to predict gives 0, not NaN.
         loss = self._loss_sum(logits, batch) / max(batch.counted, 1)
         loss.backward()
         self.optimizer.step()
-        correct = (logits.detach().argmax(-1) == batch.y).sum()
-        loss_value, correct_value = torch.stack([loss.detach(), correct.to(loss.dtype)]).tolist()  # one sync
-        return StepStats(loss_value, int(correct_value), batch.counted)
+        loss_value, correct = self._read(loss, logits.detach(), batch)
+        return StepStats(loss_value, correct, batch.counted)
+
+    def _read(self, loss: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[float, int]:
+        """The loss and the count of right predictions as Python numbers, at the least cost per device."""
+        if self.device.type == "cpu":  # on CPU numpy's argmax costs a third of torch's small-op dispatch
+            return loss.item(), int((logits.numpy().argmax(-1) == batch.y.numpy()).sum())
+        correct = (logits.argmax(-1) == batch.y).sum()
+        loss_value, correct_value = torch.stack([loss.detach(), correct.to(loss.dtype)]).tolist()  # one device sync
+        return loss_value, int(correct_value)
 
     @torch.no_grad()
     def evaluate(self, split: str) -> EvalStats | None:
@@ -123,15 +130,21 @@ class TorchSession:
             return None
         data = self.splits[split]
         self.model.eval()
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device)
-        for batch in self._eval_batches(data):
+        loss_sum = correct = 0.0
+        for batch in self._eval_batches(data):  # piece by piece, so a big split never needs one huge one-hot
             logits = self.model(batch.x)
-            loss_sum += self._loss_sum(logits, batch)
-            correct += (logits.argmax(-1) == batch.y).sum()
-        loss_value, correct_value = torch.stack([loss_sum, correct]).tolist()
-        counted = max(int(data.row_counted.sum()), 1)
-        return EvalStats(loss_value / counted, correct_value / counted)
+            loss, right = self._read(self._loss_sum(logits, batch), logits, batch)
+            loss_sum += loss
+            correct += right
+        self.model.train()  # training mode is the resting state, so train_step need not set it every step
+        counted = max(data.counted, 1)
+        return EvalStats(loss_sum / counted, correct / counted)
+
+    @torch.no_grad()
+    def infer(self, batch: Batch) -> int:
+        self.model.eval()
+        self.model(batch.x)
+        return batch.x.shape[0] * batch.x.shape[1]
 
     def synchronize(self) -> None:
         if self.device.type == "cuda":
