@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping
 from .backends import BACKEND_DEVICES
 from .errors import BenchInputError
 from .options import (FULL_BATCH, parse_batch_size, parse_directions, parse_ints, parse_names,
-                      parse_task_options, positive)
+                      parse_task_options, positive_int, positive_number)
 from .specs import CellSpec, TaskData
 from .target import check_target, resolve_target
 
@@ -37,13 +37,16 @@ class RunOptions:
     timeout: float | None = None
     threads: int | None = None
     target: float | None = None
+    isolate: bool = False  # each training run in a child process, so a crash costs one row
+    fail_fast: bool = False  # stop at the first row that is not ok or skipped
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
               hidden: int | None = None, epochs: int | None = None, lr: float | None = None,
               batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
               task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
-              threads: int | None = None, target: float | None = None) -> "RunOptions":
+              threads: int | None = None, target: float | None = None, isolate: bool = False,
+              fail_fast: bool = False) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -54,18 +57,20 @@ class RunOptions:
             cells=None if cells is None else parse_names(cells, "--cells"),
             layers=None if layers is None else parse_ints(layers, "--layers", minimum=1),
             directions=None if directions is None else parse_directions(directions),
-            hidden=None if hidden is None else positive(int(hidden), "--hidden"),
-            epochs=None if epochs is None else positive(int(epochs), "--epochs"),
-            lr=None if lr is None else positive(float(lr), "--lr"),
+            hidden=None if hidden is None else positive_int(hidden, "--hidden"),
+            epochs=None if epochs is None else positive_int(epochs, "--epochs"),
+            lr=None if lr is None else positive_number(lr, "--lr"),
             batch_size=parse_batch_size(batch_size),
             seeds=parse_ints(seeds, "--seeds", minimum=0),
             device=device,
             out=str(out),
             task_opts=parsed_task_opts,
             plugins_dir=plugins_dir,
-            timeout=None if timeout is None else positive(float(timeout), "--timeout"),
-            threads=None if threads is None else positive(int(threads), "--threads"),
-            target=None if target is None else check_target(float(target)),
+            timeout=None if timeout is None else positive_number(timeout, "--timeout"),
+            threads=None if threads is None else positive_int(threads, "--threads"),
+            target=None if target is None else check_target(positive_number(target, "--target")),
+            isolate=bool(isolate),
+            fail_fast=bool(fail_fast),
         )
 
 

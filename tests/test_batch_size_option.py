@@ -23,10 +23,11 @@ def test_task_default_then_command_line_then_full():
 
 
 @pytest.mark.parametrize("value, message", [("0", "must be above zero"), ("-3", "must be above zero"),
-                                            ("many", "expected a whole number above zero or 'full'")])
+                                            ("many", "'many' is not a whole number"), ("2.5", "not a whole number")])
 def test_bad_batch_size_is_exit_2(tmp_path, value, message):
     result = CliRunner().invoke(main, ["run", "--tasks", "apple", "--batch-size", value, "--out", str(tmp_path)])
     assert result.exit_code == 2 and message in result.output
+    assert "or give 'full' for one batch per epoch" in result.output
 
 
 def test_rows_record_the_rows_each_step_trains_on(tmp_path):
