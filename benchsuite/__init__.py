@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .errors import BenchInputError
 from .specs import CellConfig, CellSpec, TaskData, TaskSpec
 
 if TYPE_CHECKING:
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
     from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
-__all__ = ["CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl", "run"]
+__all__ = ["BenchInputError", "CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl",
+           "run"]
 
 
 def __getattr__(name: str) -> Any:

@@ -44,6 +44,8 @@ def main() -> None:
 @click.option("--hidden", type=int, default=None, help="Hidden size [default: the task's].")
 @click.option("--epochs", type=int, default=None, help="Training epochs [default: the task's].")
 @click.option("--lr", type=float, default=None, help="Adam learning rate [default: the task's].")
+@click.option("--batch-size", default=None,
+              help="Samples per training step, or 'full' for one step per epoch [default: the task's].")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds; one row per seed.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["cpu", "cuda", "auto"]))
 @click.option("--out", default="results", show_default=True, help="Folder that receives the run folder.")

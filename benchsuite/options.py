@@ -73,6 +73,21 @@ def positive_number(value: Any, what: str) -> float:
     return number
 
 
+FULL_BATCH = "full"
+
+
+def parse_batch_size(value: Any) -> int | str | None:
+    """'64' to 64, 'full' to FULL_BATCH (one batch per epoch), None to None (the task's default)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == FULL_BATCH:
+        return FULL_BATCH
+    try:
+        return positive_int(value, "--batch-size")
+    except BenchInputError as exc:
+        raise BenchInputError(f"{exc}; or give 'full' for one batch per epoch") from None
+
+
 def parse_task_options(pairs: str | Iterable[str]) -> dict[str, dict[str, str]]:
     """['delay.gap=50', 'text.path=a.txt'] to {'delay': {'gap': '50'}, 'text': {'path': 'a.txt'}}."""
     options: dict[str, dict[str, str]] = {}

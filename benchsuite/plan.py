@@ -6,13 +6,14 @@ from typing import Any, Iterable, Mapping
 
 from .backends import BACKEND_DEVICES
 from .errors import BenchInputError
-from .options import (parse_directions, parse_ints, parse_names, parse_task_options, positive_int,
-                      positive_number)
+from .options import (FULL_BATCH, parse_batch_size, parse_directions, parse_ints, parse_names,
+                      parse_task_options, positive_int, positive_number)
 from .specs import CellSpec, TaskData
 from .target import check_target, resolve_target
 
 # Used when neither the command line nor the task sets a hyperparameter.
-SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01}
+# A batch_size of None is full batch, as in the notebook.
+SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01, "batch_size": None}
 CAUSAL_BIDIRECTIONAL = "bidirectional variant on a causal task would read the character it must predict"
 
 
@@ -27,6 +28,7 @@ class RunOptions:
     hidden: int | None = None
     epochs: int | None = None
     lr: float | None = None
+    batch_size: int | str | None = None  # an int, FULL_BATCH, or None for the task's default
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     out: str = "results"
@@ -41,9 +43,10 @@ class RunOptions:
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
               hidden: int | None = None, epochs: int | None = None, lr: float | None = None,
-              seeds: Any = (0,), device: str = "auto", out: str = "results", task_opts: Any = (),
-              plugins_dir: str | None = None, timeout: float | None = None, threads: int | None = None,
-              target: float | None = None, isolate: bool = False, fail_fast: bool = False) -> "RunOptions":
+              batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
+              task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
+              threads: int | None = None, target: float | None = None, isolate: bool = False,
+              fail_fast: bool = False) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -57,6 +60,7 @@ class RunOptions:
             hidden=None if hidden is None else positive_int(hidden, "--hidden"),
             epochs=None if epochs is None else positive_int(epochs, "--epochs"),
             lr=None if lr is None else positive_number(lr, "--lr"),
+            batch_size=parse_batch_size(batch_size),
             seeds=parse_ints(seeds, "--seeds", minimum=0),
             device=device,
             out=str(out),
@@ -82,6 +86,7 @@ class Job:
     seed: int
     epochs: int
     lr: float
+    batch_size: int | None = None  # None: full batch
     skip_reason: str = ""
     target: float | None = None  # the accuracy for time-to-target
 
@@ -92,9 +97,13 @@ class Job:
 
 def resolve_hyperparameters(options: RunOptions, task_defaults: Mapping[str, Any]) -> dict[str, Any]:
     """Command line first, then the task's defaults, then the suite's."""
-    chosen = {"hidden_size": options.hidden, "epochs": options.epochs, "lr": options.lr}
+    chosen = {"hidden_size": options.hidden, "epochs": options.epochs, "lr": options.lr,
+              "batch_size": options.batch_size}
     defaults = {**SUITE_DEFAULTS, **task_defaults}
-    return {key: defaults[key] if chosen.get(key) is None else chosen[key] for key in SUITE_DEFAULTS}
+    hyper = {key: defaults[key] if chosen.get(key) is None else chosen[key] for key in SUITE_DEFAULTS}
+    if hyper["batch_size"] == FULL_BATCH:
+        hyper["batch_size"] = None
+    return hyper
 
 
 def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str) -> str:
@@ -115,7 +124,7 @@ def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[st
     directions = options.directions or ((False,) if causal else (False, True))
     return [
         Job(task, cell, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
-            _skip_reason(cell, bidirectional, causal, device), target)
+            hyper["batch_size"], _skip_reason(cell, bidirectional, causal, device), target)
         for cell in cells
         for layers in layer_counts
         for bidirectional in directions

@@ -26,7 +26,7 @@ RUN_COLUMNS = ["schema_version", *KEY_COLUMNS, "device", "status", "error", "par
                "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
                "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr",
                "target", "threads", "step_ms_noisy", "infer_ms_median", "infer_ms_iqr", "chars_per_second",
-               "peak_memory_mb"]
+               "peak_memory_mb", "batch_size"]
 CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
 FAILED_STATUSES = ("error", "diverged", "timeout")  # a run with any of these exits 1
 SAMPLE_COLUMNS = ["schema_version", *KEY_COLUMNS, "metric", "sample", "epoch", "warmup", "value"]

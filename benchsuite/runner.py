@@ -33,11 +33,20 @@ Built = tuple[TaskData | None, str]  # a task's data, or None and why building i
 Outcome = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]  # row, curve points, timing samples
 
 
+def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
+    """The batch size a job really trains with: a full batch is the whole training split."""
+    if data is None:
+        return job.batch_size
+    rows = len(data.x_train)
+    return rows if job.batch_size is None else min(job.batch_size, rows)
+
+
 def _base_row(job: Job, device: str, data: TaskData | None) -> dict[str, Any]:
     return {
         "task": job.task, "cell": job.cell.name, "backend": job.cell.backend, "num_layers": job.num_layers,
         "bidirectional": job.bidirectional, "hidden_size": job.hidden_size, "seed": job.seed, "device": device,
         "epochs": job.epochs, "lr": job.lr, "ceiling": None if data is None else data.ceiling,
+        "batch_size": _rows_per_step(job, data),
     }
 
 
@@ -55,7 +64,7 @@ def execute(job: Job, data: TaskData, device: str, timeout: float | None, error_
         backend = get_backend(job.cell.backend)
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional)
         with PeakMemory(device) as peak:
-            session = backend.open_session(job.cell, config, data, job.lr, device, job.seed)
+            session = backend.open_session(job.cell, config, data, job.lr, device, job.seed, job.batch_size)
             row["params"] = session.param_count
             if on_train_start is not None:
                 on_train_start()

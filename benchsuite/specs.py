@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 # Hyperparameters a task may suggest through `defaults`; the command line overrides them.
-HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr")
+# A `batch_size` of None means full batch: one step per epoch over the whole training split.
+HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size")
 
 
 @dataclass(frozen=True)

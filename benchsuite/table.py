@@ -10,7 +10,10 @@ if TYPE_CHECKING:
 
 SHOWN = {"task": "task", "cell": "cell", "num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden",
          "seed": "seed", "status": "status", "params": "params", "accuracy": "accuracy", "ceiling": "ceiling",
-         "final_loss": "loss", "train_seconds": "train_s", "step_ms_median": "step_ms"}
+         "valid_accuracy": "valid_acc", "bpc": "bpc", "final_loss": "loss", "train_seconds": "train_s",
+         "step_ms_median": "step_ms"}
+# Held-out figures exist only for tasks with a held-out split; their columns are left out when all are blank.
+HELD_OUT = ("valid_acc", "bpc")
 
 
 def _blank(value: Any) -> bool:
@@ -44,6 +47,7 @@ def progress_line(index: int, total: int, row: dict[str, Any]) -> str:
 def format_runs(table: "pandas.DataFrame") -> str:
     """The runs table with the columns a reader checks first, errors listed beneath."""
     shown = table[list(SHOWN)].rename(columns=SHOWN)
+    shown = shown.drop(columns=[name for name in HELD_OUT if shown[name].isna().all()])
     shown["dir"] = shown["dir"].map(lambda bi: "bi" if bi in (True, "True") else "uni")
     text = shown.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
     notes = [f"  {variant_label(row)}: {row['status']}: {row['error']}"

@@ -11,32 +11,27 @@ SHIP_SENTENCE = (
 )
 
 
-def encode(text: str, vocab: list[str]) -> list[int]:
-    index = {char: i for i, char in enumerate(vocab)}
-    return [index[char] for char in text]
-
-
 def build_apple() -> TaskData:
     """One sample: read `apple`, emit `pple!` (each step predicts the next character)."""
-    import numpy as np
+    from .char_data import encode  # numpy, imported only when a task is built
 
     source, target = "apple", "pple!"
     vocab = sorted(set(source + target))
-    x = np.array([encode(source, vocab)])
-    y = np.array([encode(target, vocab)])
+    x = encode(source, vocab)[None]
+    y = encode(target, vocab)[None]
     return TaskData(vocab, x, y, ceiling=1.0)
 
 
 def build_ship(seq_len: int = 10) -> TaskData:
-    """Every window of `seq_len` characters of the sentence, each target shifted by one."""
-    import numpy as np
+    """Every window of `seq_len` characters of the sentence, each target shifted by one.
+
+    The ceiling is below 1: a window's first characters often do not decide what comes next.
+    """
+    from .char_data import causal_window_ceiling, encode, next_char_windows
 
     vocab = sorted(set(SHIP_SENTENCE))
-    codes = np.array(encode(SHIP_SENTENCE, vocab))
-    starts = range(len(codes) - seq_len)
-    x = np.stack([codes[i:i + seq_len] for i in starts])
-    y = np.stack([codes[i + 1:i + seq_len + 1] for i in starts])
-    return TaskData(vocab, x, y)
+    x, y = next_char_windows(encode(SHIP_SENTENCE, vocab), seq_len)
+    return TaskData(vocab, x, y, ceiling=causal_window_ceiling(x, y))
 
 
 @hookimpl

@@ -25,6 +25,7 @@ def check_bad(args: list[str], message: str) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["--epochs", "0"], "--epochs: must be above zero, got 0"),
+    (["--batch-size", "0"], "--batch-size: must be above zero, got 0; or give 'full' for one batch per epoch"),
     (["--hidden", "-3"], "--hidden: must be above zero, got -3"),
     (["--layers", "0"], "--layers: 0 is below the smallest allowed value, 1"),
     (["--layers", "1,0"], "--layers: 0 is below the smallest allowed value, 1"),

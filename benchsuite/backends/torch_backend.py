@@ -1,12 +1,20 @@
-"""The torch backend: one-hot inputs, the cell, a linear head, cross-entropy and Adam, full-batch as in the notebook."""
+"""The torch backend: the cell, a linear head, cross-entropy and Adam; full batch as in the notebook, or mini-batches.
+
+Splits live on the device as compact integer codes; one-hot inputs are built per batch, so memory grows
+with the batch and not with the corpus.
+"""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Iterable, Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
 from . import EvalStats, StepStats
 from .torch_variants import build_layer
@@ -28,24 +36,49 @@ class CharModel(nn.Module):
         return self.head(output)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Rows ready for the model: one-hot inputs, targets with ignored ones marked, how many targets count."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    counted: int
+
+
 class Split:
-    """One split moved to the device once: one-hot inputs and targets with ignored ones marked."""
+    """One split moved to the device once, as the integer codes the task gave (no one-hot yet)."""
 
     def __init__(self, x: Any, y: Any, vocab_size: int, device: torch.device) -> None:
-        x = torch.as_tensor(x, dtype=torch.long)
-        y = torch.as_tensor(y, dtype=torch.long)
-        self.x = F.one_hot(x, vocab_size).float().to(device)
-        self.y = torch.where(y < 0, IGNORED, y).to(device)
-        self.y_flat = self.y.reshape(-1)
-        self.y_numpy = self.y.numpy() if device.type == "cpu" else None
-        self.counted = int((y >= 0).sum())
+        y = np.asarray(y)
+        self.vocab_size = vocab_size
+        self.device = device
+        self.x = torch.as_tensor(np.asarray(x)).to(device)
+        self.y = torch.as_tensor(y).to(device)
+        self.rows = len(y)
+        self.row_counted = (y >= 0).sum(axis=1)  # on the host, so a batch's count needs no device sync
+        self.counted = int(self.row_counted.sum())
+
+    def batch(self, rows: np.ndarray | slice) -> Batch:
+        """The one-hot batch of `rows` (indices or a slice)."""
+        index = rows if isinstance(rows, slice) else torch.as_tensor(rows, device=self.device)
+        y = self.y[index].long()
+        return Batch(F.one_hot(self.x[index].long(), self.vocab_size).float(),
+                     torch.where(y < 0, IGNORED, y), int(self.row_counted[rows].sum()))
+
+    @cached_property
+    def whole(self) -> Batch:
+        """The split as one batch, built once: full-batch training reuses it every epoch."""
+        return self.batch(slice(None))
 
 
 class TorchSession:
     """A char model for one cell, task, seed and device (see `benchsuite.backends.Session`)."""
 
-    def __init__(self, cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int) -> None:
+    def __init__(self, cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
+                 batch_size: int | None = None) -> None:
         torch.manual_seed(seed)
+        self.seed = seed
+        self.batch_size = batch_size
         self.device = torch.device(device)
         self.vocab_size = len(data.vocab)
         directions = 2 if config.bidirectional else 1
@@ -57,27 +90,37 @@ class TorchSession:
         if data.x_valid is not None:
             self.splits["valid"] = Split(data.x_valid, data.y_valid, self.vocab_size, self.device)
 
-    def batches(self, epoch: int) -> Iterable[Split]:
-        return (self.splits["train"],)  # full batch, as in the notebook
+    def batches(self, epoch: int) -> Iterable[Batch]:
+        train = self.splits["train"]
+        if is_full_batch(train.rows, self.batch_size):
+            return (train.whole,)  # as in the notebook
+        return (train.batch(rows) for rows in shuffled_batches(train.rows, self.batch_size, self.seed, epoch))
 
-    def _loss(self, logits: torch.Tensor, split: Split) -> torch.Tensor:
-        return F.cross_entropy(logits.reshape(-1, self.vocab_size), split.y_flat, ignore_index=IGNORED)
+    def _eval_batches(self, split: Split) -> Iterator[Batch]:
+        if is_full_batch(split.rows, self.batch_size):
+            yield split.whole
+        else:
+            yield from (split.batch(rows) for rows in chunks(split.rows, self.batch_size))
 
-    def train_step(self, batch: Split) -> StepStats:
+    def _loss_sum(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return F.cross_entropy(logits.reshape(-1, self.vocab_size), batch.y.reshape(-1),
+                               ignore_index=IGNORED, reduction="sum")
+
+    def train_step(self, batch: Batch) -> StepStats:
         self.optimizer.zero_grad()
         logits = self.model(batch.x)
-        loss = self._loss(logits, batch)
+        # A sum over max(counted, 1), not a mean: a batch with nothing to predict gives 0, not NaN.
+        loss = self._loss_sum(logits, batch) / max(batch.counted, 1)
         loss.backward()
         self.optimizer.step()
         loss_value, correct = self._read(loss, logits.detach(), batch)
         return StepStats(loss_value, correct, batch.counted)
 
-    @staticmethod
-    def _read(loss: torch.Tensor, logits: torch.Tensor, split: Split) -> tuple[float, int]:
+    def _read(self, loss: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[float, int]:
         """The loss and the count of right predictions as Python numbers, at the least cost per device."""
-        if split.y_numpy is not None:  # on CPU numpy's argmax costs a third of torch's small-op dispatch
-            return loss.item(), int((logits.numpy().argmax(-1) == split.y_numpy).sum())
-        correct = (logits.argmax(-1) == split.y).sum()
+        if self.device.type == "cpu":  # on CPU numpy's argmax costs a third of torch's small-op dispatch
+            return loss.item(), int((logits.numpy().argmax(-1) == batch.y.numpy()).sum())
+        correct = (logits.argmax(-1) == batch.y).sum()
         loss_value, correct_value = torch.stack([loss.detach(), correct.to(loss.dtype)]).tolist()  # one device sync
         return loss_value, int(correct_value)
 
@@ -87,13 +130,18 @@ class TorchSession:
             return None
         data = self.splits[split]
         self.model.eval()
-        logits = self.model(data.x)
+        loss_sum = correct = 0.0
+        for batch in self._eval_batches(data):  # piece by piece, so a big split never needs one huge one-hot
+            logits = self.model(batch.x)
+            loss, right = self._read(self._loss_sum(logits, batch), logits, batch)
+            loss_sum += loss
+            correct += right
         self.model.train()  # training mode is the resting state, so train_step need not set it every step
-        loss, correct = self._read(self._loss(logits, data), logits, data)
-        return EvalStats(loss, correct / max(data.counted, 1))
+        counted = max(data.counted, 1)
+        return EvalStats(loss_sum / counted, correct / counted)
 
     @torch.no_grad()
-    def infer(self, batch: Split) -> int:
+    def infer(self, batch: Batch) -> int:
         self.model.eval()
         self.model(batch.x)
         return batch.x.shape[0] * batch.x.shape[1]
@@ -103,6 +151,6 @@ class TorchSession:
             torch.cuda.synchronize(self.device)
 
 
-def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int) -> TorchSession:
-    return TorchSession(cell, config, data, lr, device, seed)
-
+def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
+                 batch_size: int | None = None) -> TorchSession:
+    return TorchSession(cell, config, data, lr, device, seed, batch_size)
