@@ -22,6 +22,9 @@ def _accepts_any_option(spec: TaskSpec) -> bool:
     return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(spec.build).parameters.values())
 
 
+VALUE_KINDS = {int: "a whole number", float: "a number", bool: "true or false"}
+
+
 def _convert(task: str, key: str, raw: str, default: Any) -> Any:
     """The text a user typed, as the type of the option's default (text when it has none)."""
     if default is None or isinstance(default, str):
@@ -34,7 +37,8 @@ def _convert(task: str, key: str, raw: str, default: Any) -> Any:
             return raw.lower() in ("1", "true", "yes")
         return kind(raw)
     except ValueError:
-        raise BenchInputError(f"--task-opt {task}.{key}={raw}: expected a {kind.__name__}, like {default!r}") from None
+        raise BenchInputError(f"--task-opt {task}.{key}={raw}: expected {VALUE_KINDS.get(kind, kind.__name__)}, "
+                              f"like {default!r}") from None
 
 
 def convert_options(spec: TaskSpec, raw: Mapping[str, str]) -> dict[str, Any]:

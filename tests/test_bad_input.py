@@ -43,7 +43,7 @@ def check_bad(args: list[str], message: str) -> None:
     (["--task-opt", "gap50"], "--task-opt 'gap50': expected TASK.KEY=VALUE, e.g. delay.gap=50"),
     (["--task-opt", "apple=3"], "--task-opt 'apple=3': expected TASK.KEY=VALUE"),
     (["--task-opt", "apple.size=3"], "--task-opt apple.size: task 'apple' has no option 'size'; its options: none"),
-    (["--tasks", "ship", "--task-opt", "ship.seq_len=ten"], "--task-opt ship.seq_len=ten: expected a int, like 10"),
+    (["--tasks", "ship", "--task-opt", "ship.seq_len=ten"], "--task-opt ship.seq_len=ten: expected a whole number, like 10"),
     (["--task-opt", "ship.seq_len=5"], "--task-opt ship.*: task 'ship' is not in --tasks (apple)"),
     (["--plugins-dir", "no/such/folder"], "--plugins-dir 'no/such/folder' is not a folder"),
 ])
