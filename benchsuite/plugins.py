@@ -17,7 +17,7 @@ from . import hookspecs
 from .errors import BenchInputError, unknown_name
 from .specs import CellSpec, TaskSpec
 
-BUILTIN_PLUGINS = ("torch_cells", "seed_tasks")
+BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks")
 Spec = TypeVar("Spec", CellSpec, TaskSpec)
 
 
