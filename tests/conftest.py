@@ -1,9 +1,32 @@
-"""Fixtures shared by the tests and the benchmarks."""
+"""Shared test helpers: invoke `bench` in-process, read what a run wrote, run on one thread."""
 from __future__ import annotations
 
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
+from click.testing import CliRunner, Result
+
+from benchsuite.cli import main
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Callable[..., Result]:
+    """Run `bench ARGS...` in-process; `run` gets `--out tmp_path/results` unless the test gives one."""
+
+    def invoke(*args: str) -> Result:
+        args = list(args)
+        if args and args[0] == "run" and "--out" not in args:
+            args += ["--out", str(tmp_path / "results")]
+        return CliRunner().invoke(main, args, catch_exceptions=False)
+
+    return invoke
+
+
+def only_run_dir(out: Path) -> Path:
+    """The single run folder a test's run created under `out`."""
+    (run_dir,) = [path for path in out.iterdir() if path.is_dir()]
+    return run_dir
 
 
 @pytest.fixture

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets benchsuite up in ./.venv from a bare Python: torch first, then the package with its dev extras.
+# torch is pinned here (not in pyproject) because on machines that keep a CPU build of torch 2.13.0 on disk,
+# pip takes it from there in seconds, where an unpinned torch would pull a multi-GB CUDA build.
+# Set TORCH_SPEC to choose another torch (e.g. TORCH_SPEC=torch for your platform's usual build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet "$TORCH_SPEC"
+fi
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+echo "benchsuite is set up in .venv (activate it with: source .venv/bin/activate)"

@@ -1,0 +1,95 @@
+"""The command line: listing, bad input as exit 2, what a run leaves on disk, fast start."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from benchsuite.results import RUN_COLUMNS
+from conftest import only_run_dir
+
+
+def test_list_shows_cells_and_tasks_with_their_plugins(bench) -> None:
+    result = bench("list")
+    assert result.exit_code == 0
+    for name in ("rnn", "lstm", "gru", "apple", "ship", "torch_cells", "seed_tasks"):
+        assert name in result.stdout
+    assert "hidden_size=25 num_layers=2 epochs=100 lr=0.1" in result.stdout
+
+
+def test_unknown_task_exits_2_naming_the_known_ones(bench) -> None:
+    result = bench("run", "--tasks", "appel")
+    assert result.exit_code == 2
+    assert "unknown task 'appel'" in result.stderr
+    assert "apple, ship" in result.stderr and "did you mean 'apple'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unknown_cell_exits_2_naming_the_known_ones(bench) -> None:
+    result = bench("run", "--tasks", "apple", "--cells", "lstn")
+    assert result.exit_code == 2
+    assert "unknown cell 'lstn'" in result.stderr and "gru, lstm, rnn" in result.stderr
+
+
+def test_bad_values_exit_2_with_the_option_named(bench) -> None:
+    for args, fragment in ((["--layers", "0"], "--layers"), (["--layers", "1,,2"], "--layers"),
+                           (["--epochs", "-3"], "--epochs"), (["--directions", "up"], "--directions"),
+                           (["--seeds", "x"], "--seeds"), (["--task-opt", "nodot=1"], "TASK.KEY=VALUE"),
+                           (["--task-opt", "ship.width=3"], "has no option 'width'"),
+                           (["--task-opt", "ship.seq_len=ten"], "expected a int")):
+        result = bench("run", "--tasks", "ship", *args)
+        assert result.exit_code == 2, args
+        assert fragment in result.stderr, (args, result.stderr)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the message under test needs a machine without CUDA")
+def test_cuda_requested_without_cuda_exits_2(bench) -> None:
+    result = bench("run", "--tasks", "apple", "--device", "cuda")
+    assert result.exit_code == 2 and "CUDA is not available" in result.stderr
+
+
+def test_run_writes_rows_curves_and_meta(bench, tmp_path) -> None:
+    result = bench("run", "--tasks", "apple", "--cells", "rnn,gru", "--epochs", "5", "--seeds", "0,1")
+    assert result.exit_code == 0, result.output
+    run_dir = only_run_dir(tmp_path / "results")
+    runs = pd.read_csv(run_dir / "runs.csv")
+    assert list(runs.columns) == RUN_COLUMNS
+    assert len(runs) == 4 and set(runs["status"]) == {"ok"} and set(runs["epochs"]) == {5}
+    curves = pd.read_csv(run_dir / "curves.csv")
+    assert len(curves) == 4 * 5 * 2  # rows x epochs x (loss, accuracy)
+    meta = json.loads((run_dir / "meta.json").read_text())
+    for field in ("schema_version", "python", "torch", "numpy", "cpu", "threads", "device", "git_commit", "argv",
+                  "started_at"):
+        assert field in meta
+    assert "apple" in result.stdout and str(run_dir) in result.stdout
+
+
+def test_hyperparameters_on_the_command_line_override_task_defaults(bench, tmp_path) -> None:
+    result = bench("run", "--tasks", "ship", "--cells", "rnn", "--hidden", "8", "--layers", "1", "--epochs", "3",
+                   "--lr", "0.05")
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(only_run_dir(tmp_path / "results") / "runs.csv").iloc[0]
+    assert (row.hidden_size, row.num_layers, row.epochs, row.lr) == (8, 1, 3, 0.05)
+
+
+def _modules_after(command: list[str]) -> set[str]:
+    code = ("import sys\nfrom benchsuite.cli import main\n"
+            f"try:\n    main({command!r})\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(m for m in ('torch', 'pandas') if m in sys.modules)), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(done.stderr.strip().splitlines()[-1].split()) if done.stderr.strip() else set()
+
+
+def test_help_and_list_import_neither_torch_nor_pandas() -> None:
+    assert _modules_after(["--help"]) == set()
+    assert _modules_after(["list"]) == set()
+    assert _modules_after(["run", "--help"]) == set()
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    done = subprocess.run([sys.executable, "-m", "benchsuite", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "run" in done.stdout
