@@ -16,7 +16,7 @@ from conftest import only_run_dir
 def test_list_shows_cells_and_tasks_with_their_plugins(bench) -> None:
     result = bench("list")
     assert result.exit_code == 0
-    for name in ("rnn", "lstm", "gru", "apple", "ship", "torch_cells", "seed_tasks"):
+    for name in ("rnn", "lstm", "gru", "numpy-rnn", "apple", "ship", "torch_cells", "numpy_rnn", "seed_tasks"):
         assert name in result.stdout
     assert "hidden_size=25 num_layers=2 epochs=100 lr=0.1" in result.stdout
 
@@ -32,7 +32,7 @@ def test_unknown_task_exits_2_naming_the_known_ones(bench) -> None:
 def test_unknown_cell_exits_2_naming_the_known_ones(bench) -> None:
     result = bench("run", "--tasks", "apple", "--cells", "lstn")
     assert result.exit_code == 2
-    assert "unknown cell 'lstn'" in result.stderr and "gru, lstm, rnn" in result.stderr
+    assert "unknown cell 'lstn'" in result.stderr and "gru, lstm, numpy-rnn, rnn" in result.stderr
 
 
 def test_bad_values_exit_2_with_the_option_named(bench) -> None:
