@@ -4,7 +4,7 @@ Inside, sequences are time-major, so that each step reads and writes one contigu
 slice; the interface is batch-first, as `nn.RNN(..., batch_first=True)`. Each direction keeps its
 states in one zero-padded array: row 0 and row T+1 are the zero initial states of the forward and
 the reverse pass, rows 1..T the states at times 0..T-1, so both passes read their previous state
-by slicing, with no branch and no copy.
+by slicing, with no branch and no copy. Large arrays come from a `Workspace`, made once per shape.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchsuite import CellConfig
+from benchsuite.backends.workspace import Workspace
 
 DIRECTION_SUFFIXES = ("", "_reverse")
 
@@ -32,6 +33,7 @@ class NumpyRNN:
     output (batch, time, hidden * directions) and h_n (layers * directions, batch, hidden);
     `backward(d_output)` fills `grads` for the last forward and returns d_x. Parameters start at
     zero: the numpy backend initialises them (see `benchsuite.backends.numpy_backend`).
+    The output and d_x returned are reused by the next call with the same shapes: copy them to keep them.
     """
 
     def __init__(self, config: CellConfig) -> None:
@@ -50,6 +52,7 @@ class NumpyRNN:
                 self.params[f"bias_hh{key}"] = np.zeros(hidden)
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
         self._passes: list[list[_Pass]] = []
+        self._workspace = Workspace()
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         steps, batch = x.shape[1], x.shape[0]
@@ -61,7 +64,11 @@ class NumpyRNN:
             self._passes.append(passes)
             finals += [p.states[steps] if suffix == "" else p.states[1] for p, suffix in zip(passes, self.suffixes)]
             outputs = [p.states[1:steps + 1] for p in passes]
-            layer_output = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
+            if len(outputs) == 1:
+                layer_output = outputs[0]
+            else:
+                shape = (steps, batch, self.hidden_size * len(outputs))
+                layer_output = np.concatenate(outputs, axis=2, out=self._workspace.array(f"output_l{layer}", shape))
             layer_input = layer_output.reshape(steps * batch, -1)
         return layer_output.transpose(1, 0, 2), np.stack(finals)
 
@@ -69,12 +76,12 @@ class NumpyRNN:
         key = f"_l{layer}{suffix}"
         w_hh_t = self.params[f"weight_hh{key}"].T
         batch = inputs.shape[0] // steps
-        states = np.zeros((steps + 2, batch, self.hidden_size))
+        states = self._workspace.array(f"states{key}", (steps + 2, batch, self.hidden_size))  # ends stay zero
         current = states[1:steps + 1]
         # Input projections of all steps at once; the loop then adds only the recurrent term.
         np.matmul(inputs, self.params[f"weight_ih{key}"].T, out=current.reshape(steps * batch, -1))
         current += self.params[f"bias_ih{key}"] + self.params[f"bias_hh{key}"]
-        recurrent = np.empty((batch, self.hidden_size))
+        recurrent = self._workspace.array("recurrent", (batch, self.hidden_size))
         reverse = suffix != ""
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             np.matmul(states[t + 2 if reverse else t], w_hh_t, out=recurrent)
@@ -92,7 +99,10 @@ class NumpyRNN:
             for index, (suffix, saved) in enumerate(zip(self.suffixes, self._passes[layer])):
                 d_states = d_layer_output[:, :, index * self.hidden_size:(index + 1) * self.hidden_size]
                 d_pass = self._backward_pass(d_states, saved, layer, suffix)
-                d_input = d_pass if d_input is None else d_input + d_pass
+                if d_input is None:
+                    d_input = d_pass
+                else:
+                    d_input += d_pass  # both directions read the same input
             d_layer_output = d_input.reshape(d_layer_output.shape[0], d_layer_output.shape[1], -1)
         return d_layer_output.transpose(1, 0, 2)
 
@@ -102,8 +112,10 @@ class NumpyRNN:
         w_hh = self.params[f"weight_hh{key}"]
         steps, batch = d_states.shape[0], d_states.shape[1]
         states = saved.states
-        d_pre = 1.0 - states[1:steps + 1] ** 2  # tanh'; becomes d(pre-activation) step by step
-        carried = np.empty((batch, self.hidden_size))
+        d_pre = self._workspace.array(f"d_pre{key}", (steps, batch, self.hidden_size))
+        np.square(states[1:steps + 1], out=d_pre)
+        np.subtract(1.0, d_pre, out=d_pre)  # tanh'; becomes d(pre-activation) step by step
+        carried = self._workspace.array("carried", (batch, self.hidden_size))
         reverse = suffix != ""
         order = range(steps) if reverse else range(steps - 1, -1, -1)
         later = None  # the step processed after this one in the forward pass
@@ -121,4 +133,5 @@ class NumpyRNN:
         np.matmul(d_pre_rows.T, saved.inputs, out=self.grads[f"weight_ih{key}"])
         np.sum(d_pre_rows, axis=0, out=self.grads[f"bias_ih{key}"])
         self.grads[f"bias_hh{key}"][...] = self.grads[f"bias_ih{key}"]
-        return d_pre_rows @ self.params[f"weight_ih{key}"]
+        d_inputs = self._workspace.array(f"d_inputs{key}", (steps * batch, saved.inputs.shape[1]))
+        return np.matmul(d_pre_rows, self.params[f"weight_ih{key}"], out=d_inputs)

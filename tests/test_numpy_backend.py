@@ -55,7 +55,7 @@ def test_score_matches_torch_cross_entropy_and_argmax() -> None:
     y = np.where(rng.random((5, 4)) < 0.3, -1, rng.integers(0, 6, (5, 4)))
     batch = Batch(x, y, 6)
     logits = rng.normal(size=(6, y.size)) * 3  # (vocab, positions), positions time-major as Batch orders them
-    loss, correct, probabilities = score(logits, batch)
+    loss, correct, probabilities = score(logits.copy(), batch)  # score overwrites what it is given
     d_logits = probabilities.copy()
     d_logits[batch.targets, batch.positions] -= 1.0
     d_logits *= batch.weights
