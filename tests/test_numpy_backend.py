@@ -150,3 +150,41 @@ def test_numpy_rows_are_skipped_on_cuda_with_the_reason() -> None:
     assert [job.skip_reason for job in jobs] == ["backend 'numpy' runs on cpu only, not cuda"]
     with pytest.raises(BenchInputError, match="cpu only"):
         numpy_backend.open_session(NATIVE, CellConfig(4, 3), random_task(), 0.1, "cuda", 0)
+
+
+class PairStateRNN:
+    """A single numpy-rnn layer whose final state is a pair, as an LSTM's (h_n, c_n) is."""
+
+    def __init__(self, config: CellConfig) -> None:
+        self.inner = build_numpy_rnn(config)
+        self.params, self.grads = self.inner.params, self.inner.grads
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        output, h_n = self.inner.forward(x)
+        return output, (h_n, -h_n)
+
+    def backward(self, d_output: np.ndarray) -> np.ndarray:
+        return self.inner.backward(d_output)
+
+
+def test_composed_variants_stack_paired_final_states_part_by_part() -> None:
+    config = CellConfig(INPUT_SIZE, 4, num_layers=2, bidirectional=True)
+    native, composed = build_numpy_rnn(config), ComposedLayers(PairStateRNN, config)
+    rng = np.random.default_rng(9)
+    for name, value in native.params.items():
+        value[...] = composed.params[name][...] = rng.uniform(-0.7, 0.7, value.shape)
+    x = rng.normal(size=(2, 5, INPUT_SIZE))
+    _, h_n = native.forward(x)
+    _, (first, second) = composed.forward(x)
+    np.testing.assert_allclose(first, h_n, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(second, -h_n, rtol=0, atol=1e-12)
+
+
+def test_composing_a_cell_without_torch_parameter_names_names_the_parameter() -> None:
+    class Unnamed(PairStateRNN):
+        def __init__(self, config: CellConfig) -> None:
+            super().__init__(config)
+            self.params = {"w": self.inner.params["weight_ih_l0"]}
+
+    with pytest.raises(ValueError, match="parameter 'w'"):
+        ComposedLayers(Unnamed, CellConfig(INPUT_SIZE, 4, num_layers=2)).params
