@@ -1,20 +1,30 @@
 """benchsuite: a plugin-based benchmark suite for character-level sequence models.
 
-Importing this package stays light (no torch, no pandas) so that `bench --help` and
-`bench list` start fast; `run` imports the heavy libraries when called.
+Importing this package stays light (no torch, no pandas, not even pluggy) so that `bench --help`
+and `bench list` start fast; `run` imports the heavy libraries when called.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .hookspecs import hookimpl
 from .specs import CellConfig, CellSpec, TaskData, TaskSpec
 
 if TYPE_CHECKING:
     import pandas
 
+    from .hookspecs import hookimpl
+
 __version__ = "0.1.0"
 __all__ = ["CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    # `hookimpl` needs pluggy, which costs about a third of `bench --help`'s start: import it on first use.
+    if name == "hookimpl":
+        from .hookspecs import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module 'benchsuite' has no attribute {name!r}")
 
 
 def get_cell(name: str) -> CellSpec:
@@ -31,8 +41,9 @@ def get_task(name: str) -> TaskSpec:
     return get_registry().task(name)
 
 
-def run(tasks: Any, cells: Any = None, **options: Any) -> "pandas.DataFrame":
-    """Run the grid from Python and return the runs table; options are `bench run`'s, by keyword."""
+def run(tasks: Any = None, cells: Any = None, **options: Any) -> "pandas.DataFrame":
+    """Run the grid from Python and return the runs table; options are `bench run`'s, by keyword
+    (`resume="results/<run-id>"` finishes an interrupted run)."""
     from .runner import run as run_grid
 
     return run_grid(tasks=tasks, cells=cells, **options)

@@ -17,3 +17,15 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> BenchInputError:
     if close:
         message += f" (did you mean {close[0]!r}?)"
     return BenchInputError(message)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: the finished rows are on disk, the row in flight was dropped."""
+
+    def __init__(self, run_dir: str, finished: int, total: int) -> None:
+        super().__init__(run_dir, finished, total)
+        self.run_dir, self.finished, self.total = run_dir, finished, total
+
+    def __str__(self) -> str:
+        return (f"interrupted: {self.finished} of {self.total} rows finished and are kept in {self.run_dir}/runs.csv; "
+                f"the row in flight was dropped. Finish the run with: bench run --resume {self.run_dir}")

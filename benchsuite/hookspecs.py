@@ -1,4 +1,11 @@
-"""The hooks a benchsuite plugin implements, and the markers to implement them with."""
+"""The hooks a benchsuite plugin implements, and the markers to implement them with.
+
+A plugin is a module (or any object) with functions decorated by `benchsuite.hookimpl` and named
+after a hook below. An implementation may take the hook's arguments by name or none of them; a
+misspelled hook name or an unknown argument makes the plugin fail to load (named in a warning).
+Each hook is called once per plugin, when the registry is first needed. `bench list` loads every
+plugin and must stay fast, so a plugin module imports torch (or numpy) only inside `build`.
+"""
 from __future__ import annotations
 
 from typing import Callable
@@ -14,9 +21,20 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def register_cells(register: Callable[[CellSpec], None]) -> None:
-    """Call `register(CellSpec(...))` once for each cell this plugin offers."""
+    """Offer recurrent cells: call `register(CellSpec(...))` once for each.
+
+    `register(spec: CellSpec) -> None` accepts only `CellSpec` objects. A cell name must be new:
+    one that another plugin registered is an error naming both plugins. If the implementation
+    raises, every spec this plugin registered (cells and tasks) is dropped and the plugin is
+    reported as failed.
+    """
 
 
 @hookspec
 def register_tasks(register: Callable[[TaskSpec], None]) -> None:
-    """Call `register(TaskSpec(...))` once for each task this plugin offers."""
+    """Offer char-level tasks: call `register(TaskSpec(...))` once for each.
+
+    `register(spec: TaskSpec) -> None` accepts only `TaskSpec` objects; the same naming and
+    failure rules as `register_cells` apply. `TaskSpec.build` should be cheap to reference: it
+    runs only when a task is used, not when it is listed.
+    """

@@ -11,6 +11,7 @@ def _columns(rows: list[list[str]]) -> list[str]:
 
 
 def format_listing(registry: Registry) -> str:
+    """`bench list`: cells, tasks, then plugins."""
     cells = [["cell", "backend", "variants", "plugin", "description"]] + [
         [name, entry.spec.backend, "native" if entry.spec.native_variants else "composed", entry.plugin,
          entry.spec.description]
@@ -24,5 +25,20 @@ def format_listing(registry: Registry) -> str:
          entry.plugin, entry.spec.description]
         for name, entry in sorted(registry.tasks.items())
     ]
-    return "\n".join(["Cells:", *_columns(cells), "", "Tasks:", *_columns(tasks),
-                      "", f"Plugins: {', '.join(registry.plugins)}"])
+    return "\n".join(["Cells:", *_columns(cells), "", "Tasks:", *_columns(tasks), "", format_plugins(registry)])
+
+
+def _registered(registry: Registry, plugin: str) -> str:
+    cells, tasks = registry.registered_by(plugin)
+    parts = [f"{label}: {', '.join(names)}" for label, names in (("cells", cells), ("tasks", tasks)) if names]
+    return "; ".join(parts) or "nothing"
+
+
+def format_plugins(registry: Registry) -> str:
+    """Every plugin tried, with its version, origin, and what it registered (or why it did not load)."""
+    rows = [["plugin", "version", "status", "registered", "origin"]] + [
+        [info.name, info.version or "-", info.status,
+         _registered(registry, info.name) if info.status == "loaded" else info.error or "-", info.origin]
+        for info in registry.plugins
+    ]
+    return "\n".join(["Plugins:", *_columns(rows)])

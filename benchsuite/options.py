@@ -4,7 +4,8 @@ Shared by the command line and `benchsuite.run` so both reject the same input wi
 """
 from __future__ import annotations
 
-from typing import Iterable
+import math
+from typing import Any, Iterable
 
 from .errors import BenchInputError
 
@@ -23,14 +24,21 @@ def parse_names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(item) for item in _items(value, what)))
 
 
+def _whole_number(value: Any, what: str) -> int:
+    """An int from an int, an integral float or text like '12'; booleans and fractions are refused."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise BenchInputError(f"{what}: {value!r} is not a whole number")
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise BenchInputError(f"{what}: {value!r} is not a whole number") from None
+
+
 def parse_ints(value: str | Iterable, what: str, minimum: int) -> tuple[int, ...]:
     """'1,2' to (1, 2); each at least `minimum`."""
     numbers = []
     for item in _items(value, what):
-        try:
-            number = int(item)
-        except (TypeError, ValueError):
-            raise BenchInputError(f"{what}: {item!r} is not a whole number") from None
+        number = _whole_number(item, what)
         if number < minimum:
             raise BenchInputError(f"{what}: {number} is below the smallest allowed value, {minimum}")
         numbers.append(number)
@@ -46,17 +54,29 @@ def parse_directions(value: str | Iterable[str]) -> tuple[bool, ...]:
     return tuple(DIRECTIONS[name] for name in names)
 
 
-def positive(value: float | int, what: str) -> float | int:
-    """`value` itself when above zero; a bad-input error otherwise."""
-    if not value > 0:
-        raise BenchInputError(f"{what}: must be above zero, got {value}")
-    return value
+def positive_int(value: Any, what: str) -> int:
+    """A whole number above zero, given as a number or as text."""
+    number = _whole_number(value, what)
+    if number <= 0:
+        raise BenchInputError(f"{what}: must be above zero, got {number}")
+    return number
 
 
-def parse_task_options(pairs: Iterable[str]) -> dict[str, dict[str, str]]:
+def positive_number(value: Any, what: str) -> float:
+    """A finite number above zero, given as a number or as text."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        raise BenchInputError(f"{what}: {value!r} is not a number") from None
+    if not (math.isfinite(number) and number > 0):
+        raise BenchInputError(f"{what}: must be a finite number above zero, got {value!r}")
+    return number
+
+
+def parse_task_options(pairs: str | Iterable[str]) -> dict[str, dict[str, str]]:
     """['delay.gap=50', 'text.path=a.txt'] to {'delay': {'gap': '50'}, 'text': {'path': 'a.txt'}}."""
     options: dict[str, dict[str, str]] = {}
-    for pair in pairs:
+    for pair in [pairs] if isinstance(pairs, str) else pairs:
         target, sep, value = pair.partition("=")
         task, dot, key = target.partition(".")
         if not (sep and dot and task.strip() and key.strip()):

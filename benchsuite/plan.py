@@ -6,8 +6,10 @@ from typing import Any, Iterable, Mapping
 
 from .backends import BACKEND_DEVICES
 from .errors import BenchInputError
-from .options import parse_directions, parse_ints, parse_names, parse_task_options, positive
+from .options import (parse_directions, parse_ints, parse_names, parse_task_options, positive_int,
+                      positive_number)
 from .specs import CellSpec, TaskData
+from .target import check_target, resolve_target
 
 # Used when neither the command line nor the task sets a hyperparameter.
 SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01}
@@ -31,12 +33,17 @@ class RunOptions:
     task_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     plugins_dir: str | None = None
     timeout: float | None = None
+    threads: int | None = None
+    target: float | None = None
+    isolate: bool = False  # each training run in a child process, so a crash costs one row
+    fail_fast: bool = False  # stop at the first row that is not ok or skipped
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
               hidden: int | None = None, epochs: int | None = None, lr: float | None = None,
               seeds: Any = (0,), device: str = "auto", out: str = "results", task_opts: Any = (),
-              plugins_dir: str | None = None, timeout: float | None = None) -> "RunOptions":
+              plugins_dir: str | None = None, timeout: float | None = None, threads: int | None = None,
+              target: float | None = None, isolate: bool = False, fail_fast: bool = False) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -47,15 +54,19 @@ class RunOptions:
             cells=None if cells is None else parse_names(cells, "--cells"),
             layers=None if layers is None else parse_ints(layers, "--layers", minimum=1),
             directions=None if directions is None else parse_directions(directions),
-            hidden=None if hidden is None else positive(int(hidden), "--hidden"),
-            epochs=None if epochs is None else positive(int(epochs), "--epochs"),
-            lr=None if lr is None else positive(float(lr), "--lr"),
+            hidden=None if hidden is None else positive_int(hidden, "--hidden"),
+            epochs=None if epochs is None else positive_int(epochs, "--epochs"),
+            lr=None if lr is None else positive_number(lr, "--lr"),
             seeds=parse_ints(seeds, "--seeds", minimum=0),
             device=device,
             out=str(out),
             task_opts=parsed_task_opts,
             plugins_dir=plugins_dir,
-            timeout=None if timeout is None else positive(float(timeout), "--timeout"),
+            timeout=None if timeout is None else positive_number(timeout, "--timeout"),
+            threads=None if threads is None else positive_int(threads, "--threads"),
+            target=None if target is None else check_target(positive_number(target, "--target")),
+            isolate=bool(isolate),
+            fail_fast=bool(fail_fast),
         )
 
 
@@ -72,6 +83,7 @@ class Job:
     epochs: int
     lr: float
     skip_reason: str = ""
+    target: float | None = None  # the accuracy for time-to-target
 
     @property
     def directions(self) -> int:
@@ -95,14 +107,15 @@ def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str)
 
 
 def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[str, Any],
-              cells: Iterable[CellSpec], device: str) -> list[Job]:
+              cells: Iterable[CellSpec], device: str, ceiling: float | None = None) -> list[Job]:
     """Every job for one task, in a stable order: cell, layers, direction, seed."""
     hyper = resolve_hyperparameters(options, defaults)
+    target = resolve_target(options.target, ceiling)
     layer_counts = options.layers or (hyper["num_layers"],)
     directions = options.directions or ((False,) if causal else (False, True))
     return [
         Job(task, cell, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
-            _skip_reason(cell, bidirectional, causal, device))
+            _skip_reason(cell, bidirectional, causal, device), target)
         for cell in cells
         for layers in layer_counts
         for bidirectional in directions

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .timing import Spread, noise_warning
+
 if TYPE_CHECKING:
     import pandas
 
@@ -15,9 +17,18 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or value != value  # the last catches NaN
 
 
-def variant_label(row: dict[str, Any]) -> str:
+# What tells variants apart within one task of one run (a cell's name fixes its backend; a run has one device).
+VARIANT_COLUMNS = ["cell", "num_layers", "bidirectional", "hidden_size"]
+
+
+def variant_name(row: dict[str, Any]) -> str:
+    """The variant within a task, e.g. `lstm 2L bi h32`."""
     direction = "bi" if row["bidirectional"] in (True, "True") else "uni"
-    return f"{row['task']} {row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']} seed {row['seed']}"
+    return f"{row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']}"
+
+
+def variant_label(row: dict[str, Any]) -> str:
+    return f"{row['task']} {variant_name(row)} seed {row['seed']}"
 
 
 def progress_line(index: int, total: int, row: dict[str, Any]) -> str:
@@ -38,3 +49,9 @@ def format_runs(table: "pandas.DataFrame") -> str:
     notes = [f"  {variant_label(row)}: {row['status']}: {row['error']}"
              for row in table.to_dict("records") if row["status"] != "ok" and not _blank(row["error"])]
     return text + ("\n\nnot ok:\n" + "\n".join(notes) if notes else "")
+
+
+def noise_warnings(table: "pandas.DataFrame") -> list[str]:
+    """A warning for each row whose step times were too spread out to trust (flagged `step_ms_noisy`)."""
+    return [noise_warning(variant_label(row), Spread(row["step_ms_median"], row["step_ms_iqr"]))
+            for row in table.to_dict("records") if row.get("step_ms_noisy") in (True, "True")]

@@ -12,11 +12,11 @@ from benchsuite.cli import main
 
 @pytest.fixture
 def bench(tmp_path: Path) -> Callable[..., Result]:
-    """Run `bench ARGS...` in-process; `run` gets `--out tmp_path/results` unless the test gives one."""
+    """Run `bench ARGS...` in-process; `run` gets `--out tmp_path/results` unless the test gives one or resumes."""
 
     def invoke(*args: str) -> Result:
         args = list(args)
-        if args and args[0] == "run" and "--out" not in args:
+        if args and args[0] == "run" and "--out" not in args and "--resume" not in args:
             args += ["--out", str(tmp_path / "results")]
         return CliRunner().invoke(main, args, catch_exceptions=False)
 

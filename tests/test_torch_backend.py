@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from benchsuite import CellConfig, TaskData, get_cell
 from benchsuite.backends.torch_backend import TorchSession
@@ -42,25 +41,6 @@ def test_same_seed_same_initial_weights_and_losses() -> None:
 
     assert losses(3) == losses(3)
     assert losses(3) != losses(4)
-
-
-def test_composed_variant_equals_torch_native_deep_bidirectional_rnn() -> None:
-    from benchsuite.backends.torch_variants import ComposedLayers
-
-    torch.manual_seed(0)
-    native = nn.RNN(4, 3, num_layers=2, bidirectional=True, batch_first=True)
-    composed = ComposedLayers(lambda c: nn.RNN(c.input_size, c.hidden_size, batch_first=True),
-                              CellConfig(4, 3, num_layers=2, bidirectional=True))
-    for layer in range(2):
-        for reverse, suffix in enumerate(("", "_reverse")):
-            single = composed.layers[layer][reverse]
-            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                getattr(single, f"{kind}_l0").data.copy_(getattr(native, f"{kind}_l{layer}{suffix}"))
-    x = torch.randn(2, 6, 4)
-    expected_output, expected_h = native(x)
-    output, h = composed(x)
-    torch.testing.assert_close(output, expected_output)
-    torch.testing.assert_close(h, expected_h)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

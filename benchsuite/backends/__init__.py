@@ -49,6 +49,10 @@ class Session(Protocol):
     def evaluate(self, split: str) -> EvalStats | None:
         """Stats on "train" or "valid" (None when the task has no such split)."""
 
+    def infer(self, batch: Any) -> int:
+        """One forward pass over `batch` (one of `batches`), no gradient, no loss; returns how many input
+        characters it read (samples x steps). May return before queued device work is done."""
+
     def synchronize(self) -> None:
         """Wait for queued device work, so a clock read after it is honest."""
 

@@ -92,6 +92,12 @@ class TorchSession:
         loss, correct = self._read(self._loss(logits, data), logits, data)
         return EvalStats(loss, correct / max(data.counted, 1))
 
+    @torch.no_grad()
+    def infer(self, batch: Split) -> int:
+        self.model.eval()
+        self.model(batch.x)
+        return batch.x.shape[0] * batch.x.shape[1]
+
     def synchronize(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)

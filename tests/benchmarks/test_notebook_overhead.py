@@ -18,11 +18,14 @@ from torch import nn
 
 from benchsuite import CellConfig, get_cell, get_task
 from benchsuite.backends.torch_backend import TorchSession
+from benchsuite.timing import thread_count
 from benchsuite.train import train
 
 ROUNDS = 15
 EPOCHS = 100
 MAX_RATIO = 1.10
+# Rounds whose ratios spread wider than this say more about the machine's load than about the loop.
+MAX_NOISE = 0.10
 
 
 class NotebookNet(nn.Module):
@@ -70,18 +73,23 @@ def suite_seconds(task: str, hidden: int, layers: int, lr: float) -> float:
 @pytest.mark.parametrize("task, hidden, layers", [("apple", 5, 1), ("ship", 25, 1), ("ship", 25, 2)])
 def test_suite_loop_costs_no_more_than_the_notebook_loop(task: str, hidden: int, layers: int) -> None:
     ratios, suite_ms, notebook_ms = [], [], []
-    for round_index in range(ROUNDS):
-        # Alternate which goes first, so neither always inherits the other's warm caches.
-        if round_index % 2:
-            suite = suite_seconds(task, hidden, layers, 0.1)
-            notebook = notebook_seconds(task, hidden, layers, 0.1)
-        else:
-            notebook = notebook_seconds(task, hidden, layers, 0.1)
-            suite = suite_seconds(task, hidden, layers, 0.1)
-        ratios.append(suite / notebook)
-        suite_ms.append(suite / EPOCHS * 1e3)
-        notebook_ms.append(notebook / EPOCHS * 1e3)
+    with thread_count(1):  # one thread each: the loops' own cost, not a race for the cores
+        for round_index in range(ROUNDS):
+            # Alternate which goes first, so neither always inherits the other's warm caches.
+            if round_index % 2:
+                suite = suite_seconds(task, hidden, layers, 0.1)
+                notebook = notebook_seconds(task, hidden, layers, 0.1)
+            else:
+                notebook = notebook_seconds(task, hidden, layers, 0.1)
+                suite = suite_seconds(task, hidden, layers, 0.1)
+            ratios.append(suite / notebook)
+            suite_ms.append(suite / EPOCHS * 1e3)
+            notebook_ms.append(notebook / EPOCHS * 1e3)
     ratio = statistics.median(ratios)
-    print(f"\n{task} rnn {layers}L h{hidden}: suite {statistics.median(suite_ms):.3f} ms/epoch, "
-          f"notebook {statistics.median(notebook_ms):.3f} ms/epoch, ratio {ratio:.3f} (limit {MAX_RATIO})")
-    assert ratio <= MAX_RATIO
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    report = (f"{task} rnn {layers}L h{hidden}: suite {statistics.median(suite_ms):.3f} ms/epoch, notebook "
+              f"{statistics.median(notebook_ms):.3f} ms/epoch, ratio {ratio:.3f} (IQR {q3 - q1:.3f}, limit {MAX_RATIO})")
+    print("\n" + report)
+    if q3 - q1 > MAX_NOISE:
+        pytest.skip(f"machine too noisy for a verdict: {report}")
+    assert ratio <= MAX_RATIO, report

@@ -1,0 +1,87 @@
+"""A loose plugin file of misbehaving torch cells, for tests that pass it with --plugins-dir."""
+from __future__ import annotations
+
+from pathlib import Path
+
+SLEEP_SECONDS = 1.0  # per forward of the `sleeps` cell; tests pass a --timeout between one and two of these
+
+SOURCE = '''
+import math, os, signal, time
+
+from torch import nn
+
+from benchsuite import CellSpec, hookimpl
+
+SLEEP_SECONDS = {sleep}
+built = 0  # how many layers this module has built, across runs
+
+
+class Wrapped(nn.Module):
+    """torch's RNN, with `misbehave(forward_number, output)` applied to each output."""
+
+    def __init__(self, config, misbehave):
+        super().__init__()
+        global built
+        built += 1
+        self.run_number = built
+        self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
+        self.misbehave, self.calls = misbehave, 0
+
+    def forward(self, x):
+        self.calls += 1
+        output, h_n = self.rnn(x)
+        return self.misbehave(self, output), h_n
+
+
+def raises_on_4th_forward(layer, output):
+    if layer.calls == 4:
+        raise RuntimeError("raised on purpose on the fourth forward")
+    return output
+
+
+def returns_nan(layer, output):
+    return output * math.nan
+
+
+def sleeps(layer, output):
+    time.sleep(SLEEP_SECONDS)
+    return output
+
+
+def slow(layer, output):
+    time.sleep(0.05)
+    return output
+
+
+def hangs(layer, output):
+    time.sleep(60)
+    return output
+
+
+def exits_3(layer, output):
+    os._exit(3)
+
+
+def kills_itself(layer, output):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def ctrl_c_on_3rd_run(layer, output):
+    if layer.run_number == 3 and layer.calls == 2:
+        raise KeyboardInterrupt
+    return output
+
+
+@hookimpl
+def register_cells(register):
+    for misbehave in (raises_on_4th_forward, returns_nan, sleeps, slow, hangs, exits_3, kills_itself,
+                      ctrl_c_on_3rd_run):
+        register(CellSpec(misbehave.__name__, "torch", lambda config, m=misbehave: Wrapped(config, m)))
+'''
+
+
+def write_plugin(folder: Path) -> Path:
+    """Write the plugin file into `folder` (made if needed) and return the folder, for --plugins-dir."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "faulty_cells.py").write_text(SOURCE.format(sleep=SLEEP_SECONDS))
+    return folder
