@@ -4,7 +4,8 @@ Inside, sequences are time-major, so that each step reads and writes one contigu
 slice; the interface is batch-first, as `nn.RNN(..., batch_first=True)`. Each direction keeps its
 states in one zero-padded array: row 0 and row T+1 are the zero initial states of the forward and
 the reverse pass, rows 1..T the states at times 0..T-1, so both passes read their previous state
-by slicing, with no branch and no copy. Large arrays come from a `Workspace`, made once per shape.
+by slicing, with no branch and no copy. Scratch arrays come from a `Workspace`, made once per
+shape; what forward and backward return is new on every call.
 """
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ class NumpyRNN:
     output (batch, time, hidden * directions) and h_n (layers * directions, batch, hidden);
     `backward(d_output)` fills `grads` for the last forward and returns d_x. Parameters start at
     zero: the numpy backend initialises them (see `benchsuite.backends.numpy_backend`).
-    The output and d_x returned are reused by the next call with the same shapes: copy them to keep them.
     """
 
     def __init__(self, config: CellConfig) -> None:
@@ -64,11 +64,7 @@ class NumpyRNN:
             self._passes.append(passes)
             finals += [p.states[steps] if suffix == "" else p.states[1] for p, suffix in zip(passes, self.suffixes)]
             outputs = [p.states[1:steps + 1] for p in passes]
-            if len(outputs) == 1:
-                layer_output = outputs[0]
-            else:
-                shape = (steps, batch, self.hidden_size * len(outputs))
-                layer_output = np.concatenate(outputs, axis=2, out=self._workspace.array(f"output_l{layer}", shape))
+            layer_output = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
             layer_input = layer_output.reshape(steps * batch, -1)
         return layer_output.transpose(1, 0, 2), np.stack(finals)
 
@@ -76,7 +72,8 @@ class NumpyRNN:
         key = f"_l{layer}{suffix}"
         w_hh_t = self.params[f"weight_hh{key}"].T
         batch = inputs.shape[0] // steps
-        states = self._workspace.array(f"states{key}", (steps + 2, batch, self.hidden_size))  # ends stay zero
+        states = np.empty((steps + 2, batch, self.hidden_size))  # kept for backward; rows 1..T are the output
+        states[0] = states[steps + 1] = 0.0
         current = states[1:steps + 1]
         # Input projections of all steps at once; the loop then adds only the recurrent term.
         np.matmul(inputs, self.params[f"weight_ih{key}"].T, out=current.reshape(steps * batch, -1))
@@ -133,5 +130,4 @@ class NumpyRNN:
         np.matmul(d_pre_rows.T, saved.inputs, out=self.grads[f"weight_ih{key}"])
         np.sum(d_pre_rows, axis=0, out=self.grads[f"bias_ih{key}"])
         self.grads[f"bias_hh{key}"][...] = self.grads[f"bias_ih{key}"]
-        d_inputs = self._workspace.array(f"d_inputs{key}", (steps * batch, saved.inputs.shape[1]))
-        return np.matmul(d_pre_rows, self.params[f"weight_ih{key}"], out=d_inputs)
+        return d_pre_rows @ self.params[f"weight_ih{key}"]

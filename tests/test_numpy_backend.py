@@ -112,6 +112,16 @@ def test_mini_batches_train_and_evaluate_like_the_full_batch() -> None:
     assert mini.evaluate("train").loss < 0.8 * before
 
 
+def test_infer_reads_every_input_character_and_changes_nothing() -> None:
+    data = random_task(samples=9, steps=5)
+    session = numpy_backend.open_session(NATIVE, CellConfig(4, 6), data, 0.05, "cpu", seed=0)
+    before = {name: value.copy() for name, value in session.params.items()}
+    loss = session.evaluate("train").loss
+    assert [session.infer(batch) for batch in session.batches(1)] == [9 * 5]
+    assert all(np.array_equal(value, before[name]) for name, value in session.params.items())
+    assert session.evaluate("train").loss == loss
+
+
 @pytest.mark.parametrize("num_layers, bidirectional", [(1, True), (2, False), (2, True)])
 def test_composed_variants_match_native_ones(num_layers: int, bidirectional: bool) -> None:
     config = CellConfig(INPUT_SIZE, 4, num_layers, bidirectional)

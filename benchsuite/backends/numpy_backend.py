@@ -212,6 +212,11 @@ class NumpySession:
             counted += batch.counted
         return EvalStats(loss_sum / max(counted, 1), correct / max(counted, 1))
 
+    def infer(self, batch: Batch) -> int:
+        self._logits(batch)
+        samples, steps = batch.x.shape[:2]
+        return samples * steps
+
     def synchronize(self) -> None:
         """Nothing is queued: NumPy computes eagerly on the CPU."""
 
