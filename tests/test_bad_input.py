@@ -24,7 +24,7 @@ def check_bad(args: list[str], message: str) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["--tasks", "appel"], "unknown task 'appel'; known tasks: apple, ship (did you mean 'apple'?)"),
-    (["--cells", "grux"], "unknown cell 'grux'; known cells: gru, lstm, rnn (did you mean 'gru'?)"),
+    (["--cells", "grux"], "unknown cell 'grux'; known cells: gru, lstm, numpy-rnn, rnn (did you mean 'gru'?)"),
     (["--epochs", "0"], "--epochs: must be above zero, got 0"),
     (["--hidden", "-3"], "--hidden: must be above zero, got -3"),
     (["--layers", "0"], "--layers: 0 is below the smallest allowed value, 1"),
