@@ -23,7 +23,7 @@ from . import __version__, hookspecs
 from .errors import BenchInputError, unknown_name
 from .specs import CellSpec, TaskSpec
 
-BUILTIN_PLUGINS = ("torch_cells", "seed_tasks", "char_tasks")
+BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks", "char_tasks")
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
 # Each hook, the kind of spec its `register` accepts, and that kind's name in messages.

@@ -14,7 +14,7 @@ from conftest import only_run_dir
 def test_list_shows_cells_and_tasks_with_their_plugins(bench) -> None:
     result = bench("list")
     assert result.exit_code == 0
-    for name in ("rnn", "lstm", "gru", "apple", "ship", "torch_cells", "seed_tasks"):
+    for name in ("rnn", "lstm", "gru", "numpy-rnn", "apple", "ship", "torch_cells", "numpy_rnn", "seed_tasks"):
         assert name in result.stdout
     assert "hidden_size=25 num_layers=2 epochs=100 lr=0.1" in result.stdout
 

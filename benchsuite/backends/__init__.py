@@ -14,9 +14,9 @@ from typing import Any, Iterable, Protocol
 
 from ..errors import BenchInputError
 
-BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend"}
+BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend", "numpy": "benchsuite.backends.numpy_backend"}
 # Kept here, not read from the modules, so planning can skip rows without importing a backend.
-BACKEND_DEVICES = {"torch": ("cpu", "cuda")}
+BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "numpy": ("cpu",)}
 
 
 @dataclass(frozen=True)
