@@ -10,7 +10,6 @@ import torch.nn.functional as F
 
 from benchsuite import CellConfig, CellSpec, TaskData
 from benchsuite.backends import BACKEND_DEVICES, get_backend
-from benchsuite.backends.batching import epoch_batches
 from benchsuite.backends.numpy_backend import Adam, Batch, score
 from benchsuite.backends.numpy_variants import ComposedLayers
 from benchsuite.errors import BenchInputError
@@ -86,15 +85,6 @@ def test_initialisation_follows_torch_rule_and_the_seed() -> None:
     for name, value in session.params.items():
         np.testing.assert_array_equal(value, again.params[name])
         assert not np.array_equal(value, other.params[name])
-
-
-def test_epoch_batches_cover_every_sample_once_in_an_order_set_by_seed_and_epoch() -> None:
-    batches = epoch_batches(10, 4, seed=1, epoch=2)
-    assert [len(b) for b in batches] == [4, 4, 2]
-    assert sorted(np.concatenate(batches).tolist()) == list(range(10))
-    assert all(np.array_equal(a, b) for a, b in zip(batches, epoch_batches(10, 4, seed=1, epoch=2)))
-    assert not np.array_equal(np.concatenate(batches), np.concatenate(epoch_batches(10, 4, seed=1, epoch=3)))
-    assert epoch_batches(10, None, 1, 2) is None and epoch_batches(10, 10, 1, 2) is None
 
 
 def test_mini_batches_train_and_evaluate_like_the_full_batch() -> None:

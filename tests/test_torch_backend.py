@@ -55,3 +55,11 @@ def test_cuda_session_trains_and_matches_cpu_initial_loss() -> None:
             gpu.train_step(batch)
     gpu.synchronize()
     assert gpu.evaluate("train").loss < first
+
+
+def test_model_is_back_in_training_mode_after_evaluate_and_infer() -> None:
+    data = _data_with_ignored_targets()
+    session = TorchSession(get_cell("rnn"), CellConfig(4, 3), data, lr=0.01, device="cpu", seed=0)
+    session.evaluate("train")
+    session.infer(next(iter(session.batches(1))))
+    assert all(module.training for module in session.model.modules())

@@ -20,9 +20,9 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..errors import BenchInputError
+from ..batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
 from . import EvalStats, StepStats
-from .batching import Indices, epoch_batches, split_batches
 from .numpy_variants import build_layer
 from .workspace import Workspace
 
@@ -171,19 +171,25 @@ class NumpySession:
         grads = self._named("grads")  # read again each step: a cell may rebind its grads
         return [grads[name] for name in self.names]
 
-    def _batches(self, split: str, indices: list[Indices] | None) -> Iterator[Batch]:
-        """The split's batches for these index sets; None means the whole split, whose batch is built once and kept."""
-        if indices is None:
-            if split not in self._full_batches:
-                self._full_batches[split] = Batch(*self.data[split], self.vocab_size)
-            yield self._full_batches[split]
-            return
-        x, y = self.data[split]
-        for index in indices:
-            yield Batch(x[index], y[index], self.vocab_size)
+    def _whole(self, split: str) -> Batch:
+        """The whole split as one batch, built once and kept: full-batch training reuses it every epoch."""
+        if split not in self._full_batches:
+            self._full_batches[split] = Batch(*self.data[split], self.vocab_size)
+        return self._full_batches[split]
 
-    def batches(self, epoch: int) -> Iterator[Batch]:
-        return self._batches("train", epoch_batches(len(self.data["train"][0]), self.batch_size, self.seed, epoch))
+    def _rows(self, split: str) -> int:
+        return len(self.data[split][0])
+
+    def _batches(self, split: str, selections: Iterable[np.ndarray | slice]) -> Iterator[Batch]:
+        x, y = self.data[split]
+        for rows in selections:
+            yield Batch(x[rows], y[rows], self.vocab_size)
+
+    def batches(self, epoch: int) -> Iterable[Batch]:
+        rows = self._rows("train")
+        if is_full_batch(rows, self.batch_size):
+            return (self._whole("train"),)
+        return self._batches("train", shuffled_batches(rows, self.batch_size, self.seed, epoch))
 
     def _logits(self, batch: Batch) -> tuple[np.ndarray, tuple[int, ...]]:
         output, _ = self.layer.forward(batch.x)
@@ -205,7 +211,9 @@ class NumpySession:
         if split not in self.data:
             return None
         loss_sum = correct = counted = 0
-        for batch in self._batches(split, split_batches(len(self.data[split][0]), self.batch_size)):
+        rows = self._rows(split)
+        whole = is_full_batch(rows, self.batch_size)
+        for batch in (self._whole(split),) if whole else self._batches(split, chunks(rows, self.batch_size)):
             loss, right, _ = score(self._logits(batch)[0], batch)
             loss_sum += loss * batch.counted
             correct += right

@@ -5,6 +5,8 @@ with the batch and not with the corpus.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterable, Iterator
@@ -124,26 +126,34 @@ class TorchSession:
         loss_value, correct_value = torch.stack([loss.detach(), correct.to(loss.dtype)]).tolist()  # one device sync
         return loss_value, int(correct_value)
 
+    @contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        """Evaluation mode for the block; training mode is the resting state, so train_step need not set it."""
+        self.model.eval()
+        try:
+            yield
+        finally:
+            self.model.train()
+
     @torch.no_grad()
     def evaluate(self, split: str) -> EvalStats | None:
         if split not in self.splits:
             return None
         data = self.splits[split]
-        self.model.eval()
         loss_sum = correct = 0.0
-        for batch in self._eval_batches(data):  # piece by piece, so a big split never needs one huge one-hot
-            logits = self.model(batch.x)
-            loss, right = self._read(self._loss_sum(logits, batch), logits, batch)
-            loss_sum += loss
-            correct += right
-        self.model.train()  # training mode is the resting state, so train_step need not set it every step
+        with self._eval_mode():
+            for batch in self._eval_batches(data):  # piece by piece, so a big split never needs one huge one-hot
+                logits = self.model(batch.x)
+                loss, right = self._read(self._loss_sum(logits, batch), logits, batch)
+                loss_sum += loss
+                correct += right
         counted = max(data.counted, 1)
         return EvalStats(loss_sum / counted, correct / counted)
 
     @torch.no_grad()
     def infer(self, batch: Batch) -> int:
-        self.model.eval()
-        self.model(batch.x)
+        with self._eval_mode():
+            self.model(batch.x)
         return batch.x.shape[0] * batch.x.shape[1]
 
     def synchronize(self) -> None:
