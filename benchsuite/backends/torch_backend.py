@@ -104,15 +104,15 @@ class TorchSession:
         else:
             yield from (split.batch(rows) for rows in chunks(split.rows, self.batch_size))
 
-    def _loss_sum(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    def _loss(self, logits: torch.Tensor, batch: Batch, reduction: str) -> torch.Tensor:
         return F.cross_entropy(logits.reshape(-1, self.vocab_size), batch.y.reshape(-1),
-                               ignore_index=IGNORED, reduction="sum")
+                               ignore_index=IGNORED, reduction=reduction)
 
     def train_step(self, batch: Batch) -> StepStats:
         self.optimizer.zero_grad()
         logits = self.model(batch.x)
-        # A sum over max(counted, 1), not a mean: a batch with nothing to predict gives 0, not NaN.
-        loss = self._loss_sum(logits, batch) / max(batch.counted, 1)
+        # The mean over counted targets; a batch with nothing to predict takes the sum, 0, where the mean is NaN.
+        loss = self._loss(logits, batch, "mean" if batch.counted else "sum")
         loss.backward()
         self.optimizer.step()
         loss_value, correct = self._read(loss, logits.detach(), batch)
@@ -144,7 +144,7 @@ class TorchSession:
         with self._eval_mode():
             for batch in self._eval_batches(data):  # piece by piece, so a big split never needs one huge one-hot
                 logits = self.model(batch.x)
-                loss, right = self._read(self._loss_sum(logits, batch), logits, batch)
+                loss, right = self._read(self._loss(logits, batch, "sum"), logits, batch)
                 loss_sum += loss
                 correct += right
         counted = max(data.counted, 1)
