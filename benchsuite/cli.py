@@ -62,7 +62,8 @@ def main() -> None:
 @click.option("--fail-fast/--no-fail-fast", default=False, help="Stop at the first row that is not ok or skipped.")
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
-                   "default to the run's own (--epochs, --lr, --task-opt and the device cannot change).")
+                   "default to the run's own (--epochs, --lr, --task-opt, --batch-size, --target, --threads and the "
+                   "device cannot change).")
 @click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal, one line per row otherwise).")
 @click.pass_context

@@ -3,8 +3,8 @@
 Policy: a resumed run reuses the options recorded in the run's meta.json. Options given again override them
 when they only select rows or steer execution (tasks, cells, layers, directions, hidden, seeds, timeout,
 isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept. Options that
-change what a row measures without showing in its key (epochs, lr, task options, the device) must stay as
-they were, or the table would mix incomparable rows: changing them is bad input. `--out` does not apply.
+change what a row measures without showing in its key (epochs, lr, task options, batch size, target, threads,
+the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out` does not apply.
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from .results import (CURVE_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
                       write_rows)
 
 # Options whose change would make old and new rows incomparable although their keys match.
-FIXED_ON_RESUME = {"epochs": "--epochs", "lr": "--lr", "task_opts": "--task-opt"}
+FIXED_ON_RESUME = {"epochs": "--epochs", "lr": "--lr", "task_opts": "--task-opt", "batch_size": "--batch-size",
+                   "target": "--target", "threads": "--threads"}
 
 Key = tuple[str, str, int, bool, int, int]
 # The files holding a row's details, each keyed like runs.csv: they keep exactly the kept rows' details.

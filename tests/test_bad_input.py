@@ -123,6 +123,9 @@ def _rows_of_version(version: str) -> Callable[[Path], None]:
      "{run}/runs.csv: record 2 has 3 fields but the header has 2"),
     (None, ["--epochs", "3"], "--epochs 3 differs from the run's own 1; rows measured that way would not compare"),
     (None, ["--lr", "0.5"], "--lr 0.5 differs from the run's own unset (the task's default)"),
+    (None, ["--batch-size", "2"], "--batch-size 2 differs from the run's own unset (the task's default)"),
+    (None, ["--target", "0.5"], "--target 0.5 differs from the run's own unset (the task's default)"),
+    (None, ["--threads", "1"], "--threads 1 differs from the run's own unset (the task's default)"),
     (None, ["--out", "elsewhere"], "--out does not apply with --resume: the run is finished in {run} itself"),
 ])
 def test_bad_resume(finished_run, tmp_path, damage, extra, message):
