@@ -12,7 +12,8 @@ from typing import Any, Mapping
 
 from .errors import BenchInputError
 from .metrics import METRICS, Metric
-from .sides import FAILED, Key, Outcome, Side, load_side
+from .results import FAILED_STATUSES as FAILED
+from .sides import Key, Outcome, Side, load_side
 from .significance import DEFAULT_ALPHA, Evidence, Measurement, judge
 
 VERDICTS = ("regressed", "uncertain", "improved", "same")
@@ -111,7 +112,7 @@ def compare_sides(a: Side, b: Side, metrics: Mapping[str, Metric] = METRICS,
             ma, mb = before.measurement(name, after), after.measurement(name, before)
             if ma is None or mb is None or _never_on_both(ma, mb):
                 continue
-            evidence = judge(ma, mb, alpha)
+            evidence = judge(ma, mb, alpha, metric.timed)
             result.changes.append(MetricChange(key, metric, ma, mb, evidence, verdict(metric, ma, mb, evidence)))
         result.new_failures += _new_failures(key, before.outcomes, after.outcomes)
         result.setting_changes += [SettingChange(key, name, before.settings[name], after.settings[name])

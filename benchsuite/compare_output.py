@@ -15,7 +15,6 @@ from .compare import Comparison, MetricChange
 from .layout import aligned, figure, markdown_table, setting
 from .sides import Key
 
-FORMATS = ("text", "md", "csv", "json")
 SECTIONS = (
     ("regressed", "regressed"),
     ("uncertain", "uncertain (beyond the threshold, not significant)"),

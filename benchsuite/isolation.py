@@ -24,7 +24,7 @@ from .specs import TaskData
 # steps; the kill is for a step that never returns, and the grace covers building, evaluation and one step.
 GRACE_SECONDS = 60.0
 
-Outcome = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]  # as `runner.execute` returns it
+Outcome = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]  # row, curve points, timing samples
 
 
 @dataclass(frozen=True)

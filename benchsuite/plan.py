@@ -8,7 +8,7 @@ from .backends import BACKEND_DEVICES
 from .errors import BenchInputError
 from .options import (FULL_BATCH, parse_batch_size, parse_directions, parse_ints, parse_names,
                       parse_task_options, positive_int, positive_number)
-from .specs import CellSpec, TaskData
+from .specs import CellSpec
 from .target import check_target, resolve_target
 
 # Used when neither the command line nor the task sets a hyperparameter.
@@ -140,8 +140,3 @@ def check_task_options_target(options: RunOptions, known_tasks: Iterable[str]) -
             raise BenchInputError(f"--task-opt {task}.*: task {task!r} is not in --tasks "
                                   f"({', '.join(options.tasks)})"
                                   + ("" if task in set(known_tasks) else f"; known tasks: {', '.join(sorted(known_tasks))}"))
-
-
-def task_data_summary(data: TaskData) -> str:
-    """A short description of a task's data, for progress output."""
-    return f"{len(data.vocab)} symbols, {len(data.x_train)} training samples"

@@ -127,11 +127,12 @@ def step_panel(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None") -> 
         quartiles = step_quartiles(runs, samples, task)
         for position, (name, q1, median, q3) in enumerate(quartiles):
             ax.errorbar([median], [position], xerr=[[median - q1], [q3 - median]], fmt="o", capsize=4, label=name)
-        ax.set_yticks(range(len(quartiles)), [name for name, *_ in quartiles])
-        ax.set_ylim(len(quartiles) - 0.5, -0.5)  # first variant on top, half a row of margin
         ax.set_xlabel("step time (ms), median and IQR")
         ax.set_xlim(left=0)
-        if not quartiles:
+        if quartiles:
+            ax.set_yticks(range(len(quartiles)), [name for name, *_ in quartiles])
+            ax.set_ylim(len(quartiles) - 0.5, -0.5)  # first variant on top, half a row of margin
+        else:
             ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
 
     return draw

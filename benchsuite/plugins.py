@@ -20,6 +20,7 @@ from typing import Any, Callable, Generic, Iterable, TypeVar
 import pluggy
 
 from . import __version__, hookspecs
+from .backends import BACKEND_MODULES
 from .errors import BenchInputError, unknown_name
 from .specs import CellSpec, TaskSpec
 
@@ -159,6 +160,9 @@ def collect_specs(manager: pluggy.PluginManager, plugin: str) -> list[CellSpec |
         def register(spec: Any, kind: type = kind, hook_name: str = hook_name) -> None:
             if not isinstance(spec, kind):
                 raise TypeError(f"{hook_name} must register {kind.__name__} objects, got {type(spec).__name__}")
+            if isinstance(spec, CellSpec) and spec.backend not in BACKEND_MODULES:
+                raise ValueError(f"cell {spec.name!r} names backend {spec.backend!r}; "
+                                 f"known backends: {', '.join(sorted(BACKEND_MODULES))}")
             specs.append(spec)
 
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
@@ -204,7 +208,7 @@ def load_registry(plugins_dir: str | None = None, *, strict: bool | None = None,
         try:
             plugin = source.load()
             manager.register(plugin, name=source.name)
-        except Exception as exc:  # a broken plugin must not take the others down
+        except (Exception, SystemExit) as exc:  # a broken plugin (even one calling exit) must not harm the others
             _fail(info, exc, strict)
             continue
         try:

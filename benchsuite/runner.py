@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .backends import get_backend
 from .devices import device_name, resolve_device
 from .errors import BenchInputError, RunInterrupted
-from .isolation import ChildFailure, run_isolated
+from .isolation import ChildFailure, Outcome, run_isolated
 from .measure import measure
 from .memory import PeakMemory
 from .meta import collect_meta
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int, dict[str, Any]], None]
 EpochProgress = Callable[[int, int, Job, EpochRecord], None]  # job's index and total, the job, its epoch
 Built = tuple[TaskData | None, str]  # a task's data, or None and why building it failed
-Outcome = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]  # row, curve points, timing samples
 
 
 def _rows_per_step(job: Job, data: TaskData | None) -> int | None:

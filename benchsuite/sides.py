@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import BenchInputError
 from .metrics import METRICS, SAMPLES, SETTINGS, SPREADS
 from .readers import load_meta, load_runs, load_samples
-from .results import FAILED_STATUSES as FAILED, KEY_COLUMNS
+from .results import KEY_COLUMNS
 from .significance import Measurement
 
 if TYPE_CHECKING:

@@ -60,9 +60,19 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
     return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
-def judge(a: Measurement, b: Measurement, alpha: float = DEFAULT_ALPHA) -> Evidence:
-    """Whether A and B differ: the rank test when it could reach `alpha`, else non-overlapping intervals."""
+def judge(a: Measurement, b: Measurement, alpha: float = DEFAULT_ALPHA, timed: bool = False) -> Evidence:
+    """Whether A and B differ: the rank test when it could reach `alpha`, else non-overlapping intervals.
+
+    A timing that is one value with no recorded spread cannot tell a change from noise (two runs of the
+    same code never take the same time), so against it nothing counts as significant.
+    """
     if smallest_p_value(len(a.values), len(b.values)) < alpha:
         p_value = mann_whitney_p(a.values, b.values)
         return Evidence("mann-whitney", p_value < alpha, p_value)
+    if timed and (_bare_point(a) or _bare_point(b)):
+        return Evidence("intervals", False)
     return Evidence("intervals", a.high < b.low or b.high < a.low)
+
+
+def _bare_point(measurement: Measurement) -> bool:
+    return len(measurement.values) < 2 and measurement.low == measurement.high

@@ -29,10 +29,13 @@ def time_to_target(curve: Sequence[EpochRecord], target: float) -> tuple[int | N
     """(epoch, training seconds) of the first epoch whose accuracy reaches `target`, or (None, None).
 
     The accuracy checked is the validation accuracy where the task has a split, else the epoch's
-    training accuracy, measured by its own forward passes.
+    training accuracy, measured by its own forward passes. The choice is made once for the whole curve:
+    the last epoch of a run that timed out or diverged is not validated, and its training accuracy must
+    not stand in for a validation one.
     """
+    validated = any(record.valid_accuracy is not None for record in curve)
     for record in curve:
-        accuracy = record.accuracy if record.valid_accuracy is None else record.valid_accuracy
-        if accuracy >= target:
+        accuracy = record.valid_accuracy if validated else record.accuracy
+        if accuracy is not None and accuracy >= target:
             return record.epoch, record.seconds
     return None, None

@@ -127,6 +127,9 @@ def test_plugin_failing_in_register_loses_all_of_its_specs(tmp_path: Path, capsy
     ("from benchsuite import hookimpl\n@hookimpl\ndef register_cells(register, extra):\n    pass\n", "extra"),
     ("from benchsuite import hookimpl\n@hookimpl\ndef register_cells(register):\n    register('rnn2')\n",
      "must register CellSpec objects, got str"),
+    ("from benchsuite import CellSpec, hookimpl\n@hookimpl\ndef register_cells(register):\n"
+     "    register(CellSpec('jaxcell', 'jax', print))\n", "names backend 'jax'; known backends: numpy, torch"),
+    ("import sys\nsys.exit(3)\n", "SystemExit: 3"),
 ])
 def test_invalid_plugin_is_skipped_with_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                    source: str, problem: str) -> None:

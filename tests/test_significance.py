@@ -75,3 +75,13 @@ def test_intervals_may_be_wider_than_the_samples():
 
 def test_never_reached_is_an_infinite_value_that_separates():
     assert judge(Measurement.of([8.0, 9.0, 8.0]), Measurement.of([math.inf] * 3)).significant
+
+
+def test_a_single_timing_without_spread_is_never_significant_but_a_single_accuracy_is() -> None:
+    # Two runs of the same code differ in time by chance; one reading each cannot show a regression.
+    fast, slow = Measurement.of([1.0]), Measurement.of([1.5])
+    assert not judge(fast, slow, timed=True).significant
+    # Losses and accuracies from the same seed are reproducible, so one value each still counts.
+    assert judge(Measurement.of([0.9]), Measurement.of([0.6])).significant
+    # A timing with a recorded spread (a median and its IQR) still compares by intervals.
+    assert judge(Measurement((1.0,), 0.95, 1.05), Measurement((1.5,), 1.45, 1.55), timed=True).significant

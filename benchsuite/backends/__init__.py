@@ -1,9 +1,9 @@
 """Backends turn a cell into a trainable char model on one device; the core drives them through `Session`.
 
-A backend module exposes `DEVICES` (the device kinds it can run on) and
-`open_session(cell, config, data, lr, device, seed, batch_size=None) -> Session`, where a `batch_size` of
-None means full batch (one step per epoch). Backend modules import
-their heavy libraries at top, so they are imported only when a run needs them.
+A backend module exposes `open_session(cell, config, data, lr, device, seed, batch_size=None) -> Session`,
+where a `batch_size` of None means full batch (one step per epoch); the devices each backend runs on are listed
+here in BACKEND_DEVICES. Backend modules import their heavy libraries at top, so they are imported only when a
+run needs them.
 """
 from __future__ import annotations
 

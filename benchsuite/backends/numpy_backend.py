@@ -22,11 +22,10 @@ import numpy as np
 from ..errors import BenchInputError
 from ..batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
-from . import EvalStats, StepStats
+from . import BACKEND_DEVICES, EvalStats, StepStats
 from .numpy_variants import build_layer
 from .workspace import Workspace
 
-DEVICES = ("cpu",)
 LAYER_PREFIX, HEAD_PREFIX = "layer.", "head."  # the names torch's CharModel state dict uses
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps
 # np.exp off its underflow path, 10 to 20 times slower, which confident models otherwise reach within epochs;
@@ -231,6 +230,6 @@ class NumpySession:
 
 def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
                  batch_size: int | None = None) -> NumpySession:
-    if device not in DEVICES:
-        raise BenchInputError(f"backend 'numpy' runs on {', '.join(DEVICES)} only, not {device}")
+    if device not in BACKEND_DEVICES["numpy"]:  # planning skips such rows; this guards direct callers
+        raise BenchInputError(f"backend 'numpy' runs on {', '.join(BACKEND_DEVICES['numpy'])} only, not {device}")
     return NumpySession(cell, config, data, lr, seed, batch_size)

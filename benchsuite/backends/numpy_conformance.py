@@ -14,18 +14,11 @@ import numpy as np
 
 from .. import testing
 from ..specs import CellConfig, CellSpec
+from .numpy_variants import build_layer
 
-single_thread = nullcontext  # numpy cells run in this thread already
+single_thread = nullcontext  # torch's thread setting does not reach numpy's BLAS, so there is nothing to pin
 FD_PROBES = 2  # entries probed per parameter (and of the input)
 FD_TOLERANCE = {np.dtype(np.float64): (1e-6, 1e-5), np.dtype(np.float32): (1e-2, 5e-2)}  # (step, relative error)
-
-
-def _build(spec: CellSpec, config: CellConfig) -> Any:
-    if spec.native_variants or (config.num_layers == 1 and not config.bidirectional):
-        return spec.build(config)
-    from .numpy_variants import build_layer  # the suite's numpy composition, beside the numpy backend
-
-    return build_layer(spec.build, config, spec.native_variants)
 
 
 def _check_interface(layer: Any, config: CellConfig, where: str) -> None:
@@ -93,7 +86,7 @@ def _check_gradients(layer: Any, x: np.ndarray, rng: np.random.Generator, where:
 def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
     """Interface, shapes, repeatability, causality, gradients and parameter count of one variant."""
     with testing.failure_named(f"{where}: build"):
-        layer = _build(spec, config)
+        layer = build_layer(spec.build, config, spec.native_variants)
     _check_interface(layer, config, where)
     # Initialising is the backend's job (a cell may start at zeros): fill params in place as it does.
     rng = np.random.default_rng(0)

@@ -21,7 +21,6 @@ from ..specs import CellConfig, CellSpec, TaskData
 from . import EvalStats, StepStats
 from .torch_variants import build_layer
 
-DEVICES = ("cpu", "cuda")
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
 
 

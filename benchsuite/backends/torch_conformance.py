@@ -1,8 +1,7 @@
 """Conformance checks of one torch cell variant, built as the suite builds it (see benchsuite.testing)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
+from typing import ContextManager
 
 import numpy as np
 import torch
@@ -10,18 +9,13 @@ from torch import nn
 
 from .. import testing
 from ..specs import CellConfig, CellSpec
+from ..timing import thread_count
 from .torch_variants import build_layer
 
 
-@contextmanager
-def single_thread() -> Iterator[None]:
+def single_thread() -> ContextManager[int]:
     """The kit's tensors are tiny: more threads only add overhead (ten times the time on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    return thread_count(1)
 
 
 def _param_count(module: nn.Module) -> int:
