@@ -68,6 +68,9 @@ def check_task_data(name: str, data: Any) -> TaskData:
         if x.ndim != 2 or x.shape != y.shape:
             raise ValueError(f"task {name!r}: x_{split} and y_{split} must both have shape (N, T); "
                              f"got {x.shape} and {y.shape}")
+        if not (np.issubdtype(x.dtype, np.integer) and np.issubdtype(y.dtype, np.integer)):
+            raise ValueError(f"task {name!r}: x_{split} and y_{split} must hold integers (indices into vocab); "
+                             f"got {x.dtype} and {y.dtype}")
         if x.size and (x.min() < 0 or x.max() >= len(data.vocab) or y.max() >= len(data.vocab)):
             raise ValueError(f"task {name!r}: {split} indices must lie in 0..{len(data.vocab) - 1} (targets may be "
                              "negative to be ignored)")
