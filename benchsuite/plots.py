@@ -53,10 +53,11 @@ def _legend(ax: "Axes") -> None:
         ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
 
 
-def loss_panel(curves: "pandas.DataFrame | None") -> Panel:
-    """Training loss by epoch, one line per variant (mean over its seeds)."""
+def loss_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
+    """Training loss by epoch, one line per variant (mean over its ok seeds, as the report's figures are)."""
     def draw(ax: "Axes", task: str) -> None:
-        losses = None if curves is None else curves[(curves["task"] == task) & (curves["metric"] == "loss")]
+        ok = runs.loc[(runs["task"] == task) & (runs["status"] == "ok"), [*VARIANT_COLUMNS, "seed"]]
+        losses = None if curves is None else curves[curves["metric"] == "loss"].merge(ok)
         if losses is not None and not losses.empty:
             for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True):
                 mean = variant.groupby("epoch")["value"].mean()
@@ -142,7 +143,7 @@ def draw_plots(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", samp
                run_dir: Path) -> list[Path]:
     """Write loss_curves.png, accuracy_vs_time.png and step_time.png into `run_dir`."""
     tasks = sorted(runs["task"].unique())
-    plots = [("loss_curves.png", loss_panel(curves), "Training loss by epoch"),
+    plots = [("loss_curves.png", loss_panel(runs, curves), "Training loss by epoch"),
              ("accuracy_vs_time.png", accuracy_panel(runs, curves), "Accuracy against training time"),
              ("step_time.png", step_panel(runs, samples), "Time per training step")]
     return [_save(_figure(tasks, draw, title), run_dir / name) for name, draw, title in plots]

@@ -150,3 +150,24 @@ def test_report_on_a_folder_without_runs_is_bad_input(tmp_path):
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 2
     assert "runs.csv: no such file" in result.stderr and "Traceback" not in result.output
+
+
+def test_loss_curves_average_only_the_seeds_that_finished_ok() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas
+
+    from benchsuite.plots import loss_panel
+
+    variant = {"task": "apple", "cell": "rnn", "num_layers": 1, "bidirectional": False, "hidden_size": 5}
+    runs = pandas.DataFrame([{**variant, "seed": 0, "status": "ok"}, {**variant, "seed": 1, "status": "diverged"}])
+    curves = pandas.DataFrame([{**variant, "seed": seed, "epoch": epoch, "metric": "loss", "value": value}
+                               for seed, values in ((0, [2.0, 1.0]), (1, [2.0, float("inf")]))
+                               for epoch, value in enumerate(values, start=1)])
+    figure, ax = plt.subplots()
+    loss_panel(runs, curves)(ax, "apple")
+    (line,) = ax.get_lines()
+    assert list(line.get_ydata()) == [2.0, 1.0]  # the diverged seed's infinite loss is not averaged in
+    plt.close(figure)
