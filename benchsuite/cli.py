@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from .errors import BenchInputError, RunInterrupted
 from .results import FAILED_STATUSES
+from .significance import DEFAULT_ALPHA
 
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 
@@ -139,7 +140,7 @@ def plugins_command(plugins_dir: str | None) -> None:
 @click.option("--threshold", "thresholds", multiple=True, metavar="METRIC=VALUE",
               help="Change a metric's threshold: a factor for times and memory (default 1.10), "
                    "an absolute difference for accuracies and losses (default 0.01). Repeatable.")
-@click.option("--alpha", type=float, default=0.002, show_default=True,
+@click.option("--alpha", type=float, default=DEFAULT_ALPHA, show_default=True,
               help="Significance level of the Mann-Whitney U test.")
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json"]), default="text",
               show_default=True, help="Output for people (text, md) or machines (csv, json).")

@@ -1,13 +1,9 @@
 """`bench list`'s text: cells and tasks with where they came from. Imports neither torch nor pandas."""
 from __future__ import annotations
 
+from .layout import aligned
 from .plugins import Registry
 from .tasks import task_options
-
-
-def _columns(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
 
 def format_listing(registry: Registry) -> str:
@@ -25,7 +21,7 @@ def format_listing(registry: Registry) -> str:
          entry.plugin, entry.spec.description]
         for name, entry in sorted(registry.tasks.items())
     ]
-    return "\n".join(["Cells:", *_columns(cells), "", "Tasks:", *_columns(tasks), "", format_plugins(registry)])
+    return "\n".join(["Cells:", *aligned(cells), "", "Tasks:", *aligned(tasks), "", format_plugins(registry)])
 
 
 def _registered(registry: Registry, plugin: str) -> str:
@@ -41,4 +37,4 @@ def format_plugins(registry: Registry) -> str:
          _registered(registry, info.name) if info.status == "loaded" else info.error or "-", info.origin]
         for info in registry.plugins
     ]
-    return "\n".join(["Plugins:", *_columns(rows)])
+    return "\n".join(["Plugins:", *aligned(rows)])

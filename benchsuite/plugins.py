@@ -27,8 +27,8 @@ from .specs import CellSpec, TaskSpec
 BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks", "char_tasks")
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
-# Each hook, the kind of spec its `register` accepts, and that kind's name in messages.
-HOOK_KINDS = {"register_cells": (CellSpec, "cell"), "register_tasks": (TaskSpec, "task")}
+# Each hook and the kind of spec its `register` accepts.
+HOOK_KINDS = {"register_cells": CellSpec, "register_tasks": TaskSpec}
 Spec = TypeVar("Spec", CellSpec, TaskSpec)
 
 
@@ -156,7 +156,7 @@ def collect_specs(manager: pluggy.PluginManager, plugin: str) -> list[CellSpec |
     raises loses only its own specs.
     """
     specs: list[CellSpec | TaskSpec] = []
-    for hook_name, (kind, label) in HOOK_KINDS.items():
+    for hook_name, kind in HOOK_KINDS.items():
         def register(spec: Any, kind: type = kind, hook_name: str = hook_name) -> None:
             if not isinstance(spec, kind):
                 raise TypeError(f"{hook_name} must register {kind.__name__} objects, got {type(spec).__name__}")
