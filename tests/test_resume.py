@@ -12,8 +12,8 @@ import pandas
 import pytest
 
 import benchsuite
-from benchsuite.results import read_csv_rows
-from benchsuite.resume import row_key
+from benchsuite.results.files import read_csv_rows
+from benchsuite.results.resume import row_key
 from conftest import only_run_dir
 from faulty_cells import write_plugin
 

@@ -8,10 +8,10 @@ import sys
 from click.testing import CliRunner
 
 from benchsuite.cli import main
-from benchsuite.plan import Job
-from benchsuite.progress import ProgressBar, RowLines, run_progress
+from benchsuite.planning.grid import Job
+from benchsuite.report.progress import ProgressBar, RowLines, run_progress
 from benchsuite.specs import CellSpec
-from benchsuite.train import EpochRecord
+from benchsuite.measurement.train import EpochRecord
 
 RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "3"]
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from benchsuite import TaskData
-from benchsuite.tasks import check_task_data
+from benchsuite.planning.tasks import check_task_data
 
 VOCAB = ["a", "b", "c"]
 GOOD = np.array([[0, 1, 2]])

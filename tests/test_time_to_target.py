@@ -7,8 +7,8 @@ import pytest
 
 from benchsuite.backends import EvalStats, StepStats
 from benchsuite.errors import BenchInputError
-from benchsuite.target import check_target, resolve_target, time_to_target
-from benchsuite.train import train
+from benchsuite.measurement.target import check_target, resolve_target, time_to_target
+from benchsuite.measurement.train import train
 
 
 class ScriptedSession:

@@ -1,0 +1,140 @@
+"""Loading a finished (or interrupted) run back, checked: runs.csv, curves.csv, samples.csv and meta.json.
+
+Every problem with a file (missing, unreadable, not the expected table, another schema version)
+becomes one BenchInputError naming the file, so the command line answers with exit code 2.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..errors import BenchInputError
+from ..compare.metrics import METRICS, SETTINGS, SPREADS
+from .files import CURVE_COLUMNS, KEY_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import pandas
+
+RUN_REQUIRED = ["schema_version", *KEY_COLUMNS, "device", "status"]
+BOOLEANS = {"True": True, "False": False, "true": True, "false": False}
+
+
+def check_schema_version(found: Iterable[Any], source: Path) -> None:
+    """Every value must be this benchsuite's SCHEMA_VERSION; otherwise say which versions were found."""
+    versions = sorted({str(value) for value in found})
+    if versions and versions != [str(SCHEMA_VERSION)]:
+        raise BenchInputError(f"{source}: written with schema_version {', '.join(versions)}; "
+                              f"this benchsuite reads schema_version {SCHEMA_VERSION}")
+
+
+def _read_csv(path: Path, required: list[str], what: str) -> "pandas.DataFrame":
+    import pandas
+
+    if not path.is_file():
+        raise BenchInputError(f"{path}: no such file (expected a benchsuite {what})")
+    try:
+        # Only empty cells are missing values: a task called "NA" stays a name.
+        table = pandas.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)
+    except (OSError, ValueError) as exc:  # pandas reports malformed text as ValueError subclasses
+        raise BenchInputError(f"{path}: not a readable {what} ({type(exc).__name__}: {str(exc).strip()})") from None
+    missing = [column for column in required if column not in table.columns]
+    if missing:
+        raise BenchInputError(f"{path}: not a benchsuite {what}: missing column(s) {', '.join(missing)}")
+    check_schema_version(table["schema_version"].dropna(), path)
+    return table
+
+
+def _reject_first(table: "pandas.DataFrame", column: str, bad: "pandas.Series", source: Path, what: str) -> None:
+    """A bad-input error naming the file line of the first flagged cell, if any cell is flagged."""
+    if bad.any():
+        position = int(bad.to_numpy().nonzero()[0][0])
+        line = position + 2  # one for the header, one for counting from 1
+        raise BenchInputError(f"{source}, line {line}: {column} {table[column].iloc[position]!r} is not {what}")
+
+
+def numeric(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Series":
+    """`column` as floats (blank cells NaN); a cell that is not a number is a bad-input error."""
+    import pandas
+
+    text = table[column]
+    values = pandas.to_numeric(text, errors="coerce").astype(float)
+    _reject_first(table, column, text.notna() & values.isna() & (text.str.lower() != "nan"), source, "a number")
+    return values
+
+
+def whole(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Series":
+    """`column` as whole numbers; blank or fractional cells are a bad-input error."""
+    values = numeric(table, column, source)
+    bad = values.map(lambda v: not (math.isfinite(v) and float(v).is_integer()))
+    _reject_first(table, column, bad, source, "a whole number")
+    return values.astype(int)
+
+
+def boolean(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Series":
+    """`column` as True/False, as csv writes Python's booleans."""
+    values = table[column].map(BOOLEANS.get)
+    _reject_first(table, column, values.isna(), source, "True or False")
+    return values.astype(bool)
+
+
+def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
+    """Key columns typed as the runner wrote them: names as text, sizes and seeds as ints, direction as bool."""
+    table = table.copy()
+    for column in ("num_layers", "hidden_size", "seed"):
+        table[column] = whole(table, column, source)
+    table["bidirectional"] = boolean(table, "bidirectional", source)
+    for column in ("task", "cell", "backend"):
+        if table[column].isna().any():
+            raise BenchInputError(f"{source}: {column} is blank on some rows")
+    return table
+
+
+def load_runs(path: Path) -> "pandas.DataFrame":
+    """runs.csv with typed key columns and every known metric and setting as floats (blank: NaN)."""
+    table = _typed_keys(_read_csv(path, RUN_REQUIRED, "runs.csv"), path)
+    for column in [*METRICS, *SPREADS.values(), *SETTINGS]:
+        if column in table:
+            table[column] = numeric(table, column, path)
+    table["device"] = table["device"].fillna("")
+    table["error"] = table["error"].fillna("") if "error" in table else ""
+    return table
+
+
+def _load_details(path: Path, columns: list[str], what: str) -> "pandas.DataFrame | None":
+    """One of a run's long-format files with typed keys and numeric values, or None when the run has none."""
+    if not path.exists():
+        return None
+    table = _typed_keys(_read_csv(path, columns, what), path)
+    table["value"] = numeric(table, "value", path)
+    return table
+
+
+def load_curves(path: Path) -> "pandas.DataFrame | None":
+    """curves.csv with numeric epochs and values, or None."""
+    table = _load_details(path, CURVE_COLUMNS, "curves.csv")
+    if table is not None:
+        table["epoch"] = numeric(table, "epoch", path)
+    return table
+
+
+def load_samples(path: Path) -> "pandas.DataFrame | None":
+    """samples.csv without its warm-up samples (medians leave them out too), or None."""
+    table = _load_details(path, SAMPLE_COLUMNS, "samples.csv")
+    return None if table is None else table[~boolean(table, "warmup", path)]
+
+
+def load_meta(path: Path) -> dict[str, Any] | None:
+    """meta.json as a dict, or None when the run has none."""
+    if not path.exists():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchInputError(f"{path}: not a readable meta.json ({type(exc).__name__}: {exc})") from None
+    if not isinstance(meta, dict):
+        raise BenchInputError(f"{path}: not a benchsuite meta.json (expected a JSON object)")
+    if "schema_version" in meta:
+        check_schema_version([meta["schema_version"]], path)
+    return meta
