@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchsuite.results.files import RUN_COLUMNS, RunWriter
+from benchsuite.results.files import RunWriter
+from benchsuite.results.schema import RUN_COLUMNS
 from benchsuite.results.summary import SUMMARY_METRICS, summarize, write_summary
 
 VARIANT = {"task": "ship", "cell": "rnn", "backend": "torch", "num_layers": 2, "bidirectional": False,

@@ -8,7 +8,7 @@ import click
 from click.core import ParameterSource
 
 from ..errors import BenchInputError, RunInterrupted
-from ..results.files import FAILED_STATUSES
+from ..results.schema import FAILED_STATUSES
 from ..compare.significance import DEFAULT_ALPHA
 
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
@@ -152,7 +152,7 @@ def compare_command(a: str, b: str, thresholds: tuple[str, ...], alpha: float, f
     """
     from ..compare.verdicts import compare_paths
     from ..compare.output import format_comparison
-    from ..compare.metrics import parse_thresholds
+    from ..results.metrics import parse_thresholds
 
     comparison = compare_paths(a, b, parse_thresholds(thresholds), alpha)
     click.echo(format_comparison(comparison, fmt), nl=False)

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
-from .metrics import METRICS, SAMPLES, SETTINGS, SPREADS
+from ..results.metrics import METRICS, SAMPLES, SETTINGS, SPREADS
 from ..results.load import load_meta, load_runs, load_samples
-from ..results.files import KEY_COLUMNS
+from ..results.schema import GROUP_COLUMNS, KEY_COLUMNS
 from .significance import Measurement
 
 if TYPE_CHECKING:
     import pandas
 
-RUN_KEY = ("task", "cell", "backend", "num_layers", "bidirectional", "hidden_size", "device")
+RUN_KEY = tuple(GROUP_COLUMNS)
 BENCHMARK_KEY = ("benchmark",)
 
 Key = tuple[Any, ...]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..errors import BenchInputError
-from .metrics import METRICS, Metric
-from ..results.files import FAILED_STATUSES as FAILED
+from ..results.metrics import METRICS, Metric
+from ..results.schema import FAILED_STATUSES as FAILED
 from .inputs import Key, Outcome, Side, load_side
 from .significance import DEFAULT_ALPHA, Evidence, Measurement, judge
 

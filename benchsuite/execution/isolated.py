@@ -1,9 +1,10 @@
-"""One training run in a child process (`--isolate`), so a crash, `os._exit` or a kill costs only its own row.
+"""The isolated executor (`--isolate`): each job in a child process, so a crash, `os._exit` or a kill costs only
+its own row.
 
 The child is a fresh interpreter (`python -m benchsuite.execution.isolated`), not a fork: CUDA cannot be used in a
-forked child once the parent has touched it. It rebuilds the cell from the registry (cells hold closures
-that do not pickle), receives the task's data pickled, says through a pipe when training starts (start-up
-and building can take seconds that --timeout does not count), and hands its row back through a file.
+forked child once the parent has touched it. It receives the job request (the cell by name: cells hold closures
+that do not pickle) and the task's data pickled, says through a pipe when training starts (start-up and building
+can take seconds that --timeout does not count), and hands its outcome back through a file.
 """
 from __future__ import annotations
 
@@ -13,18 +14,17 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Iterator, Mapping, Sequence
 
-from ..planning.grid import Job, RunOptions
 from ..specs import TaskData
+from . import EpochProgress
+from .job import JobOutcome, JobRequest, execute, failed, settled
 
 # How long past --timeout a started child may live before it is killed. train() stops a run itself between
 # steps; the kill is for a step that never returns, and the grace covers building, evaluation and one step.
 GRACE_SECONDS = 60.0
-
-Outcome = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]  # row, curve points, timing samples
 
 
 @dataclass(frozen=True)
@@ -45,18 +45,25 @@ def describe_exit(code: int) -> str:
         return f"exit code {code} (signal {-code})"
 
 
-def run_isolated(job: Job, data: TaskData, device: str, options: RunOptions, error_log: Path) -> Outcome | ChildFailure:
-    """`runner.execute` for `job` in a child process (with the run's timeout and threads); its outcome, or how
-    the child failed."""
-    timeout = options.timeout
-    request = {
-        "job": {f.name: getattr(job, f.name) for f in fields(job) if f.name != "cell"},
-        "cell": job.cell.name, "plugins_dir": options.plugins_dir, "threads": options.threads, "data": data,
-        "device": device, "timeout": timeout, "error_log": str(error_log),
-    }
+class IsolatedExecutor:
+    """One child process per job, one job at a time; no per-epoch progress (the child's epochs stay in the child)."""
+
+    def outcomes(self, requests: Sequence[JobRequest], datasets: Mapping[str, TaskData | None],
+                 epoch_progress: EpochProgress | None = None) -> Iterator[JobOutcome]:
+        for request in requests:
+            data = datasets[request.job.task]
+            outcome = settled(request, data) or run_isolated(request, data)
+            if isinstance(outcome, ChildFailure):
+                outcome = failed(request, data, outcome.status, outcome.error, details=outcome.error)
+            yield outcome
+
+
+def run_isolated(request: JobRequest, data: TaskData) -> JobOutcome | ChildFailure:
+    """`job.execute` of `request` in a child process; its outcome, or how the child failed."""
+    timeout = request.timeout
     with tempfile.TemporaryDirectory(prefix="benchsuite-child-") as folder:
         request_path, result_path = Path(folder) / "request.pickle", Path(folder) / "result.pickle"
-        request_path.write_bytes(pickle.dumps(request))
+        request_path.write_bytes(pickle.dumps((request, data)))
         ready_read, ready_write = os.pipe()
         try:
             try:
@@ -101,19 +108,15 @@ def _child_main(request_path: str, result_path: str, ready: str) -> None:
     _die_with_parent()
     # Ctrl-C reaches the whole process group; the parent handles it and ends this child.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from ..registry.loading import get_registry
-    from ..sweep import execute
     from ..measurement.timing import thread_count
 
     def started() -> None:
         os.write(int(ready), b"!")
         os.close(int(ready))
 
-    request = pickle.loads(Path(request_path).read_bytes())
-    job = Job(cell=get_registry(request["plugins_dir"]).cell(request["cell"]), **request["job"])
-    with thread_count(request["threads"]):
-        outcome = execute(job, request["data"], request["device"], request["timeout"], Path(request["error_log"]),
-                          on_train_start=started)
+    request, data = pickle.loads(Path(request_path).read_bytes())
+    with thread_count(request.threads):
+        outcome = execute(request, data, on_train_start=started)
     partial = Path(result_path + ".partial")
     partial.write_bytes(pickle.dumps(outcome))
     partial.replace(result_path)

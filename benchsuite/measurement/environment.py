@@ -11,7 +11,7 @@ from typing import Any
 
 from . import timing
 from .memory import memory_method
-from ..results.files import SCHEMA_VERSION
+from ..results.schema import SCHEMA_VERSION
 
 
 def _git(*args: str) -> str:

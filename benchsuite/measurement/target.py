@@ -4,25 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..errors import BenchInputError
 from .train import EpochRecord
-
-# The default target is this share of the task's ceiling (of 1.0 where the task states none).
-TARGET_SHARE = 0.99
-
-
-def resolve_target(requested: float | None, ceiling: float | None) -> float:
-    """The accuracy a run must reach: `--target` when given, else 0.99 x the ceiling (or 0.99)."""
-    if requested is not None:
-        return requested
-    return TARGET_SHARE * (1.0 if ceiling is None else ceiling)
-
-
-def check_target(value: float) -> float:
-    """A target is an accuracy: above 0 and at most 1."""
-    if not 0 < value <= 1:
-        raise BenchInputError(f"--target: an accuracy above 0 and at most 1 is expected, got {value}")
-    return value
 
 
 def time_to_target(curve: Sequence[EpochRecord], target: float) -> tuple[int | None, float | None]:

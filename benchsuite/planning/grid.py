@@ -1,85 +1,33 @@
 """The grid of training runs: tasks x cells x layers x directions x seeds, hyperparameters resolved, skips explained."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ..backends import BACKEND_DEVICES
 from ..errors import BenchInputError
-from .parsers import (FULL_BATCH, parse_batch_size, parse_directions, parse_ints, parse_names,
-                      parse_task_options, positive_int, positive_number)
+from ..results.schema import RowKey, row_key
 from ..specs import CellSpec
-from ..measurement.target import check_target, resolve_target
+from .options import RunOptions
+from .parsers import FULL_BATCH
 
 # Used when neither the command line nor the task sets a hyperparameter.
 # A batch_size of None is full batch, as in the notebook.
 SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01, "batch_size": None}
+# The default target is this share of the task's ceiling (of 1.0 where the task states none).
+TARGET_SHARE = 0.99
 CAUSAL_BIDIRECTIONAL = "bidirectional variant on a causal task would read the character it must predict"
 
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What the user asked for, parsed and checked; None means "the task's default"."""
-
-    tasks: tuple[str, ...]
-    cells: tuple[str, ...] | None = None
-    layers: tuple[int, ...] | None = None
-    directions: tuple[bool, ...] | None = None
-    hidden: int | None = None
-    epochs: int | None = None
-    lr: float | None = None
-    batch_size: int | str | None = None  # an int, FULL_BATCH, or None for the task's default
-    seeds: tuple[int, ...] = (0,)
-    device: str = "auto"
-    out: str = "results"
-    task_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    plugins_dir: str | None = None
-    timeout: float | None = None
-    threads: int | None = None
-    target: float | None = None
-    isolate: bool = False  # each training run in a child process, so a crash costs one row
-    fail_fast: bool = False  # stop at the first row that is not ok or skipped
-
-    @classmethod
-    def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
-              hidden: int | None = None, epochs: int | None = None, lr: float | None = None,
-              batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
-              task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
-              threads: int | None = None, target: float | None = None, isolate: bool = False,
-              fail_fast: bool = False) -> "RunOptions":
-        """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
-        if isinstance(task_opts, Mapping):
-            parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
-        else:
-            parsed_task_opts = parse_task_options(task_opts)
-        return cls(
-            tasks=parse_names(tasks, "--tasks"),
-            cells=None if cells is None else parse_names(cells, "--cells"),
-            layers=None if layers is None else parse_ints(layers, "--layers", minimum=1),
-            directions=None if directions is None else parse_directions(directions),
-            hidden=None if hidden is None else positive_int(hidden, "--hidden"),
-            epochs=None if epochs is None else positive_int(epochs, "--epochs"),
-            lr=None if lr is None else positive_number(lr, "--lr"),
-            batch_size=parse_batch_size(batch_size),
-            seeds=parse_ints(seeds, "--seeds", minimum=0),
-            device=device,
-            out=str(out),
-            task_opts=parsed_task_opts,
-            plugins_dir=plugins_dir,
-            timeout=None if timeout is None else positive_number(timeout, "--timeout"),
-            threads=None if threads is None else positive_int(threads, "--threads"),
-            target=None if target is None else check_target(positive_number(target, "--target")),
-            isolate=bool(isolate),
-            fail_fast=bool(fail_fast),
-        )
 
 
 @dataclass(frozen=True)
 class Job:
-    """One training run to perform (or to record as skipped, with the reason)."""
+    """One training run to perform (or to record as skipped, with the reason). Cell and task are named, not held,
+    so a job pickles and any executor can ship it; the worker resolves the names in its own registry."""
 
     task: str
-    cell: CellSpec
+    cell: str
+    backend: str
     num_layers: int
     bidirectional: bool
     hidden_size: int
@@ -93,6 +41,21 @@ class Job:
     @property
     def directions(self) -> int:
         return 2 if self.bidirectional else 1
+
+    def key_fields(self) -> dict[str, Any]:
+        """The row key's columns and values (see results/schema.py)."""
+        return {"task": self.task, "cell": self.cell, "backend": self.backend, "num_layers": self.num_layers,
+                "bidirectional": self.bidirectional, "hidden_size": self.hidden_size, "seed": self.seed}
+
+    @property
+    def key(self) -> RowKey:
+        return row_key(self.key_fields())
+
+def resolve_target(requested: float | None, ceiling: float | None) -> float:
+    """The accuracy a run must reach: `--target` when given, else 0.99 x the ceiling (or 0.99)."""
+    if requested is not None:
+        return requested
+    return TARGET_SHARE * (1.0 if ceiling is None else ceiling)
 
 
 def resolve_hyperparameters(options: RunOptions, task_defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,7 +86,7 @@ def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[st
     layer_counts = options.layers or (hyper["num_layers"],)
     directions = options.directions or ((False,) if causal else (False, True))
     return [
-        Job(task, cell, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
+        Job(task, cell.name, cell.backend, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
             hyper["batch_size"], _skip_reason(cell, bidirectional, causal, device), target)
         for cell in cells
         for layers in layer_counts

@@ -98,3 +98,10 @@ def parse_task_options(pairs: str | Iterable[str]) -> dict[str, dict[str, str]]:
             raise BenchInputError(f"--task-opt {pair!r}: expected TASK.KEY=VALUE, e.g. delay.gap=50")
         options.setdefault(task.strip(), {})[key.strip()] = value
     return options
+
+
+def check_target(value: float) -> float:
+    """A target is an accuracy: above 0 and at most 1."""
+    if not 0 < value <= 1:
+        raise BenchInputError(f"--target: an accuracy above 0 and at most 1 is expected, got {value}")
+    return value

@@ -20,10 +20,6 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or value != value  # the last catches NaN
 
 
-# What tells variants apart within one task of one run (a cell's name fixes its backend; a run has one device).
-VARIANT_COLUMNS = ["cell", "num_layers", "bidirectional", "hidden_size"]
-
-
 def variant_name(row: dict[str, Any]) -> str:
     """The variant within a task, e.g. `lstm 2L bi h32`."""
     direction = "bi" if row["bidirectional"] in (True, "True") else "uni"

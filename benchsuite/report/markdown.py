@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .text_tables import figure, markdown_table, setting
-from ..compare.metrics import METRICS, Metric
+from ..results.metrics import METRICS, Metric
 from ..results.load import load_curves, load_meta, load_runs, load_samples
 from ..results.files import write_text_atomic
 from ..results.summary import SUMMARY_METRICS, summarize
-from .console import VARIANT_COLUMNS, variant_name
+from ..results.schema import VARIANT_COLUMNS
+from .console import variant_name
 
 if TYPE_CHECKING:
     import pandas

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..results.files import replaced_atomically
-from .console import VARIANT_COLUMNS, variant_name
+from ..results.schema import VARIANT_COLUMNS
+from .console import variant_name
 
 if TYPE_CHECKING:
     import pandas

@@ -36,8 +36,7 @@ class ProgressBar:
         self.task_id = self.progress.add_task("planning", total=None)
 
     def epoch(self, index: int, total: int, job: "Job", record: "EpochRecord") -> None:
-        label = variant_label({"task": job.task, "cell": job.cell.name, "num_layers": job.num_layers,
-                               "bidirectional": job.bidirectional, "hidden_size": job.hidden_size, "seed": job.seed})
+        label = variant_label(job.key_fields())
         self.progress.update(self.task_id, total=total, completed=index - 1,
                              description=f"{label}  epoch {record.epoch}/{job.epochs}  loss {record.loss:.4f}")
 

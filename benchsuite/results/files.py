@@ -1,4 +1,4 @@
-"""The results folder: run ids, the row schema, and durable row-by-row appends.
+"""The results folder on disk: run ids, durable row-by-row appends, atomic rewrites, and raw CSV rows.
 
 runs.csv holds one row per run; curves.csv its per-epoch figures (long format); samples.csv its raw
 timings, one value per training step and per timed inference pass (`warmup` marks those left out of
@@ -16,20 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from ..errors import BenchInputError
+from .schema import CURVE_COLUMNS, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
 
-if TYPE_CHECKING:
-    import pandas
-
-SCHEMA_VERSION = 1
-KEY_COLUMNS = ["task", "cell", "backend", "num_layers", "bidirectional", "hidden_size", "seed"]
-RUN_COLUMNS = ["schema_version", *KEY_COLUMNS, "device", "status", "error", "params", "epochs", "lr",
-               "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
-               "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr",
-               "target", "threads", "step_ms_noisy", "infer_ms_median", "infer_ms_iqr", "chars_per_second",
-               "peak_memory_mb", "batch_size"]
-CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
-FAILED_STATUSES = ("error", "diverged", "timeout")  # a run with any of these exits 1
-SAMPLE_COLUMNS = ["schema_version", *KEY_COLUMNS, "metric", "sample", "epoch", "warmup", "value"]
 
 
 def create_run_dir(out: str | os.PathLike) -> Path:
@@ -81,13 +69,6 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_json(path: Path, content: Mapping[str, Any]) -> None:
     write_text_atomic(path, json.dumps(content, indent=2, default=str) + "\n")
-
-
-def read_runs(run_dir: str | os.PathLike) -> "pandas.DataFrame":
-    """A run folder's runs.csv as a table; empty cells read as missing, text stays text."""
-    import pandas
-
-    return pandas.read_csv(Path(run_dir) / "runs.csv", keep_default_na=False, na_values=[""])
 
 
 class CsvAppender:

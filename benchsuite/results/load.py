@@ -11,32 +11,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import BenchInputError
-from ..compare.metrics import METRICS, SETTINGS, SPREADS
-from .files import CURVE_COLUMNS, KEY_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
+from .schema import (CURVE_COLUMNS, NUMERIC_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, TEXT_COLUMNS,
+                     check_schema_version)
 
 if TYPE_CHECKING:
     import pandas
 
-RUN_REQUIRED = ["schema_version", *KEY_COLUMNS, "device", "status"]
 BOOLEANS = {"True": True, "False": False, "true": True, "false": False}
 
 
-def check_schema_version(found: Iterable[Any], source: Path) -> None:
-    """Every value must be this benchsuite's SCHEMA_VERSION; otherwise say which versions were found."""
-    versions = sorted({str(value) for value in found})
-    if versions and versions != [str(SCHEMA_VERSION)]:
-        raise BenchInputError(f"{source}: written with schema_version {', '.join(versions)}; "
-                              f"this benchsuite reads schema_version {SCHEMA_VERSION}")
-
-
-def _read_csv(path: Path, required: list[str], what: str) -> "pandas.DataFrame":
+def _read_csv(path: Path, required: list[str], what: str, infer_types: bool = False) -> "pandas.DataFrame":
+    """The file as text (or, with `infer_types`, names as text and the rest as pandas reads it), checked."""
     import pandas
 
     if not path.is_file():
         raise BenchInputError(f"{path}: no such file (expected a benchsuite {what})")
     try:
         # Only empty cells are missing values: a task called "NA" stays a name.
-        table = pandas.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)
+        dtype = {column: str for column in TEXT_COLUMNS} if infer_types else str
+        table = pandas.read_csv(path, keep_default_na=False, na_values=[""], dtype=dtype)
     except (OSError, ValueError) as exc:  # pandas reports malformed text as ValueError subclasses
         raise BenchInputError(f"{path}: not a readable {what} ({type(exc).__name__}: {str(exc).strip()})") from None
     missing = [column for column in required if column not in table.columns]
@@ -80,7 +73,7 @@ def boolean(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Ser
 
 
 def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
-    """Key columns typed as the runner wrote them: names as text, sizes and seeds as ints, direction as bool."""
+    """Key columns typed as the sweep wrote them: names as text, sizes and seeds as ints, direction as bool."""
     table = table.copy()
     for column in ("num_layers", "hidden_size", "seed"):
         table[column] = whole(table, column, source)
@@ -94,12 +87,19 @@ def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
 def load_runs(path: Path) -> "pandas.DataFrame":
     """runs.csv with typed key columns and every known metric and setting as floats (blank: NaN)."""
     table = _typed_keys(_read_csv(path, RUN_REQUIRED, "runs.csv"), path)
-    for column in [*METRICS, *SPREADS.values(), *SETTINGS]:
+    for column in NUMERIC_COLUMNS:
         if column in table:
             table[column] = numeric(table, column, path)
     table["device"] = table["device"].fillna("")
     table["error"] = table["error"].fillna("") if "error" in table else ""
     return table
+
+
+def read_runs(run_dir: str | Path) -> "pandas.DataFrame":
+    """A run folder's runs.csv as users see it (`benchsuite.run`'s table): checked like `load_runs`, names as
+    text, other columns as pandas infers them (whole-number columns stay whole)."""
+    path = Path(run_dir) / "runs.csv"
+    return _read_csv(path, RUN_REQUIRED, "runs.csv", infer_types=True)
 
 
 def _load_details(path: Path, columns: list[str], what: str) -> "pandas.DataFrame | None":

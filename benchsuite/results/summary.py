@@ -10,12 +10,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .files import KEY_COLUMNS, SCHEMA_VERSION, read_runs, write_text_atomic
+from .files import write_text_atomic
+from .load import read_runs
+from .schema import GROUP_COLUMNS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import pandas
 
-GROUP_COLUMNS = [column for column in KEY_COLUMNS if column != "seed"] + ["device"]
 SUMMARY_METRICS = ["accuracy", "final_loss", "valid_accuracy", "valid_loss", "bpc", "epochs_to_target",
                    "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr", "infer_ms_median",
                    "chars_per_second", "peak_memory_mb"]

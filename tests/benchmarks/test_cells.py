@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from benchsuite.backends import BACKEND_DEVICES, get_backend
-from benchsuite.planning.grid import RunOptions, resolve_hyperparameters
+from benchsuite.planning.grid import resolve_hyperparameters
+from benchsuite.planning.options import RunOptions
 from benchsuite.registry.loading import BUILTIN_PLUGINS, get_registry
 from benchsuite.specs import CellConfig, TaskData
 from benchsuite.planning.tasks import build_task, effective_defaults

@@ -1,4 +1,4 @@
-"""What each runs.csv column means to a comparison: which way is better, and how big a change matters."""
+"""What each measured runs.csv column means: which way is better, and how big a change matters (compare, reports)."""
 from __future__ import annotations
 
 import math
