@@ -54,27 +54,52 @@ def convert_options(spec: TaskSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     return converted
 
 
-def check_task_data(name: str, data: Any) -> TaskData:
-    """The data a task built, checked for what the core relies on; a broken task plugin gets a clear error."""
+SPLITS = ("train", "valid")
+
+
+def check_task_data(name: str, data: Any, complete: bool = False) -> TaskData:
+    """The data a task built, checked for what the core relies on; a broken task plugin gets a clear error
+    (TypeError or ValueError naming the task). `complete` adds what the conformance kit demands of a finished
+    plugin: distinct string symbols, samples in every split, something to predict, a ceiling in (0, 1]."""
+    if not isinstance(data, TaskData):
+        raise TypeError(f"task {name!r}: build() must return benchsuite.TaskData, got {type(data).__name__}")
+    vocab = list(data.vocab)
+    if complete:
+        if not (vocab and all(isinstance(symbol, str) for symbol in vocab)):
+            raise ValueError(f"task {name!r}: vocab must be a list of strings")
+        if len(set(vocab)) != len(vocab):
+            raise ValueError(f"task {name!r}: vocab has repeated symbols; each index must mean one symbol")
+        if not (data.ceiling is None or 0 < data.ceiling <= 1):
+            raise ValueError(f"task {name!r}: ceiling must lie in (0, 1], got {data.ceiling}")
+    for split in SPLITS:
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if split != "train" and x is None and y is None:
+            continue
+        _check_split(f"task {name!r}, {split} split", split, x, y, len(vocab), complete)
+    return data
+
+
+def _check_split(where: str, split: str, x: Any, y: Any, vocab_size: int, complete: bool) -> None:
     import numpy as np
 
-    if not isinstance(data, TaskData):
-        raise TypeError(f"task {name!r}: build() must return TaskData, got {type(data).__name__}")
-    for split in ("train", "valid"):
-        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
-        if split == "valid" and x is None and y is None:
-            continue
-        x, y = np.asarray(x), np.asarray(y)
-        if x.ndim != 2 or x.shape != y.shape:
-            raise ValueError(f"task {name!r}: x_{split} and y_{split} must both have shape (N, T); "
-                             f"got {x.shape} and {y.shape}")
-        if not (np.issubdtype(x.dtype, np.integer) and np.issubdtype(y.dtype, np.integer)):
-            raise ValueError(f"task {name!r}: x_{split} and y_{split} must hold integers (indices into vocab); "
-                             f"got {x.dtype} and {y.dtype}")
-        if x.size and (x.min() < 0 or x.max() >= len(data.vocab) or y.max() >= len(data.vocab)):
-            raise ValueError(f"task {name!r}: {split} indices must lie in 0..{len(data.vocab) - 1} (targets may be "
-                             "negative to be ignored)")
-    return data
+    if x is None or y is None:
+        raise ValueError(f"{where}: x_{split} and y_{split} must be given together")
+    x, y = np.asarray(x), np.asarray(y)
+    for label, array in (("x", x), ("y", y)):
+        if not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"{where}: {label}_{split} must hold integers indexing vocab, got dtype {array.dtype}")
+    if x.ndim != 2 or x.shape != y.shape:
+        raise ValueError(f"{where}: x_{split} and y_{split} must both have shape (N, T); got {x.shape} and {y.shape}")
+    if complete and x.size == 0:
+        raise ValueError(f"{where}: no samples")
+    if x.size and (x.min() < 0 or x.max() >= vocab_size):
+        raise ValueError(f"{where}: inputs must lie in 0..{vocab_size - 1} (the vocabulary), "
+                         f"found {x.min()}..{x.max()}")
+    if y.size and y.max() >= vocab_size:
+        raise ValueError(f"{where}: targets must be below {vocab_size} (the vocabulary size) or negative to be "
+                         f"ignored; found {y.max()}")
+    if complete and not (y >= 0).any():
+        raise ValueError(f"{where}: every target is negative (ignored), so nothing would be learned or measured")
 
 
 def build_task(spec: TaskSpec, raw_options: Mapping[str, str]) -> TaskData:

@@ -3,6 +3,8 @@
 A plugin that fails to import, fails pluggy's validation, or raises while registering is named in one
 warning on stderr and loses everything it registered; the others load. `BENCHSUITE_STRICT_PLUGINS=1`
 turns that warning into an error, and `BENCHSUITE_DISABLE_PLUGINS=a,b` skips plugins without importing them.
+`BENCHSUITE_LOAD_PLUGINS=a,b`, when set, loads only the entry-point plugins it names (empty: none), so a test suite
+or a reproduction does not depend on what else is installed; built-ins and --plugins-dir files load regardless.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from ..specs import CellSpec, TaskSpec
 BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks", "char_tasks")
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
+LOAD_ENV = "BENCHSUITE_LOAD_PLUGINS"
 # Each hook and the kind of spec its `register` accepts.
 HOOK_KINDS = {"register_cells": CellSpec, "register_tasks": TaskSpec}
 Spec = TypeVar("Spec", CellSpec, TaskSpec)
@@ -119,8 +122,12 @@ def _load_file(path: Path) -> ModuleType:
 
 
 def _entry_point_sources() -> list[PluginSource]:
+    """Installed plugins, or only those BENCHSUITE_LOAD_PLUGINS allows when it is set."""
+    allowed = _env_names(LOAD_ENV) if LOAD_ENV in os.environ else None
     sources = []
     for ep in entry_points(group=hookspecs.PROJECT):
+        if allowed is not None and ep.name not in allowed:
+            continue
         dist = getattr(ep, "dist", None)
         origin = f"entry point of {dist.name}" if dist is not None else f"entry point {ep.value}"
         sources.append(PluginSource(ep.name, origin, dist.version if dist is not None else "", ep.load))

@@ -13,7 +13,7 @@ import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import BenchInputError
 from .schema import CURVE_COLUMNS, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
 from .schema import (CURVE_COLUMNS, NUMERIC_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, TEXT_COLUMNS,

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import importlib
 import re
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from ..backends import BACKEND_MODULES, get_backend
+from ..planning.tasks import check_task_data
 from ..specs import HYPERPARAMETERS, CellConfig, CellSpec, TaskData, TaskSpec
+from .common import HIDDEN_SIZE, INPUT_SIZE, TRAIN_LR, TRAIN_STEPS, VARIANTS, failure_named
 
-# Tiny on purpose: the kit runs in plugin authors' unit tests. Sizes differ from each other so that
-# a swapped axis shows up as a wrong shape.
-BATCH, TIME, INPUT_SIZE, HIDDEN_SIZE = 3, 7, 5, 4
-VARIANTS = ((1, False), (1, True), (2, False), (2, True))
-TRAIN_STEPS, TRAIN_LR = 25, 0.05
 # Characters that `--cells a,b`, `--tasks a,b` and `--task-opt task.key=value` use as separators.
 NAME_PATTERN = re.compile(r"^[^\s,.=]+$")
 
@@ -26,17 +22,6 @@ NAME_PATTERN = re.compile(r"^[^\s,.=]+$")
 def _variant(config: CellConfig) -> str:
     layers = f"{config.num_layers} layer{'s' if config.num_layers > 1 else ''}"
     return f"{layers}, {'bidirectional' if config.bidirectional else 'unidirectional'}"
-
-
-@contextmanager
-def failure_named(what: str) -> Iterator[None]:
-    """Turn an exception raised by plugin code into an AssertionError that says what was being done."""
-    try:
-        yield
-    except AssertionError:
-        raise
-    except Exception as exc:
-        raise AssertionError(f"{what} raised {type(exc).__name__}: {exc}") from exc
 
 
 def _check_name(kind: str, name: Any) -> None:
@@ -95,84 +80,6 @@ def check_cell(spec: CellSpec | str, seed: int = 0) -> None:
             _check_training(spec, config, seed, f"cell {spec.name!r} ({_variant(config)})")
 
 
-def expected_shapes(config: CellConfig, batch: int = BATCH, time: int = TIME) -> tuple[tuple, tuple]:
-    """The output and h_n shapes torch's nn.RNN(batch_first=True) gives for `config`."""
-    directions = 2 if config.bidirectional else 1
-    return (batch, time, config.hidden_size * directions), (config.num_layers * directions, batch, config.hidden_size)
-
-
-def check_output_shapes(output: Any, h_n: Any, config: CellConfig, where: str) -> None:
-    """Assert torch's shapes for (output, h_n); an LSTM-style h_n may be a tuple of such states."""
-    want_output, want_state = expected_shapes(config)
-    shape = tuple(getattr(output, "shape", ()))
-    hint = ""
-    if len(shape) == 2:
-        hint = "; the time axis is missing: return one output per time step"
-    elif len(shape) == 3 and shape[:2] == (BATCH, HIDDEN_SIZE * (2 if config.bidirectional else 1)):
-        hint = "; the time and feature axes look swapped"
-    assert shape == want_output, (
-        f"{where}: output has shape {shape}, expected (batch, time, hidden_size * directions) = {want_output}{hint}")
-    states = h_n if isinstance(h_n, tuple) else (h_n,)
-    for state in states:
-        state_shape = tuple(getattr(state, "shape", ()))
-        assert state_shape == want_state, (
-            f"{where}: h_n has shape {state_shape}, expected (num_layers * directions, batch, hidden_size) = "
-            f"{want_state}, ordered as torch orders it: layer by layer, forward before reverse")
-
-
-def call_forward(forward: Callable[[Any], Any], x: Any, config: CellConfig, where: str) -> tuple[Any, Any]:
-    """`forward(x)`, checked: a pair (output, h_n) with torch's shapes and a finite output."""
-    with failure_named(f"{where}: forward"):
-        result = forward(x)
-    assert isinstance(result, tuple) and len(result) == 2, (
-        f"{where}: forward(x) must return a pair (output, h_n) as nn.RNN does, got {type(result).__name__}")
-    output, h_n = result
-    check_output_shapes(output, h_n, config, where)
-    # abs().max() works alike on numpy arrays and torch tensors, and is NaN when any entry is.
-    assert bool(abs(output).max() < float("inf")), f"{where}: output holds NaN or infinity for a random input"
-    return output, h_n
-
-
-def check_forward(forward: Callable[[Any], Any], config: CellConfig, where: str) -> tuple[Any, Any]:
-    """Run `forward` (numpy input to numpy output, shapes checked) on a random input; return (x, output).
-
-    The same input must give the same output twice, and a unidirectional output at step t must
-    not change when only inputs after t change.
-    """
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((BATCH, TIME, config.input_size))
-    output = forward(x)
-    assert np.array_equal(output, forward(x)), (
-        f"{where}: the same input gave a different output on a second call; forward must not keep state "
-        "between calls or draw random numbers (in eval mode)")
-    if not config.bidirectional:
-        cut = TIME // 2
-        changed = x.copy()
-        changed[:, cut + 1:] = rng.standard_normal(changed[:, cut + 1:].shape)
-        assert np.allclose(forward(changed)[:, :cut + 1], output[:, :cut + 1], atol=1e-6), (
-            f"{where}: the output at step {cut} changed when only later inputs changed; a unidirectional "
-            "layer must read the sequence in order (causal tasks rely on it)")
-    return x, output
-
-
-def single_layer_configs(config: CellConfig) -> list[CellConfig]:
-    """The unidirectional one-layer configs a variant is made of: one per layer and direction."""
-    directions = 2 if config.bidirectional else 1
-    return [CellConfig(config.input_size if layer == 0 else config.hidden_size * directions, config.hidden_size)
-            for layer in range(config.num_layers) for _ in range(directions)]
-
-
-def check_param_count(count: int, single_counts: list[int], config: CellConfig, where: str) -> None:
-    """A variant holds exactly the parameters of its single layers: no more, none shared."""
-    expected = sum(single_counts)
-    assert count == expected, (
-        f"{where}: the variant has {count} parameters, but the {len(single_counts)} single unidirectional "
-        f"layer(s) it is made of have {expected} ({' + '.join(map(str, single_counts))}); a variant must hold one "
-        "layer's parameters per layer and direction, none shared (does build() return a shared or cached object?)")
-
-
 def tiny_task(seed: int = 0) -> TaskData:
     """A small learnable task: say which symbol is being read, with a few targets ignored."""
     import numpy as np
@@ -221,26 +128,6 @@ def _future_offset(x: Any, y: Any) -> int | None:
     return None
 
 
-def _check_split(name: str, split: str, x: Any, y: Any, vocab_size: int) -> None:
-    import numpy as np
-
-    where = f"task {name!r}, {split} split"
-    assert x is not None and y is not None, f"{where}: x_{split} and y_{split} must be given together"
-    x, y = np.asarray(x), np.asarray(y)
-    for label, array in (("x", x), ("y", y)):
-        assert np.issubdtype(array.dtype, np.integer), (
-            f"{where}: {label}_{split} must hold integers indexing vocab, got dtype {array.dtype}")
-    assert x.ndim == 2 and x.shape == y.shape, (
-        f"{where}: x_{split} and y_{split} must both have shape (N, T); got {x.shape} and {y.shape}")
-    assert x.size > 0, f"{where}: no samples"
-    assert x.min() >= 0 and x.max() < vocab_size, (
-        f"{where}: inputs must lie in 0..{vocab_size - 1} (the vocabulary), found {x.min()}..{x.max()}")
-    assert y.max() < vocab_size, (
-        f"{where}: targets must be below {vocab_size} (the vocabulary size) or negative to be ignored; "
-        f"found {y.max()}")
-    assert (y >= 0).any(), f"{where}: every target is negative (ignored), so nothing would be learned or measured"
-
-
 def check_task(spec: TaskSpec | str, **options: Any) -> None:
     """Build a task (with `options`, as `--task-opt` would pass them) and check what it returns.
 
@@ -260,18 +147,14 @@ def check_task(spec: TaskSpec | str, **options: Any) -> None:
     with failure_named(f"{where}: build(**{options!r})"):
         data = spec.build(**options)
         again = spec.build(**options)
-    assert isinstance(data, TaskData), f"{where}: build() must return benchsuite.TaskData, got {type(data).__name__}"
-    vocab = list(data.vocab)
-    assert vocab and all(isinstance(symbol, str) for symbol in vocab), f"{where}: vocab must be a list of strings"
-    assert len(set(vocab)) == len(vocab), f"{where}: vocab has repeated symbols; each index must mean one symbol"
-    _check_split(spec.name, "train", data.x_train, data.y_train, len(vocab))
-    if data.x_valid is not None or data.y_valid is not None:
-        _check_split(spec.name, "valid", data.x_valid, data.y_valid, len(vocab))
+    try:
+        check_task_data(spec.name, data, complete=True)
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(str(exc)) from None
     for defaults in (spec.defaults, data.defaults):
         unknown = set(defaults) - set(HYPERPARAMETERS)
         assert not unknown, (f"{where}: defaults name unknown hyperparameters {sorted(unknown)}; "
                              f"known: {', '.join(HYPERPARAMETERS)}")
-    assert data.ceiling is None or 0 < data.ceiling <= 1, f"{where}: ceiling must lie in (0, 1], got {data.ceiling}"
     for field_name in ("x_train", "y_train", "x_valid", "y_valid"):
         first, second = getattr(data, field_name), getattr(again, field_name)
         assert (first is None and second is None) or np.array_equal(first, second), (

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import testing
+from .common import call_forward, check_forward, check_param_count, failure_named, single_layer_configs
 from ..specs import CellConfig, CellSpec
 from ..backends.numpy_variants import build_layer
 
@@ -56,7 +56,7 @@ def _finite_difference(layer: Any, x: np.ndarray, weights: np.ndarray, array: np
 
 def _check_gradients(layer: Any, x: np.ndarray, rng: np.random.Generator, where: str) -> None:
     weights = rng.standard_normal(layer.forward(x)[0].shape)
-    with testing.failure_named(f"{where}: backward"):
+    with failure_named(f"{where}: backward"):
         d_x = layer.backward(weights)
     assert np.shape(d_x) == x.shape, f"{where}: backward returned d_x of shape {np.shape(d_x)}, expected {x.shape}"
     grads = {name: np.array(value, copy=True) for name, value in layer.grads.items()}
@@ -85,7 +85,7 @@ def _check_gradients(layer: Any, x: np.ndarray, rng: np.random.Generator, where:
 
 def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
     """Interface, shapes, repeatability, causality, gradients and parameter count of one variant."""
-    with testing.failure_named(f"{where}: build"):
+    with failure_named(f"{where}: build"):
         layer = build_layer(spec.build, config, spec.native_variants)
     _check_interface(layer, config, where)
     # Initialising is the backend's job (a cell may start at zeros): fill params in place as it does.
@@ -94,11 +94,11 @@ def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
         value[...] = rng.uniform(-config.hidden_size ** -0.5, config.hidden_size ** -0.5, value.shape)
 
     def forward(x: np.ndarray) -> np.ndarray:
-        return testing.call_forward(layer.forward, x, config, where)[0]
+        return call_forward(layer.forward, x, config, where)[0]
 
-    x, _ = testing.check_forward(forward, config, where)
+    x, _ = check_forward(forward, config, where)
     _check_gradients(layer, x, np.random.default_rng(1), where)
-    with testing.failure_named(f"{where}: building single layers"):
+    with failure_named(f"{where}: building single layers"):
         singles = [sum(v.size for v in spec.build(single).params.values())
-                   for single in testing.single_layer_configs(config)]
-    testing.check_param_count(sum(v.size for v in layer.params.values()), singles, config, where)
+                   for single in single_layer_configs(config)]
+    check_param_count(sum(v.size for v in layer.params.values()), singles, config, where)
