@@ -30,6 +30,7 @@ class JobRequest:
     threads: int | None = None
     plugins_dir: str | None = None
     task_failure: str = ""  # why the task's data could not be built; the row is an error without training
+    scratch_dir: str | None = None  # where an executor may put temporary files (the run folder's; None: the system's)
 
 
 @dataclass
@@ -42,6 +43,13 @@ class JobOutcome:
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     failure_details: str = ""
+
+
+def one_line_error(exc: BaseException) -> str:
+    """'Type: message' on one line for a row; multi-line messages (torch's C++ frames) keep their first line, and
+    errors.log gets the whole traceback."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
@@ -95,7 +103,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
                 on_train_start()
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch)
         row.update(measured.fields, peak_memory_mb=peak.mib)
-    except Exception as exc:  # a failing cell is recorded and the run goes on
-        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    except (Exception, SystemExit) as exc:  # a failing cell (even one calling sys.exit) is recorded; the run goes on
+        row.update(status="error", error=one_line_error(exc))
         return JobOutcome(job, row, failure_details=traceback.format_exc())
     return JobOutcome(job, row, measured.curve, measured.samples)
