@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import signal
 from typing import Iterable
 
 
@@ -17,6 +18,16 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> BenchInputError:
     if close:
         message += f" (did you mean {close[0]!r}?)"
     return BenchInputError(message)
+
+
+def describe_exit(code: int) -> str:
+    """'exit code 3', or 'exit code -9 (SIGKILL)' for a child process ended by a signal."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"exit code {code} ({signal.Signals(-code).name})"
+    except ValueError:
+        return f"exit code {code} (signal {-code})"
 
 
 def describe_os_error(exc: OSError) -> str:

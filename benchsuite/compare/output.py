@@ -12,7 +12,7 @@ import math
 from typing import Any, Callable
 
 from .verdicts import Comparison, MetricChange
-from ..report.text_tables import aligned, figure, markdown_table, setting
+from ..report.text_tables import aligned, figure, markdown_table, markdown_text, setting
 from .inputs import Key
 
 SECTIONS = (
@@ -47,16 +47,17 @@ def _evidence(change: MetricChange) -> str:
 def _sections(comparison: Comparison) -> list[tuple[str, list[list[str]]]]:
     """Each non-empty section's title and table (header first)."""
     keys = _key_headers(comparison)
-    sections = []
+    verdicts = {}
     for verdict, title in SECTIONS:
-        changes = comparison.with_verdict(verdict)
         rows = [[*_key_cells(comparison, c.key), c.metric.name, figure(c.a.center), figure(c.b.center),
-                 _ratio(c), _evidence(c)] for c in changes]
-        sections.append((title, [[*keys, "metric", "A", "B", "B/A", "evidence"], *rows]))
-    if comparison.new_failures:
-        sections.insert(1, ("newly failing", [[*keys, "seed", "status", "error"]] + [
-            [*_key_cells(comparison, f.key), str(f.outcome.seed), f.outcome.status, f.outcome.error]
-            for f in comparison.new_failures]))
+                 _ratio(c), _evidence(c)] for c in comparison.with_verdict(verdict)]
+        verdicts[verdict] = (title, [[*keys, "metric", "A", "B", "B/A", "evidence"], *rows])
+    sections = [verdicts["regressed"], ("newly failing", [[*keys, "seed", "status", "error"]] + [
+        [*_key_cells(comparison, f.key), str(f.outcome.seed), f.outcome.status, f.outcome.error]
+        for f in comparison.new_failures])]
+    sections.append(("lost in B: A measured these, B's ok rows have no figure", [[*keys, "metric"]] + [
+        [*_key_cells(comparison, lost.key), lost.metric] for lost in comparison.lost]))
+    sections += [verdicts["uncertain"], verdicts["improved"]]
     sections.append(("settings changed", [[*keys, "setting", "A", "B"]] + [
         [*_key_cells(comparison, s.key), s.name, ", ".join(map(setting, s.a)), ", ".join(map(setting, s.b))]
         for s in comparison.setting_changes]))
@@ -73,8 +74,11 @@ def _headline(comparison: Comparison) -> str:
              f"{comparison.alpha:g}, or ranges apart where samples are too few")
     if not comparison.regressed:
         return f"result: no regression ({scope})"
+    if comparison.b_is_empty:
+        return f"result: REGRESSION: B has no rows; everything A measured ({comparison.a.rows} rows) was lost"
     regressed, failing = len(comparison.with_verdict("regressed")), len(comparison.new_failures)
-    return f"result: REGRESSION: {regressed} regressed metric(s), {failing} newly failing row(s) ({scope})"
+    lost = f", {len(comparison.lost)} lost metric(s)" if comparison.lost else ""
+    return f"result: REGRESSION: {regressed} regressed metric(s), {failing} newly failing row(s){lost} ({scope})"
 
 
 def _warning_lines(comparison: Comparison) -> list[str]:
@@ -101,9 +105,10 @@ def format_text(comparison: Comparison) -> str:
 
 
 def format_markdown(comparison: Comparison) -> str:
-    lines = ["# benchsuite comparison", "", *(f"- {line}" for line in _side_lines(comparison))]
+    lines = ["# benchsuite comparison", "", *(f"- {markdown_text(line)}" for line in _side_lines(comparison))]
     for line in _warning_lines(comparison):
-        lines += [f"- {line.strip()}"] if line.startswith("  ") else ["", f"**{line}**", ""]
+        text = markdown_text(line, line_start=True)
+        lines += [f"- {text}"] if line.startswith("  ") else ["", f"**{text}**", ""]
     for title, table in _sections(comparison):
         lines += ["", f"## {title}", "", *markdown_table(table)]
     return "\n".join([*lines, "", _headline(comparison)]) + "\n"
@@ -141,6 +146,7 @@ def format_json(comparison: Comparison) -> str:
                           "error": f.outcome.error} for f in comparison.new_failures],
         "setting_changes": [{**_key_dict(comparison, s.key), "setting": s.name, "a": list(s.a), "b": list(s.b)}
                             for s in comparison.setting_changes],
+        "lost": [{**_key_dict(comparison, lost.key), "metric": lost.metric} for lost in comparison.lost],
         "only_a": [_key_dict(comparison, key) for key in comparison.only_a],
         "only_b": [_key_dict(comparison, key) for key in comparison.only_b],
     }
@@ -148,12 +154,13 @@ def format_json(comparison: Comparison) -> str:
 
 
 def format_csv(comparison: Comparison) -> str:
-    """One row per compared metric, then one per new failure, changed setting and unmatched variant."""
+    """One row per compared metric, then one per new failure, changed setting, lost metric and unmatched variant."""
     rows: list[dict[str, Any]] = _metric_records(comparison)
     rows += [{**_key_dict(comparison, f.key), "metric": "status", "verdict": "newly_failing", "seed": f.outcome.seed,
               "b": f.outcome.status, "error": f.outcome.error} for f in comparison.new_failures]
     rows += [{**_key_dict(comparison, s.key), "metric": s.name, "verdict": "setting_changed",
               "a": ";".join(map(setting, s.a)), "b": ";".join(map(setting, s.b))} for s in comparison.setting_changes]
+    rows += [{**_key_dict(comparison, lost.key), "metric": lost.metric, "verdict": "lost"} for lost in comparison.lost]
     for verdict, keys in (("only_in_a", comparison.only_a), ("only_in_b", comparison.only_b)):
         rows += [{**_key_dict(comparison, key), "verdict": verdict} for key in keys]
     columns = [*comparison.key_columns, "metric", "verdict", "seed", "a", "b", "ratio", "test", "p_value",

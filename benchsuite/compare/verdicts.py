@@ -2,7 +2,8 @@
 
 A change counts as a regression only when it is both beyond the metric's threshold and significant
 (see significance.py); beyond the threshold but not significant is "uncertain". Rows that newly fail
-count like regressions; rows on one side only, and changed settings, are listed for the reader.
+count like regressions, and so does data B lost (a metric A has that B's ok rows leave blank, or a B without
+rows); rows on one side only, and changed settings, are listed for the reader.
 """
 from __future__ import annotations
 
@@ -44,6 +45,14 @@ class NewFailure:
 
 
 @dataclass(frozen=True)
+class LostMetric:
+    """A metric A measured on a variant that B also ran ok but has no figure for (blank or NaN in B)."""
+
+    key: Key
+    metric: str
+
+
+@dataclass(frozen=True)
 class SettingChange:
     key: Key
     name: str
@@ -59,6 +68,7 @@ class Comparison:
     changes: list[MetricChange] = field(default_factory=list)
     new_failures: list[NewFailure] = field(default_factory=list)
     setting_changes: list[SettingChange] = field(default_factory=list)
+    lost: list[LostMetric] = field(default_factory=list)
     only_a: list[Key] = field(default_factory=list)
     only_b: list[Key] = field(default_factory=list)
     environment: list[tuple[str, str, str]] = field(default_factory=list)  # (fact, A's, B's)
@@ -71,9 +81,15 @@ class Comparison:
         return [change for change in self.changes if change.verdict == verdict]
 
     @property
+    def b_is_empty(self) -> bool:
+        """B has no rows at all while A has some: everything A measured was lost."""
+        return self.b.rows == 0 and self.a.rows > 0
+
+    @property
     def regressed(self) -> bool:
-        """What `bench compare` exits 1 on: a significant regression or a newly failing row."""
-        return bool(self.with_verdict("regressed") or self.new_failures)
+        """What `bench compare` exits 1 on: a significant regression, a newly failing row, or data A has that B
+        lost (a metric gone blank, or no rows at all)."""
+        return bool(self.with_verdict("regressed") or self.new_failures or self.lost or self.b_is_empty)
 
 
 def verdict(metric: Metric, a: Measurement, b: Measurement, evidence: Evidence) -> str:
@@ -110,6 +126,8 @@ def compare_sides(a: Side, b: Side, metrics: Mapping[str, Metric] = METRICS,
         before, after = a.entries[key], b.entries[key]
         for name, metric in metrics.items():
             ma, mb = before.measurement(name, after), after.measurement(name, before)
+            if ma is not None and mb is None and any(outcome.status == "ok" for outcome in after.outcomes):
+                result.lost.append(LostMetric(key, name))
             if ma is None or mb is None or _never_on_both(ma, mb):
                 continue
             evidence = judge(ma, mb, alpha, metric.timed)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
+from ..errors import describe_exit
 from ..specs import TaskData
 from . import EpochProgress
 from .job import JobOutcome, JobRequest, execute, failed, settled
@@ -40,16 +41,6 @@ class ChildFailure:
 
     status: str
     error: str
-
-
-def describe_exit(code: int) -> str:
-    """'exit code 3', or 'exit code -9 (SIGKILL)' for a child ended by a signal."""
-    if code >= 0:
-        return f"exit code {code}"
-    try:
-        return f"exit code {code} ({signal.Signals(-code).name})"
-    except ValueError:
-        return f"exit code {code} (signal {-code})"
 
 
 class IsolatedExecutor:

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .text_tables import figure, markdown_table, setting
+from .text_tables import figure, markdown_table, markdown_text, setting
 from ..results.metrics import METRICS, Metric
 from ..results.load import load_curves, load_meta, load_runs, load_samples
 from ..results.files import write_text_atomic
@@ -41,7 +41,7 @@ def _environment(meta: dict[str, Any] | None) -> str:
              f"{meta.get('threads', '?')} threads"]
     if meta.get("git_commit"):
         facts.append(f"commit {str(meta['git_commit'])[:10]}" + (" (dirty)" if meta.get("git_dirty") else ""))
-    return "Run " + ", ".join(facts) + "."
+    return "Run " + markdown_text(", ".join(facts)) + "."
 
 
 def _cell(row: dict[str, Any], metric: Metric) -> tuple[str, float | None]:
@@ -88,7 +88,8 @@ def task_table(runs: "pandas.DataFrame") -> list[str]:
 
 
 def _not_ok(runs: "pandas.DataFrame") -> list[str]:
-    return [f"- {variant_name(row)} seed {row['seed']}: {row['status']}" + (f": {row['error']}" if row["error"] else "")
+    return ["- " + markdown_text(f"{variant_name(row)} seed {row['seed']}: {row['status']}"
+                                 + (f": {row['error']}" if row["error"] else ""), line_start=True)
             for row in runs.to_dict("records") if row["status"] != "ok"]
 
 
@@ -100,13 +101,13 @@ def _ceiling(runs: "pandas.DataFrame") -> str:
 
 
 def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] | None, plots: list[str]) -> str:
-    lines = [f"# benchsuite report: {title}", "", _environment(meta), "",
+    lines = [f"# benchsuite report: {markdown_text(title)}", "", _environment(meta), "",
              "Figures are means over the seeds that finished ok (± standard deviation over several seeds; "
              "time-to-target over the seeds that reached it); the best of each metric is in **bold**."]
     if runs.empty:
         lines += ["", "No rows recorded yet."]
     for task, group in runs.groupby("task", sort=True):
-        lines += ["", f"## {task}", "", _ceiling(group), "", *task_table(group)]
+        lines += ["", f"## {markdown_text(task)}", "", _ceiling(group), "", *task_table(group)]
         failures = _not_ok(group)
         if failures:
             lines += ["", "Not ok:", "", *failures]
