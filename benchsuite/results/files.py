@@ -55,19 +55,23 @@ def open_append(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NO_FOLLOW, 0o644)
 
 
-def write_all(descriptor: int, data: bytes) -> None:
-    """Write every byte (a full disk ends a write short and then raises) and make it durable."""
+def write_all(descriptor: int, data: bytes, path: Path) -> None:
+    """Write every byte to `path`'s open `descriptor` (a full disk ends a write short, then raises an OSError
+    naming `path`) and make it durable."""
     view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view):]
-    os.fsync(descriptor)
+    try:
+        while view:
+            view = view[os.write(descriptor, view):]
+        os.fsync(descriptor)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 def append_text(path: Path, text: str) -> None:
     """Append `text` to `path` durably, never through a symbolic link."""
     descriptor = open_append(path)
     try:
-        write_all(descriptor, text.encode("utf-8"))
+        write_all(descriptor, text.encode("utf-8"), path)
     finally:
         os.close(descriptor)
 
@@ -118,7 +122,7 @@ class CsvAppender:
     """
 
     def __init__(self, path: Path, columns: list[str]) -> None:
-        self.columns = columns
+        self.path, self.columns = path, columns
         self.descriptor = open_append(path)
         if os.fstat(self.descriptor).st_size == 0:
             self._write(None)
@@ -136,7 +140,7 @@ class CsvAppender:
             writer.writeheader()
         else:
             writer.writerows(rows)
-        write_all(self.descriptor, text.getvalue().encode("utf-8"))
+        write_all(self.descriptor, text.getvalue().encode("utf-8"), self.path)
 
     def close(self) -> None:
         os.close(self.descriptor)
