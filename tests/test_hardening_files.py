@@ -7,6 +7,8 @@ import json
 import os
 import resource
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -193,3 +195,19 @@ def test_resume_loads_no_plugins_named_only_by_meta_json(bench, tmp_path, monkey
     trusted = bench("run", "--resume", str(run_dir), "--plugins-dir", str(planted))
     assert trusted.exit_code == 0, trusted.output
     assert mark.exists()
+
+
+@pytest.mark.slow  # two interpreters import torch
+def test_of_two_resume_processes_started_together_exactly_one_proceeds(tmp_path):
+    plugins = write_faulty(tmp_path / "plugins")
+    run_dir = finished_run(tmp_path / "out", seeds="0,1,2,3,4,5")  # six rnn rows; the resumes add six slow ones
+    command = [sys.executable, "-m", "benchsuite", "run", "--resume", str(run_dir), "--cells", "slow",
+               "--plugins-dir", str(plugins), "--quiet", "--no-report"]
+    racers = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(2)]
+    ended = [(racer.wait(timeout=300), racer.stderr.read()) for racer in racers]
+    assert sorted(code for code, _ in ended) == [0, 2], ended
+    (refusal,) = [said for code, said in ended if code == 2]
+    assert f"{run_dir} is in use: process" in refusal
+    keys = [row_key(row) for row in read_csv_rows(run_dir / "runs.csv")]
+    assert len(keys) == len(set(keys)) == 12  # each row once
