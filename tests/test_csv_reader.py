@@ -39,7 +39,7 @@ def stamped(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"schema_version": str(SCHEMA_VERSION), **row} for row in rows]
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)  # fsync-bound: as slow as the disk under load
 @given(tables())
 def test_what_is_appended_reads_back_exactly(table):
     names, rows = table
@@ -49,7 +49,7 @@ def test_what_is_appended_reads_back_exactly(table):
         assert read_csv_rows(path) == stamped(rows)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)  # fsync-bound: as slow as the disk under load
 @given(tables(), st.data())
 def test_a_file_cut_anywhere_reads_as_its_whole_rows(table, data):
     """What `kill -9` (or a lost disk cache) can leave: a prefix of the bytes; it must read as the rows before it."""
@@ -63,7 +63,7 @@ def test_a_file_cut_anywhere_reads_as_its_whole_rows(table, data):
         assert read_csv_rows(path) == stamped(rows[:whole])
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=200))
 def test_any_bytes_are_rows_or_bad_input(content):
     with tempfile.TemporaryDirectory() as folder:
