@@ -9,6 +9,7 @@ import fcntl
 import os
 import socket
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,14 +31,14 @@ class RunLock:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(descriptor, 4096, 0).decode("utf-8", "replace").strip() or "another process"
+            holder = _holder(descriptor)
             os.close(descriptor)
             raise BenchInputError(f"{self.path.parent} is in use: {holder} is writing to it. A run folder has one "
                                   "writer at a time; wait for that run to end (or stop it), then try again") from None
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        holder = f"process {os.getpid()} on {socket.gethostname()} (since {started}: {' '.join(sys.argv)})"
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, holder.encode("utf-8"), 0)
+        holder = f"process {os.getpid()} on {socket.gethostname()} (since {started}: {' '.join(sys.argv)})".encode()
+        os.pwrite(descriptor, holder, 0)  # over the last holder's line, then cut to length: never seen empty
+        os.ftruncate(descriptor, len(holder))
         self.descriptor = descriptor
         return self
 
@@ -45,3 +46,13 @@ class RunLock:
         if self.descriptor is not None:
             os.close(self.descriptor)  # closing the last descriptor releases the lock
             self.descriptor = None
+
+
+def _holder(descriptor: int) -> str:
+    """Who holds the lock, as the holder wrote it; a holder that has only just taken it is given a moment."""
+    for _ in range(20):
+        said = os.pread(descriptor, 4096, 0).decode("utf-8", "replace").strip()
+        if said:
+            return said
+        time.sleep(0.05)
+    return "another process"
