@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 
 from benchsuite.results.schema import RUN_COLUMNS
-from conftest import only_run_dir
+from helpers.runs import only_run_dir
 
 
 def test_list_shows_cells_and_tasks_with_their_plugins(bench) -> None:

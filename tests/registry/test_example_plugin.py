@@ -10,7 +10,7 @@ import benchsuite
 from benchsuite import testing
 from benchsuite.testing.torch_checks import single_thread
 from benchsuite.registry.loading import get_registry
-from fakedist import fake_install_mingru
+from helpers.fakedist import fake_install_mingru
 
 VOCAB, HIDDEN = 4, 8  # the reverse task's default symbols 'abcd'; a small hidden size keeps the test fast
 

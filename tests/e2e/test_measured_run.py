@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from benchsuite.cli import main
 from benchsuite.results.schema import KEY_COLUMNS
 from benchsuite_plugins.seed_tasks import build_ship
-from conftest import only_run_dir
+from helpers.runs import only_run_dir
 
 EPOCHS = 8
 META_FIELDS = ["schema_version", "python", "torch", "numpy", "cpu", "cores", "threads", "device", "device_name",

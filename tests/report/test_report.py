@@ -15,7 +15,7 @@ from benchsuite.report.plots import step_quartiles
 from benchsuite.results.load import load_runs, load_samples
 from benchsuite.report.markdown import summary_markdown
 from benchsuite.results.files import replaced_atomically, write_text_atomic
-from fixture_files import COMPARE_FIXTURES, copy_fixture
+from helpers.fixture_files import COMPARE_FIXTURES, copy_fixture
 
 PLOTS = ["loss_curves.png", "accuracy_vs_time.png", "step_time.png"]
 

@@ -1,6 +1,6 @@
 """Fixture files for the compare and report tests, and golden-file checks.
 
-Golden files are rewritten only on request: `BENCH_UPDATE_GOLDEN=1 pytest tests/test_compare.py`
+Golden files are rewritten only on request: `BENCH_UPDATE_GOLDEN=1 pytest tests/compare/test_compare.py`
 (the rewriting tests then skip, so such a run never passes silently). Review the diff before committing.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 COMPARE_FIXTURES = FIXTURES / "compare"
 GOLDEN = FIXTURES / "golden"
 

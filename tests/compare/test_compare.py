@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from scipy.stats import mannwhitneyu
 
 from benchsuite.cli import main
-from fixture_files import COMPARE_FIXTURES, check_golden, copy_fixture
+from helpers.fixture_files import COMPARE_FIXTURES, check_golden, copy_fixture
 
 
 def bench(*args: str):

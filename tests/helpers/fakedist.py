@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MINGRU_EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "benchsuite-mingru"
+MINGRU_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "benchsuite-mingru"
 
 
 def fake_install(site: Path, dist: str, version: str, entry_points: dict[str, str],

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fakedist import fake_install, fake_install_mingru
-from startup import run_bench
+from helpers.fakedist import fake_install, fake_install_mingru
+from helpers.startup import run_bench
 
 
 @pytest.fixture
