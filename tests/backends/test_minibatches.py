@@ -10,15 +10,10 @@ from benchsuite import TaskData, get_cell
 from benchsuite.backends.torch_backend import open_session
 from benchsuite.backends.batching import chunks, shuffled_batches
 from benchsuite.specs import CellConfig
-from benchsuite.measurement.timing import thread_count
 from benchsuite.measurement.train import train
+from helpers.tasks import random_task
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one torch thread is fastest, and steadiest on a shared machine."""
-    with thread_count(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest, and steadiest
 
 
 def test_shuffled_batches_cover_every_row_once_in_an_order_set_by_seed_and_epoch():
@@ -36,12 +31,8 @@ def test_chunks_are_consecutive_and_cover_the_split():
     assert list(chunks(7, 3)) == [slice(0, 3), slice(3, 6), slice(6, 7)]
 
 
-def random_task(rows=37, steps=6, vocab=5, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.integers(vocab, size=(rows, steps))
-    y = rng.integers(vocab, size=(rows, steps))
-    y[rng.random(y.shape) < 0.3] = -1  # ignored targets
-    return TaskData([str(i) for i in range(vocab)], x, y, x[:23].copy(), y[:23].copy())
+# 37 rows (three batches of 10 and one of 7), 30% of targets ignored, a held-out split of 23 rows.
+TASK = {"samples": 37, "vocab": 5, "ignored": 0.3, "valid": 23}
 
 
 def session(data, batch_size, seed=0):
@@ -50,7 +41,7 @@ def session(data, batch_size, seed=0):
 
 
 def test_mini_batches_are_one_hot_per_batch_and_count_only_kept_targets():
-    data = random_task()
+    data = random_task(**TASK)
     batches = list(session(data, 10).batches(epoch=1))
     assert [tuple(b.x.shape) for b in batches] == [(10, 6, 5)] * 3 + [(7, 6, 5)]
     assert sum(b.counted for b in batches) == int((data.y_train >= 0).sum())
@@ -60,7 +51,7 @@ def test_mini_batches_are_one_hot_per_batch_and_count_only_kept_targets():
 
 
 def test_full_batch_is_one_step_per_epoch():
-    data = random_task()
+    data = random_task(**TASK)
     result = train(session(data, None), epochs=3)
     assert len(result.step_seconds) == 3
     result = train(session(data, 10), epochs=3)
@@ -90,7 +81,7 @@ def manual_stats(model, x, y, vocab):
 
 @pytest.mark.parametrize("batch_size", [None, 1, 5, 23, 100])
 def test_evaluation_in_pieces_equals_one_pass_over_the_split(batch_size):
-    data = random_task()
+    data = random_task(**TASK)
     run = session(data, batch_size)
     train(run, 2)
     for split, (x, y) in {"train": (data.x_train, data.y_train), "valid": (data.x_valid, data.y_valid)}.items():
@@ -123,7 +114,7 @@ def test_splits_stay_compact_codes_on_the_device():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_mini_batches_match_cpu():
-    data = random_task()
+    data = random_task(**TASK)
     cpu, cuda = session(data, 10), open_session(get_cell("gru"), CellConfig(5, 8), data, 0.01, "cuda", 0, 10)
     cuda.model.load_state_dict(cpu.model.state_dict())
     a, b = train(cpu, 3), train(cuda, 3)

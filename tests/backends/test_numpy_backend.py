@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchsuite import CellConfig, CellSpec, TaskData
+from benchsuite import CellConfig, CellSpec
 from benchsuite.backends import BACKEND_DEVICES, get_backend
 from benchsuite.backends.numpy_backend import Adam, Batch, score
 from benchsuite.backends.numpy_variants import ComposedLayers
@@ -17,18 +17,12 @@ from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
 from benchsuite.measurement.train import train
 from benchsuite_plugins.numpy_rnn import build_numpy_rnn
+from helpers.tasks import random_task
 
 numpy_backend = get_backend("numpy")
 NATIVE = CellSpec("native", "numpy", build_numpy_rnn, native_variants=True)
 COMPOSED = CellSpec("composed", "numpy", build_numpy_rnn, native_variants=False)
 INPUT_SIZE = 3
-
-
-def random_task(samples: int = 12, steps: int = 6, vocab: int = 4, seed: int = 0) -> TaskData:
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, vocab, (samples, steps))
-    y = np.where(rng.random((samples, steps)) < 0.2, -1, rng.integers(0, vocab, (samples, steps)))
-    return TaskData([str(i) for i in range(vocab)], x, y)
 
 
 def test_adam_matches_torch_adam() -> None:

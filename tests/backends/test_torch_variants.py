@@ -1,6 +1,8 @@
 """The suite's composition of deep and bidirectional variants equals torch's own, given the same weights."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import pytest
 import torch
 from torch import nn
@@ -19,15 +21,21 @@ def _single(kind: type[nn.Module]):
     return build
 
 
+def _native_names(composed: ComposedLayers) -> Iterator[tuple[nn.Parameter, str]]:
+    """Each single layer's parameters, with the name torch's stacked layer gives them for that layer and direction."""
+    for layer, directions in enumerate(composed.layers):
+        for direction, single in enumerate(directions):
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            for name, parameter in single.named_parameters():
+                yield parameter, name.replace("_l0", suffix)
+
+
 def _copy_weights(native: nn.Module, composed: ComposedLayers) -> None:
     """Give each single layer the weights torch's stacked layer holds for that layer and direction."""
     state = native.state_dict()
     with torch.no_grad():
-        for layer, directions in enumerate(composed.layers):
-            for direction, single in enumerate(directions):
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                for name, parameter in single.named_parameters():
-                    parameter.copy_(state[name.replace("_l0", suffix)])
+        for parameter, name in _native_names(composed):
+            parameter.copy_(state[name])
 
 
 @pytest.mark.parametrize("kind", [nn.RNN, nn.GRU, nn.LSTM])
@@ -62,12 +70,8 @@ def test_composed_gradients_equal_torch() -> None:
     (native(x)[0] * weights).sum().backward()
     (composed(x)[0] * weights).sum().backward()
     native_grads = dict(native.named_parameters())
-    for layer, directions in enumerate(composed.layers):
-        for direction, single in enumerate(directions):
-            suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            for name, parameter in single.named_parameters():
-                torch.testing.assert_close(parameter.grad, native_grads[name.replace("_l0", suffix)].grad,
-                                           rtol=1e-5, atol=1e-6)
+    for parameter, name in _native_names(composed):
+        torch.testing.assert_close(parameter.grad, native_grads[name].grad, rtol=1e-5, atol=1e-6)
 
 
 def test_build_layer_composes_only_when_the_cell_is_not_native() -> None:

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from benchsuite.registry.loading import LOAD_ENV
 from helpers.fakedist import fake_install, fake_install_mingru
 from helpers.startup import run_bench
 
 
 @pytest.fixture
-def installed(tmp_path: Path) -> list[Path]:
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """sys.path entries where the example package and a package whose import raises are 'installed'."""
+    monkeypatch.setenv(LOAD_ENV, "mingru,broken")  # the child inherits it; the session loads none unless named
     site = tmp_path / "site"
     fake_install(site, "benchsuite-broken", "0.0.1", {"broken": "benchsuite_broken"},
                  {"benchsuite_broken": "raise ImportError('this plugin needs a module that is not installed')\n"})

@@ -1,15 +1,14 @@
 """`bench list` shows each task's causal flag, defaults and options."""
-from click.testing import CliRunner
-
-from benchsuite.cli import main
 
 
 def task_line(output: str, task: str) -> str:
     return next(line for line in output.splitlines() if line.split()[:1] == [task])
 
 
-def test_list_shows_causal_flag_defaults_and_options():
-    output = CliRunner().invoke(main, ["list"]).output
+def test_list_shows_causal_flag_defaults_and_options(bench):
+    result = bench("list")
+    assert result.exit_code == 0, result.output
+    output = result.stdout
     cloze, delay, text = (task_line(output, name) for name in ("cloze", "delay", "text"))
     assert cloze.split()[1] == "no" and delay.split()[1] == "yes" and text.split()[1] == "yes"
     assert "batch_size=32" in delay and "gap=30" in delay and "min_gap=0" in delay

@@ -34,8 +34,7 @@ def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path, bench):
     # Each sleeping step outlasts half the limit: the check after the second step (at the latest) stops the run.
     assert int(rows["sleeps"]["epochs"]) <= 2 and rows["sleeps"]["error"].startswith("stopped after 1.5 s")
     assert float(rows["rnn"]["final_loss"]) < math.log(5)  # below guessing among apple's 5 symbols: it trained
-    (log,) = (tmp_path / "out").glob("*/errors.log")
-    text = log.read_text()
+    text = (only_run_dir(tmp_path / "out") / "errors.log").read_text()
     assert "--- apple raises_on_4th_forward layers=1" in text and "Traceback" in text
     assert "raise RuntimeError(\"raised on purpose on the fourth forward\")" in text
     assert "Traceback" not in result.output
@@ -58,7 +57,7 @@ def test_isolated_crashes_and_kills_become_error_rows(tmp_path, monkeypatch, ben
     here = benchsuite.run(tasks="apple", cells="rnn", epochs=int(EPOCHS), device="cpu", out=tmp_path / "here")
     assert float(rows["rnn"]["final_loss"]) == pytest.approx(here["final_loss"][0], rel=1e-6)
     assert int(rows["rnn"]["params"]) == here["params"][0]
-    log = next((tmp_path / "isolated").glob("*/errors.log")).read_text()
+    log = (only_run_dir(tmp_path / "isolated") / "errors.log").read_text()
     assert "--- apple exits_3 layers=1" in log and "exit code 3" in log
 
 

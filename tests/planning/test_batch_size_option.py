@@ -1,11 +1,11 @@
 """`--batch-size`: parsed, resolved (command line, then task default, then full batch) and recorded per row."""
 import pytest
-from click.testing import CliRunner
 
 from benchsuite import get_cell, get_task
-from benchsuite.cli import main
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
+from helpers.cli import assert_bad_input
+from helpers.runs import only_run_dir
 
 
 def planned_batch_size(task: str, **options) -> int | None:
@@ -25,20 +25,18 @@ def test_task_default_then_command_line_then_full():
 
 @pytest.mark.parametrize("value, message", [("0", "must be above zero"), ("-3", "must be above zero"),
                                             ("many", "'many' is not a whole number"), ("2.5", "not a whole number")])
-def test_bad_batch_size_is_exit_2(tmp_path, value, message):
-    result = CliRunner().invoke(main, ["run", "--tasks", "apple", "--batch-size", value, "--out", str(tmp_path)])
-    assert result.exit_code == 2 and message in result.output
-    assert "or give 'full' for one batch per epoch" in result.output
+def test_bad_batch_size_is_exit_2(bench, value, message):
+    assert_bad_input(bench("run", "--tasks", "apple", "--batch-size", value), message,
+                     "or give 'full' for one batch per epoch")
 
 
-def test_rows_record_the_rows_each_step_trains_on(tmp_path):
+def test_rows_record_the_rows_each_step_trains_on(bench, tmp_path):
     import pandas
 
     for value in ("full", "40", "500"):
-        result = CliRunner().invoke(main, ["run", "--tasks", "ship", "--cells", "rnn", "--epochs", "1", "--threads",
-                                           "1", "--device", "cpu", "--batch-size", value, "--no-report", "--out",
-                                           str(tmp_path / value)])
+        result = bench("run", "--tasks", "ship", "--cells", "rnn", "--epochs", "1", "--threads", "1", "--device", "cpu",
+                       "--batch-size", value, "--no-report", "--out", str(tmp_path / value))
         assert result.exit_code == 0, result.output
-    recorded = {value: pandas.read_csv(next((tmp_path / value).glob("*/runs.csv")))["batch_size"][0]
+    recorded = {value: pandas.read_csv(only_run_dir(tmp_path / value) / "runs.csv")["batch_size"][0]
                 for value in ("full", "40", "500")}
     assert recorded == {"full": 170, "40": 40, "500": 170}  # ship has 170 windows

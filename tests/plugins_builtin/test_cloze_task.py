@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 import benchsuite
+from benchsuite.planning.grid import plan_task
+from benchsuite.planning.options import RunOptions
 from benchsuite_plugins.char_tasks import CLOZE_WORDS, MASK, build_cloze
 
 
@@ -28,7 +30,15 @@ def test_held_out_windows_are_not_training_windows():
 
 
 def test_cloze_is_not_causal_so_both_directions_run_by_default():
-    assert benchsuite.get_task("cloze").causal is False
+    """With no --directions, cloze plans a uni and a bi row and skips neither; causal apple plans uni only."""
+    def planned(task: str) -> list[tuple[bool, str]]:
+        spec = benchsuite.get_task(task)
+        jobs = plan_task(RunOptions.parse(tasks=task), task, spec.causal, spec.defaults, [benchsuite.get_cell("rnn")],
+                         "cpu")
+        return [(job.bidirectional, job.skip_reason) for job in jobs]
+
+    assert planned("cloze") == [(False, ""), (True, "")]
+    assert planned("apple") == [(False, "")]
 
 
 def test_seeing_both_sides_fills_blanks_better_on_held_out_text(tmp_path):

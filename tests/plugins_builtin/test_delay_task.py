@@ -2,10 +2,10 @@
 import numpy as np
 import pandas
 import pytest
-from click.testing import CliRunner
 
-from benchsuite.cli import main
 from benchsuite_plugins.char_tasks import DELAY_CUE, DELAY_DISTRACTORS, build_delay
+from helpers.cli import assert_bad_input
+from helpers.runs import only_run_dir
 
 
 def symbol_positions(data, x):
@@ -35,21 +35,19 @@ def test_held_out_symbols_are_recalled_across_exactly_gap_distractors():
     assert set(np.unique(data.y_valid[:, -1])) == {0, 1, 2, 3}
 
 
-def test_bad_delay_options_are_exit_2(tmp_path):
+def test_bad_delay_options_are_exit_2(bench):
     for option, message in (("delay.gap=-1", "need 0 <= min_gap <= gap"), ("delay.symbols=1", "symbols must lie"),
                             ("delay.span=3", "its options: gap, symbols, samples, min_gap")):
-        result = CliRunner().invoke(main, ["run", "--tasks", "delay", "--task-opt", option, "--out", str(tmp_path)])
-        assert result.exit_code == 2 and message in result.output, result.output
+        assert_bad_input(bench("run", "--tasks", "delay", "--task-opt", option), message)
 
 
 @pytest.mark.slow
-def test_gated_cells_recall_across_30_steps_and_rnn_does_not(tmp_path):
+def test_gated_cells_recall_across_30_steps_and_rnn_does_not(bench, tmp_path):
     """The acceptance run, with the task's defaults: lstm and gru >= 0.9 held-out, rnn at least 0.1 below."""
-    result = CliRunner().invoke(main, ["run", "--tasks", "delay", "--task-opt", "delay.gap=30", "--cells",
-                                       "rnn,lstm,gru", "--seeds", "0,1,2", "--threads", "1", "--device", "cpu",
-                                       "--no-report", "--out", str(tmp_path)])
+    result = bench("run", "--tasks", "delay", "--task-opt", "delay.gap=30", "--cells", "rnn,lstm,gru", "--seeds",
+                   "0,1,2", "--threads", "1", "--device", "cpu", "--no-report", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    table = pandas.read_csv(next(tmp_path.glob("*/runs.csv")))
+    table = pandas.read_csv(only_run_dir(tmp_path) / "runs.csv")
     held_out = {(row.cell, row.seed): row.valid_accuracy for row in table.itertuples()}
     for seed in (0, 1, 2):
         gated = min(held_out["lstm", seed], held_out["gru", seed])

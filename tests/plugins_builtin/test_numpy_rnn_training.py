@@ -1,18 +1,18 @@
 """`numpy-rnn` trained by the numpy backend: the torch backend's loss curve from the same weights, and `bench run`."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from benchsuite.backends import get_backend
-from benchsuite.cli import main
 from benchsuite.registry.loading import get_registry
+from benchsuite.results.files import read_csv_rows
 from benchsuite.specs import CellConfig
 from benchsuite.measurement.train import train
+from helpers.cli import invoke
+from helpers.runs import only_run_dir
 
 
 def start_from_torch_weights(numpy_session: object, torch_session: object) -> None:
@@ -44,11 +44,9 @@ def test_numpy_backend_follows_torch_backend_loss_curve_on_apple() -> None:
 
 
 def _bench_rows(tmp_path: Path, *args: str) -> list[dict[str, str]]:
-    result = CliRunner().invoke(main, ["run", "--device", "cpu", "--out", str(tmp_path), *args])
+    result = invoke("run", "--device", "cpu", "--out", tmp_path, *args)
     assert result.exit_code == 0, result.output
-    (runs,) = tmp_path.glob("*/runs.csv")
-    with open(runs, newline="") as file:
-        return list(csv.DictReader(file))
+    return read_csv_rows(only_run_dir(tmp_path) / "runs.csv")
 
 
 @pytest.mark.usefixtures("one_thread")

@@ -3,12 +3,11 @@ import math
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import benchsuite
-from benchsuite.cli import main
 from benchsuite.report.console import format_runs
 from benchsuite_plugins.char_tasks import build_text
+from helpers.cli import assert_bad_input
 
 SAMPLE = "the quick brown fox jumps over the lazy dog; ünïcödé ✓ too.\n" * 40
 
@@ -60,23 +59,18 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", BAD_FILES)
-def test_bad_corpus_is_exit_2_with_one_clear_message(tmp_path, case):
+def test_bad_corpus_is_exit_2_with_one_clear_message(bench, tmp_path, case):
     content, message = BAD_FILES[case]
     path = str(tmp_path / "absent.txt") if content is None else write(tmp_path, content)
-    result = CliRunner().invoke(main, ["run", "--tasks", "text", "--task-opt", f"text.path={path}",
-                                       "--out", str(tmp_path / "out")])
-    assert result.exit_code == 2
-    assert message in result.output and f"text.path={path}" in result.output
-    assert "Traceback" not in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    result = bench("run", "--tasks", "text", "--task-opt", f"text.path={path}")
+    assert_bad_input(result, message, f"text.path={path}")
+    assert result.stdout == ""
 
 
-def test_short_file_message_says_how_long_it_must_be(tmp_path):
+def test_short_file_message_says_how_long_it_must_be(bench, tmp_path):
     path = write(tmp_path, b"x" * 19)
-    result = CliRunner().invoke(main, ["run", "--tasks", "text", "--task-opt", f"text.path={path}",
-                                       "--task-opt", "text.seq_len=9", "--task-opt", "text.valid_fraction=0.5",
-                                       "--out", str(tmp_path / "out")])
-    assert result.exit_code == 2 and "needs at least 20" in result.output
+    assert_bad_input(bench("run", "--tasks", "text", "--task-opt", f"text.path={path}", "--task-opt", "text.seq_len=9",
+                           "--task-opt", "text.valid_fraction=0.5"), "needs at least 20")
     build_text(write(tmp_path, b"x" * 20, "twenty.txt"), seq_len=9, valid_fraction=0.5)  # and 20 is enough
 
 
@@ -88,9 +82,8 @@ def test_short_file_message_says_how_long_it_must_be(tmp_path):
     (["text.path=a.txt", "text.seq_len=ten"], "text.seq_len=ten: expected"),
     (["text.path=a.txt", "text.valid_fraction=1.5"], "text.valid_fraction: expected a share between 0 and 1"),
 ])
-def test_bad_text_options_are_exit_2(tmp_path, options, message):
-    arguments = ["run", "--tasks", "text", "--out", str(tmp_path / "out")]
+def test_bad_text_options_are_exit_2(bench, options, message):
+    arguments = ["run", "--tasks", "text"]
     for option in options:
         arguments += ["--task-opt", option]
-    result = CliRunner().invoke(main, arguments)
-    assert result.exit_code == 2 and message in result.output, result.output
+    assert_bad_input(bench(*arguments), message)

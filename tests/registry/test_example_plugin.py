@@ -8,8 +8,7 @@ import pytest
 
 import benchsuite
 from benchsuite import testing
-from benchsuite.testing.torch_checks import single_thread
-from benchsuite.registry.loading import get_registry
+from benchsuite.registry.loading import LOAD_ENV, get_registry
 from helpers.fakedist import fake_install_mingru
 
 VOCAB, HIDDEN = 4, 8  # the reverse task's default symbols 'abcd'; a small hidden size keeps the test fast
@@ -17,6 +16,7 @@ VOCAB, HIDDEN = 4, 8  # the reverse task's default symbols 'abcd'; a small hidde
 
 @pytest.fixture
 def mingru_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(LOAD_ENV, "mingru")  # the session loads no installed entry point unless named
     for entry in reversed(fake_install_mingru(tmp_path / "site")):
         monkeypatch.syspath_prepend(str(entry))
     get_registry.cache_clear()
@@ -45,11 +45,11 @@ def mingru_params(size: int, hidden: int) -> int:
     return 2 * (size * hidden + hidden)  # a gate and a candidate, each a linear map of the input
 
 
+@pytest.mark.usefixtures("one_thread")  # tiny sizes: extra threads only slow a busy machine down
 def test_example_trains_in_bench_run_with_composed_variants(mingru_installed, tmp_path: Path) -> None:
-    with single_thread():  # tiny sizes: extra threads only slow a busy machine down
-        table = benchsuite.run(tasks="reverse", cells="mingru", layers="1,2", directions="uni,bi", hidden=HIDDEN,
-                               epochs=3, seeds="0", device="cpu", out=str(tmp_path / "out"),
-                               task_opts={"reverse": {"samples": "40"}})
+    table = benchsuite.run(tasks="reverse", cells="mingru", layers="1,2", directions="uni,bi", hidden=HIDDEN,
+                           epochs=3, seeds="0", device="cpu", out=str(tmp_path / "out"),
+                           task_opts={"reverse": {"samples": "40"}})
     assert list(table["status"]) == ["ok"] * 4, table["error"].tolist()
     for row in table.itertuples():
         directions = 2 if row.bidirectional else 1

@@ -1,16 +1,20 @@
-"""Plugin loading: entry points and loose files, isolation of broken plugins, strict and disable switches,
-duplicate names, versions, and what `bench list` / `bench plugins` show."""
+"""Plugin loading: entry points and loose files, isolation of broken plugins, strict, disable and load switches,
+duplicate names, versions, and what `bench list` / `bench plugins` show.
+
+The session loads no installed entry point (conftest); a test that installs one names it in LOAD_ENV.
+"""
 from __future__ import annotations
 
+import os
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from benchsuite.cli import main
 from benchsuite.errors import BenchInputError
-from benchsuite.registry.loading import BUILTIN_PLUGINS, PluginError, get_registry, load_registry
+from benchsuite.registry.loading import BUILTIN_PLUGINS, LOAD_ENV, PluginError, get_registry, load_registry
+from helpers.cli import assert_bad_input, invoke
 from helpers.fakedist import fake_install
 
 CELL_PLUGIN = textwrap.dedent('''
@@ -58,7 +62,8 @@ def statuses(registry) -> dict[str, str]:
     return {info.name: info.status for info in registry.plugins}
 
 
-def test_entry_point_plugin_registers_like_a_builtin(site: Path) -> None:
+def test_entry_point_plugin_registers_like_a_builtin(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LOAD_ENV, "extra")
     fake_install(site, "bench-extra", "1.2.3", {"extra": "bench_extra_mod"},
                  {"bench_extra_mod": cell_plugin("extra-cell") + TASK_PLUGIN.format(tasks=["extra-task"])})
     registry = load_registry()
@@ -93,7 +98,9 @@ def test_missing_plugins_dir_is_bad_input(tmp_path: Path) -> None:
         load_registry(str(tmp_path / "absent"))
 
 
-def test_plugin_whose_import_raises_is_named_and_skipped(site: Path, capsys: pytest.CaptureFixture) -> None:
+def test_plugin_whose_import_raises_is_named_and_skipped(site: Path, capsys: pytest.CaptureFixture,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LOAD_ENV, "broken,fine")
     fake_install(site, "bench-broken", "0.1", {"broken": "bench_broken_mod"},
                  {"bench_broken_mod": "raise RuntimeError('cannot start')\n"})
     fake_install(site, "bench-fine", "0.2", {"fine": "bench_fine_mod"}, {"bench_fine_mod": cell_plugin("fine-cell")})
@@ -181,7 +188,9 @@ def test_two_plugins_registering_one_task_name_is_an_error_naming_both(tmp_path:
         load_registry(str(tmp_path))
 
 
-def test_two_plugins_with_one_name_is_an_error_naming_both(site: Path, tmp_path: Path) -> None:
+def test_two_plugins_with_one_name_is_an_error_naming_both(site: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LOAD_ENV, "twin")
     fake_install(site, "bench-twin", "1.0", {"twin": "bench_twin_mod"}, {"bench_twin_mod": cell_plugin("a-cell")})
     loose = tmp_path / "loose"
     loose.mkdir()
@@ -191,14 +200,16 @@ def test_two_plugins_with_one_name_is_an_error_naming_both(site: Path, tmp_path:
         load_registry(str(loose))
 
 
-def test_bench_list_and_plugins_show_versions_and_registrations(site: Path, fresh_registry) -> None:
+def test_bench_list_and_plugins_show_versions_and_registrations(site: Path, fresh_registry,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LOAD_ENV, "extra,broken")
     fake_install(site, "bench-extra", "1.2.3", {"extra": "bench_extra_mod2"},
                  {"bench_extra_mod2": cell_plugin("extra-cell")})
     fake_install(site, "bench-broken", "0.1", {"broken": "bench_broken_mod2"},
                  {"bench_broken_mod2": "raise ImportError('missing dependency')\n"})
     for command in (["list"], ["plugins"]):
         get_registry.cache_clear()
-        result = CliRunner().invoke(main, command)
+        result = invoke(*command)
         assert result.exit_code == 0, result.output
         lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
         assert "1.2.3" in lines["extra"] and "cells: extra-cell" in lines["extra"]
@@ -207,7 +218,7 @@ def test_bench_list_and_plugins_show_versions_and_registrations(site: Path, fres
         assert "cells: rnn, lstm, gru" in lines["torch_cells"] and "tasks: apple, ship" in lines["seed_tasks"]
         assert "built-in" in lines["torch_cells"]
         assert "plugin 'broken'" in result.stderr
-    listing = CliRunner().invoke(main, ["list"]).stdout
+    listing = invoke("list").stdout
     assert any(line.split()[:2] == ["extra-cell", "torch"] for line in listing.splitlines())
 
 
@@ -215,6 +226,41 @@ def test_strict_mode_on_the_command_line_exits_2(site: Path, fresh_registry, mon
     fake_install(site, "bench-broken", "0.1", {"broken": "bench_broken_mod3"},
                  {"bench_broken_mod3": "raise ImportError('missing dependency')\n"})
     monkeypatch.setenv("BENCHSUITE_STRICT_PLUGINS", "1")
-    result = CliRunner().invoke(main, ["list"])
-    assert result.exit_code == 2
-    assert "plugin 'broken'" in result.stderr and "Traceback" not in result.output
+    monkeypatch.setenv(LOAD_ENV, "broken")
+    assert_bad_input(invoke("list"), "plugin 'broken'", "missing dependency")
+
+
+# --------------------------------------------------------------------------- BENCHSUITE_LOAD_PLUGINS
+
+def install_extra_and_other(site: Path) -> None:
+    """Two installed entry points: `extra` registers a cell; `other` must never even be imported."""
+    fake_install(site, "bench-extra", "1.2.3", {"extra": "bench_allowed_mod"},
+                 {"bench_allowed_mod": cell_plugin("allowed-cell")})
+    fake_install(site, "bench-other", "0.1", {"other": "bench_other_mod"},
+                 {"bench_other_mod": "raise RuntimeError('must not be imported')\n"})
+
+
+def test_an_installed_entry_point_the_list_does_not_name_is_not_loaded(site: Path, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    install_extra_and_other(site)
+    assert os.environ[LOAD_ENV] == ""  # the session's setting: no entry point at all
+    (tmp_path / "loose_one.py").write_text(cell_plugin("loose-cell"))
+    registry = load_registry(str(tmp_path))
+    assert [info.name for info in registry.plugins] == [*BUILTIN_PLUGINS, "loose_one"]  # built-ins and files load
+    assert "allowed-cell" not in registry.cells and "loose-cell" in registry.cells
+    assert "bench_allowed_mod" not in sys.modules and "bench_other_mod" not in sys.modules  # not even imported
+    assert capsys.readouterr().err == ""
+
+
+def test_an_installed_entry_point_loads_when_the_list_names_it(site: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    install_extra_and_other(site)
+    monkeypatch.setenv(LOAD_ENV, " extra ,")
+    registry = load_registry()
+    assert [info.name for info in registry.plugins] == [*BUILTIN_PLUGINS, "extra"]
+    assert registry.cells["allowed-cell"].plugin == "extra" and "bench_other_mod" not in sys.modules
+    assert capsys.readouterr().err == ""
+    monkeypatch.delenv(LOAD_ENV)  # unset: every installed entry point is tried, as outside the tests
+    registry = load_registry()
+    assert {"extra": "loaded", "other": "failed"}.items() <= statuses(registry).items()
+    assert "must not be imported" in capsys.readouterr().err

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy
 import pytest
-from click.testing import CliRunner
 from PIL import Image, ImageStat
 
-from benchsuite.cli import main
 from benchsuite.report.plots import step_quartiles
 from benchsuite.results.load import load_runs, load_samples
 from benchsuite.report.markdown import summary_markdown
 from benchsuite.results.files import replaced_atomically, write_text_atomic
+from helpers.cli import assert_bad_input, invoke
 from helpers.fixture_files import COMPARE_FIXTURES, copy_fixture
 
 PLOTS = ["loss_curves.png", "accuracy_vs_time.png", "step_time.png"]
@@ -44,7 +43,7 @@ def reported(tmp_path_factory):
     run = copy_fixture("worse", tmp_path_factory.mktemp("report"))
     (run / "summary.md").write_text("stale")
     (run / PLOTS[0]).write_text("stale")
-    result = CliRunner().invoke(main, ["report", str(run)])
+    result = invoke("report", run)
     assert result.exit_code == 0, result.output
     return run, result
 
@@ -147,9 +146,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
 
 
 def test_report_on_a_folder_without_runs_is_bad_input(tmp_path):
-    result = CliRunner().invoke(main, ["report", str(tmp_path)])
-    assert result.exit_code == 2
-    assert "runs.csv: no such file" in result.stderr and "Traceback" not in result.output
+    assert_bad_input(invoke("report", tmp_path), "runs.csv: no such file")
 
 
 def test_loss_curves_average_only_the_seeds_that_finished_ok() -> None:

@@ -5,12 +5,10 @@ import io
 import subprocess
 import sys
 
-from click.testing import CliRunner
-
-from benchsuite.cli import main
 from benchsuite.planning.grid import Job
 from benchsuite.report.progress import ProgressBar, RowLines, run_progress
 from benchsuite.measurement.train import EpochRecord
+from helpers.runs import only_run_dir
 
 RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "3"]
 
@@ -22,10 +20,10 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_run_writes_the_report_and_prints_a_line_per_row_when_stderr_is_not_a_terminal(tmp_path):
-    result = CliRunner().invoke(main, [*RUN, "--seeds", "0,1", "--out", str(tmp_path)])
+def test_run_writes_the_report_and_prints_a_line_per_row_when_stderr_is_not_a_terminal(bench, tmp_path):
+    result = bench(*RUN, "--seeds", "0,1", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
-    [run_dir] = tmp_path.iterdir()
+    run_dir = only_run_dir(tmp_path)
     written = {path.name for path in run_dir.iterdir()}
     assert {"summary.md", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= written
     assert f"report: {run_dir / 'summary.md'} (3 plots)" in result.stdout
@@ -34,10 +32,10 @@ def test_run_writes_the_report_and_prints_a_line_per_row_when_stderr_is_not_a_te
                                                          "[2/2] apple rnn 1L uni h5 seed 1"]
 
 
-def test_no_report_and_quiet(tmp_path):
-    result = CliRunner().invoke(main, [*RUN, "--out", str(tmp_path), "--no-report", "--quiet"])
+def test_no_report_and_quiet(bench, tmp_path):
+    result = bench(*RUN, "--out", str(tmp_path), "--no-report", "--quiet")
     assert result.exit_code == 0, result.output
-    [run_dir] = tmp_path.iterdir()
+    run_dir = only_run_dir(tmp_path)
     assert not (run_dir / "summary.md").exists() and not list(run_dir.glob("*.png"))
     # Only warnings may remain (noisy step times, under load): no progress.
     assert all(line.startswith("warning:") for line in result.stderr.splitlines()), result.stderr
