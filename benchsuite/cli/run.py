@@ -38,6 +38,8 @@ INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 @click.option("--isolate/--no-isolate", default=False,
               help="Run each training run in a child process, so a crash or kill of it becomes an error row.")
 @click.option("--fail-fast/--no-fail-fast", default=False, help="Stop at the first row that is not ok or skipped.")
+@click.option("--save-models", is_flag=True, default=False,
+              help="Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).")
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
                    "default to the run's own (--epochs, --lr, --task-opt, --batch-size, --target, --threads and the "

@@ -48,6 +48,7 @@ class RunOptions:
     target: float | None = None
     isolate: bool = False  # each training run in a child process, so a crash costs one row
     fail_fast: bool = False  # stop at the first row that is not ok or skipped
+    save_models: bool = False  # keep each ok row's trained model under <run>/models/
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
@@ -55,7 +56,7 @@ class RunOptions:
               batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
               task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
               threads: int | None = None, target: float | None = None, isolate: bool = False,
-              fail_fast: bool = False) -> "RunOptions":
+              fail_fast: bool = False, save_models: bool = False) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -80,6 +81,7 @@ class RunOptions:
             target=None if target is None else check_target(positive_number(target, "--target")),
             isolate=bool(isolate),
             fail_fast=bool(fail_fast),
+            save_models=bool(save_models),
         )
 
     @property
