@@ -51,7 +51,7 @@ def run_command(ctx: click.Context, resume: str | None, no_report: bool, quiet: 
     """Train every selected cell variant on every selected task and record the results."""
     from ..report.progress import run_progress
     from ..sweep import choose_options, run_options
-    from ..report.console import format_runs, noise_warnings
+    from ..report.console import format_runs, noise_line
 
     given = {name: value for name, value in options.items()
              if resume is None or ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
@@ -67,8 +67,9 @@ def run_command(ctx: click.Context, resume: str | None, no_report: bool, quiet: 
         click.echo("interrupted before any row was recorded", err=True)
         sys.exit(INTERRUPTED_EXIT)
     click.echo(format_runs(table))
-    for warning in noise_warnings(table):
-        click.echo(warning, err=True)
+    noise = noise_line(table)
+    if noise:
+        click.echo(noise, err=True)
     run_dir = Path(table.attrs["run_dir"])
     click.echo(f"\nresults: {run_dir}/runs.csv")
     if table.attrs["not_run"]:
