@@ -79,12 +79,12 @@ def choose_model(run_dir: Path, cell: str | None, task: str | None) -> ModelStat
     models = [read_model(path) for path in files]
     chosen = [(path, model) for path, model in zip(files, models)
               if (cell is None or model.config["cell"] == cell) and (task is None or model.config["task"] == task)]
-    asked = " ".join(f"{flag} {value}" for flag, value in (("--cell", cell), ("--task", task)) if value) or "nothing"
+    asked = " ".join(f"{flag} {value}" for flag, value in (("--cell", cell), ("--task", task)) if value)
     if not chosen:
         known = ", ".join(sorted({f"{m.config['task']}/{m.config['cell']}" for m in models}))
         raise BenchInputError(f"{run_dir}: no saved model matches {asked}; saved (task/cell): {known}")
     if len(chosen) > 1:
         names = ", ".join(path.stem for path, _ in chosen)
-        raise BenchInputError(f"{run_dir}: {len(chosen)} saved models match {asked} ({names}); name one with "
-                              f"--task, --cell, or --model FILE")
+        raise BenchInputError(f"{run_dir}: {len(chosen)} saved models {'match ' + asked if asked else 'to choose from'}"
+                              f" ({names}); name one with --task, --cell, or --model FILE")
     return chosen[0][1]
