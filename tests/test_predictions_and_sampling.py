@@ -54,6 +54,13 @@ def test_greedy_sampling_from_a_reloaded_apple_model_writes_pple(apple_run: Path
     assert result.stdout == "apple!\n"
 
 
+def test_a_model_can_be_named_by_its_file(apple_run: Path) -> None:
+    for name in ("apple-rnn-torch-1L-uni-h5-seed0", str(apple_run / "models" / "apple-rnn-torch-1L-uni-h5-seed0.pt")):
+        result = invoke("sample", str(apple_run), "--model", name, "--prime", "a", "--length", "5", "--temperature", "0")
+        assert result.stdout == "apple!\n", result.output
+    check_bad(["sample", str(apple_run), "--model", "nothing"], "--model nothing: no such checkpoint file")
+
+
 def test_sampling_is_repeatable_for_a_seed(apple_run: Path) -> None:
     args = ["sample", str(apple_run), "--cell", "rnn", "--prime", "ap", "--length", "30", "--temperature", "1.5"]
     first, again = invoke(*args, "--seed", "3"), invoke(*args, "--seed", "3")
