@@ -105,3 +105,13 @@ def test_a_saved_ship_model_continues_the_sentence_from_a_ten_character_prime(tm
     assert sampled.stdout == SHIP_SENTENCE + "\n"
     [checkpoint] = (run_dir / "models").iterdir()
     assert independent_greedy(checkpoint, prime, len(rest)) == SHIP_SENTENCE
+
+
+def test_the_report_shows_predictions_and_a_sample_per_variant(apple_run: Path) -> None:
+    result = invoke("report", str(apple_run))
+    assert result.exit_code == 0, result.output
+    report = (apple_run / "summary.md").read_text()
+    assert "- rnn 1L uni h5 seed 0: `pple!`" in report and "- numpy-rnn 1L uni h5 seed 0: `pple!`" in report
+    blocks = report.split("Samples from the saved models")[1].split("```")
+    samples = blocks[1::2]  # the fenced blocks' contents, one per variant
+    assert len(samples) == 2 and all(sample.strip().startswith("apple") for sample in samples)
