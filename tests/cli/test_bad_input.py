@@ -119,7 +119,7 @@ def _rows_of_version(version: str) -> Callable[[Path], None]:
     (None, ["--batch-size", "2"], "--batch-size 2 differs from the run's own unset (the task's default)"),
     (None, ["--target", "0.5"], "--target 0.5 differs from the run's own unset (the task's default)"),
     (None, ["--threads", "1"], "--threads 1 differs from the run's own unset (the task's default)"),
-    (None, ["--out", "elsewhere"], "--out does not apply with --resume: the run is finished in {run} itself"),
+    (None, ["--out", "elsewhere"], "--out elsewhere does not apply with --resume: the run is finished in {run} itself"),
 ])
 def test_bad_resume(finished_run, tmp_path, damage, extra, message):
     run_dir = tmp_path / "run"
