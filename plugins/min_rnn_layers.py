@@ -26,7 +26,7 @@ def g(x: torch.Tensor) -> torch.Tensor:
 
 def log_g(x: torch.Tensor) -> torch.Tensor:
     """log g(x), computed without forming g (both branches stay finite, so torch.where's gradient is clean)."""
-    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
+    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), F.logsigmoid(x))
 
 
 class MinRNN(nn.Module, ABC):
@@ -77,8 +77,9 @@ class MinGRU(MinRNN):
 
     def log_coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k, candidate = self.linear(x).chunk(2, dim=-1)
-        # log(1 - sigmoid(k)) = -softplus(k) and log sigmoid(k) = -softplus(-k), exact for any k.
-        return -F.softplus(k), -F.softplus(-k) + log_g(candidate)
+        # log z = logsigmoid(k), exact for any k; log(1 - z) = log z - k, as sigmoid(k) / sigmoid(-k) = e^k.
+        log_z = F.logsigmoid(k)
+        return log_z - k, log_z + log_g(candidate)
 
 
 class MinLSTM(MinRNN):
@@ -98,6 +99,6 @@ class MinLSTM(MinRNN):
 
     def log_coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k_forget, k_input, candidate = self.linear(x).chunk(3, dim=-1)
-        # d = log(i / f); then log f' = -softplus(d) and log i' = -softplus(-d).
-        d = F.softplus(-k_forget) - F.softplus(-k_input)
-        return -F.softplus(d), -F.softplus(-d) + log_g(candidate)
+        # d = log(i / f); then log f' = log(1 / (1 + e^d)) = logsigmoid(-d) and log i' = logsigmoid(d).
+        d = F.logsigmoid(k_input) - F.logsigmoid(k_forget)
+        return F.logsigmoid(-d), F.logsigmoid(d) + log_g(candidate)

@@ -22,19 +22,18 @@ DIAGONAL_CHUNK = 32  # steps per convolution block: C*C kernel entries per chann
 def log_space_scan(log_a: torch.Tensor, log_b: torch.Tensor, chunk: int = LOG_CHUNK) -> torch.Tensor:
     """log h for h_t = a_t h_{t-1} + b_t, h_0 = 0, with a, b > 0 given as logs of shape (batch, time, features).
 
-    Within a chunk: log h_t = A_t + logcumsumexp_s(log b_s - A_s) with A_t = sum_{s<=t} log a_s. The state
-    that enters a chunk is folded into its first b (b_0 + a_0 h_prev, added in log space), so the chunks are
-    joined by one logaddexp each: a loop over chunks, never over steps.
+    Within a chunk, from a zero state: log h_t = A_t + logcumsumexp_s(log b_s - A_s), A_t = sum_{s<=t} log a_s.
+    The state that entered the chunk adds A_t + log h_prev (one logaddexp), so chunks are joined by a loop over
+    chunks, never over steps. `split` rather than slicing: a slice's gradient is a zero tensor of the whole
+    sequence, which would make the backward pass quadratic in the length.
     """
     pieces = []
     carry = None  # log h at the end of the previous chunk
-    for start in range(0, log_a.shape[1], chunk):
-        piece_a, piece_b = log_a[:, start:start + chunk], log_b[:, start:start + chunk]
-        if carry is not None:
-            first = torch.logaddexp(piece_b[:, :1], piece_a[:, :1] + carry)
-            piece_b = torch.cat([first, piece_b[:, 1:]], dim=1)
+    for piece_a, piece_b in zip(log_a.split(chunk, dim=1), log_b.split(chunk, dim=1)):
         cumulative = piece_a.cumsum(dim=1)
         log_h = cumulative + torch.logcumsumexp(piece_b - cumulative, dim=1)
+        if carry is not None:
+            log_h = torch.logaddexp(log_h, cumulative + carry)
         pieces.append(log_h)
         carry = log_h[:, -1:]
     return torch.cat(pieces, dim=1)
