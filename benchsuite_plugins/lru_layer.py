@@ -6,13 +6,12 @@ imaginary parts), so parameter counts are the true number of scalars.
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .scan import diagonal_scan
+from .scan import Mode, diagonal_scan
 
 # Defaults, documented in the README: the eigenvalue ring |lambda| in [R_MIN, R_MAX] and phases in [0, MAX_PHASE].
 # The paper's long-range runs use r_min 0.9; char tasks also need fast-forgetting channels, so the ring is wider.
@@ -35,7 +34,7 @@ class LRU(nn.Module):
                  r_max: float = R_MAX, max_phase: float = MAX_PHASE) -> None:
         super().__init__()
         state_size = state_size or hidden_size
-        self.mode: Literal["scan", "sequential"] = "scan"
+        self.mode: Mode = "scan"
         # Ring initialisation: |lambda|^2 uniform between r_min^2 and r_max^2, so |lambda| is uniform on the ring's area.
         radius_sq = torch.rand(state_size) * (r_max ** 2 - r_min ** 2) + r_min ** 2
         self.nu_log = nn.Parameter(torch.log(-0.5 * torch.log(radius_sq)))

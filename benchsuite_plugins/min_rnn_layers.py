@@ -8,15 +8,12 @@ evaluates the same weights step by step in linear space instead, an independent 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .scan import log_space_scan
-
-Mode = Literal["scan", "sequential"]
+from .scan import Mode, log_space_scan
 
 
 def g(x: torch.Tensor) -> torch.Tensor:

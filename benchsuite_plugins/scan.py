@@ -13,10 +13,14 @@ position does not grow with the length.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 LOG_CHUNK = 64  # steps per log-space chunk: |cumsum log a| stays well below 100 for ordinary gates
 DIAGONAL_CHUNK = 32  # steps per convolution block: C*C kernel entries per channel, (T/C)^2 for the carry
+# How a cell evaluates its recurrence: all steps at once, or one step at a time (the reference for the tests).
+Mode = Literal["scan", "sequential"]
 
 
 def log_space_scan(log_a: torch.Tensor, log_b: torch.Tensor, chunk: int = LOG_CHUNK) -> torch.Tensor:
