@@ -8,8 +8,6 @@ from typing import Callable
 
 from benchsuite import CellConfig, CellSpec, hookimpl
 
-__version__ = "0.1.0"
-
 
 def build_mingru(config: CellConfig) -> object:
     from .min_rnn_layers import MinGRU
