@@ -15,7 +15,7 @@ RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device",
 # The built-in plugins' names, written out rather than read from the registry under test (the session loads no
 # outside plugin; see conftest). A new built-in cell or task belongs here too.
 BUILTIN_TASKS = "apple, cloze, delay, ship, text"
-BUILTIN_CELLS = "gru, lstm, numpy-rnn, rnn"
+BUILTIN_CELLS = "gru, lru, lstm, mingru, minlstm, numpy-rnn, rnn, transformer"
 
 
 @pytest.mark.parametrize("args, message", [
