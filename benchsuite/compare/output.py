@@ -51,17 +51,17 @@ def _evidence(change: MetricChange) -> str:
 def _sections(comparison: Comparison) -> list[tuple[str, list[list[str]]]]:
     """Each non-empty section's title and table (header first)."""
     keys = _key_headers(comparison)
-    verdicts = {}
+    sections = []
     for verdict, title in SECTIONS:
         rows = [[*_key_cells(comparison, c.key), c.metric.name, figure(c.a.center), figure(c.b.center),
                  _ratio(c), _evidence(c)] for c in comparison.with_verdict(verdict)]
-        verdicts[verdict] = (title, [[*keys, "metric", "A", "B", "B/A", "evidence"], *rows])
-    sections = [verdicts["regressed"], ("newly failing", [[*keys, "seed", "status", "error"]] + [
+        sections.append((title, [[*keys, "metric", "A", "B", "B/A", "evidence"], *rows]))
+    # What else fails the comparison comes right after the regressions.
+    sections[1:1] = [("newly failing", [[*keys, "seed", "status", "error"]] + [
         [*_key_cells(comparison, f.key), str(f.outcome.seed), f.outcome.status, f.outcome.error]
-        for f in comparison.new_failures])]
-    sections.append(("lost in B: A measured these, B's ok rows have no figure", [[*keys, "metric"]] + [
-        [*_key_cells(comparison, lost.key), lost.metric] for lost in comparison.lost_metrics]))
-    sections += [verdicts["uncertain"], verdicts["improved"]]
+        for f in comparison.new_failures]), ("lost in B: A measured these, B's ok rows have no figure",
+                                             [[*keys, "metric"]] + [[*_key_cells(comparison, lost.key), lost.metric]
+                                                                    for lost in comparison.lost_metrics])]
     sections.append(("settings changed", [[*keys, "setting", "A", "B"]] + [
         [*_key_cells(comparison, s.key), s.name, ", ".join(map(setting, s.a)), ", ".join(map(setting, s.b))]
         for s in comparison.setting_changes]))
