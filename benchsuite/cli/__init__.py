@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from ..errors import BenchInputError
+from .best import best_command
 from .compare import compare_command
 from .listing import list_command, plugins_command
 from .report import report_command
@@ -35,5 +36,5 @@ def main() -> None:
     """Benchmark recurrent cells on char-level tasks: train, measure, record."""
 
 
-for command in (run_command, list_command, plugins_command, compare_command, report_command):
+for command in (run_command, list_command, plugins_command, compare_command, report_command, best_command):
     main.add_command(command)

@@ -93,15 +93,22 @@ def _runs_side(source: str, path: Path) -> Side:
     meta = load_meta(path.parent / "meta.json")
     samples = _pooled_samples(runs, load_samples(path.parent / "samples.csv"))
     entries: dict[Key, Entry] = {}
-    for values, group in runs.groupby(list(RUN_KEY), sort=True):
+    for values, group in runs.groupby(list(RUN_KEY), sort=True, dropna=False):
         key = tuple(_plain(value) for value in values)
         entries[key] = _entry(group, samples.get(key, {}))
     return Side(source, "runs.csv", RUN_KEY, entries, _run_environment(meta, runs), len(runs))
 
 
+def key_order(key: Key) -> tuple[tuple[bool, Any], ...]:
+    """A sort key for variant keys in which some settings may be None (blank sorts first)."""
+    return tuple((value is not None, value) for value in key)
+
+
 def _plain(value: Any) -> Any:
-    """numpy scalars as Python ones, so keys compare, print and serialise plainly."""
-    return value.item() if hasattr(value, "item") else value
+    """numpy scalars as Python ones, so keys compare, print and serialise plainly; a blank setting (a file from
+    before the setting was recorded) as None, which, unlike NaN, equals itself."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if value != value else value
 
 
 def _entry(group: "pandas.DataFrame", samples: dict[str, list[float]]) -> Entry:
@@ -140,9 +147,10 @@ def _pooled_samples(runs: "pandas.DataFrame",
     if wanted.empty or ok.empty:
         return {}
     # samples.csv has no device column: its rows take their device from the runs.csv row of the same seed.
-    joined = wanted.merge(ok[[*KEY_COLUMNS, "device"]], on=KEY_COLUMNS)
+    shared = [column for column in KEY_COLUMNS if column in wanted]  # older files lack later setting columns
+    joined = wanted.merge(ok[[*KEY_COLUMNS, "device"]], on=shared)
     pooled: dict[Key, dict[str, list[float]]] = {}
-    for (*key, metric), group in joined.groupby([*RUN_KEY, "metric"], sort=True):
+    for (*key, metric), group in joined.groupby([*RUN_KEY, "metric"], sort=True, dropna=False):
         pooled.setdefault(tuple(_plain(value) for value in key), {})[SAMPLES[metric]] = group["value"].tolist()
     return pooled
 

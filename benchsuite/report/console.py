@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..measurement.timing import Spread, noise_warning
+from ..results.schema import SETTING_COLUMNS
 
 if TYPE_CHECKING:
     import pandas
 
 SHOWN = {"task": "task", "cell": "cell", "num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden",
-         "seed": "seed", "status": "status", "params": "params", "accuracy": "accuracy", "ceiling": "ceiling",
+         "lr": "lr", "batch_size": "batch", "max_epochs": "epochs", "seed": "seed", "status": "status", "params": "params", "accuracy": "accuracy", "ceiling": "ceiling",
          "valid_accuracy": "valid_acc", "bpc": "bpc", "final_loss": "loss", "train_seconds": "train_s",
          "step_ms_median": "step_ms"}
 # Held-out figures exist only for tasks with a held-out split; their columns are left out when all are blank.
@@ -20,10 +21,21 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or value != value  # the last catches NaN
 
 
+# Short labels of the training settings in a variant's name; a setting without one shows as `column=value`.
+SETTING_LABELS = {"lr": "lr", "batch_size": "b", "max_epochs": "e"}
+
+
+def setting_label(column: str, value: Any) -> str:
+    """One setting as a variant's name shows it, e.g. `lr0.01`, `b32`; `b?` where it is unknown."""
+    shown = "?" if _blank(value) else f"{float(value):g}" if isinstance(value, float) else str(value)
+    return f"{SETTING_LABELS[column]}{shown}" if column in SETTING_LABELS else f"{column}={shown}"
+
+
 def variant_name(row: dict[str, Any]) -> str:
-    """The variant within a task, e.g. `lstm 2L bi h32`."""
+    """The variant within a task, architecture then training settings, e.g. `lstm 2L bi h32 lr0.01 b32 e20`."""
     direction = "bi" if row["bidirectional"] in (True, "True") else "uni"
-    return f"{row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']}"
+    settings = " ".join(setting_label(column, row.get(column)) for column in SETTING_COLUMNS)
+    return f"{row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']} {settings}"
 
 
 def variant_label(row: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from ..results.files import write_text_atomic
 from ..results.summary import SUMMARY_METRICS, summarize
 from ..results.schema import VARIANT_COLUMNS
 from .console import variant_name
+from .tuned import tuned_markdown
 
 if TYPE_CHECKING:
     import pandas
@@ -110,6 +111,9 @@ def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] 
         failures = _not_ok(group)
         if failures:
             lines += ["", "Not ok:", "", *failures]
+    tuned_section = tuned_markdown(runs)
+    if tuned_section:
+        lines += ["", *tuned_section]
     if plots:
         lines += ["", "## Plots", "", *(f"![{name}]({name})" for name in plots)]
     return "\n".join(lines) + "\n"

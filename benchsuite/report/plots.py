@@ -60,7 +60,7 @@ def loss_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> P
         ok = runs.loc[(runs["task"] == task) & (runs["status"] == "ok"), [*VARIANT_COLUMNS, "seed"]]
         losses = None if curves is None else curves[curves["metric"] == "loss"].merge(ok)
         if losses is not None and not losses.empty:
-            for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True):
+            for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True, dropna=False):
                 mean = variant.groupby("epoch")["value"].mean()
                 ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0]))
             if (losses["value"] > 0).all():
@@ -80,7 +80,7 @@ def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") 
         held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
         column = "valid_accuracy" if held_out else "accuracy"
         paths = None if curves is None else curves[curves["task"] == task]
-        for _, variant in rows.groupby(VARIANT_COLUMNS, sort=True):
+        for _, variant in rows.groupby(VARIANT_COLUMNS, sort=True, dropna=False):
             name = variant_name(variant.iloc[0])
             points = ax.scatter(variant["train_seconds"], variant[column], label=name)
             own = None if paths is None else paths.merge(variant[[*VARIANT_COLUMNS, "seed"]])
@@ -111,7 +111,7 @@ def step_quartiles(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None",
     ok = runs[(runs["task"] == task) & (runs["status"] == "ok")].dropna(subset=["step_ms_median"])
     steps = None if samples is None else samples[(samples["task"] == task) & (samples["metric"] == STEP_SAMPLES)]
     quartiles = []
-    for _, variant in ok.groupby(VARIANT_COLUMNS, sort=True):
+    for _, variant in ok.groupby(VARIANT_COLUMNS, sort=True, dropna=False):
         own = None if steps is None else steps.merge(variant[[*VARIANT_COLUMNS, "seed"]])
         if own is not None and not own.empty:
             q1, median, q3 = numpy.percentile(own["value"], [25, 50, 75])
