@@ -63,7 +63,8 @@ def test_report_table_and_plot_labels_name_each_lr(grid_run):
     text = (run_dir / "summary.md").read_text()
     for lr in LRS:
         for hidden in HIDDEN:
-            assert f"| rnn 1L uni h{hidden} lr{lr:g} b1 e2 |" in text
+            assert f"| rnn 1L uni h{hidden} lr{lr:g} |" in text  # only the settings that vary name variants
+    assert "every variant trained with batch_size 1, max_epochs 2" in text
     labels = [name for name, *_ in step_quartiles(load_runs(run_dir / "runs.csv"),
                                                   load_samples(run_dir / "samples.csv"), "apple")]
     assert len(labels) == len(set(labels)) == len(LRS) * len(HIDDEN)

@@ -15,7 +15,7 @@ from ..results.load import load_curves, load_meta, load_runs, load_samples
 from ..results.files import write_text_atomic
 from ..results.summary import SUMMARY_METRICS, summarize
 from ..results.schema import VARIANT_COLUMNS
-from .console import variant_name
+from .console import fixed_settings, variant_name, varying_settings
 from .tuned import tuned_markdown
 
 if TYPE_CHECKING:
@@ -80,16 +80,18 @@ def task_table(runs: "pandas.DataFrame") -> list[str]:
     summary = summarize(runs).sort_values(VARIANT_COLUMNS, kind="stable")
     metrics = _shown_metrics(runs, summary)
     variants = summary.to_dict("records")
+    swept = varying_settings(runs)
     columns = [_best_marked([_cell(row, metric) for row in variants], metric) for metric in metrics]
     header = ["variant", "backend", "device", "seeds", *(metric.name for metric in metrics), "params"]
-    rows = [[variant_name(row), row["backend"], row["device"], row["statuses"], *(column[index] for column in columns),
+    rows = [[variant_name(row, swept), row["backend"], row["device"], row["statuses"], *(column[index] for column in columns),
              "-" if row["params"] is None or math.isnan(row["params"]) else setting(float(row["params"]))]
             for index, row in enumerate(variants)]
     return markdown_table([header, *rows])
 
 
 def _not_ok(runs: "pandas.DataFrame") -> list[str]:
-    return [f"- {variant_name(row)} seed {row['seed']}: {row['status']}" + (f": {row['error']}" if row["error"] else "")
+    swept = varying_settings(runs)
+    return [f"- {variant_name(row, swept)} seed {row['seed']}: {row['status']}" + (f": {row['error']}" if row["error"] else "")
             for row in runs.to_dict("records") if row["status"] != "ok"]
 
 
@@ -107,7 +109,9 @@ def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] 
     if runs.empty:
         lines += ["", "No rows recorded yet."]
     for task, group in runs.groupby("task", sort=True):
-        lines += ["", f"## {task}", "", _ceiling(group), "", *task_table(group)]
+        shared = fixed_settings(group)
+        lines += ["", f"## {task}", "", _ceiling(group) + (f"; every variant trained with {shared}" if shared else ""),
+                  "", *task_table(group)]
         failures = _not_ok(group)
         if failures:
             lines += ["", "Not ok:", "", *failures]
