@@ -47,7 +47,7 @@ def tuned_rows(table: "pandas.DataFrame") -> list[list[str]]:
 def scoreboard_rows(board: "pandas.DataFrame") -> list[list[str]]:
     """The scoreboard as strings, header first."""
     header = ["rank", "cell", "mean tuned accuracy", "tasks", "not on test (optimistic)"]
-    rows = [[setting(float(row["rank"])), _architecture(row), figure(row["score"]), f"{row['n_tasks']} ({row['tasks']})",
+    rows = [["-" if math.isnan(row["rank"]) else setting(float(row["rank"])), _architecture(row), figure(row["score"]), f"{row['n_tasks']} ({row['tasks']})",
              row["optimistic_tasks"] or "-"] for row in board.to_dict("records")]
     return [header, *rows]
 
