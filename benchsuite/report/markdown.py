@@ -110,7 +110,9 @@ def _predictions(runs: "pandas.DataFrame") -> list[str]:
         return []
     ok = runs[(runs["status"] == "ok") & runs["prediction"].notna()].sort_values([*VARIANT_COLUMNS, "seed"])
     firsts = ok.drop_duplicates(VARIANT_COLUMNS)
-    return [f"- {variant_name(row)} seed {row['seed']}: `{row['prediction']}`" for row in firsts.to_dict("records")]
+    swept = varying_settings(runs)
+    return [f"- {variant_name(row, swept)} seed {row['seed']}: `{row['prediction']}`"
+            for row in firsts.to_dict("records")]
 
 
 def _samples(samples: list[tuple[str, str]]) -> list[str]:
