@@ -58,6 +58,8 @@ class TaskData:
     y_valid: Any = None
     ceiling: float | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    x_test: Any = None  # an optional held-out test split (an addition to the contract)
+    y_test: Any = None
 
 
 @dataclass(frozen=True)

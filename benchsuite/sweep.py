@@ -18,7 +18,8 @@ from .measurement.environment import collect_meta
 from .models.checkpoint import write_model
 from .measurement.timing import thread_count
 from .planning.devices import device_name, resolve_device
-from .planning.grid import Job, check_task_options_target, plan_task
+from .planning.capacity import matched_hidden
+from .planning.grid import HiddenFor, Job, check_task_options_target, plan_task
 from .planning.options import RunOptions, options_record, resume_options
 from .planning.tasks import build_task, effective_defaults
 from .registry.loading import Registry, get_registry
@@ -26,7 +27,7 @@ from .results.files import RunWriter, append_text, create_run_dir, read_csv_rows
 from .results.lock import RunLock
 from .results.load import read_runs
 from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
-from .results.schema import FAILED_STATUSES
+from .results.schema import FAILED_STATUSES, SETTING_COLUMNS
 from .results.summary import write_summary
 from .specs import CellSpec, TaskData
 
@@ -51,21 +52,37 @@ def _build_tasks(options: RunOptions, registry: Registry) -> dict[str, Built]:
 
 
 def _plan(options: RunOptions, registry: Registry, cells: list[CellSpec], datasets: dict[str, Built],
-          device: str) -> list[Job]:
-    """Every job of the run, in the stable order tasks, cells, layers, directions, seeds."""
+          device: str, notes: list[str]) -> list[Job]:
+    """Every job of the run, in the stable order tasks, cells, layers, directions, hyperparameters, seeds.
+    With --params, a note for each variant whose closest parameter count is not within 5% of the target."""
     jobs = []
     for name in options.tasks:
         spec, (data, _) = registry.task(name), datasets[name]
         defaults = effective_defaults(spec, data) if data is not None else dict(spec.defaults)
         jobs += plan_task(options, name, spec.causal, defaults, cells, device,
-                          ceiling=None if data is None else data.ceiling)
+                          ceiling=None if data is None else data.ceiling,
+                          train_rows=None if data is None else len(data.x_train),
+                          hidden_for=None if options.params is None or data is None
+                          else _matcher(name, data, options.params, notes))
     return jobs
+
+
+def _matcher(task: str, data: TaskData, target: int, notes: list[str]) -> HiddenFor:
+    """--params: the hidden size of each variant on `task`, noting those that cannot come within 5%."""
+    def hidden_for(cell: CellSpec, layers: int, bidirectional: bool) -> int:
+        match = matched_hidden(cell, layers, bidirectional, data, target)
+        if not match.close:
+            notes.append(f"--params {target}: {task} {cell.name} {layers}L {'bi' if bidirectional else 'uni'} "
+                         f"comes no closer than {match.params} parameters (hidden {match.hidden_size})")
+        return match.hidden_size
+    return hidden_for
 
 
 def log_failure(error_log: Path, job: Job, details: str) -> None:
     """Append what went wrong in `job` to the run's error log, under a line naming the job."""
-    append_text(error_log, f"--- {job.task} {job.cell} layers={job.num_layers} "
-                           f"bidirectional={job.bidirectional} seed={job.seed}\n{details.rstrip()}\n\n")
+    settings = " ".join(f"{column}={value}" for column, value in job.key_fields().items() if column in SETTING_COLUMNS)
+    append_text(error_log, f"--- {job.task} {job.cell} layers={job.num_layers} bidirectional={job.bidirectional} "
+                           f"hidden_size={job.hidden_size} {settings} seed={job.seed}\n{details.rstrip()}\n\n")
 
 
 def _record(outcome: JobOutcome, writer: RunWriter, run_dir: Path) -> None:
@@ -101,8 +118,9 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     """Run the whole grid, or with `resume_dir` what an interrupted run left undone, in its folder.
 
     The returned table holds every row of the run folder; `attrs["run_dir"]` names the folder, `attrs["not_run"]`
-    counts the jobs --fail-fast left unrun and `attrs["resume"]` is the command that would finish them. Ctrl-C
-    raises `RunInterrupted`; a file-system error (a full disk) is a `BenchInputError` that says how to resume.
+    counts the jobs --fail-fast left unrun, `attrs["resume"]` is the command that would finish them and
+    `attrs["notes"]` says what the user should know (--params targets out of reach). Ctrl-C raises `RunInterrupted`;
+    a file-system error (a full disk) is a `BenchInputError` that says how to resume.
     """
     registry = get_registry(options.plugins_dir)
     for name in options.tasks:
@@ -111,7 +129,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     check_task_options_target(options, registry.tasks)
     device = resolve_device(options.device)
     datasets = _build_tasks(options, registry)
-    jobs = _plan(options, registry, cells, datasets, device)
+    notes: list[str] = []
+    jobs = _plan(options, registry, cells, datasets, device, notes)
 
     argv = argv or sys.argv
     kept = 0
@@ -143,7 +162,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
                                   f"space), then finish the run with: {resume_command(run_dir, options)}") from None
         write_summary(run_dir)
     table = read_runs(run_dir)
-    table.attrs.update(run_dir=str(run_dir), not_run=not_run, resume=resume_command(run_dir, options))
+    table.attrs.update(run_dir=str(run_dir), not_run=not_run, resume=resume_command(run_dir, options), notes=notes)
     return table
 
 

@@ -8,6 +8,7 @@ from benchsuite import BenchInputError, TaskData, TaskSpec, hookimpl
 # numpy and the array helpers are imported inside the builders, so that `bench list` stays light.
 
 DATA_SEED = 20240917  # the data are fixed; --seeds varies only the models
+TEST_STREAM = 2  # the test split is drawn from its own stream, [DATA_SEED, TEST_STREAM], apart from train and valid
 
 # Common short English words; random sentences of them make a text whose letters are decided by the word
 # they sit in, so a blank is best filled by reading both sides of it.
@@ -28,7 +29,8 @@ DELAY_CUE = "?"
 def build_cloze(seq_len: int = 32, mask_fraction: float = 0.15, samples: int = 2000) -> TaskData:
     """Random word sentences cut into windows, a share of characters masked; predict the masked ones.
 
-    Held-out windows come from sentences drawn separately, so a model must know the words, not the windows.
+    Held-out windows (valid, and test from a random stream of its own) come from sentences drawn separately,
+    so a model must know the words, not the windows.
     """
     if seq_len < 2 or samples < 1:
         raise BenchInputError(f"cloze: seq_len must be at least 2 and samples at least 1, got {seq_len}, {samples}")
@@ -38,20 +40,25 @@ def build_cloze(seq_len: int = 32, mask_fraction: float = 0.15, samples: int = 2
 
     from .char_data import encode, masked_windows, random_words
 
-    rng = np.random.default_rng(DATA_SEED)
     vocab = sorted(set("".join(CLOZE_WORDS)) | {" ", MASK})
-    splits = []
-    for count in (samples, max(samples // 4, 1)):
+    held_out = max(samples // 4, 1)
+
+    def windows(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
         codes = encode(random_words(rng, CLOZE_WORDS, count * seq_len), vocab)
-        splits += masked_windows(codes, seq_len, mask_fraction, vocab.index(MASK), rng)
-    return TaskData(vocab, *splits)
+        return masked_windows(codes, seq_len, mask_fraction, vocab.index(MASK), rng)
+
+    rng = np.random.default_rng(DATA_SEED)
+    x_train, y_train, x_valid, y_valid = windows(rng, samples) + windows(rng, held_out)
+    x_test, y_test = windows(np.random.default_rng([DATA_SEED, TEST_STREAM]), held_out)
+    return TaskData(vocab, x_train, y_train, x_valid, y_valid, x_test=x_test, y_test=y_test)
 
 
 def build_delay(gap: int = 30, symbols: int = 4, samples: int = 4000, min_gap: int = 0) -> TaskData:
     """Recall the one symbol of a sequence after distractors; only the last step, a cue, has a target.
 
     Every sequence is gap + 2 steps long and ends with the cue. Held-out sequences put the symbol first,
-    so it must be held across exactly `gap` distractors. Training sequences place it `min_gap` to `gap`
+    so it must be held across exactly `gap` distractors; test sequences are drawn the same way from a random
+    stream of their own. Training sequences place it `min_gap` to `gap`
     steps before the cue, uniformly: with default initialisation no cell sees a gradient across 30 steps
     of noise at first, and the shorter spans let a cell find the dependency that it must then keep.
     """
@@ -64,12 +71,15 @@ def build_delay(gap: int = 30, symbols: int = 4, samples: int = 4000, min_gap: i
 
     from .char_data import recall_sequences
 
-    rng = np.random.default_rng(DATA_SEED)
     vocab = list(DELAY_SYMBOLS[:symbols] + DELAY_DISTRACTORS + DELAY_CUE)
+    held_out = max(samples // 4, 1)
+    rng = np.random.default_rng(DATA_SEED)
     splits = []
-    for count, shortest in ((samples, min_gap), (max(samples // 4, 1), gap)):
+    for count, shortest in ((samples, min_gap), (held_out, gap)):
         splits += recall_sequences(rng, count, gap, shortest, symbols, len(DELAY_DISTRACTORS))
-    return TaskData(vocab, *splits, ceiling=1.0)
+    x_test, y_test = recall_sequences(np.random.default_rng([DATA_SEED, TEST_STREAM]), held_out, gap, gap, symbols,
+                                      len(DELAY_DISTRACTORS))
+    return TaskData(vocab, *splits, ceiling=1.0, x_test=x_test, y_test=y_test)
 
 
 def _split_point(length: int, seq_len: int, valid_fraction: float) -> int | None:

@@ -67,7 +67,11 @@ class Session(Protocol):
         """Forward, loss, backward and one optimizer update on `batch`."""
 
     def evaluate(self, split: str) -> EvalStats | None:
-        """Stats on "train" or "valid" (None when the task has no such split)."""
+        """Stats on "train", "valid" or "test" (None when the task has no such split)."""
+
+    def state_size(self) -> int:
+        """Floats of recurrent state the cell carries per sequence: the size of one sequence's `h_n` (an LSTM's
+        h and c together)."""
 
     def infer(self, batch: Any) -> int:
         """One forward pass over `batch` (one of `batches`), no gradient, no loss; returns how many input

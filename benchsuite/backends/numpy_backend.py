@@ -214,8 +214,9 @@ class NumpySession:
         self.optimizer = Adam(list(self.params.values()), lr)
         self.param_count = sum(p.size for p in self.params.values())
         self.data = {"train": (np.asarray(data.x_train), np.asarray(data.y_train))}
-        if data.x_valid is not None:
-            self.data["valid"] = (np.asarray(data.x_valid), np.asarray(data.y_valid))
+        for split, x, y in (("valid", data.x_valid, data.y_valid), ("test", data.x_test, data.y_test)):
+            if x is not None:
+                self.data[split] = (np.asarray(x), np.asarray(y))
         self._full_batches: dict[str, Batch] = {}
 
     def _named(self, attribute: str) -> dict[str, np.ndarray]:
@@ -276,6 +277,10 @@ class NumpySession:
             correct += right
             counted += batch.counted
         return EvalStats(loss_sum / max(counted, 1), correct / max(counted, 1))
+
+    def state_size(self) -> int:
+        _, final = self.layer.forward(next(self._batches("train", [slice(0, 1)])).x)
+        return sum(np.asarray(part)[:, 0].size for part in (final if isinstance(final, tuple) else (final,)))
 
     def infer(self, batch: Batch) -> int:
         self._logits(batch)

@@ -127,8 +127,9 @@ class TorchSession:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.param_count = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         self.splits = {"train": Split(data.x_train, data.y_train, self.vocab_size, self.device)}
-        if data.x_valid is not None:
-            self.splits["valid"] = Split(data.x_valid, data.y_valid, self.vocab_size, self.device)
+        for split, x, y in (("valid", data.x_valid, data.y_valid), ("test", data.x_test, data.y_test)):
+            if x is not None:
+                self.splits[split] = Split(x, y, self.vocab_size, self.device)
 
     def batches(self, epoch: int) -> Iterable[Batch]:
         train = self.splits["train"]
@@ -187,6 +188,12 @@ class TorchSession:
                 correct += right
         counted = max(data.counted, 1)
         return EvalStats(loss_sum / counted, correct / counted)
+
+    @torch.no_grad()
+    def state_size(self) -> int:
+        with self._eval_mode():
+            _, final = self.model.layer(self.splits["train"].batch(slice(0, 1)).x)
+        return sum(part[:, 0].numel() for part in (final if isinstance(final, tuple) else (final,)))
 
     @torch.no_grad()
     def infer(self, batch: Batch) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from ..errors import BenchInputError, describe_os_error
+from .best import best_command
 from .compare import compare_command
 from .listing import list_command, plugins_command
 from .report import report_command
@@ -39,5 +40,6 @@ def main() -> None:
     """Benchmark recurrent cells on char-level tasks: train, measure, record."""
 
 
-for command in (run_command, list_command, plugins_command, compare_command, report_command, sample_command):
+for command in (run_command, list_command, plugins_command, compare_command, report_command, sample_command,
+                best_command):
     main.add_command(command)

@@ -10,7 +10,7 @@ from typing import Iterator
 import click
 from click.core import ParameterSource
 
-from ..errors import RunInterrupted
+from ..errors import BenchInputError, RunInterrupted
 from ..results.schema import FAILED_STATUSES
 
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
@@ -44,11 +44,16 @@ def _interrupted_exit(received: list[int]) -> int:
 @click.option("--layers", default=None, help="Layer counts, e.g. 1,2, at most 64 [default: the task's].")
 @click.option("--directions", default=None,
               help="uni, bi or uni,bi [default: uni on causal tasks, both otherwise].")
-@click.option("--hidden", type=int, default=None, help="Hidden size [default: the task's].")
-@click.option("--epochs", type=int, default=None, help="Training epochs [default: the task's].")
-@click.option("--lr", type=float, default=None, help="Adam learning rate [default: the task's].")
+@click.option("--hidden", default=None, help="Hidden sizes, e.g. 32,64 [default: the task's].")
+@click.option("--epochs", default=None, help="Training epochs, e.g. 10,20 [default: the task's].")
+@click.option("--lr", default=None,
+              help="Adam learning rates, e.g. 3e-3,1e-2,3e-2 [default: the task's]. Lists of any of the swept "
+                   "options make a grid, their product; each setting is part of a variant's identity.")
 @click.option("--batch-size", default=None,
-              help="Samples per training step, or 'full' for one step per epoch [default: the task's].")
+              help="Samples per training step, or 'full' for one step per epoch, e.g. 32,full [default: the task's].")
+@click.option("--params", type=int, default=None,
+              help="Matched capacity: each cell variant gets the hidden size whose model has the parameter count "
+                   "closest to this (instead of --hidden).")
 @click.option("--seeds", default="0", show_default=True,
               help="Comma-separated seeds from 0 to 2^32-1; one row per seed.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["cpu", "cuda", "auto"]))
@@ -73,17 +78,26 @@ def _interrupted_exit(received: list[int]) -> int:
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
                    "default to the run's own (--epochs, --lr, --task-opt, --batch-size, --target, --threads and the "
                    "device cannot change). Plugin files load only from a --plugins-dir given again.")
+@click.option("--config", default=None, metavar="FILE.toml",
+              help="A sweep file holding these options (see examples/sweeps/); flags given here go on top.")
 @click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal, one line per row otherwise).")
 @click.pass_context
-def run_command(ctx: click.Context, resume: str | None, no_report: bool, quiet: bool, **options: object) -> None:
+def run_command(ctx: click.Context, resume: str | None, config: str | None, no_report: bool, quiet: bool,
+                **options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
     from ..report.progress import run_progress
     from ..sweep import choose_options, run_options
     from ..report.console import format_runs, noise_line
 
     given = {name: value for name, value in options.items()
-             if resume is None or ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    if config is not None:
+        from ..planning.sweepfile import read_sweep_file, with_command_line
+
+        if resume is not None:
+            raise BenchInputError("--config does not apply with --resume: the run's meta.json holds its sweep")
+        given = with_command_line(read_sweep_file(config), given)
     with terminate_as_interrupt() as received:
         try:
             with run_progress(quiet) as display:
@@ -97,6 +111,8 @@ def run_command(ctx: click.Context, resume: str | None, no_report: bool, quiet: 
             click.echo("interrupted before any row was recorded", err=True)
             sys.exit(_interrupted_exit(received))
     click.echo(format_runs(table))
+    for note in table.attrs["notes"]:
+        click.echo(note, err=True)
     noise = noise_line(table)
     if noise:
         click.echo(noise, err=True)

@@ -85,14 +85,21 @@ def _runs_side(source: str, path: Path) -> Side:
     runs = load_runs(path)
     meta = load_meta(path.parent / "meta.json")
     entries: dict[Key, Entry] = {}
-    for values, group in runs.groupby(list(RUN_KEY), sort=True):
+    for values, group in runs.groupby(list(RUN_KEY), sort=True, dropna=False):
         entries[tuple(_plain(value) for value in values)] = _entry(group)
     return Side(source, "runs.csv", RUN_KEY, entries, _run_environment(meta, runs), len(runs))
 
 
+def key_order(key: Key) -> tuple[tuple[bool, Any], ...]:
+    """A sort key for variant keys in which some settings may be None (blank sorts first)."""
+    return tuple((value is not None, value) for value in key)
+
+
 def _plain(value: Any) -> Any:
-    """numpy scalars as Python ones, so keys compare, print and serialise plainly."""
-    return value.item() if hasattr(value, "item") else value
+    """numpy scalars as Python ones, so keys compare, print and serialise plainly; a blank setting (a file from
+    before the setting was recorded) as None, which, unlike NaN, equals itself."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if value != value else value
 
 
 def _entry(group: "pandas.DataFrame") -> Entry:

@@ -22,7 +22,8 @@ SECTIONS = (
     ("too_few_runs", "too few runs for a verdict (beyond the threshold; not gated on)"),
     ("improved", "improved"),
 )
-KEY_HEADERS = {"num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden"}
+KEY_HEADERS = {"num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden", "batch_size": "batch",
+               "max_epochs": "epochs"}
 
 
 def _key_headers(comparison: Comparison) -> list[str]:
@@ -30,7 +31,7 @@ def _key_headers(comparison: Comparison) -> list[str]:
 
 
 def _key_cells(comparison: Comparison, key: Key) -> list[str]:
-    return [("bi" if value else "uni") if column == "bidirectional" else str(value)
+    return [("bi" if value else "uni") if column == "bidirectional" else "-" if value is None else setting(value)
             for column, value in zip(comparison.key_columns, key)]
 
 

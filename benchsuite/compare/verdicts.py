@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from ..errors import BenchInputError
 from ..results.metrics import METRICS, Metric
 from ..results.schema import FAILED_STATUSES as FAILED
-from .inputs import Key, Outcome, Side, load_side
+from .inputs import Key, Outcome, Side, key_order, load_side
 from .significance import DEFAULT_ALPHA, TOO_FEW, Evidence, Measurement, judge
 
 VERDICTS = ("regressed", "uncertain", "too_few_runs", "improved", "same")
@@ -125,9 +125,9 @@ def compare_sides(a: Side, b: Side, metrics: Mapping[str, Metric] = METRICS,
         raise BenchInputError(f"cannot compare a {a.kind} ({a.source}) with a {b.kind} ({b.source}): "
                               f"give two of the same kind")
     result = Comparison(a, b, alpha)
-    result.only_a = sorted(set(a.entries) - set(b.entries))
-    result.only_b = sorted(set(b.entries) - set(a.entries))
-    for key in sorted(set(a.entries) & set(b.entries)):
+    result.only_a = sorted(set(a.entries) - set(b.entries), key=key_order)
+    result.only_b = sorted(set(b.entries) - set(a.entries), key=key_order)
+    for key in sorted(set(a.entries) & set(b.entries), key=key_order):
         before, after = a.entries[key], b.entries[key]
         if before.measurements and not after.measurements:
             result.lost.append(key)

@@ -56,19 +56,11 @@ def one_line_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
-def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
-    """The batch size a job really trains with: a full batch is the whole training split."""
-    if data is None:
-        return job.batch_size
-    rows = len(data.x_train)
-    return rows if job.batch_size is None else min(job.batch_size, rows)
-
-
 def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
-    """The row fields known before training: the key, the device and the settings."""
+    """The row fields known before training: the key (settings included), the device and the target capacity."""
     job = request.job
-    return {**job.key_fields(), "device": request.device, "epochs": job.epochs, "lr": job.lr,
-            "ceiling": None if data is None else data.ceiling, "batch_size": _rows_per_step(job, data)}
+    return {**job.key_fields(), "device": request.device, "epochs": job.epochs,
+            "ceiling": None if data is None else data.ceiling, "params_target": job.params_target}
 
 
 def failed(request: JobRequest, data: TaskData | None, status: str, error: str, details: str = "") -> JobOutcome:
@@ -102,7 +94,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional)
         with PeakMemory(request.device) as peak:
             session = backend.open_session(cell, config, data, job.lr, request.device, job.seed, job.batch_size)
-            row["params"] = session.param_count
+            row.update(params=session.param_count, state_size=session.state_size())
             if on_train_start is not None:
                 on_train_start()
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch)

@@ -53,6 +53,9 @@ def _final_figures(session: Session) -> dict[str, Any]:
     valid = session.evaluate("valid")
     if valid is not None:
         fields.update(valid_loss=valid.loss, valid_accuracy=valid.accuracy, bpc=valid.loss / math.log(2))
+    test = session.evaluate("test")
+    if test is not None:
+        fields.update(test_loss=test.loss, test_accuracy=test.accuracy, test_bpc=test.loss / math.log(2))
     return fields
 
 

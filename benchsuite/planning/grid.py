@@ -1,15 +1,18 @@
-"""The grid of training runs: tasks x cells x layers x directions x seeds, hyperparameters resolved, skips explained."""
+"""The grid of training runs: tasks x cells x layers x directions x swept hyperparameters x seeds, hyperparameters
+resolved, skips explained."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..backends import BACKEND_DEVICES
 from ..errors import BenchInputError
-from ..results.schema import RowKey, row_key
+from ..results.schema import ARCHITECTURE_COLUMNS, RowKey, row_key
 from ..specs import CellSpec
 from .options import RunOptions
 from .parsers import FULL_BATCH
+from .sweepable import SWEPT
 
 # Used when neither the command line nor the task sets a hyperparameter.
 # A batch_size of None is full batch, as in the notebook.
@@ -34,9 +37,10 @@ class Job:
     seed: int
     epochs: int
     lr: float
-    batch_size: int | None = None  # None: full batch
+    batch_size: int | None = None  # rows per step (None: full batch, when the task's data is unknown)
     skip_reason: str = ""
     target: float | None = None  # the accuracy for time-to-target
+    params_target: int | None = None  # --params: the hidden size was chosen for about this many parameters
 
     @property
     def directions(self) -> int:
@@ -44,8 +48,8 @@ class Job:
 
     def key_fields(self) -> dict[str, Any]:
         """The row key's columns and values (see results/schema.py)."""
-        return {"task": self.task, "cell": self.cell, "backend": self.backend, "num_layers": self.num_layers,
-                "bidirectional": self.bidirectional, "hidden_size": self.hidden_size, "seed": self.seed}
+        return {"task": self.task, **{column: getattr(self, column) for column in ARCHITECTURE_COLUMNS},
+                **{swept.column: getattr(self, swept.hyper) for swept in SWEPT}, "seed": self.seed}
 
     @property
     def key(self) -> RowKey:
@@ -58,15 +62,23 @@ def resolve_target(requested: float | None, ceiling: float | None) -> float:
     return TARGET_SHARE * (1.0 if ceiling is None else ceiling)
 
 
-def resolve_hyperparameters(options: RunOptions, task_defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Command line first, then the task's defaults, then the suite's."""
-    chosen = {"hidden_size": options.hidden, "epochs": options.epochs, "lr": options.lr,
-              "batch_size": options.batch_size}
+def hyperparameter_grid(options: RunOptions, task_defaults: Mapping[str, Any],
+                        train_rows: int | None = None) -> list[dict[str, Any]]:
+    """Every combination of the swept hyperparameters, each given on the command line or else the task's default
+    (else the suite's). A batch size is resolved to the rows per step when the training split's size is known, so
+    'full' and any size beyond the split are one setting."""
     defaults = {**SUITE_DEFAULTS, **task_defaults}
-    hyper = {key: defaults[key] if chosen.get(key) is None else chosen[key] for key in SUITE_DEFAULTS}
-    if hyper["batch_size"] == FULL_BATCH:
-        hyper["batch_size"] = None
-    return hyper
+    axes = [getattr(options, swept.option) or (defaults[swept.hyper],) for swept in SWEPT]
+    grid = []
+    for values in itertools.product(*axes):
+        hyper = {swept.hyper: value for swept, value in zip(SWEPT, values)}
+        batch = None if hyper["batch_size"] == FULL_BATCH else hyper["batch_size"]
+        hyper["batch_size"] = batch if train_rows is None else min(batch or train_rows, train_rows)
+        grid.append(hyper)
+    return list({tuple(hyper.values()): hyper for hyper in grid}.values())  # resolved batch sizes may coincide
+
+
+HiddenFor = Callable[[CellSpec, int, bool], int]  # --params: the hidden size of a cell's variant (layers, direction)
 
 
 def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str) -> str:
@@ -79,20 +91,25 @@ def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str)
 
 
 def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[str, Any],
-              cells: Iterable[CellSpec], device: str, ceiling: float | None = None) -> list[Job]:
-    """Every job for one task, in a stable order: cell, layers, direction, seed."""
-    hyper = resolve_hyperparameters(options, defaults)
+              cells: Iterable[CellSpec], device: str, ceiling: float | None = None, train_rows: int | None = None,
+              hidden_for: HiddenFor | None = None) -> list[Job]:
+    """Every job for one task, in a stable order: cell, layers, direction, hyperparameters, seed. With
+    `hidden_for` (--params) each variant's hidden size is its answer, not the grid's."""
     target = resolve_target(options.target, ceiling)
-    layer_counts = options.layers or (hyper["num_layers"],)
+    layer_counts = options.layers or ({**SUITE_DEFAULTS, **defaults}["num_layers"],)
     directions = options.directions or ((False,) if causal else (False, True))
-    return [
-        Job(task, cell.name, cell.backend, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
-            hyper["batch_size"], _skip_reason(cell, bidirectional, causal, device), target)
-        for cell in cells
-        for layers in layer_counts
-        for bidirectional in directions
-        for seed in options.seeds
-    ]
+    grid = hyperparameter_grid(options, defaults, train_rows)
+    jobs = []
+    for cell in cells:
+        for layers in layer_counts:
+            for bidirectional in directions:
+                skip = _skip_reason(cell, bidirectional, causal, device)
+                matched = None if hidden_for is None or skip else hidden_for(cell, layers, bidirectional)
+                jobs += [Job(task, cell.name, cell.backend, layers, bidirectional,
+                             hyper["hidden_size"] if matched is None else matched, seed, hyper["epochs"],
+                             hyper["lr"], hyper["batch_size"], skip, target, options.params)
+                         for hyper in grid for seed in options.seeds]
+    return jobs
 
 
 def check_task_options_target(options: RunOptions, known_tasks: Iterable[str]) -> None:

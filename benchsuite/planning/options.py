@@ -1,12 +1,13 @@
 """What the user asked for (`RunOptions`), how it is recorded in meta.json, and how a resumed run's options are
 chosen.
 
-Resume policy: a resumed run reuses the options recorded in the run's meta.json. Options given again override them
-when they only select rows or steer execution (tasks, cells, layers, directions, hidden, seeds, timeout,
-isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept, rows outside the
-(narrowed) grid are kept whatever their status. A run that loaded plugin files needs --plugins-dir again: a
-resume never loads code named only by meta.json, which anyone who can write the folder can edit. Options that
-change what a row measures without showing in its key (epochs, lr, task options, batch size, target, threads,
+Resume policy: a resumed run reuses the options recorded in the run's meta.json (a sweep file's included, resolved),
+so `--resume RUN_DIR` needs nothing else. Options given again override them when they only select rows or steer
+execution (tasks, cells, layers, directions, the swept hyperparameters hidden, epochs, lr and batch size, which are
+part of every row's key, --params, seeds, timeout, isolate, fail-fast, plugins-dir); rows new to the grid are run,
+rows already `ok` are kept, rows outside the (narrowed) grid are kept whatever their status. A run that loaded plugin
+files needs --plugins-dir again: a resume never loads code named only by meta.json, which anyone who can write the
+folder can edit. Options that change what a row measures without showing in its key (task options, target, threads,
 the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
 does not apply: it is accepted only as the run folder's own parent (the command repeated with --resume added).
 """
@@ -21,8 +22,9 @@ from typing import Any, Mapping
 
 from ..errors import BenchInputError
 from ..results.resume import read_meta
-from .parsers import (check_target, parse_batch_size, parse_directions, parse_ints, parse_names, parse_task_options,
-                      positive_int, positive_number)
+from .parsers import (check_target, parse_directions, parse_ints, parse_names, parse_task_options, positive_int,
+                      positive_number)
+from .sweepable import SWEPT, parse_grid
 
 # Limits on values that would otherwise crash or hang the process rather than fail one row.
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding, the narrowest a backend accepts
@@ -36,8 +38,8 @@ def max_threads() -> int:
 
 
 # Options whose change would make old and new rows incomparable although their keys match.
-FIXED_ON_RESUME = {"epochs": "--epochs", "lr": "--lr", "task_opts": "--task-opt", "batch_size": "--batch-size",
-                   "target": "--target", "threads": "--threads"}
+FIXED_ON_RESUME = {"task_opts": "--task-opt", "target": "--target", "threads": "--threads"}
+Grid = tuple[Any, ...] | None  # a swept hyperparameter's settings; None: the task's default
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,10 @@ class RunOptions:
     cells: tuple[str, ...] | None = None
     layers: tuple[int, ...] | None = None
     directions: tuple[bool, ...] | None = None
-    hidden: int | None = None
-    epochs: int | None = None
-    lr: float | None = None
-    batch_size: int | str | None = None  # an int, FULL_BATCH, or None for the task's default
+    hidden: Grid = None
+    epochs: Grid = None
+    lr: Grid = None
+    batch_size: Grid = None  # ints and FULL_BATCH
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     out: str = "results"
@@ -62,16 +64,21 @@ class RunOptions:
     target: float | None = None
     isolate: bool = False  # each training run in a child process, so a crash costs one row
     fail_fast: bool = False  # stop at the first row that is not ok or skipped
+    params: int | None = None  # choose each variant's hidden size for about this many parameters
     save_models: bool = False  # keep each ok row's trained model under <run>/models/
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
-              hidden: int | None = None, epochs: int | None = None, lr: float | None = None,
-              batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
-              task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
-              threads: int | None = None, target: float | None = None, isolate: bool = False,
-              fail_fast: bool = False, save_models: bool = False) -> "RunOptions":
+              hidden: Any = None, epochs: Any = None, lr: Any = None, batch_size: Any = None, seeds: Any = (0,),
+              device: str = "auto", out: str = "results", task_opts: Any = (), plugins_dir: str | None = None,
+              timeout: float | None = None, threads: int | None = None, target: float | None = None,
+              isolate: bool = False, fail_fast: bool = False, params: Any = None,
+              save_models: bool = False) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
+        given = locals()
+        grids = {swept.option: parse_grid(given[swept.option], swept) for swept in SWEPT}
+        if params is not None and grids["hidden"] is not None:
+            raise BenchInputError("--params chooses each variant's hidden size; give --params or --hidden, not both")
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
         else:
@@ -82,10 +89,7 @@ class RunOptions:
             layers=None if layers is None else parse_ints(layers, "--layers", minimum=1, maximum=MAX_LAYERS,
                                                               why="deeper stacks take too long to build"),
             directions=None if directions is None else parse_directions(directions),
-            hidden=None if hidden is None else positive_int(hidden, "--hidden"),
-            epochs=None if epochs is None else positive_int(epochs, "--epochs"),
-            lr=None if lr is None else positive_number(lr, "--lr"),
-            batch_size=parse_batch_size(batch_size),
+            **grids,
             seeds=parse_ints(seeds, "--seeds", minimum=0, maximum=MAX_SEED, why="what every backend's seeding accepts"),
             device=device,
             out=str(out),
@@ -97,6 +101,7 @@ class RunOptions:
             target=None if target is None else check_target(positive_number(target, "--target")),
             isolate=bool(isolate),
             fail_fast=bool(fail_fast),
+            params=None if params is None else positive_int(params, "--params"),
             save_models=bool(save_models),
         )
 

@@ -83,14 +83,12 @@ def positive_number(value: Any, what: str) -> float:
 FULL_BATCH = "full"
 
 
-def parse_batch_size(value: Any) -> int | str | None:
-    """'64' to 64, 'full' to FULL_BATCH (one batch per epoch), None to None (the task's default)."""
-    if value is None:
-        return None
+def batch_size_value(value: Any, what: str) -> int | str:
+    """64 or '64' to 64; 'full' to FULL_BATCH (one step per epoch over the whole training split)."""
     if isinstance(value, str) and value.strip().lower() == FULL_BATCH:
         return FULL_BATCH
     try:
-        return positive_int(value, "--batch-size")
+        return positive_int(value, what)
     except BenchInputError as exc:
         raise BenchInputError(f"{exc}; or give 'full' for one batch per epoch") from None
 

@@ -54,7 +54,7 @@ def convert_options(spec: TaskSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     return converted
 
 
-SPLITS = ("train", "valid")
+SPLITS = ("train", "valid", "test")
 
 
 def check_task_data(name: str, data: Any, complete: bool = False) -> TaskData:

@@ -1,15 +1,16 @@
 """The readable tables `bench run` prints: a progress line per finished row, and the runs table at the end."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..measurement.timing import Spread, noise_summary
+from ..results.schema import SETTING_COLUMNS
 
 if TYPE_CHECKING:
     import pandas
 
 SHOWN = {"task": "task", "cell": "cell", "num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden",
-         "seed": "seed", "status": "status", "params": "params", "accuracy": "accuracy", "ceiling": "ceiling",
+         "lr": "lr", "batch_size": "batch", "max_epochs": "epochs", "seed": "seed", "status": "status", "params": "params", "accuracy": "accuracy", "ceiling": "ceiling",
          "valid_accuracy": "valid_acc", "bpc": "bpc", "final_loss": "loss", "train_seconds": "train_s",
          "step_ms_median": "step_ms"}
 # Held-out figures exist only for tasks with a held-out split; their columns are left out when all are blank.
@@ -20,10 +21,37 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or value != value  # the last catches NaN
 
 
-def variant_name(row: dict[str, Any]) -> str:
-    """The variant within a task, e.g. `lstm 2L bi h32`."""
+# Short labels of the training settings in a variant's name; a setting without one shows as `column=value`.
+SETTING_LABELS = {"lr": "lr", "batch_size": "b", "max_epochs": "e"}
+
+
+def _setting_value(value: Any) -> str:
+    return "?" if _blank(value) else f"{float(value):g}" if isinstance(value, float) else str(value)
+
+
+def setting_label(column: str, value: Any) -> str:
+    """One setting as a variant's name shows it, e.g. `lr0.01`, `b32`; `b?` where it is unknown."""
+    shown = _setting_value(value)
+    return f"{SETTING_LABELS[column]}{shown}" if column in SETTING_LABELS else f"{column}={shown}"
+
+
+def variant_name(row: dict[str, Any], settings: Iterable[str] = tuple(SETTING_COLUMNS)) -> str:
+    """The variant within a task, architecture then the training `settings` named (by default all), e.g.
+    `lstm 2L bi h32 lr0.01 b32 e20`; tables and plots name only the settings that vary among their rows."""
     direction = "bi" if row["bidirectional"] in (True, "True") else "uni"
-    return f"{row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']}"
+    shown = "".join(f" {setting_label(column, row.get(column))}" for column in settings)
+    return f"{row['cell']} {row['num_layers']}L {direction} h{row['hidden_size']}{shown}"
+
+
+def varying_settings(table: "pandas.DataFrame") -> list[str]:
+    """The setting columns whose value differs between rows of `table` (these tell its variants apart)."""
+    return [column for column in SETTING_COLUMNS if column in table and table[column].nunique(dropna=False) > 1]
+
+
+def fixed_settings(table: "pandas.DataFrame") -> str:
+    """The settings every row of `table` shares, e.g. `lr 0.01, batch_size 32, max_epochs 20` ('' if none)."""
+    shared = [column for column in SETTING_COLUMNS if column in table and table[column].nunique(dropna=False) == 1]
+    return ", ".join(f"{column} {_setting_value(table[column].iloc[0])}" for column in shared)
 
 
 def variant_label(row: dict[str, Any]) -> str:

@@ -16,8 +16,9 @@ from ..results.load import load_curves, load_meta, load_runs, load_samples
 from ..results.files import write_text_atomic
 from ..results.summary import SUMMARY_METRICS, summarize
 from ..results.schema import VARIANT_COLUMNS
-from .console import variant_name
+from .console import fixed_settings, variant_name, varying_settings
 from .samples import SAMPLE_TEMPERATURE, model_samples
+from .tuned import tuned_markdown
 
 if TYPE_CHECKING:
     import pandas
@@ -82,16 +83,18 @@ def task_table(runs: "pandas.DataFrame") -> list[str]:
     summary = summarize(runs).sort_values(VARIANT_COLUMNS, kind="stable")
     metrics = _shown_metrics(runs, summary)
     variants = summary.to_dict("records")
+    swept = varying_settings(runs)
     columns = [_best_marked([_cell(row, metric) for row in variants], metric) for metric in metrics]
     header = ["variant", "backend", "device", "seeds", *(metric.name for metric in metrics), "params"]
-    rows = [[variant_name(row), row["backend"], row["device"], row["statuses"], *(column[index] for column in columns),
+    rows = [[variant_name(row, swept), row["backend"], row["device"], row["statuses"], *(column[index] for column in columns),
              "-" if row["params"] is None or math.isnan(row["params"]) else setting(float(row["params"]))]
             for index, row in enumerate(variants)]
     return markdown_table([header, *rows])
 
 
 def _not_ok(runs: "pandas.DataFrame") -> list[str]:
-    return ["- " + markdown_text(f"{variant_name(row)} seed {row['seed']}: {row['status']}"
+    swept = varying_settings(runs)
+    return ["- " + markdown_text(f"{variant_name(row, swept)} seed {row['seed']}: {row['status']}"
                                  + (f": {row['error']}" if row["error"] else ""), line_start=True)
             for row in runs.to_dict("records") if row["status"] != "ok"]
 
@@ -109,7 +112,8 @@ def _predictions(runs: "pandas.DataFrame") -> list[str]:
         return []
     ok = runs[(runs["status"] == "ok") & runs["prediction"].notna()].sort_values([*VARIANT_COLUMNS, "seed"])
     firsts = ok.drop_duplicates(VARIANT_COLUMNS)
-    return [f"- {markdown_text(variant_name(row), line_start=True)} seed {row['seed']}: {_code(row['prediction'])}"
+    swept = varying_settings(runs)
+    return [f"- {markdown_text(variant_name(row, swept), line_start=True)} seed {row['seed']}: {_code(row['prediction'])}"
             for row in firsts.to_dict("records")]
 
 
@@ -137,7 +141,10 @@ def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] 
     if runs.empty:
         lines += ["", "No rows recorded yet."]
     for task, group in runs.groupby("task", sort=True):
-        lines += ["", f"## {markdown_text(task)}", "", _ceiling(group), "", *task_table(group)]
+        shared = fixed_settings(group)
+        lines += ["", f"## {markdown_text(task)}", "",
+                  _ceiling(group) + (f"; every variant trained with {markdown_text(shared)}" if shared else ""),
+                  "", *task_table(group)]
         predictions = _predictions(group)
         if predictions:
             lines += ["", "Predicted next characters of the first training sample:", "", *predictions]
@@ -146,6 +153,9 @@ def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] 
         failures = _not_ok(group)
         if failures:
             lines += ["", "Not ok:", "", *failures]
+    tuned_section = tuned_markdown(runs)
+    if tuned_section:
+        lines += ["", *tuned_section]
     if plots:
         lines += ["", "## Plots", "", *(f"![{name}]({name})" for name in plots)]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..results.files import replaced_atomically
 from ..results.schema import VARIANT_COLUMNS
-from .console import variant_name
+from .console import variant_name, varying_settings
 
 if TYPE_CHECKING:
     import pandas
@@ -59,10 +59,11 @@ def loss_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> P
     def draw(ax: "Axes", task: str) -> None:
         ok = runs.loc[(runs["task"] == task) & (runs["status"] == "ok"), [*VARIANT_COLUMNS, "seed"]]
         losses = None if curves is None else curves[curves["metric"] == "loss"].merge(ok)
+        swept = varying_settings(ok)
         if losses is not None and not losses.empty:
-            for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True):
+            for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True, dropna=False):
                 mean = variant.groupby("epoch")["value"].mean()
-                ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0]))
+                ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0], swept))
             if (losses["value"] > 0).all():
                 ax.set_yscale("log")
         ax.set_xlabel("epoch")
@@ -80,8 +81,8 @@ def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") 
         held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
         column = "valid_accuracy" if held_out else "accuracy"
         paths = None if curves is None else curves[curves["task"] == task]
-        for _, variant in rows.groupby(VARIANT_COLUMNS, sort=True):
-            name = variant_name(variant.iloc[0])
+        for _, variant in rows.groupby(VARIANT_COLUMNS, sort=True, dropna=False):
+            name = variant_name(variant.iloc[0], varying_settings(rows))
             points = ax.scatter(variant["train_seconds"], variant[column], label=name)
             own = None if paths is None else paths.merge(variant[[*VARIANT_COLUMNS, "seed"]])
             if own is None or not (own["metric"] == "train_seconds").any():
@@ -111,7 +112,7 @@ def step_quartiles(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None",
     ok = runs[(runs["task"] == task) & (runs["status"] == "ok")].dropna(subset=["step_ms_median"])
     steps = None if samples is None else samples[(samples["task"] == task) & (samples["metric"] == STEP_SAMPLES)]
     quartiles = []
-    for _, variant in ok.groupby(VARIANT_COLUMNS, sort=True):
+    for _, variant in ok.groupby(VARIANT_COLUMNS, sort=True, dropna=False):
         own = None if steps is None else steps.merge(variant[[*VARIANT_COLUMNS, "seed"]])
         if own is not None and not own.empty:
             q1, median, q3 = numpy.percentile(own["value"], [25, 50, 75])
@@ -119,7 +120,7 @@ def step_quartiles(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None",
             median = float(variant["step_ms_median"].median())
             half = float(variant["step_ms_iqr"].median()) / 2 if "step_ms_iqr" in variant else 0.0
             q1, q3 = median - half, median + half
-        quartiles.append((variant_name(variant.iloc[0]), float(q1), float(median), float(q3)))
+        quartiles.append((variant_name(variant.iloc[0], varying_settings(ok)), float(q1), float(median), float(q3)))
     return quartiles
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
 from .files import complete_csv_text
-from .schema import (CURVE_COLUMNS, NUMERIC_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, TEXT_COLUMNS,
+from .schema import (DETAIL_REQUIRED, NUMERIC_COLUMNS, RUN_REQUIRED, SETTING_COLUMNS, TEXT_COLUMNS,
                      check_schema_version)
 
 if TYPE_CHECKING:
@@ -42,6 +42,15 @@ def _read_csv(path: Path, required: list[str], what: str, infer_types: bool = Fa
     if missing:
         raise BenchInputError(f"{path}: not a benchsuite {what}: missing column(s) {', '.join(missing)}")
     check_schema_version(table["schema_version"].dropna(), path)
+    return table
+
+
+def _with_settings(table: "pandas.DataFrame") -> "pandas.DataFrame":
+    """Setting columns absent from a runs.csv written before they existed, added blank: every row has a full key.
+    (curves.csv and samples.csv keep only the columns they had: readers join them to runs.csv on those.)"""
+    for column in SETTING_COLUMNS:
+        if column not in table:
+            table[column] = None
     return table
 
 
@@ -84,6 +93,9 @@ def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
     for column in ("num_layers", "hidden_size", "seed"):
         table[column] = whole(table, column, source)
     table["bidirectional"] = boolean(table, "bidirectional", source)
+    for column in SETTING_COLUMNS:
+        if column in table:
+            table[column] = numeric(table, column, source)
     for column in ("task", "cell", "backend"):
         if table[column].isna().any():
             raise BenchInputError(f"{source}: {column} is blank on some rows")
@@ -92,7 +104,7 @@ def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
 
 def load_runs(path: Path) -> "pandas.DataFrame":
     """runs.csv with typed key columns and every known metric and setting as floats (blank: NaN)."""
-    table = _typed_keys(_read_csv(path, RUN_REQUIRED, "runs.csv"), path)
+    table = _typed_keys(_with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv")), path)
     for column in NUMERIC_COLUMNS:
         if column in table:
             table[column] = numeric(table, column, path)
@@ -105,7 +117,7 @@ def read_runs(run_dir: str | Path) -> "pandas.DataFrame":
     """A run folder's runs.csv as users see it (`benchsuite.run`'s table): checked like `load_runs`, names as
     text, other columns as pandas infers them (whole-number columns stay whole)."""
     path = Path(run_dir) / "runs.csv"
-    return _read_csv(path, RUN_REQUIRED, "runs.csv", infer_types=True)
+    return _with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv", infer_types=True))
 
 
 def _load_details(path: Path, columns: list[str], what: str) -> "pandas.DataFrame | None":
@@ -119,7 +131,7 @@ def _load_details(path: Path, columns: list[str], what: str) -> "pandas.DataFram
 
 def load_curves(path: Path) -> "pandas.DataFrame | None":
     """curves.csv with numeric epochs and values, or None."""
-    table = _load_details(path, CURVE_COLUMNS, "curves.csv")
+    table = _load_details(path, DETAIL_REQUIRED, "curves.csv")
     if table is not None:
         table["epoch"] = numeric(table, "epoch", path)
     return table
@@ -127,7 +139,7 @@ def load_curves(path: Path) -> "pandas.DataFrame | None":
 
 def load_samples(path: Path) -> "pandas.DataFrame | None":
     """samples.csv without its warm-up samples (medians leave them out too), or None."""
-    table = _load_details(path, SAMPLE_COLUMNS, "samples.csv")
+    table = _load_details(path, DETAIL_REQUIRED, "samples.csv")
     return None if table is None else table[~boolean(table, "warmup", path)]
 
 

@@ -12,18 +12,28 @@ from typing import Any, Iterable, Mapping
 from ..errors import BenchInputError
 
 SCHEMA_VERSION = 1
-VARIANT_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidden_size"]
+ARCHITECTURE_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidden_size"]
+# The training settings a sweep may vary, as runs.csv records them, with the type their text reads back as. Each is
+# part of a variant's identity, so rows trained differently are never pooled (summary, compare, resume, reports,
+# `bench best`). `max_epochs` is the epochs a run was set to train (`epochs` counts those it did, fewer when it
+# stopped early). Sweeping another setting: one line here and one in planning/sweepable.SWEPT.
+SETTING_COLUMNS: dict[str, type] = {"lr": float, "batch_size": int, "max_epochs": int}
+VARIANT_COLUMNS = [*ARCHITECTURE_COLUMNS, *SETTING_COLUMNS]
 KEY_COLUMNS = ["task", *VARIANT_COLUMNS, "seed"]
 GROUP_COLUMNS = ["task", *VARIANT_COLUMNS, "device"]
-RUN_COLUMNS = ["schema_version", *KEY_COLUMNS, "device", "status", "error", "params", "epochs", "lr",
-               "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
+RUN_COLUMNS = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device", "status", "error", "params",
+               "epochs", "lr", "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
                "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr",
                "target", "threads", "step_ms_noisy", "infer_ms_median", "infer_ms_iqr", "chars_per_second",
-               "peak_memory_mb", "batch_size", "prediction", "param_bytes", "optimizer_bytes", "activation_bytes"]
-# What a file must hold to be read as a runs.csv at all.
-RUN_REQUIRED = ["schema_version", *KEY_COLUMNS, "device", "status"]
+               "peak_memory_mb", "batch_size", "prediction", "param_bytes", "optimizer_bytes", "activation_bytes",
+               "max_epochs", "test_loss", "test_accuracy", "test_bpc", "state_size", "params_target"]
+assert set(KEY_COLUMNS) <= set(RUN_COLUMNS)
+# What a file must hold to be read as a runs.csv (or a curves.csv, samples.csv) at all. Older files may lack
+# setting columns that were added later; readers fill them in blank.
+RUN_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device", "status"]
 CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
 SAMPLE_COLUMNS = ["schema_version", *KEY_COLUMNS, "metric", "sample", "epoch", "warmup", "value"]
+DETAIL_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed"]
 # Columns read as text and as True/False; every other run column outside the key is a measured or set number.
 TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error", "prediction"]
 BOOLEAN_COLUMNS = ["bidirectional", "step_ms_noisy"]
@@ -32,13 +42,21 @@ NUMERIC_COLUMNS = [column for column in RUN_COLUMNS
 STATUSES = ("ok", "error", "diverged", "timeout", "skipped")
 FAILED_STATUSES = ("error", "diverged", "timeout")  # a run with any of these exits 1
 
-RowKey = tuple[str, str, str, int, bool, int, int]  # KEY_COLUMNS' values, typed
+RowKey = tuple[Any, ...]  # KEY_COLUMNS' values, typed
+
+
+def _setting(value: Any, kind: type) -> Any:
+    """A setting's value typed (blank: None), alike whether it comes from a fresh row or from CSV text."""
+    if value is None or value == "" or value != value:  # the last catches NaN
+        return None
+    return kind(float(value)) if kind is int else kind(value)
 
 
 def row_key(row: Mapping[str, Any]) -> RowKey:
     """The key of a row, from typed values (a fresh row) or text (a row read back from a CSV file)."""
     return (str(row["task"]), str(row["cell"]), str(row["backend"]), int(row["num_layers"]),
-            row["bidirectional"] in (True, "True"), int(row["hidden_size"]), int(row["seed"]))
+            row["bidirectional"] in (True, "True"), int(row["hidden_size"]),
+            *(_setting(row[column], kind) for column, kind in SETTING_COLUMNS.items()), int(row["seed"]))
 
 
 def check_schema_version(found: Iterable[Any], source: Path) -> None:

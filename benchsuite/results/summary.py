@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 SUMMARY_METRICS = ["accuracy", "final_loss", "valid_accuracy", "valid_loss", "bpc", "epochs_to_target",
                    "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr", "infer_ms_median",
-                   "chars_per_second", "peak_memory_mb", "param_bytes", "optimizer_bytes", "activation_bytes"]
+                   "chars_per_second", "peak_memory_mb", "param_bytes", "optimizer_bytes", "activation_bytes",
+                   "test_accuracy", "test_loss", "test_bpc"]
 SUMMARY_COLUMNS = ["schema_version", *GROUP_COLUMNS, "n_seeds", "statuses", "params", "target", "n_reached_target",
-                   *(f"{metric}_{stat}" for metric in SUMMARY_METRICS for stat in ("mean", "std"))]
+                   *(f"{metric}_{stat}" for metric in SUMMARY_METRICS for stat in ("mean", "std")), "state_size"]
 
 
 def _column(frame: "pandas.DataFrame", name: str) -> "pandas.Series":
@@ -58,6 +59,7 @@ def summarize(runs: "pandas.DataFrame") -> "pandas.DataFrame":
             values = _column(finished, metric)
             row[f"{metric}_mean"] = values.mean()
             row[f"{metric}_std"] = values.std()
+        row["state_size"] = _first(_column(group, "state_size"))
         rows.append(row)
     return pandas.DataFrame(rows, columns=SUMMARY_COLUMNS)
 

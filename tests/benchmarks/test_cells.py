@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from benchsuite.backends import BACKEND_DEVICES, get_backend
-from benchsuite.planning.grid import resolve_hyperparameters
-from benchsuite.planning.options import RunOptions
+from benchsuite.planning.grid import SUITE_DEFAULTS
 from benchsuite.registry.loading import BUILTIN_PLUGINS, get_registry
 from benchsuite.specs import CellConfig, TaskData
 from benchsuite.planning.tasks import build_task, effective_defaults
@@ -40,7 +39,7 @@ def open_session(cell_name: str, task: str, device: str) -> tuple[Any, TaskData]
         if not torch.cuda.is_available():
             pytest.skip("CUDA is not available")
     data = build_task(spec, {})
-    hyper = resolve_hyperparameters(RunOptions(tasks=(task,)), effective_defaults(spec, data))
+    hyper = {**SUITE_DEFAULTS, **effective_defaults(spec, data)}
     config = CellConfig(len(data.vocab), hyper["hidden_size"], hyper["num_layers"])
     session = get_backend(cell.backend).open_session(cell, config, data, hyper["lr"], device, 0)
     return session, data

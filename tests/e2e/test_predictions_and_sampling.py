@@ -33,7 +33,7 @@ def test_apple_predicts_pple(apple_run: Path) -> None:
 
 def test_each_ok_row_saves_its_model_in_its_backends_format(apple_run: Path) -> None:
     names = sorted(path.name for path in (apple_run / "models").iterdir())
-    assert names == ["apple-numpy-rnn-numpy-1L-uni-h5-seed0.npz", "apple-rnn-torch-1L-uni-h5-seed0.pt"]
+    assert names == ["apple-numpy-rnn-numpy-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0.npz", "apple-rnn-torch-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0.pt"]
     saved = torch.load(apple_run / "models" / names[1], weights_only=True)
     assert saved["vocab"] == sorted(set("apple!")) and saved["config"]["cell"] == "rnn"
     with np.load(apple_run / "models" / names[0]) as arrays:
@@ -50,7 +50,7 @@ def test_greedy_sampling_from_a_reloaded_apple_model_writes_pple(apple_run: Path
 
 
 def test_a_model_can_be_named_by_its_file(apple_run: Path) -> None:
-    for name in ("apple-rnn-torch-1L-uni-h5-seed0", str(apple_run / "models" / "apple-rnn-torch-1L-uni-h5-seed0.pt")):
+    for name in ("apple-rnn-torch-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0", str(apple_run / "models" / "apple-rnn-torch-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0.pt")):
         result = invoke("sample", str(apple_run), "--model", name, "--prime", "a", "--length", "5", "--temperature", "0")
         assert result.stdout == "apple!\n", result.output
     assert_bad_input(invoke("sample", str(apple_run), "--model", "nothing"), "--model nothing: no such checkpoint file")

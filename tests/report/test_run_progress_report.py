@@ -29,8 +29,8 @@ def test_run_writes_the_report_and_prints_a_line_per_row_when_stderr_is_not_a_te
     assert {"summary.md", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= written
     assert f"report: {run_dir / 'summary.md'} (3 plots)" in result.stdout
     progress = [line for line in result.stderr.splitlines() if not line.startswith(NOISE_LINE)]
-    assert [line.split(":")[0] for line in progress] == ["[1/2] apple rnn 1L uni h5 seed 0",
-                                                         "[2/2] apple rnn 1L uni h5 seed 1"]
+    assert [line.split(":")[0] for line in progress] == ["[1/2] apple rnn 1L uni h5 lr0.1 b1 e3 seed 0",
+                                                         "[2/2] apple rnn 1L uni h5 lr0.1 b1 e3 seed 1"]
 
 
 def test_no_report_and_quiet(bench, tmp_path):
@@ -54,17 +54,18 @@ def test_run_progress_picks_the_display_for_the_stream():
 def test_progress_bar_shows_the_variant_epoch_and_loss_then_the_finished_row():
     stream = Terminal()
     job = Job(task="apple", cell="rnn", backend="torch", num_layers=1,
-              bidirectional=False, hidden_size=5, seed=0, epochs=40, lr=0.1)
+              bidirectional=False, hidden_size=5, seed=0, epochs=40, lr=0.1, batch_size=1)
     with ProgressBar(stream) as bar:
         bar.epoch(1, 2, job, EpochRecord(epoch=7, loss=0.12345, accuracy=0.8, seconds=1.5, steps=1))
         bar.progress.refresh()
         bar.finished(1, 2, {"task": "apple", "cell": "rnn", "num_layers": 1, "bidirectional": False,
-                            "hidden_size": 5, "seed": 0, "status": "ok", "accuracy": 1.0, "final_loss": 0.01,
+                            "hidden_size": 5, "lr": 0.1, "batch_size": 1, "max_epochs": 40, "seed": 0, "status": "ok",
+                            "accuracy": 1.0, "final_loss": 0.01,
                             "train_seconds": 0.5})
     shown = stream.getvalue()
-    assert "apple rnn 1L uni h5 seed 0  epoch 7/40  loss 0.1235" in shown
+    assert "apple rnn 1L uni h5 lr0.1 b1 e40 seed 0  epoch 7/40  loss 0.1235" in shown
     assert "0/2" in shown
-    assert "[1/2] apple rnn 1L uni h5 seed 0: ok" in shown
+    assert "[1/2] apple rnn 1L uni h5 lr0.1 b1 e40 seed 0: ok" in shown
 
 
 def test_help_and_list_import_no_heavy_library():

@@ -1,0 +1,22 @@
+"""`bench best RUN_DIR`: each variant's best setting, chosen on validation and reported on test, and a scoreboard."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("best")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json"]), default="text", show_default=True,
+              help="Output for people (text, md) or machines (csv, json).")
+def best_command(run_dir: Path, fmt: str) -> None:
+    """Per task x variant, the swept setting with the best mean validation figure over seeds, reported on test.
+
+    Where a task has no test split the figures are selected and reported on validation, and marked optimistic.
+    Then a scoreboard: each cell's tuned accuracy averaged over tasks, ranked.
+    """
+    from ..report.tuned import format_best
+    from ..results.load import load_runs
+
+    click.echo(format_best(load_runs(run_dir / "runs.csv"), fmt), nl=False)

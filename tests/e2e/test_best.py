@@ -1,0 +1,112 @@
+"""`bench best`: each variant's setting chosen on validation and reported on test, checked against pandas by hand;
+and the selection rules (failures, ties, tasks without a test split, bpc for text) on tables built for them."""
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy
+import pandas
+import pytest
+from click.testing import CliRunner
+
+import benchsuite
+from benchsuite.cli import main
+from benchsuite.results.schema import RUN_COLUMNS
+from benchsuite.results.tuning import scoreboard, tuned
+from helpers.runs import only_run_dir
+
+LRS = (3e-3, 1e-2, 3e-2)
+
+
+@pytest.fixture(scope="module")
+def delay_run(tmp_path_factory):
+    """A small real sweep: delay with gap 30, three lrs, three seeds, three cells."""
+    out = tmp_path_factory.mktemp("best")
+    benchsuite.run(tasks="delay", cells="rnn,lstm,gru", lr=",".join(map(str, LRS)), seeds="0,1,2", epochs=3,
+                   hidden=8, task_opts=["delay.gap=30", "delay.samples=128"], threads=1, out=str(out))
+    return only_run_dir(out)
+
+
+def best(run_dir, fmt: str) -> str:
+    result = CliRunner().invoke(main, ["best", str(run_dir), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_best_lr_and_its_test_figures_match_an_independent_computation(delay_run):
+    runs = pandas.read_csv(delay_run / "runs.csv")
+    assert runs["test_accuracy"].notna().all() and len(runs) == len(LRS) * 3 * 3
+    reported = {row["cell"]: row for row in json.loads(best(delay_run, "json"))["tuned"]}
+    for cell, rows in runs.groupby("cell"):
+        ok = rows[rows["status"] == "ok"]
+        per_lr = pandas.DataFrame({"failed": (rows["status"] != "ok").groupby(rows["lr"]).sum(),
+                                   "valid": ok.groupby("lr")["valid_accuracy"].mean()})
+        chosen = per_lr.sort_values(["failed", "valid"], ascending=[True, False], kind="stable").index[0]
+        test = ok.loc[ok["lr"] == chosen, "test_accuracy"]
+        row = reported[cell]
+        assert row["lr"] == chosen and row["reported_on"] == "test" and row["selected_on"] == "valid"
+        assert row["accuracy_mean"] == pytest.approx(test.mean()) and row["n_seeds"] == len(test)
+        assert row["accuracy_std"] == pytest.approx(test.std())
+        assert row["selection_figure"] == pytest.approx(per_lr.loc[chosen, "valid"])
+        assert row["loss_mean"] == pytest.approx(ok.loc[ok["lr"] == chosen, "test_loss"].mean())
+
+
+def test_best_formats_and_the_summary_md_section(delay_run):
+    text = best(delay_run, "md")
+    assert "## Tuned" in text and "### Scoreboard" in text
+    assert text.count("| test |") == 3 and "valid (optimistic)" not in text
+    table = pandas.read_csv(io.StringIO(best(delay_run, "csv")))
+    assert set(table["cell"]) == {"rnn", "lstm", "gru"} and set(table["rank"]) <= {1, 2, 3}
+    board = json.loads(best(delay_run, "json"))["scoreboard"]
+    scores = {row["cell"]: row["score"] for row in board}
+    assert [row["cell"] for row in board] == sorted(scores, key=lambda cell: -scores[cell])
+
+
+def _runs(rows: list[dict]) -> pandas.DataFrame:
+    """A runs table with every column, filled in from `rows` (the rest blank) and typed as load_runs types it."""
+    base = {"task": "t", "cell": "c", "backend": "torch", "num_layers": 1, "bidirectional": False, "hidden_size": 8,
+            "device": "cpu", "status": "ok", "batch_size": 4, "max_epochs": 2}
+    table = pandas.DataFrame([{**base, **row} for row in rows])
+    for column in RUN_COLUMNS:
+        if column not in table:
+            table[column] = numpy.nan
+    return table
+
+
+def test_a_failed_seed_is_a_failure_of_its_setting_not_a_missing_value():
+    runs = _runs([
+        {"lr": 0.1, "seed": 0, "valid_accuracy": 0.99, "test_accuracy": 0.98},
+        {"lr": 0.1, "seed": 1, "status": "diverged"},
+        {"lr": 0.01, "seed": 0, "valid_accuracy": 0.6, "test_accuracy": 0.5},
+        {"lr": 0.01, "seed": 1, "valid_accuracy": 0.7, "test_accuracy": 0.7},
+    ])
+    (row,) = tuned(runs).to_dict("records")
+    assert row["lr"] == 0.01 and row["n_failed"] == 0 and row["accuracy_mean"] == pytest.approx(0.6)
+
+
+def test_ties_go_to_the_smaller_setting_and_untested_tasks_are_marked_optimistic():
+    runs = _runs([{"lr": lr, "seed": 0, "valid_accuracy": 0.8, "accuracy": 0.9} for lr in (0.3, 0.1)])
+    (row,) = tuned(runs).to_dict("records")
+    assert row["lr"] == 0.1 and row["reported_on"] == "valid" and "optimistic" in row["note"]
+    assert row["accuracy_mean"] == 0.8
+
+
+def test_text_is_selected_by_bits_per_character():
+    runs = _runs([{"task": "text", "lr": 0.1, "seed": 0, "valid_accuracy": 0.5, "valid_loss": 1.0, "test_loss": 1.1,
+                   "test_accuracy": 0.5},
+                  {"task": "text", "lr": 0.01, "seed": 0, "valid_accuracy": 0.6, "valid_loss": 1.2, "test_loss": 1.3,
+                   "test_accuracy": 0.6}])
+    (row,) = tuned(runs).to_dict("records")
+    assert row["lr"] == 0.1 and row["selected_by"] == "bpc"
+    assert row["selection_figure"] == pytest.approx(1.0 / math.log(2))
+    assert row["bpc_mean"] == pytest.approx(1.1 / math.log(2))
+
+
+def test_the_scoreboard_averages_tasks_and_ranks_cells():
+    runs = _runs([{"task": task, "cell": cell, "lr": 0.1, "seed": 0, "valid_accuracy": acc, "test_accuracy": acc}
+                  for task, cell, acc in (("a", "x", 0.9), ("b", "x", 0.5), ("a", "y", 0.6), ("b", "y", 0.6))])
+    board = scoreboard(tuned(runs)).to_dict("records")
+    assert [(row["cell"], row["score"], row["rank"]) for row in board] == [("x", pytest.approx(0.7), 1),
+                                                                          ("y", pytest.approx(0.6), 2)]
