@@ -24,7 +24,7 @@ from .backends import BACKEND_MODULES
 from .errors import BenchInputError, unknown_name
 from .specs import CellSpec, TaskSpec
 
-BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks", "char_tasks")
+BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks", "char_tasks", "memory_tasks", "formal_tasks")
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
 # Each hook and the kind of spec its `register` accepts.
