@@ -31,14 +31,14 @@ def __getattr__(name: str) -> Any:
 
 def get_cell(name: str) -> CellSpec:
     """The registered cell called `name` (raises BenchInputError listing the known ones)."""
-    from .plugins import get_registry
+    from .registry.loading import get_registry
 
     return get_registry().cell(name)
 
 
 def get_task(name: str) -> TaskSpec:
     """The registered task called `name` (raises BenchInputError listing the known ones)."""
-    from .plugins import get_registry
+    from .registry.loading import get_registry
 
     return get_registry().task(name)
 
@@ -46,6 +46,6 @@ def get_task(name: str) -> TaskSpec:
 def run(tasks: Any = None, cells: Any = None, **options: Any) -> "pandas.DataFrame":
     """Run the grid from Python and return the runs table; options are `bench run`'s, by keyword
     (`resume="results/<run-id>"` finishes an interrupted run)."""
-    from .runner import run as run_grid
+    from .sweep import run as run_grid
 
     return run_grid(tasks=tasks, cells=cells, **options)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchsuite.cli import main
-from benchsuite.plugins import get_registry
+from benchsuite.registry.loading import get_registry
 
 RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device", "cpu"]
 

@@ -4,7 +4,8 @@ from click.testing import CliRunner
 
 from benchsuite import get_cell, get_task
 from benchsuite.cli import main
-from benchsuite.plan import RunOptions, plan_task
+from benchsuite.planning.grid import plan_task
+from benchsuite.planning.options import RunOptions
 
 
 def planned_batch_size(task: str, **options) -> int | None:

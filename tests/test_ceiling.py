@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import benchsuite
-from benchsuite.table import format_runs
+from benchsuite.report.console import format_runs
 from benchsuite_plugins.char_data import causal_window_ceiling
 from benchsuite_plugins.seed_tasks import SHIP_SENTENCE, build_apple, build_ship
 

@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from benchsuite.results import RUN_COLUMNS
+from benchsuite.results.schema import RUN_COLUMNS
 from conftest import only_run_dir
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from benchsuite import CellConfig, CellSpec, TaskData, TaskSpec, testing
-from benchsuite.plugins import load_registry
+from benchsuite.registry.loading import load_registry
 
 pytest_plugins = ["pytester"]
 REGISTRY = load_registry()

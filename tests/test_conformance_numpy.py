@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchsuite import CellConfig, CellSpec
-from benchsuite.backends import numpy_conformance
+from benchsuite.testing import numpy_checks
 
 CONFIG = CellConfig(5, 4)
 WHERE = "cell 'elman' (1 layer, unidirectional)"
@@ -86,7 +86,7 @@ class FloatList(Elman):
 
 
 def test_numpy_checks_pass_a_correct_layer() -> None:
-    numpy_conformance.check_variant(CellSpec("elman", "numpy", Elman), CONFIG, WHERE)
+    numpy_checks.check_variant(CellSpec("elman", "numpy", Elman), CONFIG, WHERE)
 
 
 @pytest.mark.parametrize("build, problem", [
@@ -98,4 +98,4 @@ def test_numpy_checks_pass_a_correct_layer() -> None:
 ])
 def test_numpy_checks_name_the_problem(build, problem: str) -> None:
     with pytest.raises(AssertionError, match=problem):
-        numpy_conformance.check_variant(CellSpec("elman", "numpy", build), CONFIG, WHERE)
+        numpy_checks.check_variant(CellSpec("elman", "numpy", build), CONFIG, WHERE)

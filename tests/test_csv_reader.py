@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchsuite.errors import BenchInputError
-from benchsuite.results import SCHEMA_VERSION, CsvAppender, read_csv_rows
+from benchsuite.results.files import CsvAppender, read_csv_rows
+from benchsuite.results.schema import SCHEMA_VERSION
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)  # any character a str can hold in UTF-8
 columns = st.lists(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=8), min_size=1,

@@ -8,8 +8,8 @@ import pytest
 
 import benchsuite
 from benchsuite import testing
-from benchsuite.backends.torch_conformance import single_thread
-from benchsuite.plugins import get_registry
+from benchsuite.testing.torch_checks import single_thread
+from benchsuite.registry.loading import get_registry
 from fakedist import fake_install_mingru
 
 VOCAB, HIDDEN = 4, 8  # the mirror task's default symbols 'abcd'; a small hidden size keeps the test fast

@@ -7,8 +7,8 @@ import time
 import pytest
 
 import benchsuite
-from benchsuite import isolation
-from benchsuite.results import read_csv_rows
+from benchsuite.execution import isolated as isolation
+from benchsuite.results.files import read_csv_rows
 from conftest import only_run_dir
 from faulty_cells import SLEEP_SECONDS, write_plugin
 

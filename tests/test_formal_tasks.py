@@ -116,9 +116,9 @@ def test_chance_is_the_commonest_test_answer_and_parity_is_a_coin():
 
 @pytest.mark.parametrize("task", BUILDS)
 def test_ten_thousand_rows_up_to_length_100_take_well_under_a_second(task):
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other load on the machine must not fail the test
     data = BUILDS[task](samples=10_000)
-    assert time.perf_counter() - start < 1.0 and len(data.x_train) == 10_000 and data.x_test.shape[1] >= 100
+    assert time.process_time() - start < 1.0 and len(data.x_train) == 10_000 and data.x_test.shape[1] >= 100
 
 
 @pytest.mark.parametrize("option, message", [

@@ -5,7 +5,7 @@ import inspect
 import sys
 
 from benchsuite import CellSpec, TaskData, TaskSpec, hookimpl, hookspecs
-from benchsuite.plugins import collect_specs, new_manager
+from benchsuite.registry.loading import collect_specs, new_manager
 
 
 def hook_specs() -> dict[str, object]:

@@ -10,7 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from benchsuite.cli import main
-from benchsuite.results import KEY_COLUMNS
+from benchsuite.results.schema import KEY_COLUMNS
 from benchsuite_plugins.seed_tasks import build_ship
 from conftest import only_run_dir
 

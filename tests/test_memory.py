@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchsuite.memory import CPU_PER_RUN, PeakMemory, memory_method
+from benchsuite.measurement.memory import CPU_PER_RUN, PeakMemory, memory_method
 
 ALLOCATED_MIB = 200
 
@@ -27,7 +27,7 @@ def test_cpu_peak_sees_an_allocation_and_resets_after_it() -> None:
 
 
 def test_cpu_peak_without_a_reset_still_reports_the_lifetime_peak(monkeypatch: pytest.MonkeyPatch) -> None:
-    import benchsuite.memory as memory
+    import benchsuite.measurement.memory as memory
 
     monkeypatch.setattr(memory, "_reset_cpu_peak", lambda: False)
     with PeakMemory("cpu") as peak:

@@ -91,9 +91,9 @@ def test_splits_differ_and_the_tasks_pass_the_kit(build):
 @pytest.mark.parametrize("build, options", [(build_recall, {"seq_len": 100, "kv_pairs": 8}),
                                             (build_copy, {"seq_len": 100}), (build_induction, {"seq_len": 100})])
 def test_ten_thousand_rows_of_length_100_take_well_under_a_second(build, options):
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other load on the machine must not fail the test
     data = build(samples=10_000, **options)
-    assert time.perf_counter() - start < 1.0 and data.x_train.shape == (10_000, 100)
+    assert time.process_time() - start < 1.0 and data.x_train.shape == (10_000, 100)
 
 
 @pytest.mark.parametrize("option, message", [

@@ -6,8 +6,8 @@ import math
 import pytest
 
 from benchsuite.errors import BenchInputError
-from benchsuite.metrics import METRICS, NOT_COMPARED, SETTINGS, SPREADS, parse_thresholds, worse_factor
-from benchsuite.results import KEY_COLUMNS, RUN_COLUMNS
+from benchsuite.results.metrics import METRICS, NOT_COMPARED, SETTINGS, SPREADS, parse_thresholds, worse_factor
+from benchsuite.results.schema import KEY_COLUMNS, RUN_COLUMNS
 
 # Columns other issues add to runs.csv; compare must know each of them.
 ADDED_ELSEWHERE = ["threads", "step_ms_noisy", "infer_ms_median", "chars_per_second", "peak_memory_mb",

@@ -8,10 +8,10 @@ import torch.nn.functional as F
 
 from benchsuite import TaskData, get_cell
 from benchsuite.backends.torch_backend import open_session
-from benchsuite.batching import chunks, shuffled_batches
+from benchsuite.backends.batching import chunks, shuffled_batches
 from benchsuite.specs import CellConfig
-from benchsuite.timing import thread_count
-from benchsuite.train import train
+from benchsuite.measurement.timing import thread_count
+from benchsuite.measurement.train import train
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from benchsuite.backends import get_backend
 from benchsuite.cli import main
-from benchsuite.plugins import get_registry
+from benchsuite.registry.loading import get_registry
 from benchsuite.specs import CellConfig
-from benchsuite.train import train
+from benchsuite.measurement.train import train
 
 
 def start_from_torch_weights(numpy_session: object, torch_session: object) -> None:

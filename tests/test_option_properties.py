@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchsuite.errors import BenchInputError
-from benchsuite.options import (parse_directions, parse_ints, parse_names, parse_task_options, positive_int,
+from benchsuite.planning.parsers import (parse_directions, parse_ints, parse_names, parse_task_options, positive_int,
                                 positive_number)
-from benchsuite.plan import RunOptions
-from benchsuite.resume import options_from_record, options_record
+from benchsuite.planning.options import RunOptions
+from benchsuite.planning.options import options_from_record, options_record
 
 spaces = st.sampled_from(["", " ", "  ", "\t"])
 name = st.text(st.characters(exclude_characters=",", exclude_categories=("Cs",)), min_size=1).filter(str.strip)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from benchsuite.cli import main
 from benchsuite.errors import BenchInputError
-from benchsuite.plugins import BUILTIN_PLUGINS, PluginError, get_registry, load_registry
+from benchsuite.registry.loading import BUILTIN_PLUGINS, PluginError, get_registry, load_registry
 from fakedist import fake_install
 
 CELL_PLUGIN = textwrap.dedent('''

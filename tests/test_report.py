@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from PIL import Image, ImageStat
 
 from benchsuite.cli import main
-from benchsuite.plots import step_quartiles
-from benchsuite.readers import load_runs, load_samples
-from benchsuite.report import summary_markdown
-from benchsuite.results import replaced_atomically, write_text_atomic
+from benchsuite.report.plots import step_quartiles
+from benchsuite.results.load import load_runs, load_samples
+from benchsuite.report.markdown import summary_markdown
+from benchsuite.results.files import replaced_atomically, write_text_atomic
 from fixture_files import COMPARE_FIXTURES, copy_fixture
 
 PLOTS = ["loss_curves.png", "accuracy_vs_time.png", "step_time.png"]
@@ -159,9 +159,9 @@ def test_loss_curves_average_only_the_seeds_that_finished_ok() -> None:
     import matplotlib.pyplot as plt
     import pandas
 
-    from benchsuite.plots import loss_panel
+    from benchsuite.report.plots import loss_panel
 
-    variant = {"task": "apple", "cell": "rnn", "num_layers": 1, "bidirectional": False, "hidden_size": 5}
+    variant = {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1, "bidirectional": False, "hidden_size": 5}
     runs = pandas.DataFrame([{**variant, "seed": 0, "status": "ok"}, {**variant, "seed": 1, "status": "diverged"}])
     curves = pandas.DataFrame([{**variant, "seed": seed, "epoch": epoch, "metric": "loss", "value": value}
                                for seed, values in ((0, [2.0, 1.0]), (1, [2.0, float("inf")]))

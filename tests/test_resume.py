@@ -12,8 +12,8 @@ import pandas
 import pytest
 
 import benchsuite
-from benchsuite.results import read_csv_rows
-from benchsuite.resume import row_key
+from benchsuite.results.files import read_csv_rows
+from benchsuite.results.schema import KEY_COLUMNS, row_key
 from conftest import only_run_dir
 from faulty_cells import write_plugin
 
@@ -34,7 +34,7 @@ def assert_each_curve_once(run_dir: Path, seeds: int, epochs: int) -> None:
     counts = curve_counts(run_dir)
     assert set(counts.values()) == {1}
     metrics = {key[-1] for key in counts}
-    assert {key[5] for key in counts} == set(range(seeds))
+    assert {key[KEY_COLUMNS.index("seed")] for key in counts} == set(range(seeds))
     assert len(counts) == seeds * epochs * len(metrics) and {key[-2] for key in counts} == set(range(1, epochs + 1))
 
 
@@ -43,7 +43,7 @@ def assert_samples_match_rows(run_dir: Path) -> None:
     samples = [(*row_key(point), point["metric"], point["sample"], point["epoch"])
                for point in read_csv_rows(run_dir / "samples.csv")]
     assert len(samples) == len(set(samples))
-    assert {sample[:6] for sample in samples} == {row_key(row) for row in read_csv_rows(run_dir / "runs.csv")}
+    assert {sample[:len(KEY_COLUMNS)] for sample in samples} == {row_key(row) for row in read_csv_rows(run_dir / "runs.csv")}
 
 
 def wait_for_rows(runs: Path, count: int, child: subprocess.Popen, limit: float = 120.0) -> None:
@@ -103,7 +103,7 @@ def test_ctrl_c_drops_the_row_in_flight_and_says_how_to_resume(tmp_path, bench):
     assert (f"interrupted: 2 of 4 rows finished and are kept in {run_dir}/runs.csv; the row in flight was dropped. "
             f"Finish the run with: bench run --resume {run_dir}") in stopped.output
     assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1"]
-    assert {key[5] for key in curve_counts(run_dir)} == {0, 1}  # nothing of the dropped row either
+    assert {key[KEY_COLUMNS.index("seed")] for key in curve_counts(run_dir)} == {0, 1}  # nothing of the dropped row either
 
     finished = bench("run", "--resume", str(run_dir))  # this plugin interrupts only its third run in a process
     assert finished.exit_code == 0, finished.output

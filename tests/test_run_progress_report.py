@@ -8,10 +8,9 @@ import sys
 from click.testing import CliRunner
 
 from benchsuite.cli import main
-from benchsuite.plan import Job
-from benchsuite.progress import ProgressBar, RowLines, run_progress
-from benchsuite.specs import CellSpec
-from benchsuite.train import EpochRecord
+from benchsuite.planning.grid import Job
+from benchsuite.report.progress import ProgressBar, RowLines, run_progress
+from benchsuite.measurement.train import EpochRecord
 
 RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "3"]
 
@@ -55,7 +54,7 @@ def test_run_progress_picks_the_display_for_the_stream():
 
 def test_progress_bar_shows_the_variant_epoch_and_loss_then_the_finished_row():
     stream = Terminal()
-    job = Job(task="apple", cell=CellSpec("rnn", "torch", build=lambda config: None), num_layers=1,
+    job = Job(task="apple", cell="rnn", backend="torch", num_layers=1,
               bidirectional=False, hidden_size=5, seed=0, epochs=40, lr=0.1)
     with ProgressBar(stream) as bar:
         bar.epoch(1, 2, job, EpochRecord(epoch=7, loss=0.12345, accuracy=0.8, seconds=1.5, steps=1))

@@ -7,7 +7,7 @@ import math
 import pytest
 from scipy.stats import mannwhitneyu
 
-from benchsuite.significance import DEFAULT_ALPHA, Measurement, judge, mann_whitney_p, smallest_p_value
+from benchsuite.compare.significance import DEFAULT_ALPHA, Measurement, judge, mann_whitney_p, smallest_p_value
 
 STEP_A = [4.01, 3.98, 4.12, 4.05, 3.91, 4.2, 4.07, 3.99]
 STEP_B = [4.31, 4.44, 4.18, 4.52, 4.29, 4.61, 4.35, 4.4]

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchsuite.results import RUN_COLUMNS, RunWriter
-from benchsuite.summary import SUMMARY_METRICS, summarize, write_summary
+from benchsuite.results.files import RunWriter
+from benchsuite.results.schema import RUN_COLUMNS
+from benchsuite.results.summary import SUMMARY_METRICS, summarize, write_summary
 
 VARIANT = {"task": "ship", "cell": "rnn", "backend": "torch", "num_layers": 2, "bidirectional": False,
            "hidden_size": 25, "device": "cpu", "params": 3250, "target": 0.99}

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import benchsuite
 from benchsuite.cli import main
-from benchsuite.table import format_runs
+from benchsuite.report.console import format_runs
 from benchsuite_plugins.char_tasks import build_text
 
 SAMPLE = "the quick brown fox jumps over the lazy dog; ünïcödé ✓ too.\n" * 40

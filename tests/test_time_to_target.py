@@ -7,8 +7,10 @@ import pytest
 
 from benchsuite.backends import EvalStats, StepStats
 from benchsuite.errors import BenchInputError
-from benchsuite.target import check_target, resolve_target, time_to_target
-from benchsuite.train import train
+from benchsuite.measurement.target import time_to_target
+from benchsuite.planning.grid import resolve_target
+from benchsuite.planning.parsers import check_target
+from benchsuite.measurement.train import train
 
 
 class ScriptedSession:

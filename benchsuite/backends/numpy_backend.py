@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..errors import BenchInputError
-from ..batching import chunks, is_full_batch, shuffled_batches
+from .batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
 from . import BACKEND_DEVICES, EvalStats, StepStats
 from .numpy_variants import build_layer

@@ -1,4 +1,5 @@
-"""Deep and bidirectional variants composed from single unidirectional numpy layers, wired as nn.RNN wires them."""
+"""NumPy layers composed into deep and bidirectional variants (the wiring is composition.py's), with nn.RNN's
+parameter names for the whole stack and backpropagation through the composition."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -6,6 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..specs import CellConfig
+from .composition import composed_forward, layer_configs, needs_composition, stack_states
 
 DIRECTION_SUFFIXES = ("", "_reverse")
 SINGLE_LAYER_SUFFIX = "_l0"
@@ -13,13 +15,6 @@ SINGLE_LAYER_SUFFIX = "_l0"
 
 def _reversed_in_time(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x[:, ::-1])
-
-
-def _stack_states(states: list[Any]) -> Any:
-    """Final states of every layer and direction on the first axis; LSTM-style tuples part by part."""
-    if isinstance(states[0], tuple):
-        return tuple(np.concatenate(parts, axis=0) for parts in zip(*states))
-    return np.concatenate(states, axis=0)
 
 
 def _public_name(name: str, layer: int, suffix: str) -> str:
@@ -32,17 +27,12 @@ def _public_name(name: str, layer: int, suffix: str) -> str:
 class ComposedLayers:
     """`num_layers` stacked numpy layers; when bidirectional, each has a second layer reading the sequence reversed.
 
-    Outputs of the two directions are concatenated on the feature axis and feed the next layer;
-    h_n is ordered layer by layer, forward before reverse, and `params`/`grads` carry nn.RNN's
-    names for the whole stack (`weight_hh_l1_reverse`, ...), read live from the single layers.
+    `params`/`grads` carry nn.RNN's names for the whole stack (`weight_hh_l1_reverse`, ...), read live from the
+    single layers.
     """
 
     def __init__(self, build: Callable[[CellConfig], Any], config: CellConfig) -> None:
-        directions = 2 if config.bidirectional else 1
-        self.layers = []
-        for layer in range(config.num_layers):
-            input_size = config.input_size if layer == 0 else config.hidden_size * directions
-            self.layers.append([build(CellConfig(input_size, config.hidden_size)) for _ in range(directions)])
+        self.layers = [[build(single) for single in directions] for directions in layer_configs(config)]
 
     def _named(self, attribute: str) -> dict[str, np.ndarray]:
         return {_public_name(name, layer, suffix): value
@@ -59,15 +49,9 @@ class ComposedLayers:
         return self._named("grads")
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
-        finals = []
-        for cells in self.layers:
-            outputs = []
-            for reverse, cell in enumerate(cells):
-                output, final = cell.forward(_reversed_in_time(x) if reverse else x)
-                outputs.append(_reversed_in_time(output) if reverse else output)
-                finals.append(final)
-            x = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
-        return x, _stack_states(finals)
+        output, finals = composed_forward(self.layers, x, lambda layer, inputs: layer.forward(inputs),
+                                          _reversed_in_time, lambda parts: np.concatenate(parts, axis=-1))
+        return output, stack_states(finals, lambda parts: np.concatenate(parts, axis=0))
 
     def backward(self, d_output: np.ndarray) -> np.ndarray:
         for cells in reversed(self.layers):
@@ -79,6 +63,4 @@ class ComposedLayers:
 
 def build_layer(build: Callable[[CellConfig], Any], config: CellConfig, native_variants: bool) -> Any:
     """The numpy layer for `config`: built natively, or composed from single layers."""
-    if native_variants or (config.num_layers == 1 and not config.bidirectional):
-        return build(config)
-    return ComposedLayers(build, config)
+    return ComposedLayers(build, config) if needs_composition(config, native_variants) else build(config)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batching import chunks, is_full_batch, shuffled_batches
+from .batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
 from . import EvalStats, StepStats
 from .torch_variants import build_layer

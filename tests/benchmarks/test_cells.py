@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from benchsuite.backends import BACKEND_DEVICES, get_backend
-from benchsuite.plan import RunOptions, resolve_hyperparameters
-from benchsuite.plugins import BUILTIN_PLUGINS, get_registry
+from benchsuite.planning.grid import resolve_hyperparameters
+from benchsuite.planning.options import RunOptions
+from benchsuite.registry.loading import BUILTIN_PLUGINS, get_registry
 from benchsuite.specs import CellConfig, TaskData
-from benchsuite.tasks import build_task, effective_defaults
+from benchsuite.planning.tasks import build_task, effective_defaults
 
 TASKS = ("apple", "ship")
 BUILTIN_CELLS = sorted(name for name, entry in get_registry().cells.items() if entry.plugin in BUILTIN_PLUGINS)

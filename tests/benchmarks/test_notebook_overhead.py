@@ -1,6 +1,6 @@
 """Does the suite's loop cost anything over the seed notebook's own hand-written loop?
 
-Per-epoch time of `rnn` on apple and ship, trained by `benchsuite.train.train` through the torch backend, against
+Per-epoch time of `rnn` on apple and ship, trained by `benchsuite.measurement.train.train` through the torch backend, against
 the notebook's loop for the same model (nn.RNN + nn.Linear, one-hot inputs, cross-entropy, Adam), measured side by
 side in one process. Rounds alternate between the two so that machine noise hits both alike; the figure is the
 median over rounds of (suite time / notebook time). Run it alone to see the figures:
@@ -18,8 +18,8 @@ from torch import nn
 
 from benchsuite import CellConfig, get_cell, get_task
 from benchsuite.backends.torch_backend import TorchSession
-from benchsuite.timing import thread_count
-from benchsuite.train import train
+from benchsuite.measurement.timing import thread_count
+from benchsuite.measurement.train import train
 
 ROUNDS = 15
 EPOCHS = 100

@@ -18,7 +18,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from benchsuite.backends import Session, get_backend
-from benchsuite.plugins import get_registry
+from benchsuite.registry.loading import get_registry
 from benchsuite.specs import CellConfig
 
 WARMUP_EPOCHS = 5

@@ -1,0 +1,206 @@
+"""One side of a comparison, loaded from a runs.csv, a run folder or a pytest-benchmark JSON file.
+
+A side is a set of entries, one per variant (the runs.csv key without the seed, plus the device), each
+holding its rows' outcomes, the measurements of every metric over its seeds that finished ok, and
+its settings. pytest-benchmark entries are keyed by the benchmark's full name.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BenchInputError
+from ..results.metrics import METRICS, SAMPLES, SETTINGS, SPREADS
+from ..results.load import load_meta, load_runs, load_samples
+from ..results.schema import GROUP_COLUMNS, KEY_COLUMNS
+from .significance import Measurement
+
+if TYPE_CHECKING:
+    import pandas
+
+RUN_KEY = tuple(GROUP_COLUMNS)
+BENCHMARK_KEY = ("benchmark",)
+
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one row ended."""
+
+    seed: int
+    status: str
+    error: str = ""
+
+
+@dataclass
+class Entry:
+    """Everything one side measured for one variant, pooled over seeds."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    measurements: dict[str, Measurement] = field(default_factory=dict)  # per seed (or per benchmark round)
+    samples: dict[str, Measurement] = field(default_factory=dict)  # per step or pass, from samples.csv
+    settings: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def measurement(self, name: str, other: "Entry") -> Measurement | None:
+        """This entry's figure for `name`: its raw timings when `other` has them too, else per seed."""
+        if name in self.samples and name in other.samples:
+            return self.samples[name]
+        return self.measurements.get(name)
+
+
+@dataclass
+class Side:
+    source: str
+    kind: str  # "runs.csv" or "pytest-benchmark"
+    key_columns: tuple[str, ...]
+    entries: dict[Key, Entry]
+    environment: dict[str, str]
+    rows: int
+
+
+def load_side(source: str) -> Side:
+    """A side from a path as the user typed it; anything unusable is a bad-input error."""
+    path = Path(source)
+    if path.is_dir():
+        path = path / "runs.csv"
+        if not path.is_file():
+            raise BenchInputError(f"{source}: this folder has no runs.csv; expected a run folder, "
+                                  f"a runs.csv file or a pytest-benchmark JSON file")
+    elif not path.exists():
+        raise BenchInputError(f"{source}: no such file or folder; expected a run folder, a runs.csv file "
+                              f"or a pytest-benchmark JSON file")
+    if _looks_like_json(path):
+        return _benchmark_side(source, path)
+    return _runs_side(source, path)
+
+
+def _looks_like_json(path: Path) -> bool:
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(64).lstrip().startswith(b"{")
+    except OSError as exc:
+        raise BenchInputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _runs_side(source: str, path: Path) -> Side:
+    runs = load_runs(path)
+    meta = load_meta(path.parent / "meta.json")
+    samples = _pooled_samples(runs, load_samples(path.parent / "samples.csv"))
+    entries: dict[Key, Entry] = {}
+    for values, group in runs.groupby(list(RUN_KEY), sort=True):
+        key = tuple(_plain(value) for value in values)
+        entries[key] = _entry(group, samples.get(key, {}))
+    return Side(source, "runs.csv", RUN_KEY, entries, _run_environment(meta, runs), len(runs))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python ones, so keys compare, print and serialise plainly."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _entry(group: "pandas.DataFrame", samples: dict[str, list[float]]) -> Entry:
+    entry = Entry(outcomes=[Outcome(int(row.seed), str(row.status), str(row.error))
+                            for row in group.itertuples(index=False)])
+    entry.samples = {name: Measurement.of(values) for name, values in samples.items()}
+    ok = group[group["status"] == "ok"]
+    for name, metric in METRICS.items():
+        if name in ok and len(ok):
+            values = ok[name].fillna(math.inf) if metric.blank_means_never else ok[name].dropna()
+            if len(values):
+                entry.measurements[name] = _measured(ok, name, values)
+    for name in SETTINGS:
+        if name in group:
+            entry.settings[name] = tuple(sorted(_plain(v) for v in group[name].dropna().unique()))
+    return entry
+
+
+def _measured(ok: "pandas.DataFrame", name: str, values: "pandas.Series") -> Measurement:
+    """Per-seed values; where the row records the spread of its figure, each seed's interval is that wide."""
+    spread = SPREADS.get(name)
+    if spread not in ok:
+        return Measurement.of(values.tolist())
+    # Only the width of the middle half is recorded, not the quartiles, so centre it on the median.
+    half = ok.loc[values.index, spread].fillna(0.0) / 2
+    return Measurement(tuple(values.tolist()), float((values - half).min()), float((values + half).max()))
+
+
+def _pooled_samples(runs: "pandas.DataFrame",
+                    samples: "pandas.DataFrame | None") -> dict[Key, dict[str, list[float]]]:
+    """Raw timings of the rows that finished ok, pooled over seeds, by variant and the metric they make up."""
+    if samples is None:
+        return {}
+    wanted = samples[samples["metric"].isin(list(SAMPLES))].dropna(subset=["value"])
+    ok = runs[runs["status"] == "ok"]
+    if wanted.empty or ok.empty:
+        return {}
+    # samples.csv has no device column: its rows take their device from the runs.csv row of the same seed.
+    joined = wanted.merge(ok[[*KEY_COLUMNS, "device"]], on=KEY_COLUMNS)
+    pooled: dict[Key, dict[str, list[float]]] = {}
+    for (*key, metric), group in joined.groupby([*RUN_KEY, "metric"], sort=True):
+        pooled.setdefault(tuple(_plain(value) for value in key), {})[SAMPLES[metric]] = group["value"].tolist()
+    return pooled
+
+
+def _run_environment(meta: dict[str, Any] | None, runs: "pandas.DataFrame") -> dict[str, str]:
+    """The facts that make timings comparable or not: machine, torch version, threads, device."""
+    environment: dict[str, str] = {}
+    if meta is not None:
+        machine = " ".join(str(meta[k]) for k in ("hostname", "cpu") if meta.get(k))
+        if machine:
+            environment["machine"] = machine
+        for name in ("torch", "threads"):
+            if meta.get(name) is not None:
+                environment[name] = str(meta[name])
+    if "threads" in runs and runs["threads"].notna().any():
+        environment["threads"] = ", ".join(f"{t:g}" for t in sorted(runs["threads"].dropna().unique()))
+    devices = sorted(set(runs["device"]) - {""})
+    if meta is not None and meta.get("device_name"):
+        devices = [f"{device} ({meta['device_name']})" if device == "cuda" else device for device in devices]
+    if devices:
+        environment["device"] = ", ".join(devices)
+    return environment
+
+
+def _benchmark_side(source: str, path: Path) -> Side:
+    """A pytest-benchmark JSON file: one entry per benchmark, its time in milliseconds."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchInputError(f"{source}: not a readable JSON file ({type(exc).__name__}: {exc})") from None
+    benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
+    if not isinstance(benchmarks, list):
+        raise BenchInputError(f"{source}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
+    entries = {}
+    for index, benchmark in enumerate(benchmarks):
+        name, measurement = _benchmark_time(benchmark, f"{source}: benchmarks[{index}]")
+        entries[(name,)] = Entry([Outcome(0, "ok")], {"time_ms": measurement})
+    machine = document.get("machine_info") or {}
+    environment = {}
+    if isinstance(machine, dict):
+        cpu = machine.get("cpu") if isinstance(machine.get("cpu"), dict) else {}
+        described = " ".join(str(v) for v in (machine.get("node"), cpu.get("brand_raw")) if v)
+        if described:
+            environment["machine"] = described
+    return Side(source, "pytest-benchmark", BENCHMARK_KEY, entries, environment, len(benchmarks))
+
+
+def _benchmark_time(benchmark: Any, where: str) -> tuple[str, Measurement]:
+    """The benchmark's name and time: its raw rounds when saved (--benchmark-save-data), else its quartiles."""
+    stats = benchmark.get("stats") if isinstance(benchmark, dict) else None
+    name = (benchmark.get("fullname") or benchmark.get("name")) if isinstance(benchmark, dict) else None
+    if not isinstance(name, str) or not isinstance(stats, dict):
+        raise BenchInputError(f"{where}: expected an object with 'fullname' and 'stats'")
+    try:
+        data = [float(value) * 1e3 for value in stats.get("data") or []]
+        median = float(stats["median"]) * 1e3
+        low = float(stats.get("q1", stats["median"])) * 1e3
+        high = float(stats.get("q3", stats["median"])) * 1e3
+    except (KeyError, TypeError, ValueError):
+        raise BenchInputError(f"{where} ({name}): 'stats' needs a numeric median (and q1, q3)") from None
+    return name, Measurement.of(data) if data else Measurement((median,), low, high)

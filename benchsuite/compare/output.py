@@ -1,0 +1,174 @@
+"""`bench compare`'s output: a text report for people, and Markdown, CSV or JSON for machines and pull requests.
+
+Text and Markdown list what needs attention (regressions, new failures, uncertain and improved
+metrics, changed settings, unmatched variants); CSV and JSON carry every compared metric.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any, Callable
+
+from .verdicts import Comparison, MetricChange
+from ..report.text_tables import aligned, figure, markdown_table, setting
+from .inputs import Key
+
+SECTIONS = (
+    ("regressed", "regressed"),
+    ("uncertain", "uncertain (beyond the threshold, not significant)"),
+    ("improved", "improved"),
+)
+KEY_HEADERS = {"num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden"}
+
+
+def _key_headers(comparison: Comparison) -> list[str]:
+    return [KEY_HEADERS.get(column, column) for column in comparison.key_columns]
+
+
+def _key_cells(comparison: Comparison, key: Key) -> list[str]:
+    return [("bi" if value else "uni") if column == "bidirectional" else str(value)
+            for column, value in zip(comparison.key_columns, key)]
+
+
+def _ratio(change: MetricChange) -> str:
+    ratio = change.ratio
+    return "-" if math.isnan(ratio) else "inf" if math.isinf(ratio) else f"{ratio:.3f}"
+
+
+def _evidence(change: MetricChange) -> str:
+    evidence, sizes = change.evidence, f"n={len(change.a.values)}/{len(change.b.values)}"
+    if evidence.test == "mann-whitney":
+        return f"U test p={evidence.p_value:.2g} ({sizes})"
+    return f"ranges {'apart' if evidence.significant else 'overlap'} ({sizes})"
+
+
+def _sections(comparison: Comparison) -> list[tuple[str, list[list[str]]]]:
+    """Each non-empty section's title and table (header first)."""
+    keys = _key_headers(comparison)
+    sections = []
+    for verdict, title in SECTIONS:
+        changes = comparison.with_verdict(verdict)
+        rows = [[*_key_cells(comparison, c.key), c.metric.name, figure(c.a.center), figure(c.b.center),
+                 _ratio(c), _evidence(c)] for c in changes]
+        sections.append((title, [[*keys, "metric", "A", "B", "B/A", "evidence"], *rows]))
+    if comparison.new_failures:
+        sections.insert(1, ("newly failing", [[*keys, "seed", "status", "error"]] + [
+            [*_key_cells(comparison, f.key), str(f.outcome.seed), f.outcome.status, f.outcome.error]
+            for f in comparison.new_failures]))
+    sections.append(("settings changed", [[*keys, "setting", "A", "B"]] + [
+        [*_key_cells(comparison, s.key), s.name, ", ".join(map(setting, s.a)), ", ".join(map(setting, s.b))]
+        for s in comparison.setting_changes]))
+    for title, only in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
+        sections.append((title, [keys] + [_key_cells(comparison, key) for key in only]))
+    return [(f"{title} ({len(table) - 1})", table) for title, table in sections if len(table) > 1]
+
+
+def _headline(comparison: Comparison) -> str:
+    compared = len(comparison.changes)
+    variants = len({change.key for change in comparison.changes})
+    matched = "benchmarks" if comparison.a.kind == "pytest-benchmark" else "variants"
+    scope = (f"{compared} metrics on {variants} matched {matched}; significant: Mann-Whitney U p < "
+             f"{comparison.alpha:g}, or ranges apart where samples are too few")
+    if not comparison.regressed:
+        return f"result: no regression ({scope})"
+    regressed, failing = len(comparison.with_verdict("regressed")), len(comparison.new_failures)
+    return f"result: REGRESSION: {regressed} regressed metric(s), {failing} newly failing row(s) ({scope})"
+
+
+def _warning_lines(comparison: Comparison) -> list[str]:
+    """Warnings with their details indented: no common variant, different environments."""
+    lines = []
+    if not comparison.changes and (comparison.only_a or comparison.only_b):
+        lines.append("warning: no variant is on both sides, so nothing was compared")
+    if comparison.environment:
+        lines += ["warning: the sides ran in different environments; times and memory may differ for that alone:",
+                  *(f"  {fact}: A {a} / B {b}" for fact, a, b in comparison.environment)]
+    return lines
+
+
+def _side_lines(comparison: Comparison) -> list[str]:
+    return [f"{name}: {side.source} ({side.kind}, {side.rows} rows)"
+            for name, side in (("A", comparison.a), ("B", comparison.b))]
+
+
+def format_text(comparison: Comparison) -> str:
+    lines = [*_side_lines(comparison), *_warning_lines(comparison)]
+    for title, table in _sections(comparison):
+        lines += ["", f"{title}:", *aligned(table, indent="  ")]
+    return "\n".join([*lines, "", _headline(comparison)]) + "\n"
+
+
+def format_markdown(comparison: Comparison) -> str:
+    lines = ["# benchsuite comparison", "", *(f"- {line}" for line in _side_lines(comparison))]
+    for line in _warning_lines(comparison):
+        lines += [f"- {line.strip()}"] if line.startswith("  ") else ["", f"**{line}**", ""]
+    for title, table in _sections(comparison):
+        lines += ["", f"## {title}", "", *markdown_table(table)]
+    return "\n".join([*lines, "", _headline(comparison)]) + "\n"
+
+
+def _number(value: float | None, digits: int = 10) -> float | None:
+    """A JSON-safe number rounded so outputs are stable; infinite (never) and missing become null."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{value:.{digits}g}")
+
+
+def _key_dict(comparison: Comparison, key: Key) -> dict[str, Any]:
+    return dict(zip(comparison.key_columns, key))
+
+
+def _metric_records(comparison: Comparison) -> list[dict[str, Any]]:
+    return [{
+        **_key_dict(comparison, c.key), "metric": c.metric.name, "verdict": c.verdict,
+        "a": _number(c.a.center), "b": _number(c.b.center), "ratio": _number(c.ratio, 6),
+        "test": c.evidence.test, "p_value": _number(c.evidence.p_value, 4),
+        "n_a": len(c.a.values), "n_b": len(c.b.values),
+    } for c in comparison.changes]
+
+
+def format_json(comparison: Comparison) -> str:
+    document = {
+        "a": {"source": comparison.a.source, "kind": comparison.a.kind, "rows": comparison.a.rows},
+        "b": {"source": comparison.b.source, "kind": comparison.b.kind, "rows": comparison.b.rows},
+        "alpha": comparison.alpha,
+        "regressed": comparison.regressed,
+        "environment_differences": [{"fact": f, "a": a, "b": b} for f, a, b in comparison.environment],
+        "metrics": _metric_records(comparison),
+        "new_failures": [{**_key_dict(comparison, f.key), "seed": f.outcome.seed, "status": f.outcome.status,
+                          "error": f.outcome.error} for f in comparison.new_failures],
+        "setting_changes": [{**_key_dict(comparison, s.key), "setting": s.name, "a": list(s.a), "b": list(s.b)}
+                            for s in comparison.setting_changes],
+        "only_a": [_key_dict(comparison, key) for key in comparison.only_a],
+        "only_b": [_key_dict(comparison, key) for key in comparison.only_b],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def format_csv(comparison: Comparison) -> str:
+    """One row per compared metric, then one per new failure, changed setting and unmatched variant."""
+    rows: list[dict[str, Any]] = _metric_records(comparison)
+    rows += [{**_key_dict(comparison, f.key), "metric": "status", "verdict": "newly_failing", "seed": f.outcome.seed,
+              "b": f.outcome.status, "error": f.outcome.error} for f in comparison.new_failures]
+    rows += [{**_key_dict(comparison, s.key), "metric": s.name, "verdict": "setting_changed",
+              "a": ";".join(map(setting, s.a)), "b": ";".join(map(setting, s.b))} for s in comparison.setting_changes]
+    for verdict, keys in (("only_in_a", comparison.only_a), ("only_in_b", comparison.only_b)):
+        rows += [{**_key_dict(comparison, key), "verdict": verdict} for key in keys]
+    columns = [*comparison.key_columns, "metric", "verdict", "seed", "a", "b", "ratio", "test", "p_value",
+               "n_a", "n_b", "error"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+FORMATTERS: dict[str, Callable[[Comparison], str]] = {
+    "text": format_text, "md": format_markdown, "csv": format_csv, "json": format_json}
+
+
+def format_comparison(comparison: Comparison, fmt: str) -> str:
+    return FORMATTERS[fmt](comparison)
+

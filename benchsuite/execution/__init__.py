@@ -1,0 +1,38 @@
+"""Executors run jobs and yield their outcomes as each finishes; the sweep records every outcome as it arrives.
+
+An executor is chosen by name (`EXECUTORS`) and imported only when a run uses it. To add one (a cluster, a queue),
+write a module with a class that has `outcomes(requests, datasets, epoch_progress)` and name it here: it ships each
+`JobRequest` somewhere that calls `job.execute`, and yields the `JobOutcome`s in any order.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Protocol, Sequence
+
+from ..errors import BenchInputError
+
+if TYPE_CHECKING:
+    from ..measurement.train import EpochRecord
+    from ..planning.grid import Job
+    from ..specs import TaskData
+    from .job import JobOutcome, JobRequest
+
+# A job's place in the run and its total, the job, one finished epoch: for live progress where an executor can.
+EpochProgress = Callable[[int, int, "Job", "EpochRecord"], None]
+EXECUTORS = {"inline": "benchsuite.execution.inline:InlineExecutor",
+             "isolated": "benchsuite.execution.isolated:IsolatedExecutor"}
+
+
+class Executor(Protocol):
+    def outcomes(self, requests: Sequence["JobRequest"], datasets: Mapping[str, "TaskData | None"],
+                 epoch_progress: EpochProgress | None = None) -> Iterator["JobOutcome"]:
+        """Run every request (its task's data in `datasets`, None where building failed) and yield each outcome
+        as it finishes. Closing the iterator early (--fail-fast, Ctrl-C) stops what has not finished."""
+
+
+def get_executor(name: str) -> Executor:
+    """A new executor called `name`; unknown names are a bad-input error."""
+    if name not in EXECUTORS:
+        raise BenchInputError(f"unknown executor {name!r}; known executors: {', '.join(EXECUTORS)}")
+    module, _, cls = EXECUTORS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)()

@@ -1,0 +1,85 @@
+"""What a run was measured on: versions, machine, device, command line, commit."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import timing
+from .memory import memory_method
+from ..results.schema import SCHEMA_VERSION
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _cores_available() -> int | None:
+    """Cores this process may run on (fewer than the machine's under taskset or a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def _measurement(device: str) -> dict[str, Any]:
+    """How the figures in runs.csv were taken, so a reader can judge them."""
+    return {
+        "clock": "time.perf_counter, read after the device is synchronised",
+        "warmup_steps": timing.WARMUP_STEPS,
+        "noise_iqr_ratio": timing.NOISE_RATIO,
+        "infer_warmup": timing.INFER_WARMUP,
+        "infer_min_repeats": timing.INFER_MIN_REPEATS,
+        "infer_min_seconds": timing.INFER_MIN_SECONDS,
+        "peak_memory": memory_method(device),
+        "time_to_target": "first epoch whose validation accuracy (training accuracy without a split) "
+                          "reaches the target; training time only, validation excluded",
+    }
+
+
+def collect_meta(device: str, device_name: str, argv: list[str]) -> dict[str, Any]:
+    """The environment of this run, for meta.json; `threads` is torch's thread count when called."""
+    import numpy
+    import torch
+
+    commit = _git("rev-parse", "HEAD")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "argv": argv,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "cores_available": _cores_available(),
+        "threads": torch.get_num_threads(),
+        "device": device,
+        "device_name": device_name,
+        "torch_cuda": torch.version.cuda,
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "git_commit": commit or None,
+        "git_dirty": bool(_git("status", "--porcelain")) if commit else None,
+        "executable": sys.executable,
+        "measurement": _measurement(device),
+    }

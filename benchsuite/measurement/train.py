@@ -1,0 +1,90 @@
+"""The backend-neutral training loop: epochs of steps, each timed; divergence and timeouts end a run early.
+
+Per step the loop only reads the clock twice (three times with a timeout, which counts training time as
+`train_seconds` does) and appends one float: measuring must not slow training.
+Validation (where the task has a split) runs after each epoch with the training clock paused, as
+AlgoPerf keeps evaluation out of the time it charges to training.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..backends import Session
+
+
+@dataclass
+class EpochRecord:
+    """One epoch: training loss and accuracy from its own forward passes, validation figures after it.
+
+    `seconds` is the training time from the start of the run to the end of this epoch (validation excluded);
+    `steps` is how many optimizer steps the epoch took.
+    """
+
+    epoch: int
+    loss: float
+    accuracy: float
+    seconds: float
+    steps: int
+    valid_loss: float | None = None
+    valid_accuracy: float | None = None
+
+
+@dataclass
+class TrainResult:
+    status: str  # "ok", "diverged" or "timeout"
+    error: str = ""
+    train_seconds: float = 0.0
+    step_seconds: list[float] = field(default_factory=list)
+    curve: list[EpochRecord] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.curve)
+
+
+def train(session: Session, epochs: int, timeout: float | None = None,
+          on_epoch: Callable[[EpochRecord], None] | None = None) -> TrainResult:
+    """Train for `epochs`; stop early as "diverged" on a non-finite loss or "timeout" past `timeout` seconds.
+
+    `on_epoch` (a progress display) sees each finished epoch while the training clock is paused.
+    """
+    clock = time.perf_counter
+    result = TrainResult("ok")
+    steps = result.step_seconds
+    started = clock()
+    paused = 0.0  # seconds spent validating, kept out of training time
+    for epoch in range(1, epochs + 1):
+        loss_sum = correct = counted = 0
+        first_step = len(steps)
+        for batch in session.batches(epoch):
+            session.synchronize()  # work queued while preparing the batch belongs to no step's time
+            step_started = clock()
+            stats = session.train_step(batch)
+            session.synchronize()
+            steps.append(clock() - step_started)
+            loss_sum += stats.loss * stats.counted
+            correct += stats.correct
+            counted += stats.counted
+            if not math.isfinite(stats.loss):
+                result.status, result.error = "diverged", f"loss became {stats.loss} at epoch {epoch}"
+                break
+            if timeout is not None and clock() - started - paused > timeout:
+                result.status, result.error = "timeout", f"stopped after {timeout:g} s, at epoch {epoch}"
+                break
+        validating = clock()
+        record = EpochRecord(epoch, loss_sum / max(counted, 1), correct / max(counted, 1),
+                             validating - started - paused, len(steps) - first_step)
+        result.curve.append(record)
+        if result.status != "ok":
+            break
+        valid = session.evaluate("valid")
+        if valid is not None:
+            record.valid_loss, record.valid_accuracy = valid.loss, valid.accuracy
+        if on_epoch is not None:
+            on_epoch(record)
+        paused += clock() - validating
+    result.train_seconds = clock() - started - paused
+    return result

@@ -1,0 +1,105 @@
+"""The grid of training runs: tasks x cells x layers x directions x seeds, hyperparameters resolved, skips explained."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from ..backends import BACKEND_DEVICES
+from ..errors import BenchInputError
+from ..results.schema import RowKey, row_key
+from ..specs import CellSpec
+from .options import RunOptions
+from .parsers import FULL_BATCH
+
+# Used when neither the command line nor the task sets a hyperparameter.
+# A batch_size of None is full batch, as in the notebook.
+SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01, "batch_size": None}
+# The default target is this share of the task's ceiling (of 1.0 where the task states none).
+TARGET_SHARE = 0.99
+CAUSAL_BIDIRECTIONAL = "bidirectional variant on a causal task would read the character it must predict"
+
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run to perform (or to record as skipped, with the reason). Cell and task are named, not held,
+    so a job pickles and any executor can ship it; the worker resolves the names in its own registry."""
+
+    task: str
+    cell: str
+    backend: str
+    num_layers: int
+    bidirectional: bool
+    hidden_size: int
+    seed: int
+    epochs: int
+    lr: float
+    batch_size: int | None = None  # None: full batch
+    skip_reason: str = ""
+    target: float | None = None  # the accuracy for time-to-target
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def key_fields(self) -> dict[str, Any]:
+        """The row key's columns and values (see results/schema.py)."""
+        return {"task": self.task, "cell": self.cell, "backend": self.backend, "num_layers": self.num_layers,
+                "bidirectional": self.bidirectional, "hidden_size": self.hidden_size, "seed": self.seed}
+
+    @property
+    def key(self) -> RowKey:
+        return row_key(self.key_fields())
+
+def resolve_target(requested: float | None, ceiling: float | None) -> float:
+    """The accuracy a run must reach: `--target` when given, else 0.99 x the ceiling (or 0.99)."""
+    if requested is not None:
+        return requested
+    return TARGET_SHARE * (1.0 if ceiling is None else ceiling)
+
+
+def resolve_hyperparameters(options: RunOptions, task_defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Command line first, then the task's defaults, then the suite's."""
+    chosen = {"hidden_size": options.hidden, "epochs": options.epochs, "lr": options.lr,
+              "batch_size": options.batch_size}
+    defaults = {**SUITE_DEFAULTS, **task_defaults}
+    hyper = {key: defaults[key] if chosen.get(key) is None else chosen[key] for key in SUITE_DEFAULTS}
+    if hyper["batch_size"] == FULL_BATCH:
+        hyper["batch_size"] = None
+    return hyper
+
+
+def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str) -> str:
+    if bidirectional and causal:
+        return CAUSAL_BIDIRECTIONAL
+    supported = BACKEND_DEVICES.get(cell.backend)
+    if supported is not None and device not in supported:
+        return f"backend {cell.backend!r} runs on {', '.join(supported)} only, not {device}"
+    return ""
+
+
+def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[str, Any],
+              cells: Iterable[CellSpec], device: str, ceiling: float | None = None) -> list[Job]:
+    """Every job for one task, in a stable order: cell, layers, direction, seed."""
+    hyper = resolve_hyperparameters(options, defaults)
+    target = resolve_target(options.target, ceiling)
+    layer_counts = options.layers or (hyper["num_layers"],)
+    directions = options.directions or ((False,) if causal else (False, True))
+    return [
+        Job(task, cell.name, cell.backend, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
+            hyper["batch_size"], _skip_reason(cell, bidirectional, causal, device), target)
+        for cell in cells
+        for layers in layer_counts
+        for bidirectional in directions
+        for seed in options.seeds
+    ]
+
+
+def check_task_options_target(options: RunOptions, known_tasks: Iterable[str]) -> None:
+    """`--task-opt` must name a task of this run."""
+    selected = set(options.tasks)
+    for task in options.task_opts:
+        if task not in selected:
+            raise BenchInputError(f"--task-opt {task}.*: task {task!r} is not in --tasks "
+                                  f"({', '.join(options.tasks)})"
+                                  + ("" if task in set(known_tasks) else f"; known tasks: {', '.join(sorted(known_tasks))}"))

@@ -1,0 +1,120 @@
+"""What the user asked for (`RunOptions`), how it is recorded in meta.json, and how a resumed run's options are
+chosen.
+
+Resume policy: a resumed run reuses the options recorded in the run's meta.json. Options given again override them
+when they only select rows or steer execution (tasks, cells, layers, directions, hidden, seeds, timeout,
+isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept. Options that
+change what a row measures without showing in its key (epochs, lr, task options, batch size, target, threads,
+the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
+does not apply.
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import BenchInputError
+from ..results.resume import read_meta
+from .parsers import (check_target, parse_batch_size, parse_directions, parse_ints, parse_names, parse_task_options,
+                      positive_int, positive_number)
+
+# Options whose change would make old and new rows incomparable although their keys match.
+FIXED_ON_RESUME = {"epochs": "--epochs", "lr": "--lr", "task_opts": "--task-opt", "batch_size": "--batch-size",
+                   "target": "--target", "threads": "--threads"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the user asked for, parsed and checked; None means "the task's default"."""
+
+    tasks: tuple[str, ...]
+    cells: tuple[str, ...] | None = None
+    layers: tuple[int, ...] | None = None
+    directions: tuple[bool, ...] | None = None
+    hidden: int | None = None
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int | str | None = None  # an int, FULL_BATCH, or None for the task's default
+    seeds: tuple[int, ...] = (0,)
+    device: str = "auto"
+    out: str = "results"
+    task_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    plugins_dir: str | None = None
+    timeout: float | None = None
+    threads: int | None = None
+    target: float | None = None
+    isolate: bool = False  # each training run in a child process, so a crash costs one row
+    fail_fast: bool = False  # stop at the first row that is not ok or skipped
+
+    @classmethod
+    def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
+              hidden: int | None = None, epochs: int | None = None, lr: float | None = None,
+              batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
+              task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
+              threads: int | None = None, target: float | None = None, isolate: bool = False,
+              fail_fast: bool = False) -> "RunOptions":
+        """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
+        if isinstance(task_opts, Mapping):
+            parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
+        else:
+            parsed_task_opts = parse_task_options(task_opts)
+        return cls(
+            tasks=parse_names(tasks, "--tasks"),
+            cells=None if cells is None else parse_names(cells, "--cells"),
+            layers=None if layers is None else parse_ints(layers, "--layers", minimum=1),
+            directions=None if directions is None else parse_directions(directions),
+            hidden=None if hidden is None else positive_int(hidden, "--hidden"),
+            epochs=None if epochs is None else positive_int(epochs, "--epochs"),
+            lr=None if lr is None else positive_number(lr, "--lr"),
+            batch_size=parse_batch_size(batch_size),
+            seeds=parse_ints(seeds, "--seeds", minimum=0),
+            device=device,
+            out=str(out),
+            task_opts=parsed_task_opts,
+            plugins_dir=plugins_dir,
+            timeout=None if timeout is None else positive_number(timeout, "--timeout"),
+            threads=None if threads is None else positive_int(threads, "--threads"),
+            target=None if target is None else check_target(positive_number(target, "--target")),
+            isolate=bool(isolate),
+            fail_fast=bool(fail_fast),
+        )
+
+    @property
+    def executor(self) -> str:
+        """The executor's name: `--isolate` is the isolated one."""
+        return "isolated" if self.isolate else "inline"
+
+
+def options_record(options: RunOptions) -> dict[str, Any]:
+    """The options as JSON-ready values that `RunOptions.parse` reads back to the same options."""
+    record = dataclasses.asdict(options)
+    if options.directions is not None:
+        record["directions"] = ["bi" if bidirectional else "uni" for bidirectional in options.directions]
+    return record
+
+
+def options_from_record(record: Mapping[str, Any]) -> RunOptions:
+    """`RunOptions` from what `options_record` wrote (fields this version does not know are ignored)."""
+    accepted = inspect.signature(RunOptions.parse).parameters
+    return RunOptions.parse(**{name: value for name, value in record.items() if name in accepted})
+
+
+def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
+    """The interrupted run's own options with the `given` ones (as typed, unparsed) on top; see the policy above."""
+    run_dir = Path(run_dir)
+    if "out" in given:
+        raise BenchInputError(f"--out does not apply with --resume: the run is finished in {run_dir} itself")
+    stored = read_meta(run_dir)["options"]
+    original, merged = options_from_record(stored), options_from_record({**stored, **given})
+    for name, flag in FIXED_ON_RESUME.items():
+        if getattr(merged, name) != getattr(original, name):
+            raise BenchInputError(f"--resume {run_dir}: {flag} {_shown(getattr(merged, name))} differs from the run's "
+                                  f"own {_shown(getattr(original, name))}; rows measured that way would not compare "
+                                  "with the rows already there, so start a new run instead")
+    return merged
+
+def _shown(value: Any) -> str:
+    return "unset (the task's default)" if value in (None, {}) else str(value)

@@ -1,0 +1,107 @@
+"""Parsers for the values users type: comma lists, directions, `TASK.KEY=VALUE` task options.
+
+Shared by the command line and `benchsuite.run` so both reject the same input with the same message.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+from ..errors import BenchInputError
+
+DIRECTIONS = {"uni": False, "bi": True}
+
+
+def _items(value: str | Iterable, what: str) -> list:
+    items = [item.strip() for item in value.split(",")] if isinstance(value, str) else list(value)
+    if not items or any(item == "" for item in items):
+        raise BenchInputError(f"{what}: expected a comma-separated list like a,b, got {value!r}")
+    return items
+
+
+def parse_names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
+    """'a,b' or ['a', 'b'] to ('a', 'b'), without repeats."""
+    return tuple(dict.fromkeys(str(item) for item in _items(value, what)))
+
+
+def _whole_number(value: Any, what: str) -> int:
+    """An int from an int, an integral float or text like '12'; booleans and fractions are refused."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise BenchInputError(f"{what}: {value!r} is not a whole number")
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise BenchInputError(f"{what}: {value!r} is not a whole number") from None
+
+
+def parse_ints(value: str | Iterable, what: str, minimum: int) -> tuple[int, ...]:
+    """'1,2' to (1, 2); each at least `minimum`."""
+    numbers = []
+    for item in _items(value, what):
+        number = _whole_number(item, what)
+        if number < minimum:
+            raise BenchInputError(f"{what}: {number} is below the smallest allowed value, {minimum}")
+        numbers.append(number)
+    return tuple(dict.fromkeys(numbers))
+
+
+def parse_directions(value: str | Iterable[str]) -> tuple[bool, ...]:
+    """'uni,bi' to (False, True): whether each variant is bidirectional."""
+    names = parse_names(value, "--directions")
+    unknown = [name for name in names if name not in DIRECTIONS]
+    if unknown:
+        raise BenchInputError(f"--directions: unknown direction {unknown[0]!r}; expected uni, bi or uni,bi")
+    return tuple(DIRECTIONS[name] for name in names)
+
+
+def positive_int(value: Any, what: str) -> int:
+    """A whole number above zero, given as a number or as text."""
+    number = _whole_number(value, what)
+    if number <= 0:
+        raise BenchInputError(f"{what}: must be above zero, got {number}")
+    return number
+
+
+def positive_number(value: Any, what: str) -> float:
+    """A finite number above zero, given as a number or as text."""
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        raise BenchInputError(f"{what}: {value!r} is not a number") from None
+    if not (math.isfinite(number) and number > 0):
+        raise BenchInputError(f"{what}: must be a finite number above zero, got {value!r}")
+    return number
+
+
+FULL_BATCH = "full"
+
+
+def parse_batch_size(value: Any) -> int | str | None:
+    """'64' to 64, 'full' to FULL_BATCH (one batch per epoch), None to None (the task's default)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == FULL_BATCH:
+        return FULL_BATCH
+    try:
+        return positive_int(value, "--batch-size")
+    except BenchInputError as exc:
+        raise BenchInputError(f"{exc}; or give 'full' for one batch per epoch") from None
+
+
+def parse_task_options(pairs: str | Iterable[str]) -> dict[str, dict[str, str]]:
+    """['delay.gap=50', 'text.path=a.txt'] to {'delay': {'gap': '50'}, 'text': {'path': 'a.txt'}}."""
+    options: dict[str, dict[str, str]] = {}
+    for pair in [pairs] if isinstance(pairs, str) else pairs:
+        target, sep, value = pair.partition("=")
+        task, dot, key = target.partition(".")
+        if not (sep and dot and task.strip() and key.strip()):
+            raise BenchInputError(f"--task-opt {pair!r}: expected TASK.KEY=VALUE, e.g. delay.gap=50")
+        options.setdefault(task.strip(), {})[key.strip()] = value
+    return options
+
+
+def check_target(value: float) -> float:
+    """A target is an accuracy: above 0 and at most 1."""
+    if not 0 < value <= 1:
+        raise BenchInputError(f"--target: an accuracy above 0 and at most 1 is expected, got {value}")
+    return value

@@ -1,0 +1,112 @@
+"""Building a task's data from user options, and checking what a task plugin returned."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Mapping
+
+from ..errors import BenchInputError
+from ..specs import TaskData, TaskSpec
+
+
+def task_options(spec: TaskSpec) -> dict[str, Any]:
+    """The options a task accepts (its `build` keyword parameters) with their defaults (None if required)."""
+    parameters = inspect.signature(spec.build).parameters.values()
+    return {
+        p.name: (None if p.default is inspect.Parameter.empty else p.default)
+        for p in parameters
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
+
+
+def _accepts_any_option(spec: TaskSpec) -> bool:
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(spec.build).parameters.values())
+
+
+VALUE_KINDS = {int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _convert(task: str, key: str, raw: str, default: Any) -> Any:
+    """The text a user typed, as the type of the option's default (text when it has none)."""
+    if default is None or isinstance(default, str):
+        return raw
+    kind = type(default)
+    try:
+        if kind is bool:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError
+            return raw.lower() in ("1", "true", "yes")
+        return kind(raw)
+    except ValueError:
+        raise BenchInputError(f"--task-opt {task}.{key}={raw}: expected {VALUE_KINDS.get(kind, kind.__name__)}, "
+                              f"like {default!r}") from None
+
+
+def convert_options(spec: TaskSpec, raw: Mapping[str, str]) -> dict[str, Any]:
+    """Check user options against what the task accepts and convert them to its types."""
+    accepted = task_options(spec)
+    converted = {}
+    for key, value in raw.items():
+        if key not in accepted and not _accepts_any_option(spec):
+            names = ", ".join(accepted) or "none"
+            raise BenchInputError(f"--task-opt {spec.name}.{key}: task {spec.name!r} has no option {key!r}; "
+                                  f"its options: {names}")
+        converted[key] = _convert(spec.name, key, value, accepted.get(key))
+    return converted
+
+
+SPLITS = ("train", "valid")
+
+
+def check_task_data(name: str, data: Any, complete: bool = False) -> TaskData:
+    """The data a task built, checked for what the core relies on; a broken task plugin gets a clear error
+    (TypeError or ValueError naming the task). `complete` adds what the conformance kit demands of a finished
+    plugin: distinct string symbols, samples in every split, something to predict, a ceiling in (0, 1]."""
+    if not isinstance(data, TaskData):
+        raise TypeError(f"task {name!r}: build() must return benchsuite.TaskData, got {type(data).__name__}")
+    vocab = list(data.vocab)
+    if complete:
+        if not (vocab and all(isinstance(symbol, str) for symbol in vocab)):
+            raise ValueError(f"task {name!r}: vocab must be a list of strings")
+        if len(set(vocab)) != len(vocab):
+            raise ValueError(f"task {name!r}: vocab has repeated symbols; each index must mean one symbol")
+        if not (data.ceiling is None or 0 < data.ceiling <= 1):
+            raise ValueError(f"task {name!r}: ceiling must lie in (0, 1], got {data.ceiling}")
+    for split in SPLITS:
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if split != "train" and x is None and y is None:
+            continue
+        _check_split(f"task {name!r}, {split} split", split, x, y, len(vocab), complete)
+    return data
+
+
+def _check_split(where: str, split: str, x: Any, y: Any, vocab_size: int, complete: bool) -> None:
+    import numpy as np
+
+    if x is None or y is None:
+        raise ValueError(f"{where}: x_{split} and y_{split} must be given together")
+    x, y = np.asarray(x), np.asarray(y)
+    for label, array in (("x", x), ("y", y)):
+        if not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"{where}: {label}_{split} must hold integers indexing vocab, got dtype {array.dtype}")
+    if x.ndim != 2 or x.shape != y.shape:
+        raise ValueError(f"{where}: x_{split} and y_{split} must both have shape (N, T); got {x.shape} and {y.shape}")
+    if complete and x.size == 0:
+        raise ValueError(f"{where}: no samples")
+    if x.size and (x.min() < 0 or x.max() >= vocab_size):
+        raise ValueError(f"{where}: inputs must lie in 0..{vocab_size - 1} (the vocabulary), "
+                         f"found {x.min()}..{x.max()}")
+    if y.size and y.max() >= vocab_size:
+        raise ValueError(f"{where}: targets must be below {vocab_size} (the vocabulary size) or negative to be "
+                         f"ignored; found {y.max()}")
+    if complete and not (y >= 0).any():
+        raise ValueError(f"{where}: every target is negative (ignored), so nothing would be learned or measured")
+
+
+def build_task(spec: TaskSpec, raw_options: Mapping[str, str]) -> TaskData:
+    """The task's data built with the user's options, checked."""
+    return check_task_data(spec.name, spec.build(**convert_options(spec, raw_options)))
+
+
+def effective_defaults(spec: TaskSpec, data: TaskData) -> dict[str, Any]:
+    """Hyperparameter defaults: the spec's, overridden by those the built data carries."""
+    return {**spec.defaults, **data.defaults}

@@ -1,0 +1,240 @@
+"""The plugin manager: built-in plugins, then entry points, then loose files, each isolated from the others.
+
+A plugin that fails to import, fails pluggy's validation, or raises while registering is named in one
+warning on stderr and loses everything it registered; the others load. `BENCHSUITE_STRICT_PLUGINS=1`
+turns that warning into an error, and `BENCHSUITE_DISABLE_PLUGINS=a,b` skips plugins without importing them.
+`BENCHSUITE_LOAD_PLUGINS=a,b`, when set, loads only the entry-point plugins it names (empty: none), so a test suite
+or a reproduction does not depend on what else is installed; built-ins and --plugins-dir files load regardless.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Generic, Iterable, TypeVar
+
+import pluggy
+
+from .. import __version__, hookspecs
+from ..backends import BACKEND_MODULES
+from ..errors import BenchInputError, unknown_name
+from ..specs import CellSpec, TaskSpec
+
+BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks", "char_tasks", "memory_tasks", "formal_tasks")
+STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
+DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
+LOAD_ENV = "BENCHSUITE_LOAD_PLUGINS"
+# Each hook and the kind of spec its `register` accepts.
+HOOK_KINDS = {"register_cells": CellSpec, "register_tasks": TaskSpec}
+Spec = TypeVar("Spec", CellSpec, TaskSpec)
+
+
+class PluginError(BenchInputError):
+    """A plugin that cannot be used while BENCHSUITE_STRICT_PLUGINS is set."""
+
+
+@dataclass(frozen=True)
+class Registered(Generic[Spec]):
+    """A spec together with the plugin that registered it."""
+
+    spec: Spec
+    plugin: str
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """A plugin to try: its name, where it comes from, its version, and how to import it."""
+
+    name: str
+    origin: str  # "built-in", "entry point of <distribution>", or a file path
+    version: str
+    load: Callable[[], object]
+
+
+@dataclass
+class PluginInfo:
+    """What became of one plugin: loaded, failed (with the reason) or disabled."""
+
+    name: str
+    origin: str
+    version: str
+    status: str = "loaded"
+    error: str = ""
+
+
+@dataclass
+class Registry:
+    """Every cell and task the loaded plugins registered, by name, and every plugin that was tried."""
+
+    cells: dict[str, Registered[CellSpec]] = field(default_factory=dict)
+    tasks: dict[str, Registered[TaskSpec]] = field(default_factory=dict)
+    plugins: list[PluginInfo] = field(default_factory=list)
+
+    def cell(self, name: str) -> CellSpec:
+        if name not in self.cells:
+            raise unknown_name("cell", name, self.cells)
+        return self.cells[name].spec
+
+    def task(self, name: str) -> TaskSpec:
+        if name not in self.tasks:
+            raise unknown_name("task", name, self.tasks)
+        return self.tasks[name].spec
+
+    def registered_by(self, plugin: str) -> tuple[list[str], list[str]]:
+        """The names of the cells and of the tasks `plugin` registered."""
+        return ([name for name, entry in self.cells.items() if entry.plugin == plugin],
+                [name for name, entry in self.tasks.items() if entry.plugin == plugin])
+
+    def add(self, specs: Iterable[CellSpec | TaskSpec], plugin: str) -> None:
+        """Add one plugin's specs; a name taken by another plugin is an error naming both."""
+        for spec in specs:
+            table = self.cells if isinstance(spec, CellSpec) else self.tasks
+            kind = "cell" if isinstance(spec, CellSpec) else "task"
+            if spec.name in table:
+                raise BenchInputError(
+                    f"{kind} {spec.name!r} is registered twice: by plugin {table[spec.name].plugin!r} "
+                    f"and by plugin {plugin!r}; disable one with {DISABLE_ENV}={plugin}"
+                )
+            table[spec.name] = Registered(spec, plugin)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _load_file(path: Path) -> ModuleType:
+    module_name = f"benchsuite_loose_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _entry_point_sources() -> list[PluginSource]:
+    """Installed plugins, or only those BENCHSUITE_LOAD_PLUGINS allows when it is set."""
+    allowed = _env_names(LOAD_ENV) if LOAD_ENV in os.environ else None
+    sources = []
+    for ep in entry_points(group=hookspecs.PROJECT):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        dist = getattr(ep, "dist", None)
+        origin = f"entry point of {dist.name}" if dist is not None else f"entry point {ep.value}"
+        sources.append(PluginSource(ep.name, origin, dist.version if dist is not None else "", ep.load))
+    return sources
+
+
+def plugin_sources(plugins_dir: str | None = None) -> list[PluginSource]:
+    """Every plugin to try, in load order: built-ins, entry points, loose files in `plugins_dir`."""
+    sources = [PluginSource(name, "built-in", __version__,
+                            functools.partial(importlib.import_module, f"benchsuite_plugins.{name}"))
+               for name in BUILTIN_PLUGINS]
+    sources += _entry_point_sources()
+    if plugins_dir is not None:
+        folder = Path(plugins_dir)
+        if not folder.is_dir():
+            raise BenchInputError(f"--plugins-dir {plugins_dir!r} is not a folder")
+        sources += [PluginSource(path.stem, str(path), "", functools.partial(_load_file, path))
+                    for path in sorted(folder.glob("*.py"))]
+    return sources
+
+
+def new_manager() -> pluggy.PluginManager:
+    """A plugin manager that knows benchsuite's hooks and nothing else."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+def collect_specs(manager: pluggy.PluginManager, plugin: str) -> list[CellSpec | TaskSpec]:
+    """Call `plugin`'s registration hooks alone and return what it registered, checked for type.
+
+    Hooks are called one plugin at a time (not through pluggy's fan-out) so that a plugin that
+    raises loses only its own specs.
+    """
+    specs: list[CellSpec | TaskSpec] = []
+    for hook_name, kind in HOOK_KINDS.items():
+        def register(spec: Any, kind: type = kind, hook_name: str = hook_name) -> None:
+            if not isinstance(spec, kind):
+                raise TypeError(f"{hook_name} must register {kind.__name__} objects, got {type(spec).__name__}")
+            if isinstance(spec, CellSpec) and spec.backend not in BACKEND_MODULES:
+                raise ValueError(f"cell {spec.name!r} names backend {spec.backend!r}; "
+                                 f"known backends: {', '.join(sorted(BACKEND_MODULES))}")
+            specs.append(spec)
+
+        for impl in getattr(manager.hook, hook_name).get_hookimpls():
+            if impl.plugin_name == plugin:
+                impl.function(**{arg: register for arg in impl.argnames})
+    return specs
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_names(name: str) -> set[str]:
+    return {item.strip() for item in os.environ.get(name, "").split(",") if item.strip()}
+
+
+def _fail(info: PluginInfo, exc: BaseException, strict: bool) -> None:
+    info.status, info.error = "failed", f"{type(exc).__name__}: {exc}"
+    if strict:
+        raise PluginError(f"plugin {info.name!r} ({info.origin}) failed to load: {info.error} "
+                          f"({STRICT_ENV} is set; unset it to skip broken plugins with a warning)") from None
+    _warn(f"plugin {info.name!r} ({info.origin}) failed to load and was skipped: {info.error}")
+
+
+def load_registry(plugins_dir: str | None = None, *, strict: bool | None = None,
+                  disabled: Iterable[str] | None = None) -> Registry:
+    """Load every plugin; `strict` and `disabled` default to the environment variables."""
+    strict = _env_flag(STRICT_ENV) if strict is None else strict
+    disabled = _env_names(DISABLE_ENV) if disabled is None else set(disabled)
+    manager = new_manager()
+    registry = Registry()
+    origins: dict[str, str] = {}
+    for source in plugin_sources(plugins_dir):
+        if source.name in origins:
+            raise BenchInputError(f"two plugins are called {source.name!r}: {origins[source.name]} and "
+                                  f"{source.origin}; rename one or disable it with {DISABLE_ENV}")
+        origins[source.name] = source.origin
+        info = PluginInfo(source.name, source.origin, source.version)
+        registry.plugins.append(info)
+        if source.name in disabled:
+            info.status = "disabled"
+            continue
+        try:
+            plugin = source.load()
+            manager.register(plugin, name=source.name)
+        except (Exception, SystemExit) as exc:  # a broken plugin (even one calling exit) must not harm the others
+            _fail(info, exc, strict)
+            continue
+        try:
+            manager.check_pending()  # a hook this plugin misspelled would otherwise be ignored silently
+            specs = collect_specs(manager, source.name)
+        except Exception as exc:
+            manager.unregister(name=source.name)
+            _fail(info, exc, strict)
+            continue
+        info.version = info.version or str(getattr(plugin, "__version__", ""))
+        registry.add(specs, source.name)
+    unknown = disabled - set(origins)
+    if unknown:
+        _warn(f"{DISABLE_ENV} names no known plugin: {', '.join(sorted(unknown))} "
+              f"(plugins: {', '.join(origins)})")
+    return registry
+
+
+@functools.lru_cache(maxsize=None)
+def get_registry(plugins_dir: str | None = None) -> Registry:
+    """The registry for this process, loaded once per plugins folder."""
+    return load_registry(plugins_dir)

@@ -1,0 +1,115 @@
+"""`bench report RUN_DIR`: summary.md (one table per task, the best of each metric marked) and PNG plots.
+
+Everything is read back from the run folder's files, so a report can be made for any run, finished
+or interrupted, and remade at will; each file is replaced atomically.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .text_tables import figure, markdown_table, setting
+from ..results.metrics import METRICS, Metric
+from ..results.load import load_curves, load_meta, load_runs, load_samples
+from ..results.files import write_text_atomic
+from ..results.summary import SUMMARY_METRICS, summarize
+from ..results.schema import VARIANT_COLUMNS
+from .console import variant_name
+
+if TYPE_CHECKING:
+    import pandas
+
+
+def write_report(run_dir: Path) -> list[Path]:
+    """Write summary.md and the plots into `run_dir`; return the paths written."""
+    from .plots import draw_plots
+
+    runs = load_runs(run_dir / "runs.csv")
+    meta = load_meta(run_dir / "meta.json")
+    plots = draw_plots(runs, load_curves(run_dir / "curves.csv"), load_samples(run_dir / "samples.csv"), run_dir)
+    summary = run_dir / "summary.md"
+    write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots]))
+    return [summary, *plots]
+
+
+def _environment(meta: dict[str, Any] | None) -> str:
+    if meta is None:
+        return "No meta.json: the environment of this run is unknown."
+    facts = [f"started {meta.get('started_at', '?')}", f"on {meta.get('hostname', '?')} ({meta.get('cpu', '?')})",
+             f"device {meta.get('device_name') or meta.get('device', '?')}", f"torch {meta.get('torch', '?')}",
+             f"{meta.get('threads', '?')} threads"]
+    if meta.get("git_commit"):
+        facts.append(f"commit {str(meta['git_commit'])[:10]}" + (" (dirty)" if meta.get("git_dirty") else ""))
+    return "Run " + ", ".join(facts) + "."
+
+
+def _cell(row: dict[str, Any], metric: Metric) -> tuple[str, float | None]:
+    """The shown figure (mean, ± std over several seeds) and the value that ranks it (None: not ranked)."""
+    mean, std, seeds = row[f"{metric.name}_mean"], row[f"{metric.name}_std"], row["n_seeds"]
+    if metric.blank_means_never and seeds:
+        reached = row["n_reached_target"]
+        if reached == 0:
+            return "never", None
+        if reached < seeds:  # only variants whose every seed reached the target compete for best
+            return f"{figure(mean)} ({reached}/{seeds} reached)", None
+        return figure(mean), mean
+    if math.isnan(mean):
+        return "-", None
+    return figure(mean) + (f" ± {figure(std)}" if seeds > 1 else ""), mean
+
+
+def _best_marked(cells: list[tuple[str, float | None]], metric: Metric) -> list[str]:
+    ranked = [value for _, value in cells if value is not None]
+    if len(ranked) < 2:
+        return [text for text, _ in cells]
+    best = figure(max(ranked) if metric.higher_is_better else min(ranked))
+    return [f"**{text}**" if value is not None and figure(value) == best else text for text, value in cells]
+
+
+def _shown_metrics(runs: "pandas.DataFrame", summary: "pandas.DataFrame") -> list[Metric]:
+    """Metrics with a figure in this summary; time-to-target also when it was measured but never reached."""
+    measured_target = "target" in runs and runs["target"].notna().any()
+    return [METRICS[name] for name in SUMMARY_METRICS if name in METRICS
+            and (summary[f"{name}_mean"].notna().any() or (METRICS[name].blank_means_never and measured_target))]
+
+
+def task_table(runs: "pandas.DataFrame") -> list[str]:
+    """One task's variants x metrics as Markdown: means over ok seeds, the best of each metric in bold."""
+    summary = summarize(runs).sort_values(VARIANT_COLUMNS, kind="stable")
+    metrics = _shown_metrics(runs, summary)
+    variants = summary.to_dict("records")
+    columns = [_best_marked([_cell(row, metric) for row in variants], metric) for metric in metrics]
+    header = ["variant", "backend", "device", "seeds", *(metric.name for metric in metrics), "params"]
+    rows = [[variant_name(row), row["backend"], row["device"], row["statuses"], *(column[index] for column in columns),
+             "-" if row["params"] is None or math.isnan(row["params"]) else setting(float(row["params"]))]
+            for index, row in enumerate(variants)]
+    return markdown_table([header, *rows])
+
+
+def _not_ok(runs: "pandas.DataFrame") -> list[str]:
+    return [f"- {variant_name(row)} seed {row['seed']}: {row['status']}" + (f": {row['error']}" if row["error"] else "")
+            for row in runs.to_dict("records") if row["status"] != "ok"]
+
+
+def _ceiling(runs: "pandas.DataFrame") -> str:
+    if "ceiling" not in runs or runs["ceiling"].isna().all():
+        return "ceiling: not known for this task"
+    values = ", ".join(figure(value) for value in sorted(runs["ceiling"].dropna().unique()))
+    return f"ceiling: {values} (the best accuracy any model can reach on this data)"
+
+
+def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] | None, plots: list[str]) -> str:
+    lines = [f"# benchsuite report: {title}", "", _environment(meta), "",
+             "Figures are means over the seeds that finished ok (± standard deviation over several seeds; "
+             "time-to-target over the seeds that reached it); the best of each metric is in **bold**."]
+    if runs.empty:
+        lines += ["", "No rows recorded yet."]
+    for task, group in runs.groupby("task", sort=True):
+        lines += ["", f"## {task}", "", _ceiling(group), "", *task_table(group)]
+        failures = _not_ok(group)
+        if failures:
+            lines += ["", "Not ok:", "", *failures]
+    if plots:
+        lines += ["", "## Plots", "", *(f"![{name}]({name})" for name in plots)]
+    return "\n".join(lines) + "\n"

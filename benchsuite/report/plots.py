@@ -1,0 +1,150 @@
+"""The report's PNG plots, one panel per task: loss curves, accuracy against training time, step time.
+
+Drawn on matplotlib's Agg canvas through `Figure` directly, never pyplot: no display is needed and no
+global backend state is touched.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from ..results.files import replaced_atomically
+from ..results.schema import VARIANT_COLUMNS
+from .console import variant_name
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+STEP_SAMPLES = "step_ms"  # samples.csv's metric for training steps
+Panel = Callable[["Axes", str], None]
+
+
+def _figure(tasks: list[str], draw: Panel, title: str) -> "Figure":
+    from matplotlib.figure import Figure
+
+    columns = min(2, max(1, len(tasks)))
+    rows = max(1, math.ceil(len(tasks) / columns))
+    fig = Figure(figsize=(6.5 * columns, 4.2 * rows), layout="constrained")
+    fig.suptitle(title)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, task in zip(axes, tasks):
+        ax.set_title(task)
+        draw(ax, task)
+    for ax in axes[len(tasks):]:
+        ax.set_visible(False)
+    if not tasks:
+        axes[0].set_visible(True)
+        axes[0].text(0.5, 0.5, "no rows recorded", ha="center", va="center", transform=axes[0].transAxes)
+    return fig
+
+
+def _save(fig: "Figure", path: Path) -> Path:
+    with replaced_atomically(path) as temporary:
+        fig.savefig(temporary, format="png", dpi=100)
+    return path
+
+
+def _legend(ax: "Axes") -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
+
+
+def loss_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
+    """Training loss by epoch, one line per variant (mean over its ok seeds, as the report's figures are)."""
+    def draw(ax: "Axes", task: str) -> None:
+        ok = runs.loc[(runs["task"] == task) & (runs["status"] == "ok"), [*VARIANT_COLUMNS, "seed"]]
+        losses = None if curves is None else curves[curves["metric"] == "loss"].merge(ok)
+        if losses is not None and not losses.empty:
+            for _, variant in losses.groupby(VARIANT_COLUMNS, sort=True):
+                mean = variant.groupby("epoch")["value"].mean()
+                ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0]))
+            if (losses["value"] > 0).all():
+                ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+        _legend(ax)
+
+    return draw
+
+
+def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
+    """Accuracy (held-out where the task has a split) against training time: each ok row's final point, and
+    its path there epoch by epoch, where curves.csv records the training time per epoch."""
+    def draw(ax: "Axes", task: str) -> None:
+        rows = runs[(runs["task"] == task) & (runs["status"] == "ok")]
+        held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
+        column = "valid_accuracy" if held_out else "accuracy"
+        paths = None if curves is None else curves[curves["task"] == task]
+        for _, variant in rows.groupby(VARIANT_COLUMNS, sort=True):
+            name = variant_name(variant.iloc[0])
+            points = ax.scatter(variant["train_seconds"], variant[column], label=name)
+            own = None if paths is None else paths.merge(variant[[*VARIANT_COLUMNS, "seed"]])
+            if own is None or not (own["metric"] == "train_seconds").any():
+                continue
+            for _, seed in own.groupby("seed"):
+                path = seed.pivot_table(index="epoch", columns="metric", values="value")
+                if column in path:
+                    ax.plot(path["train_seconds"], path[column], color=points.get_facecolor()[0], alpha=0.5)
+        ceiling = runs.loc[runs["task"] == task, "ceiling"].dropna() if "ceiling" in runs else []
+        if len(ceiling):
+            ax.axhline(float(ceiling.iloc[0]), color="grey", linestyle="--", label="ceiling")
+        ax.set_xlabel("training time (s)")
+        ax.set_ylabel("held-out accuracy" if held_out else "training accuracy")
+        _legend(ax)
+
+    return draw
+
+
+def step_quartiles(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None",
+                   task: str) -> list[tuple[str, float, float, float]]:
+    """(variant, q1, median, q3) of step time per variant: from samples.csv if recorded, else from the rows.
+
+    Rows keep only the median and the IQR's width, not the quartiles, so then the whisker is centred on the median.
+    """
+    import numpy
+
+    ok = runs[(runs["task"] == task) & (runs["status"] == "ok")].dropna(subset=["step_ms_median"])
+    steps = None if samples is None else samples[(samples["task"] == task) & (samples["metric"] == STEP_SAMPLES)]
+    quartiles = []
+    for _, variant in ok.groupby(VARIANT_COLUMNS, sort=True):
+        own = None if steps is None else steps.merge(variant[[*VARIANT_COLUMNS, "seed"]])
+        if own is not None and not own.empty:
+            q1, median, q3 = numpy.percentile(own["value"], [25, 50, 75])
+        else:
+            median = float(variant["step_ms_median"].median())
+            half = float(variant["step_ms_iqr"].median()) / 2 if "step_ms_iqr" in variant else 0.0
+            q1, q3 = median - half, median + half
+        quartiles.append((variant_name(variant.iloc[0]), float(q1), float(median), float(q3)))
+    return quartiles
+
+
+def step_panel(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None") -> Panel:
+    """Median step time per variant with interquartile whiskers."""
+    def draw(ax: "Axes", task: str) -> None:
+        quartiles = step_quartiles(runs, samples, task)
+        for position, (name, q1, median, q3) in enumerate(quartiles):
+            ax.errorbar([median], [position], xerr=[[median - q1], [q3 - median]], fmt="o", capsize=4, label=name)
+        ax.set_xlabel("step time (ms), median and IQR")
+        ax.set_xlim(left=0)
+        if quartiles:
+            ax.set_yticks(range(len(quartiles)), [name for name, *_ in quartiles])
+            ax.set_ylim(len(quartiles) - 0.5, -0.5)  # first variant on top, half a row of margin
+        else:
+            ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
+
+    return draw
+
+
+def draw_plots(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", samples: "pandas.DataFrame | None",
+               run_dir: Path) -> list[Path]:
+    """Write loss_curves.png, accuracy_vs_time.png and step_time.png into `run_dir`."""
+    tasks = sorted(runs["task"].unique())
+    plots = [("loss_curves.png", loss_panel(runs, curves), "Training loss by epoch"),
+             ("accuracy_vs_time.png", accuracy_panel(runs, curves), "Accuracy against training time"),
+             ("step_time.png", step_panel(runs, samples), "Time per training step")]
+    return [_save(_figure(tasks, draw, title), run_dir / name) for name, draw, title in plots]

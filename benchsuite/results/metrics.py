@@ -1,0 +1,94 @@
+"""What each measured runs.csv column means: which way is better, and how big a change matters (compare, reports)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Iterable, Mapping
+
+from ..errors import BenchInputError
+
+DEFAULT_FACTOR = 1.10  # times and memory: a change beyond 10% counts
+DEFAULT_ABSOLUTE = 0.01  # accuracies (and losses, in nats or bits): a change beyond 0.01 counts
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A measured figure: `threshold` is an absolute difference when `absolute`, else a factor (> 1)."""
+
+    name: str
+    higher_is_better: bool
+    absolute: bool
+    threshold: float
+    blank_means_never: bool = False  # time-to-target columns are empty when the target was never reached
+    timed: bool = False  # a clock reading: noisy even from one seed, unlike losses and accuracies on the CPU
+
+    def worse_beyond(self, a: float, b: float) -> int:
+        """+1 when B is worse than A beyond the threshold, -1 when better beyond it, 0 otherwise."""
+        if a == b:  # also covers two infinities ("never" on both sides)
+            return 0
+        if self.absolute:
+            worse = (a - b) if self.higher_is_better else (b - a)
+            return 1 if worse > self.threshold else -1 if worse < -self.threshold else 0
+        factor = worse_factor(a, b, self.higher_is_better)
+        return 1 if factor > self.threshold else -1 if factor < 1 / self.threshold else 0
+
+
+def worse_factor(a: float, b: float, higher_is_better: bool) -> float:
+    """How many times worse B is than A (below 1: better); zero and infinite values handled."""
+    before, after = (b, a) if higher_is_better else (a, b)
+    if before == after:
+        return 1.0
+    if before == 0:
+        return math.inf
+    return after / before
+
+
+def _metrics(*metrics: Metric) -> dict[str, Metric]:
+    return {metric.name: metric for metric in metrics}
+
+
+METRICS = _metrics(
+    Metric("accuracy", True, True, DEFAULT_ABSOLUTE),
+    Metric("valid_accuracy", True, True, DEFAULT_ABSOLUTE),
+    Metric("final_loss", False, True, DEFAULT_ABSOLUTE),
+    Metric("valid_loss", False, True, DEFAULT_ABSOLUTE),
+    Metric("bpc", False, True, DEFAULT_ABSOLUTE),
+    Metric("epochs_to_target", False, False, DEFAULT_FACTOR, blank_means_never=True),
+    Metric("seconds_to_target", False, False, DEFAULT_FACTOR, blank_means_never=True, timed=True),
+    Metric("train_seconds", False, False, DEFAULT_FACTOR, timed=True),
+    Metric("step_ms_median", False, False, DEFAULT_FACTOR, timed=True),
+    Metric("infer_ms_median", False, False, DEFAULT_FACTOR, timed=True),
+    Metric("chars_per_second", True, False, DEFAULT_FACTOR, timed=True),
+    Metric("peak_memory_mb", False, False, DEFAULT_FACTOR, timed=True),
+    Metric("time_ms", False, False, DEFAULT_FACTOR, timed=True),  # a pytest-benchmark median
+)
+# Settings rather than outcomes: a difference is reported exactly, as a sign the sides did not run alike.
+SETTINGS = ("params", "ceiling", "epochs", "lr", "batch_size", "threads", "target")
+# Columns that hold a metric's spread: a per-seed interval for the comparison when no samples exist.
+SPREADS = {"step_ms_median": "step_ms_iqr", "infer_ms_median": "infer_ms_iqr"}
+# Raw timings in samples.csv (metric name there -> the runs.csv median they make up).
+SAMPLES = {"step_ms": "step_ms_median", "infer_ms": "infer_ms_median"}
+# Columns compare reads for neither: identity, status and flags.
+NOT_COMPARED = ("schema_version", "seed", "status", "error", "step_ms_iqr", "infer_ms_iqr", "step_ms_noisy")
+
+
+def parse_thresholds(pairs: Iterable[str], metrics: Mapping[str, Metric] = METRICS) -> dict[str, Metric]:
+    """The metric table with `--threshold METRIC=VALUE` overrides applied."""
+    chosen = dict(metrics)
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or name not in chosen:
+            raise BenchInputError(f"--threshold {pair!r}: expected METRIC=VALUE with METRIC one of "
+                                  f"{', '.join(sorted(chosen))}")
+        try:
+            value = float(text)
+        except ValueError:
+            raise BenchInputError(f"--threshold {pair!r}: {text!r} is not a number") from None
+        metric = chosen[name]
+        if metric.absolute and not value >= 0:
+            raise BenchInputError(f"--threshold {pair!r}: {name} takes an absolute difference, at least 0")
+        if not metric.absolute and not (value >= 1 and math.isfinite(value)):
+            raise BenchInputError(f"--threshold {pair!r}: {name} takes a factor, at least 1 (e.g. 1.10 for 10%)")
+        chosen[name] = replace(metric, threshold=value)
+    return chosen
