@@ -68,7 +68,7 @@ def log_failure(error_log: Path, job: Job, details: str) -> None:
 def _record(outcome: JobOutcome, writer: RunWriter, run_dir: Path) -> None:
     if outcome.failure_details:
         log_failure(run_dir / "errors.log", outcome.job, outcome.failure_details)
-    writer.append(outcome.row, outcome.curve, outcome.samples)
+    writer.append(outcome.row, outcome.curve, outcome.samples, outcome.slices)
 
 
 def _run_jobs(requests: Sequence[JobRequest], datasets: dict[str, Built], options: RunOptions, run_dir: Path,

@@ -8,7 +8,7 @@ run needs them.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Iterable, Protocol
 
@@ -17,6 +17,7 @@ from ..errors import BenchInputError
 BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend", "numpy": "benchsuite.backends.numpy_backend"}
 # Kept here, not read from the modules, so planning can skip rows without importing a backend.
 BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "numpy": ("cpu",)}
+SPLITS = ("train", "valid", "test")  # a task's splits; train is always there, the held-out ones where it has them
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,16 @@ class StepStats:
 
 @dataclass(frozen=True)
 class EvalStats:
-    """Loss and accuracy of the current model over one whole split, without training."""
+    """Loss and accuracy of the current model over one whole split, without training.
+
+    `row_correct` and `row_counted` (arrays, one value per row of the split, in its order): how many targets
+    of each row were predicted right and how many count, so accuracy can be taken over any group of rows.
+    """
 
     loss: float
     accuracy: float
+    row_correct: Any = field(default=None, compare=False)
+    row_counted: Any = field(default=None, compare=False)
 
 
 class Session(Protocol):
@@ -48,7 +55,7 @@ class Session(Protocol):
         """Forward, loss, backward and one optimizer update on `batch`."""
 
     def evaluate(self, split: str) -> EvalStats | None:
-        """Stats on "train" or "valid" (None when the task has no such split)."""
+        """Stats on "train", "valid" or "test" (None when the task has no such split)."""
 
     def infer(self, batch: Any) -> int:
         """One forward pass over `batch` (one of `batches`), no gradient, no loss; returns how many input

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from ..backends import get_backend
 from ..measurement.measure import measure
 from ..measurement.memory import PeakMemory
+from ..measurement.slices import task_slicing
 from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
 from ..planning.grid import Job
@@ -34,14 +35,15 @@ class JobRequest:
 
 @dataclass
 class JobOutcome:
-    """A finished job: its runs.csv row, curve points, timing samples, and the traceback behind an error row
-    (the driver, the run folder's only writer, puts it into errors.log)."""
+    """A finished job: its runs.csv row, curve points, timing samples, the traceback behind an error row (the
+    driver, the run folder's only writer, puts it into errors.log), and its accuracy per slice."""
 
     job: Job
     row: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     failure_details: str = ""
+    slices: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
@@ -56,7 +58,8 @@ def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     """The row fields known before training: the key, the device and the settings."""
     job = request.job
     return {**job.key_fields(), "device": request.device, "epochs": job.epochs, "lr": job.lr,
-            "ceiling": None if data is None else data.ceiling, "batch_size": _rows_per_step(job, data)}
+            "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
+            "batch_size": _rows_per_step(job, data)}
 
 
 def failed(request: JobRequest, data: TaskData | None, status: str, error: str, details: str = "") -> JobOutcome:
@@ -93,9 +96,9 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
             row["params"] = session.param_count
             if on_train_start is not None:
                 on_train_start()
-            measured = measure(session, job.epochs, request.timeout, job.target, on_epoch)
+            measured = measure(session, job.epochs, request.timeout, job.target, on_epoch, task_slicing(data))
         row.update(measured.fields, peak_memory_mb=peak.mib)
     except Exception as exc:  # a failing cell is recorded and the run goes on
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         return JobOutcome(job, row, failure_details=traceback.format_exc())
-    return JobOutcome(job, row, measured.curve, measured.samples)
+    return JobOutcome(job, row, measured.curve, measured.samples, slices=measured.slices)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
-from .schema import (CURVE_COLUMNS, NUMERIC_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, TEXT_COLUMNS,
+from .schema import (CURVE_COLUMNS, NUMERIC_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, SLICE_COLUMNS, TEXT_COLUMNS,
                      check_schema_version)
 
 if TYPE_CHECKING:
@@ -123,6 +123,15 @@ def load_samples(path: Path) -> "pandas.DataFrame | None":
     """samples.csv without its warm-up samples (medians leave them out too), or None."""
     table = _load_details(path, SAMPLE_COLUMNS, "samples.csv")
     return None if table is None else table[~boolean(table, "warmup", path)]
+
+
+def load_slices(path: Path) -> "pandas.DataFrame | None":
+    """slices.csv with numeric slice values and counts, or None."""
+    table = _load_details(path, SLICE_COLUMNS, "slices.csv")
+    if table is not None:
+        for column in ("slice", "count"):
+            table[column] = numeric(table, column, path)
+    return table
 
 
 def load_meta(path: Path) -> dict[str, Any] | None:

@@ -53,6 +53,9 @@ METRICS = _metrics(
     Metric("final_loss", False, True, DEFAULT_ABSOLUTE),
     Metric("valid_loss", False, True, DEFAULT_ABSOLUTE),
     Metric("bpc", False, True, DEFAULT_ABSOLUTE),
+    Metric("test_accuracy", True, True, DEFAULT_ABSOLUTE),
+    Metric("test_loss", False, True, DEFAULT_ABSOLUTE),
+    Metric("test_bpc", False, True, DEFAULT_ABSOLUTE),
     Metric("epochs_to_target", False, False, DEFAULT_FACTOR, blank_means_never=True),
     Metric("seconds_to_target", False, False, DEFAULT_FACTOR, blank_means_never=True, timed=True),
     Metric("train_seconds", False, False, DEFAULT_FACTOR, timed=True),
@@ -63,7 +66,7 @@ METRICS = _metrics(
     Metric("time_ms", False, False, DEFAULT_FACTOR, timed=True),  # a pytest-benchmark median
 )
 # Settings rather than outcomes: a difference is reported exactly, as a sign the sides did not run alike.
-SETTINGS = ("params", "ceiling", "epochs", "lr", "batch_size", "threads", "target")
+SETTINGS = ("params", "ceiling", "chance", "epochs", "lr", "batch_size", "threads", "target")
 # Columns that hold a metric's spread: a per-seed interval for the comparison when no samples exist.
 SPREADS = {"step_ms_median": "step_ms_iqr", "infer_ms_median": "infer_ms_iqr"}
 # Raw timings in samples.csv (metric name there -> the runs.csv median they make up).
