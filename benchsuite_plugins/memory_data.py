@@ -24,6 +24,7 @@ def recall_rows(rng: np.random.Generator, count: int, keys: int, values: int, kv
     target at a query is its key's value; nothing else is scored. The slice is the row's pair count.
     """
     rows = np.arange(count)[:, None]
+    queries = min(queries, kv_pairs)  # no row has more keys to ask about
     pairs = rng.integers(1, kv_pairs + 1, size=count)
     asked = np.minimum(pairs, queries)
     row_keys = random_subsets(rng, count, keys, kv_pairs)

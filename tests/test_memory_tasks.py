@@ -23,8 +23,9 @@ def symbols(data, row):
     return [data.vocab[code] for code in row]
 
 
-def test_recall_answers_each_query_with_the_value_its_key_was_paired_with():
-    data = build_recall(vocab=20, kv_pairs=6, seq_len=30, queries=4, samples=400)
+@pytest.mark.parametrize("kv_pairs, queries", [(6, 4), (2, 4)])
+def test_recall_answers_each_query_with_the_value_its_key_was_paired_with(kv_pairs, queries):
+    data = build_recall(vocab=20, kv_pairs=kv_pairs, seq_len=30, queries=queries, samples=400)
     for name in ("train", *HELD_OUT):
         x, y = split(data, name)
         slices = getattr(data, f"{name}_slices", None)
@@ -39,14 +40,14 @@ def test_recall_answers_each_query_with_the_value_its_key_was_paired_with():
                     asked.append(t)
                 t += 1
             pairs = len(values)
-            assert len(asked) == min(4, pairs) and len({row[t] for t in asked}) == len(asked)
+            assert len(asked) == min(queries, pairs) and len({row[t] for t in asked}) == len(asked)
             for t in range(len(row)):
                 expected = values[row[t]] if t in asked else None
                 assert (data.vocab[y[index, t]] if y[index, t] >= 0 else None) == expected
             if slices is not None:
                 assert slices[index] == pairs
     counts = np.unique(data.test_slices)
-    assert counts.min() == 1 and counts.max() == 6
+    assert counts.min() == 1 and counts.max() == kv_pairs
 
 
 def test_recall_chance_is_the_share_of_the_commonest_answer_about_one_over_the_values():
