@@ -87,7 +87,7 @@ def build_even_pairs(train_len: int = 40, test_len: int = 100, samples: int = 20
                         samples, train_len, test_len)
 
 
-def build_dyck(depth: int = 4, kinds: int = 2, train_len: int = 40, test_len: int = 100,
+def build_dyck(depth: int = 2, kinds: int = 1, train_len: int = 40, test_len: int = 100,
                samples: int = 2000) -> TaskData:
     """Brackets of `kinds` kinds nested at most `depth` deep, half the rows with one bracket changed; at every
     step, b if the prefix is balanced, u if it is well formed with brackets still open, x if it is broken."""
@@ -124,7 +124,7 @@ def build_reverse(symbols: int = 2, train_len: int = 40, test_len: int = 100, sa
     return generated_task(vocab, samples, make_split, slice_name="length")
 
 
-FORMAL_DEFAULTS = {"hidden_size": 64, "num_layers": 1, "epochs": 20, "lr": 0.01, "batch_size": 32}
+FORMAL_DEFAULTS = {"hidden_size": 64, "num_layers": 1, "epochs": 10, "lr": 0.01, "batch_size": 32}
 
 
 @hookimpl

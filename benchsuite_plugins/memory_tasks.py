@@ -66,7 +66,7 @@ def build_induction(seq_len: int = 32, vocab: int = 8, samples: int = 4000) -> T
                           lambda split, rng, rows: induction_rows(rng, rows, vocab, seq_len))
 
 
-MEMORY_DEFAULTS = {"hidden_size": 64, "num_layers": 1, "epochs": 20, "lr": 0.01, "batch_size": 32}
+MEMORY_DEFAULTS = {"hidden_size": 64, "num_layers": 1, "epochs": 10, "lr": 0.01, "batch_size": 32}
 
 
 @hookimpl
