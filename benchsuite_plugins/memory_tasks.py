@@ -13,7 +13,7 @@ KEYS, VALUES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 FILLER, DELIMITER, TRIGGER = ".", "|", "^"
 
 
-def build_recall(vocab: int = 16, kv_pairs: int = 4, seq_len: int = 24, queries: int = 4,
+def build_recall(vocab: int = 8, kv_pairs: int = 2, seq_len: int = 12, queries: int = 4,
                  samples: int = 4000) -> TaskData:
     """Key-value pairs (1..kv_pairs per row), then queries of the keys; the answer to a query is its value.
 
@@ -72,7 +72,7 @@ MEMORY_DEFAULTS = {"hidden_size": 64, "num_layers": 1, "epochs": 10, "lr": 0.01,
 @hookimpl
 def register_tasks(register: Callable[[TaskSpec], None]) -> None:
     register(TaskSpec("recall", build_recall, "multi-query associative recall: the value of each queried key",
-                      causal=True, defaults=MEMORY_DEFAULTS))
+                      causal=True, defaults={**MEMORY_DEFAULTS, "epochs": 20}))
     register(TaskSpec("copy", build_copy, "selective copying: emit the scattered tokens in order", causal=True,
                       defaults=MEMORY_DEFAULTS))
     register(TaskSpec("induction", build_induction, "after a trigger recurs, the symbol that followed it first",

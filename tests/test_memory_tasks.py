@@ -98,8 +98,8 @@ def test_ten_thousand_rows_of_length_100_take_well_under_a_second(build, options
 
 
 @pytest.mark.parametrize("option, message", [
-    ("recall.kv_pairs=9", "recall.kv_pairs: must lie in 1..8 (the keys among vocab=16), got 9"),
-    ("recall.seq_len=10", "recall.seq_len: 4 pairs and their queries need at least 12 steps, got 10"),
+    ("recall.kv_pairs=5", "recall.kv_pairs: must lie in 1..4 (the keys among vocab=8), got 5"),
+    ("recall.seq_len=5", "recall.seq_len: 2 pairs and their queries need at least 6 steps, got 5"),
     ("copy.tokens=13", "copy.tokens: must lie in 1..seq_len/2 = 12"),
     ("induction.vocab=1", "induction.vocab: must lie in 2..26, got 1"),
 ])
