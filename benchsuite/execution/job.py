@@ -13,10 +13,12 @@ from typing import Any, Callable
 from ..backends import get_backend
 from ..measurement.measure import measure
 from ..measurement.memory import PeakMemory
+from ..measurement.predictions import model_state, prediction_text
 from ..measurement.slices import task_slicing
 from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
 from ..planning.grid import Job
+from ..models.checkpoint import ModelState
 from ..registry.loading import get_registry
 from ..specs import CellConfig, TaskData
 
@@ -31,12 +33,14 @@ class JobRequest:
     threads: int | None = None
     plugins_dir: str | None = None
     task_failure: str = ""  # why the task's data could not be built; the row is an error without training
+    save_model: bool = False  # hand the trained model back in the outcome (--save-models)
 
 
 @dataclass
 class JobOutcome:
     """A finished job: its runs.csv row, curve points, timing samples, the traceback behind an error row (the
-    driver, the run folder's only writer, puts it into errors.log), and its accuracy per slice."""
+    driver, the run folder's only writer, puts it into errors.log), its accuracy per slice, and the trained model
+    when asked to keep it."""
 
     job: Job
     row: dict[str, Any]
@@ -44,6 +48,7 @@ class JobOutcome:
     samples: list[dict[str, Any]] = field(default_factory=list)
     failure_details: str = ""
     slices: list[dict[str, Any]] = field(default_factory=list)
+    model: ModelState | None = None
 
 
 def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
@@ -98,7 +103,12 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
                 on_train_start()
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch, task_slicing(data))
         row.update(measured.fields, peak_memory_mb=peak.mib)
+        model = None
+        if row["status"] == "ok":
+            row["prediction"] = prediction_text(session, data)
+            if request.save_model:
+                model = model_state(session, data, job.key_fields())
     except Exception as exc:  # a failing cell is recorded and the run goes on
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         return JobOutcome(job, row, failure_details=traceback.format_exc())
-    return JobOutcome(job, row, measured.curve, measured.samples, slices=measured.slices)
+    return JobOutcome(job, row, measured.curve, measured.samples, model=model, slices=measured.slices)

@@ -6,7 +6,7 @@ when they only select rows or steer execution (tasks, cells, layers, directions,
 isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept. Options that
 change what a row measures without showing in its key (epochs, lr, task options, batch size, target, threads,
 the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
-does not apply.
+does not apply: it is accepted only as the run folder's own parent (the command repeated with --resume added).
 """
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ class RunOptions:
     target: float | None = None
     isolate: bool = False  # each training run in a child process, so a crash costs one row
     fail_fast: bool = False  # stop at the first row that is not ok or skipped
+    save_models: bool = False  # keep each ok row's trained model under <run>/models/
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
@@ -55,7 +56,7 @@ class RunOptions:
               batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
               task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
               threads: int | None = None, target: float | None = None, isolate: bool = False,
-              fail_fast: bool = False) -> "RunOptions":
+              fail_fast: bool = False, save_models: bool = False) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -80,6 +81,7 @@ class RunOptions:
             target=None if target is None else check_target(positive_number(target, "--target")),
             isolate=bool(isolate),
             fail_fast=bool(fail_fast),
+            save_models=bool(save_models),
         )
 
     @property
@@ -105,8 +107,11 @@ def options_from_record(record: Mapping[str, Any]) -> RunOptions:
 def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     """The interrupted run's own options with the `given` ones (as typed, unparsed) on top; see the policy above."""
     run_dir = Path(run_dir)
-    if "out" in given:
-        raise BenchInputError(f"--out does not apply with --resume: the run is finished in {run_dir} itself")
+    if "out" in given:  # pressing up and adding --resume repeats --out: fine when it names the run's own parent
+        if Path(given["out"]).resolve() != run_dir.resolve().parent:
+            raise BenchInputError(f"--out {given['out']} does not apply with --resume: the run is finished in "
+                                  f"{run_dir} itself, under {run_dir.parent}")
+        given = {name: value for name, value in given.items() if name != "out"}
     stored = read_meta(run_dir)["options"]
     original, merged = options_from_record(stored), options_from_record({**stored, **given})
     for name, flag in FIXED_ON_RESUME.items():
