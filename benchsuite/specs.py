@@ -49,7 +49,12 @@ class CellSpec:
 
 @dataclass(frozen=True)
 class TaskData:
-    """One task's data: integer arrays of shape (N, T) indexing `vocab`; negative targets are ignored."""
+    """One task's data: integer arrays of shape (N, T) indexing `vocab`; negative targets are ignored.
+
+    Additions to the contract, all optional: a test split (`x_test`, `y_test`); one integer per valid or test
+    row (`valid_slices`, `test_slices`) naming the slice it belongs to, `slice_name` saying what that value is
+    (e.g. "length"), for accuracy per slice; `chance`, the accuracy guessing reaches.
+    """
 
     vocab: Sequence[str]
     x_train: Any
@@ -60,6 +65,10 @@ class TaskData:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     x_test: Any = None  # an optional held-out test split (an addition to the contract)
     y_test: Any = None
+    valid_slices: Any = None
+    test_slices: Any = None
+    slice_name: str | None = None
+    chance: float | None = None
 
 
 @dataclass(frozen=True)

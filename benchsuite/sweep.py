@@ -90,7 +90,7 @@ def _record(outcome: JobOutcome, writer: RunWriter, run_dir: Path) -> None:
         log_failure(run_dir / "errors.log", outcome.job, outcome.failure_details)
     if outcome.model is not None:  # before the row, which promises that its files are on disk
         write_model(run_dir, outcome.model)
-    writer.append(outcome.row, outcome.curve, outcome.samples)
+    writer.append(outcome.row, outcome.curve, outcome.samples, outcome.slices)
 
 
 def _run_jobs(requests: Sequence[JobRequest], datasets: dict[str, Built], options: RunOptions, run_dir: Path,

@@ -5,10 +5,9 @@ from typing import Callable
 
 from benchsuite import BenchInputError, TaskData, TaskSpec, hookimpl
 
-# numpy and the array helpers are imported inside the builders, so that `bench list` stays light.
+from .task_options import DATA_SEED
 
-DATA_SEED = 20240917  # the data are fixed; --seeds varies only the models
-TEST_STREAM = 2  # the test split is drawn from its own stream, [DATA_SEED, TEST_STREAM], apart from train and valid
+# numpy and the array helpers are imported inside the builders, so that `bench list` stays light.
 
 # Common short English words; random sentences of them make a text whose letters are decided by the word
 # they sit in, so a blank is best filled by reading both sides of it.
@@ -29,8 +28,8 @@ DELAY_CUE = "?"
 def build_cloze(seq_len: int = 32, mask_fraction: float = 0.15, samples: int = 2000) -> TaskData:
     """Random word sentences cut into windows, a share of characters masked; predict the masked ones.
 
-    Held-out windows (valid, and test from a random stream of its own) come from sentences drawn separately,
-    so a model must know the words, not the windows.
+    Held-out windows come from sentences drawn separately, so a model must know the words, not the windows;
+    the test windows come from a random stream of their own.
     """
     if seq_len < 2 or samples < 1:
         raise BenchInputError(f"cloze: seq_len must be at least 2 and samples at least 1, got {seq_len}, {samples}")
@@ -39,17 +38,16 @@ def build_cloze(seq_len: int = 32, mask_fraction: float = 0.15, samples: int = 2
     import numpy as np
 
     from .char_data import encode, masked_windows, random_words
-
-    vocab = sorted(set("".join(CLOZE_WORDS)) | {" ", MASK})
-    held_out = max(samples // 4, 1)
-
-    def windows(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
-        codes = encode(random_words(rng, CLOZE_WORDS, count * seq_len), vocab)
-        return masked_windows(codes, seq_len, mask_fraction, vocab.index(MASK), rng)
+    from .split_data import split_rng
 
     rng = np.random.default_rng(DATA_SEED)
-    x_train, y_train, x_valid, y_valid = windows(rng, samples) + windows(rng, held_out)
-    x_test, y_test = windows(np.random.default_rng([DATA_SEED, TEST_STREAM]), held_out)
+    vocab = sorted(set("".join(CLOZE_WORDS)) | {" ", MASK})
+    splits = []
+    held_out = max(samples // 4, 1)
+    for count, stream in ((samples, rng), (held_out, rng), (held_out, split_rng("test"))):
+        codes = encode(random_words(stream, CLOZE_WORDS, count * seq_len), vocab)
+        splits.append(masked_windows(codes, seq_len, mask_fraction, vocab.index(MASK), stream))
+    (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = splits
     return TaskData(vocab, x_train, y_train, x_valid, y_valid, x_test=x_test, y_test=y_test)
 
 
@@ -57,10 +55,10 @@ def build_delay(gap: int = 30, symbols: int = 4, samples: int = 4000, min_gap: i
     """Recall the one symbol of a sequence after distractors; only the last step, a cue, has a target.
 
     Every sequence is gap + 2 steps long and ends with the cue. Held-out sequences put the symbol first,
-    so it must be held across exactly `gap` distractors; test sequences are drawn the same way from a random
-    stream of their own. Training sequences place it `min_gap` to `gap`
+    so it must be held across exactly `gap` distractors. Training sequences place it `min_gap` to `gap`
     steps before the cue, uniformly: with default initialisation no cell sees a gradient across 30 steps
     of noise at first, and the shorter spans let a cell find the dependency that it must then keep.
+    Test sequences are drawn like the validation ones, from a random stream of their own.
     """
     if gap < 0 or not 0 <= min_gap <= gap:
         raise BenchInputError(f"delay: need 0 <= min_gap <= gap, got gap={gap}, min_gap={min_gap}")
@@ -70,16 +68,16 @@ def build_delay(gap: int = 30, symbols: int = 4, samples: int = 4000, min_gap: i
     import numpy as np
 
     from .char_data import recall_sequences
+    from .split_data import split_rng
 
+    rng = np.random.default_rng(DATA_SEED)
     vocab = list(DELAY_SYMBOLS[:symbols] + DELAY_DISTRACTORS + DELAY_CUE)
     held_out = max(samples // 4, 1)
-    rng = np.random.default_rng(DATA_SEED)
-    splits = []
-    for count, shortest in ((samples, min_gap), (held_out, gap)):
-        splits += recall_sequences(rng, count, gap, shortest, symbols, len(DELAY_DISTRACTORS))
-    x_test, y_test = recall_sequences(np.random.default_rng([DATA_SEED, TEST_STREAM]), held_out, gap, gap, symbols,
-                                      len(DELAY_DISTRACTORS))
-    return TaskData(vocab, *splits, ceiling=1.0, x_test=x_test, y_test=y_test)
+    draws = ((samples, min_gap, rng), (held_out, gap, rng), (held_out, gap, split_rng("test")))
+    (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = (
+        recall_sequences(stream, count, gap, shortest, symbols, len(DELAY_DISTRACTORS))
+        for count, shortest, stream in draws)
+    return TaskData(vocab, x_train, y_train, x_valid, y_valid, ceiling=1.0, x_test=x_test, y_test=y_test)
 
 
 def _split_point(length: int, seq_len: int, valid_fraction: float) -> int | None:
@@ -106,7 +104,8 @@ def _shortest_length(seq_len: int, valid_fraction: float) -> int:
 def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float = 0.1) -> TaskData:
     """Next character of any UTF-8 text, in windows of `seq_len` that do not overlap.
 
-    The last `valid_fraction` of the text is held out, and no window crosses into it. The codes are
+    The last `valid_fraction` of the text is held out, and no window crosses into it: its first half for
+    validation, its second for test, where each half holds a window (else all of it validates). The codes are
     kept in the smallest integer type; one-hot inputs are the backend's business, batch by batch.
     """
     if seq_len < 1:
@@ -128,8 +127,12 @@ def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float
     codes = encode(text, vocab, code_dtype(len(vocab)))
     del text  # the codes replace it; a big corpus should not be held twice
     x_train, y_train = next_char_windows(codes[:start], seq_len, stride=seq_len)
-    x_valid, y_valid = next_char_windows(codes[start:], seq_len, stride=seq_len)
-    return TaskData(vocab, x_train, y_train, x_valid, y_valid)
+    middle = (start + len(codes)) // 2
+    if len(codes) - middle < seq_len + 1:
+        return TaskData(vocab, x_train, y_train, *next_char_windows(codes[start:], seq_len, stride=seq_len))
+    x_valid, y_valid = next_char_windows(codes[start:middle], seq_len, stride=seq_len)
+    x_test, y_test = next_char_windows(codes[middle:], seq_len, stride=seq_len)
+    return TaskData(vocab, x_train, y_train, x_valid, y_valid, x_test=x_test, y_test=y_test)
 
 
 @hookimpl

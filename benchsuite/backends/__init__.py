@@ -9,7 +9,7 @@ run needs them.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Iterable, Protocol
 
@@ -18,6 +18,7 @@ from ..errors import BenchInputError
 BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend", "numpy": "benchsuite.backends.numpy_backend"}
 # Kept here, not read from the modules, so planning can skip rows without importing a backend.
 BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "numpy": ("cpu",)}
+SPLITS = ("train", "valid", "test")  # a task's splits; train is always there, the held-out ones where it has them
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,16 @@ class StepStats:
 
 @dataclass(frozen=True)
 class EvalStats:
-    """Loss and accuracy of the current model over one whole split, without training."""
+    """Loss and accuracy of the current model over one whole split, without training.
+
+    `row_correct` and `row_counted` (arrays, one value per row of the split, in its order): how many targets
+    of each row were predicted right and how many count, so accuracy can be taken over any group of rows.
+    """
 
     loss: float
     accuracy: float
+    row_correct: Any = field(default=None, compare=False)
+    row_counted: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import BenchInputError
 from .batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
-from . import BACKEND_DEVICES, EvalStats, Footprint, StepStats
+from . import BACKEND_DEVICES, SPLITS, EvalStats, Footprint, StepStats
 from .numpy_variants import build_layer
 from .workspace import Workspace
 
@@ -79,8 +79,9 @@ class LinearHead:
         return np.matmul(d_logits.T, self.params["weight"], out=d_inputs)
 
 
-def score(logits: np.ndarray, batch: Batch) -> tuple[float, int, np.ndarray]:
-    """Mean cross-entropy over counted targets, how many were predicted right, and the softmax probabilities.
+def score(logits: np.ndarray, batch: Batch) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mean cross-entropy over counted targets, how many of each row's were predicted right, and the softmax
+    probabilities.
 
     The probabilities overwrite `logits` (no new array). With positions as columns, the reductions over
     the vocabulary run along long contiguous rows, several times faster than across short ones.
@@ -93,9 +94,9 @@ def score(logits: np.ndarray, batch: Batch) -> tuple[float, int, np.ndarray]:
     loss = float((np.log(totals) - target_shifted) @ batch.weights)
     # Right when the target's logit is the maximum (argmax without a slow strided argmax). An exact tie
     # would count as right where argmax picks the first index; random weights do not produce ties.
-    correct = int(np.count_nonzero((target_shifted == 0.0) & batch.counted_mask))
+    right = (target_shifted == 0.0) & batch.counted_mask
     probabilities /= totals
-    return loss, correct, probabilities
+    return loss, right.reshape(-1, len(batch.x)).sum(axis=0), probabilities  # time-major positions: (steps, rows)
 
 
 class Adam:
@@ -213,10 +214,8 @@ class NumpySession:
         self.names = list(self.params)
         self.optimizer = Adam(list(self.params.values()), lr)
         self.param_count = sum(p.size for p in self.params.values())
-        self.data = {"train": (np.asarray(data.x_train), np.asarray(data.y_train))}
-        for split, x, y in (("valid", data.x_valid, data.y_valid), ("test", data.x_test, data.y_test)):
-            if x is not None:
-                self.data[split] = (np.asarray(x), np.asarray(y))
+        self.data = {split: (np.asarray(getattr(data, f"x_{split}")), np.asarray(getattr(data, f"y_{split}")))
+                     for split in SPLITS if getattr(data, f"x_{split}") is not None}
         self._full_batches: dict[str, Batch] = {}
 
     def _named(self, attribute: str) -> dict[str, np.ndarray]:
@@ -257,26 +256,30 @@ class NumpySession:
 
     def train_step(self, batch: Batch) -> StepStats:
         logits, (samples, steps, features) = self._logits(batch)
-        loss, correct, d_logits = score(logits, batch)
+        loss, row_correct, d_logits = score(logits, batch)
         d_logits[batch.targets, batch.positions] -= 1.0  # softmax - one_hot(target), ...
         d_logits *= batch.weights  # ... averaged over counted targets, zero for ignored ones
         d_features = self.head.backward(d_logits).reshape(steps, samples, features)
         self.layer.backward(d_features.transpose(1, 0, 2))
         self.optimizer.step(self._grads())
-        return StepStats(loss, correct, batch.counted)
+        return StepStats(loss, int(row_correct.sum()), batch.counted)
 
     def evaluate(self, split: str) -> EvalStats | None:
         if split not in self.data:
             return None
-        loss_sum = correct = counted = 0
+        loss_sum = counted = 0
+        rights = []
         rows = self._rows(split)
         whole = is_full_batch(rows, self.batch_size)
         for batch in (self._whole(split),) if whole else self._batches(split, chunks(rows, self.batch_size)):
-            loss, right, _ = score(self._logits(batch)[0], batch)
+            loss, row_correct, _ = score(self._logits(batch)[0], batch)
             loss_sum += loss * batch.counted
-            correct += right
+            rights.append(row_correct)
             counted += batch.counted
-        return EvalStats(loss_sum / max(counted, 1), correct / max(counted, 1))
+        row_correct = np.concatenate(rights)
+        row_counted = (self.data[split][1] >= 0).sum(axis=1)
+        return EvalStats(loss_sum / max(counted, 1), int(row_correct.sum()) / max(counted, 1), row_correct,
+                         row_counted)
 
     def state_size(self) -> int:
         _, final = self.layer.forward(next(self._batches("train", [slice(0, 1)])).x)

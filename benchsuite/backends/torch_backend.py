@@ -18,7 +18,7 @@ from torch import nn
 
 from .batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
-from . import EvalStats, Footprint, StepStats
+from . import SPLITS, EvalStats, Footprint, StepStats
 from .torch_variants import build_layer
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
@@ -126,10 +126,9 @@ class TorchSession:
         self.predictor = TorchPredictor(self.model, self.vocab_size, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.param_count = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
-        self.splits = {"train": Split(data.x_train, data.y_train, self.vocab_size, self.device)}
-        for split, x, y in (("valid", data.x_valid, data.y_valid), ("test", data.x_test, data.y_test)):
-            if x is not None:
-                self.splits[split] = Split(x, y, self.vocab_size, self.device)
+        self.splits = {split: Split(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), self.vocab_size,
+                                    self.device)
+                       for split in SPLITS if getattr(data, f"x_{split}") is not None}
 
     def batches(self, epoch: int) -> Iterable[Batch]:
         train = self.splits["train"]
@@ -154,16 +153,16 @@ class TorchSession:
         loss = self._loss(logits, batch, "mean" if batch.counted else "sum")
         loss.backward()
         self.optimizer.step()
-        loss_value, correct = self._read(loss, logits.detach(), batch)
-        return StepStats(loss_value, correct, batch.counted)
+        loss_value, row_correct = self._read(loss, logits.detach(), batch)
+        return StepStats(loss_value, int(row_correct.sum()), batch.counted)
 
-    def _read(self, loss: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[float, int]:
-        """The loss and the count of right predictions as Python numbers, at the least cost per device."""
+    def _read(self, loss: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[float, np.ndarray]:
+        """The loss as a Python number and each row's count of right predictions, at the least cost per device."""
         if self.device.type == "cpu":  # on CPU numpy's argmax costs a third of torch's small-op dispatch
-            return loss.item(), int((logits.numpy().argmax(-1) == batch.y.numpy()).sum())
-        correct = (logits.argmax(-1) == batch.y).sum()
-        loss_value, correct_value = torch.stack([loss.detach(), correct.to(loss.dtype)]).tolist()  # one device sync
-        return loss_value, int(correct_value)
+            return loss.item(), (logits.numpy().argmax(-1) == batch.y.numpy()).sum(axis=1)
+        row_correct = (logits.argmax(-1) == batch.y).sum(dim=1)
+        values = torch.cat([loss.detach().view(1), row_correct.to(loss.dtype)]).cpu().numpy()  # one device sync
+        return float(values[0]), values[1:].astype(np.int64)
 
     @contextmanager
     def _eval_mode(self) -> Iterator[None]:
@@ -179,15 +178,16 @@ class TorchSession:
         if split not in self.splits:
             return None
         data = self.splits[split]
-        loss_sum = correct = 0.0
+        loss_sum, rights = 0.0, []
         with self._eval_mode():
             for batch in self._eval_batches(data):  # piece by piece, so a big split never needs one huge one-hot
                 logits = self.model(batch.x)
-                loss, right = self._read(self._loss(logits, batch, "sum"), logits, batch)
+                loss, row_correct = self._read(self._loss(logits, batch, "sum"), logits, batch)
                 loss_sum += loss
-                correct += right
+                rights.append(row_correct)
+        row_correct = np.concatenate(rights)
         counted = max(data.counted, 1)
-        return EvalStats(loss_sum / counted, correct / counted)
+        return EvalStats(loss_sum / counted, int(row_correct.sum()) / counted, row_correct, data.row_counted)
 
     @torch.no_grad()
     def state_size(self) -> int:

@@ -14,6 +14,7 @@ from ..backends import get_backend
 from ..measurement.measure import measure
 from ..measurement.memory import PeakMemory
 from ..measurement.predictions import model_state, prediction_text
+from ..measurement.slices import task_slicing
 from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
 from ..planning.grid import Job
@@ -39,13 +40,15 @@ class JobRequest:
 @dataclass
 class JobOutcome:
     """A finished job: its runs.csv row, curve points, timing samples, the traceback behind an error row (the
-    driver, the run folder's only writer, puts it into errors.log), and the trained model when asked to keep it."""
+    driver, the run folder's only writer, puts it into errors.log), its accuracy per slice, and the trained model
+    when asked to keep it."""
 
     job: Job
     row: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     failure_details: str = ""
+    slices: list[dict[str, Any]] = field(default_factory=list)
     model: ModelState | None = None
 
 
@@ -60,7 +63,8 @@ def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     """The row fields known before training: the key (settings included), the device and the target capacity."""
     job = request.job
     return {**job.key_fields(), "device": request.device, "epochs": job.epochs,
-            "ceiling": None if data is None else data.ceiling, "params_target": job.params_target}
+            "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
+            "params_target": job.params_target}
 
 
 def failed(request: JobRequest, data: TaskData | None, status: str, error: str, details: str = "") -> JobOutcome:
@@ -97,7 +101,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
             row.update(params=session.param_count, state_size=session.state_size())
             if on_train_start is not None:
                 on_train_start()
-            measured = measure(session, job.epochs, request.timeout, job.target, on_epoch)
+            measured = measure(session, job.epochs, request.timeout, job.target, on_epoch, task_slicing(data))
         row.update(measured.fields, peak_memory_mb=peak.mib)
         model = None
         if row["status"] == "ok":
@@ -107,4 +111,4 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
     except (Exception, SystemExit) as exc:  # a failing cell (even one calling sys.exit) is recorded; the run goes on
         row.update(status="error", error=one_line_error(exc))
         return JobOutcome(job, row, failure_details=traceback.format_exc())
-    return JobOutcome(job, row, measured.curve, measured.samples, model=model)
+    return JobOutcome(job, row, measured.curve, measured.samples, model=model, slices=measured.slices)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..backends import Session
+from .slices import Slicing, slice_points
 from .target import time_to_target
 from .timing import InferenceTiming, step_spread, time_inference, warmup_count
 from .train import EpochRecord, TrainResult, train
@@ -14,11 +15,12 @@ from .train import EpochRecord, TrainResult, train
 
 @dataclass
 class Measured:
-    """Fields for the runs.csv row, points for curves.csv and samples for samples.csv."""
+    """Fields for the runs.csv row, points for curves.csv, samples for samples.csv and points for slices.csv."""
 
     fields: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    slices: list[dict[str, Any]] = field(default_factory=list)
 
 
 def curve_points(result: TrainResult) -> list[dict[str, Any]]:
@@ -47,21 +49,29 @@ def inference_samples(timing: InferenceTiming) -> list[dict[str, Any]]:
             for index, seconds in enumerate(timing.seconds, start=1)]
 
 
-def _final_figures(session: Session) -> dict[str, Any]:
-    trained = session.evaluate("train")
-    fields = {"final_loss": trained.loss, "accuracy": trained.accuracy}
-    valid = session.evaluate("valid")
-    if valid is not None:
-        fields.update(valid_loss=valid.loss, valid_accuracy=valid.accuracy, bpc=valid.loss / math.log(2))
-    test = session.evaluate("test")
-    if test is not None:
-        fields.update(test_loss=test.loss, test_accuracy=test.accuracy, test_bpc=test.loss / math.log(2))
-    return fields
+# Row fields per split: (loss, accuracy, bits per character); bpc keeps its name from before the test split.
+SPLIT_FIELDS = {"train": ("final_loss", "accuracy", None), "valid": ("valid_loss", "valid_accuracy", "bpc"),
+                "test": ("test_loss", "test_accuracy", "test_bpc")}
+
+
+def _final_figures(session: Session, slicing: Slicing) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The trained model's figures on every split the task has, and its accuracy per slice of the held-out ones."""
+    fields, points = {}, []
+    for split, (loss, accuracy, bpc) in SPLIT_FIELDS.items():
+        stats = session.evaluate(split)
+        if stats is None:
+            continue
+        fields.update({loss: stats.loss, accuracy: stats.accuracy})
+        if bpc is not None:
+            fields[bpc] = stats.loss / math.log(2)
+        points += slice_points(slicing, split, stats)
+    return fields, points
 
 
 def measure(session: Session, epochs: int, timeout: float | None, target: float,
-            on_epoch: Callable[[EpochRecord], None] | None = None) -> Measured:
-    """Train `session` and measure it: quality, step-time spread, time-to-target, and (if it trained) inference."""
+            on_epoch: Callable[[EpochRecord], None] | None = None, slicing: Slicing = Slicing()) -> Measured:
+    """Train `session` and measure it: quality (per slice where the task has slices), step-time spread,
+    time-to-target, and (if it trained) inference."""
     result = train(session, epochs, timeout, on_epoch)
     spread = step_spread(result.step_seconds)
     epochs_to_target, seconds_to_target = time_to_target(result.curve, target)
@@ -72,7 +82,8 @@ def measure(session: Session, epochs: int, timeout: float | None, target: float,
          "seconds_to_target": seconds_to_target},
         curve_points(result), step_samples(result))
     if result.status == "ok":
-        measured.fields.update(_final_figures(session))
+        figures, measured.slices = _final_figures(session, slicing)
+        measured.fields.update(figures)
         batch = next(iter(session.batches(1)))
         inference = time_inference(session, batch)
         measured.fields.update(infer_ms_median=inference.spread.median_ms, infer_ms_iqr=inference.spread.iqr_ms,

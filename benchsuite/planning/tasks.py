@@ -60,7 +60,8 @@ SPLITS = ("train", "valid", "test")
 def check_task_data(name: str, data: Any, complete: bool = False) -> TaskData:
     """The data a task built, checked for what the core relies on; a broken task plugin gets a clear error
     (TypeError or ValueError naming the task). `complete` adds what the conformance kit demands of a finished
-    plugin: distinct string symbols, samples in every split, something to predict, a ceiling in (0, 1]."""
+    plugin: distinct string symbols, samples in every split, something to predict, a ceiling in (0, 1]. Slices
+    (one integer per row of a held-out split) and the chance share are checked whenever given."""
     if not isinstance(data, TaskData):
         raise TypeError(f"task {name!r}: build() must return benchsuite.TaskData, got {type(data).__name__}")
     vocab = list(data.vocab)
@@ -73,10 +74,28 @@ def check_task_data(name: str, data: Any, complete: bool = False) -> TaskData:
             raise ValueError(f"task {name!r}: ceiling must lie in (0, 1], got {data.ceiling}")
     for split in SPLITS:
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
-        if split != "train" and x is None and y is None:
-            continue
-        _check_split(f"task {name!r}, {split} split", split, x, y, len(vocab), complete)
+        where = f"task {name!r}, {split} split"
+        if split != "train":
+            _check_slices(where, split, getattr(data, f"{split}_slices"), x)
+            if x is None and y is None:
+                continue
+        _check_split(where, split, x, y, len(vocab), complete)
+    if not (data.chance is None or 0 <= data.chance <= 1):
+        raise ValueError(f"task {name!r}: chance must lie in [0, 1] (an accuracy), got {data.chance}")
     return data
+
+
+def _check_slices(where: str, split: str, slices: Any, x: Any) -> None:
+    import numpy as np
+
+    if slices is None:
+        return
+    if x is None:
+        raise ValueError(f"{where}: {split}_slices given, but there is no {split} split to slice")
+    slices = np.asarray(slices)
+    if slices.ndim != 1 or len(slices) != len(x) or not np.issubdtype(slices.dtype, np.integer):
+        raise ValueError(f"{where}: {split}_slices must hold one integer per row ({len(x)}), "
+                         f"got shape {slices.shape} of {slices.dtype}")
 
 
 def _check_split(where: str, split: str, x: Any, y: Any, vocab_size: int, complete: bool) -> None:

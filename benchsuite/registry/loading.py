@@ -27,7 +27,8 @@ from ..errors import BenchInputError, unknown_name
 from ..specs import NAME_RULE, CellSpec, TaskSpec, valid_name
 from ..version import __version__
 
-BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "baseline_cells", "seed_tasks", "char_tasks")
+BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "baseline_cells", "seed_tasks", "char_tasks", "memory_tasks",
+                   "formal_tasks")
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
 LOAD_ENV = "BENCHSUITE_LOAD_PLUGINS"

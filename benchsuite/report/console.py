@@ -10,11 +10,13 @@ if TYPE_CHECKING:
     import pandas
 
 SHOWN = {"task": "task", "cell": "cell", "num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden",
-         "lr": "lr", "batch_size": "batch", "max_epochs": "epochs", "seed": "seed", "status": "status", "params": "params", "accuracy": "accuracy", "ceiling": "ceiling",
-         "valid_accuracy": "valid_acc", "bpc": "bpc", "final_loss": "loss", "train_seconds": "train_s",
-         "step_ms_median": "step_ms"}
-# Held-out figures exist only for tasks with a held-out split; their columns are left out when all are blank.
-HELD_OUT = ("valid_acc", "bpc")
+         "lr": "lr", "batch_size": "batch", "max_epochs": "epochs", "seed": "seed", "status": "status",
+         "params": "params", "accuracy": "accuracy", "ceiling": "ceiling", "chance": "chance",
+         "valid_accuracy": "valid_acc", "test_accuracy": "test_acc", "bpc": "bpc", "final_loss": "loss",
+         "train_seconds": "train_s", "step_ms_median": "step_ms"}
+# Held-out figures exist only for tasks with a held-out split, chance only where a task states it; these columns
+# are left out when all are blank.
+HELD_OUT = ("chance", "valid_acc", "test_acc", "bpc")
 
 
 def _blank(value: Any) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .text_tables import figure, markdown_table, markdown_text, setting
 from ..results.metrics import METRICS, Metric
-from ..results.load import load_curves, load_meta, load_runs, load_samples
+from ..results.load import load_curves, load_meta, load_runs, load_samples, load_slices
 from ..results.files import write_text_atomic
 from ..results.summary import SUMMARY_METRICS, summarize
 from ..results.schema import VARIANT_COLUMNS
@@ -30,7 +30,8 @@ def write_report(run_dir: Path) -> list[Path]:
 
     runs = load_runs(run_dir / "runs.csv")
     meta = load_meta(run_dir / "meta.json")
-    plots = draw_plots(runs, load_curves(run_dir / "curves.csv"), load_samples(run_dir / "samples.csv"), run_dir)
+    plots = draw_plots(runs, load_curves(run_dir / "curves.csv"), load_samples(run_dir / "samples.csv"), run_dir,
+                       load_slices(run_dir / "slices.csv"))
     summary = run_dir / "summary.md"
     write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots],
                                                 model_samples(run_dir, meta)))
@@ -99,11 +100,18 @@ def _not_ok(runs: "pandas.DataFrame") -> list[str]:
             for row in runs.to_dict("records") if row["status"] != "ok"]
 
 
+def _stated(runs: "pandas.DataFrame", column: str) -> str | None:
+    """A task's stated figure (several if its rows differ), or None where it states none."""
+    if column not in runs or runs[column].isna().all():
+        return None
+    return ", ".join(figure(value) for value in sorted(runs[column].dropna().unique()))
+
+
 def _ceiling(runs: "pandas.DataFrame") -> str:
-    if "ceiling" not in runs or runs["ceiling"].isna().all():
-        return "ceiling: not known for this task"
-    values = ", ".join(figure(value) for value in sorted(runs["ceiling"].dropna().unique()))
-    return f"ceiling: {values} (the best accuracy any model can reach on this data)"
+    ceiling, chance = _stated(runs, "ceiling"), _stated(runs, "chance")
+    line = ("ceiling: not known for this task" if ceiling is None
+            else f"ceiling: {ceiling} (the best accuracy any model can reach on this data)")
+    return line if chance is None else f"{line}; chance: {chance} (what guessing without reading the input reaches)"
 
 
 def _predictions(runs: "pandas.DataFrame") -> list[str]:

@@ -1,4 +1,5 @@
-"""The report's PNG plots, one panel per task: loss curves, accuracy against training time, step time.
+"""The report's PNG plots, one panel per task: loss curves, accuracy against training time, step time, and for
+tasks with slices, held-out accuracy against the slice (e.g. string length: the picture of length generalisation).
 
 Drawn on matplotlib's Agg canvas through `Figure` directly, never pyplot: no display is needed and no
 global backend state is touched.
@@ -91,9 +92,7 @@ def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") 
                 path = seed.pivot_table(index="epoch", columns="metric", values="value")
                 if column in path:
                     ax.plot(path["train_seconds"], path[column], color=points.get_facecolor()[0], alpha=0.5)
-        ceiling = runs.loc[runs["task"] == task, "ceiling"].dropna() if "ceiling" in runs else []
-        if len(ceiling):
-            ax.axhline(float(ceiling.iloc[0]), color="grey", linestyle="--", label="ceiling")
+        _reference_lines(ax, runs, task)
         ax.set_xlabel("training time (s)")
         ax.set_ylabel("held-out accuracy" if held_out else "training accuracy")
         _legend(ax)
@@ -141,11 +140,42 @@ def step_panel(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None") -> 
     return draw
 
 
+def _reference_lines(ax: "Axes", runs: "pandas.DataFrame", task: str) -> None:
+    """The task's ceiling and chance as dashed lines, where the rows state them."""
+    for column, style in (("ceiling", "--"), ("chance", ":")):
+        values = runs.loc[runs["task"] == task, column].dropna() if column in runs else []
+        if len(values):
+            ax.axhline(float(values.iloc[0]), color="grey", linestyle=style, label=column)
+
+
+def slice_panel(runs: "pandas.DataFrame", slices: "pandas.DataFrame") -> Panel:
+    """Held-out accuracy per slice, one line per variant (mean over its ok seeds), on the test split where the
+    task has one, else on validation."""
+    def draw(ax: "Axes", task: str) -> None:
+        ok = runs.loc[(runs["task"] == task) & (runs["status"] == "ok"), [*VARIANT_COLUMNS, "seed"]]
+        own = slices[slices["task"] == task].merge(ok)
+        split = "test" if (own["split"] == "test").any() else "valid"
+        own = own[own["split"] == split]
+        for _, variant in own.groupby(VARIANT_COLUMNS, sort=True):
+            mean = variant.groupby("slice")["value"].mean()
+            ax.plot(mean.index, mean.to_numpy(), marker=".", label=variant_name(variant.iloc[0]))
+        _reference_lines(ax, runs, task)
+        ax.set_xlabel(own["slice_name"].iloc[0] if len(own) else "slice")
+        ax.set_ylabel(f"{split} accuracy")
+        _legend(ax)
+
+    return draw
+
+
 def draw_plots(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", samples: "pandas.DataFrame | None",
-               run_dir: Path) -> list[Path]:
-    """Write loss_curves.png, accuracy_vs_time.png and step_time.png into `run_dir`."""
+               run_dir: Path, slices: "pandas.DataFrame | None" = None) -> list[Path]:
+    """Write loss_curves.png, accuracy_vs_time.png and step_time.png into `run_dir`, and accuracy_by_slice.png
+    where some task has slices."""
     tasks = sorted(runs["task"].unique())
-    plots = [("loss_curves.png", loss_panel(runs, curves), "Training loss by epoch"),
-             ("accuracy_vs_time.png", accuracy_panel(runs, curves), "Accuracy against training time"),
-             ("step_time.png", step_panel(runs, samples), "Time per training step")]
-    return [_save(_figure(tasks, draw, title), run_dir / name) for name, draw, title in plots]
+    plots = [(tasks, "loss_curves.png", loss_panel(runs, curves), "Training loss by epoch"),
+             (tasks, "accuracy_vs_time.png", accuracy_panel(runs, curves), "Accuracy against training time"),
+             (tasks, "step_time.png", step_panel(runs, samples), "Time per training step")]
+    if slices is not None and not slices.empty:
+        plots.append((sorted(slices["task"].unique()), "accuracy_by_slice.png", slice_panel(runs, slices),
+                      "Held-out accuracy by slice"))
+    return [_save(_figure(shown, draw, title), run_dir / name) for shown, name, draw, title in plots]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import BenchInputError, describe_os_error
-from .schema import CURVE_COLUMNS, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
+from .schema import CURVE_COLUMNS, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION, SLICE_COLUMNS
 
 
 def create_run_dir(out: str | os.PathLike) -> Path:
@@ -147,26 +147,28 @@ class CsvAppender:
 
 
 class RunWriter:
-    """Appends each finished run to `runs.csv`, its per-epoch figures to `curves.csv`, its timings to `samples.csv`."""
+    """Appends each finished run to `runs.csv`, its per-epoch figures to `curves.csv`, its timings to `samples.csv`
+    and its accuracy per slice to `slices.csv`."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self.runs = CsvAppender(run_dir / "runs.csv", RUN_COLUMNS)
         self.curves = CsvAppender(run_dir / "curves.csv", CURVE_COLUMNS)
         self.samples = CsvAppender(run_dir / "samples.csv", SAMPLE_COLUMNS)
+        self.slices = CsvAppender(run_dir / "slices.csv", SLICE_COLUMNS)
 
     def append(self, row: Mapping[str, Any], curve: Iterable[Mapping[str, Any]],
-               samples: Iterable[Mapping[str, Any]] = ()) -> None:
-        # Curves and samples first: a row in runs.csv promises that its details are already on disk.
+               samples: Iterable[Mapping[str, Any]] = (), slices: Iterable[Mapping[str, Any]] = ()) -> None:
+        # Details first: a row in runs.csv promises that its details are already on disk.
         key = {column: row[column] for column in KEY_COLUMNS}
         self.curves.append({**key, **point} for point in curve)
         self.samples.append({**key, **sample} for sample in samples)
+        self.slices.append({**key, **point} for point in slices)
         self.runs.append([row])
 
     def close(self) -> None:
-        self.runs.close()
-        self.curves.close()
-        self.samples.close()
+        for appender in (self.runs, self.curves, self.samples, self.slices):
+            appender.close()
 
     def __enter__(self) -> "RunWriter":
         return self

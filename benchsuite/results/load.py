@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
 from .files import complete_csv_text
-from .schema import (DETAIL_REQUIRED, NUMERIC_COLUMNS, RUN_REQUIRED, SETTING_COLUMNS, TEXT_COLUMNS,
+from .schema import (DETAIL_REQUIRED, NUMERIC_COLUMNS, RUN_REQUIRED, SETTING_COLUMNS, SLICE_COLUMNS, TEXT_COLUMNS,
                      check_schema_version)
 
 if TYPE_CHECKING:
@@ -141,6 +141,15 @@ def load_samples(path: Path) -> "pandas.DataFrame | None":
     """samples.csv without its warm-up samples (medians leave them out too), or None."""
     table = _load_details(path, DETAIL_REQUIRED, "samples.csv")
     return None if table is None else table[~boolean(table, "warmup", path)]
+
+
+def load_slices(path: Path) -> "pandas.DataFrame | None":
+    """slices.csv with numeric slice values and counts, or None."""
+    table = _load_details(path, SLICE_COLUMNS, "slices.csv")
+    if table is not None:
+        for column in ("slice", "count"):
+            table[column] = numeric(table, column, path)
+    return table
 
 
 def load_meta(path: Path) -> dict[str, Any] | None:

@@ -13,15 +13,15 @@ from typing import Any, Collection, Iterator, Mapping
 from ..errors import BenchInputError
 from .files import read_csv_rows, write_json, write_rows
 from .load import load_meta
-from .schema import (CURVE_COLUMNS, RUN_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, SCHEMA_VERSION, RowKey,
-                     check_schema_version, row_key)
+from .schema import (CURVE_COLUMNS, RUN_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, SCHEMA_VERSION, SLICE_COLUMNS,
+                     RowKey, check_schema_version, row_key)
 
 SCRATCH = ".scratch"  # executors' temporary files (an isolated child's request and result), inside the run
 # Every file a run writes in its folder; a resume refuses a folder where one of them is a symbolic link.
 RUN_FILES = ("runs.csv", "curves.csv", "samples.csv", "errors.log", "meta.json", "summary.csv", "summary.md",
              ".lock", SCRATCH)
 # The files holding a row's details, each keyed like runs.csv: they keep exactly the kept rows' details.
-DETAIL_FILES = {"curves.csv": CURVE_COLUMNS, "samples.csv": SAMPLE_COLUMNS}
+DETAIL_FILES = {"curves.csv": CURVE_COLUMNS, "samples.csv": SAMPLE_COLUMNS, "slices.csv": SLICE_COLUMNS}
 
 
 def read_meta(run_dir: Path) -> dict[str, Any]:

@@ -146,7 +146,8 @@ def check_task(spec: TaskSpec | str, **options: Any) -> None:
         unknown = set(defaults) - set(HYPERPARAMETERS)
         assert not unknown, (f"{where}: defaults name unknown hyperparameters {sorted(unknown)}; "
                              f"known: {', '.join(HYPERPARAMETERS)}")
-    for field_name in ("x_train", "y_train", "x_valid", "y_valid"):
+    for field_name in ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "valid_slices",
+                       "test_slices"):
         first, second = getattr(data, field_name), getattr(again, field_name)
         assert (first is None and second is None) or np.array_equal(first, second), (
             f"{where}: two builds with the same options give different {field_name}; seed any randomness so "

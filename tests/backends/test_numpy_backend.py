@@ -49,7 +49,7 @@ def test_score_matches_torch_cross_entropy_and_argmax() -> None:
     y = np.where(rng.random((5, 4)) < 0.3, -1, rng.integers(0, 6, (5, 4)))
     batch = Batch(x, y, 6)
     logits = rng.normal(size=(6, y.size)) * 3  # (vocab, positions), positions time-major as Batch orders them
-    loss, correct, probabilities = score(logits.copy(), batch)  # score overwrites what it is given
+    loss, row_correct, probabilities = score(logits.copy(), batch)  # score overwrites what it is given
     d_logits = probabilities.copy()
     d_logits[batch.targets, batch.positions] -= 1.0
     d_logits *= batch.weights
@@ -60,7 +60,8 @@ def test_score_matches_torch_cross_entropy_and_argmax() -> None:
     torch_loss.backward()
     assert loss == pytest.approx(torch_loss.item(), abs=1e-12)
     np.testing.assert_allclose(d_logits.T, torch_logits.grad.numpy(), rtol=0, atol=1e-12)
-    assert correct == int((torch_logits.argmax(1) == targets).sum())
+    right = (torch_logits.argmax(1) == targets).numpy().reshape(4, 5)  # time-major: (steps, rows)
+    assert row_correct.tolist() == right.sum(axis=0).tolist()
     assert batch.counted == int((y >= 0).sum())
 
 

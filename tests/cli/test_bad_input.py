@@ -14,7 +14,7 @@ from helpers.runs import only_run_dir
 RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device", "cpu"]
 # The built-in plugins' names, written out rather than read from the registry under test (the session loads no
 # outside plugin; see conftest). A new built-in cell or task belongs here too.
-BUILTIN_TASKS = "apple, cloze, delay, ship, text"
+BUILTIN_TASKS = "apple, cloze, copy, delay, dyck, even-pairs, induction, modular, parity, recall, reverse, ship, text"
 BUILTIN_CELLS = "gru, lru, lstm, mingru, minlstm, numpy-rnn, rnn, transformer"
 
 

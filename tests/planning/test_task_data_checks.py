@@ -17,6 +17,13 @@ GOOD = np.array([[0, 1, 2]])
     (TaskData(VOCAB, GOOD + 1, GOOD), "train split: inputs must lie in 0..2"),
     (TaskData(VOCAB, GOOD, GOOD, GOOD, np.array([[0, 3, 1]])), "valid split: targets must be below 3"),
     ("not task data", "build() must return benchsuite.TaskData, got str"),
+    (TaskData(VOCAB, GOOD, GOOD, x_test=GOOD, y_test=GOOD + 1), "test split: targets must be below 3"),
+    (TaskData(VOCAB, GOOD, GOOD, x_test=GOOD), "x_test and y_test must be given together"),
+    (TaskData(VOCAB, GOOD, GOOD, GOOD, GOOD, valid_slices=np.array([1, 2])),
+     "valid_slices must hold one integer per row (1), got shape (2,)"),
+    (TaskData(VOCAB, GOOD, GOOD, GOOD, GOOD, valid_slices=np.array([0.5])), "valid_slices must hold one integer"),
+    (TaskData(VOCAB, GOOD, GOOD, test_slices=np.array([1])), "test_slices given, but there is no test split"),
+    (TaskData(VOCAB, GOOD, GOOD, chance=1.5), "chance must lie in [0, 1] (an accuracy), got 1.5"),
 ])
 def test_broken_task_data_is_refused_naming_the_task(data: object, message: str) -> None:
     with pytest.raises((ValueError, TypeError), match="task 'toy'") as raised:

@@ -23,12 +23,12 @@ def test_targets_exist_only_where_the_input_is_masked_and_restore_real_words():
     assert share == pytest.approx(0.15, abs=0.01)
 
 
-def test_held_out_windows_are_not_training_windows():
+def test_validation_and_test_windows_are_not_training_windows_nor_each_other():
     data = build_cloze(seq_len=20, samples=300)
     restore = lambda x, y: {tuple(row) for row in np.where(y >= 0, y, x)}
-    train, valid, test = (restore(x, y) for x, y in ((data.x_train, data.y_train), (data.x_valid, data.y_valid),
-                                                     (data.x_test, data.y_test)))
-    assert not train & valid and not train & test and not valid & test
+    train, valid = restore(data.x_train, data.y_train), restore(data.x_valid, data.y_valid)
+    test = restore(data.x_test, data.y_test)
+    assert not train & valid and not train & test and not valid & test and len(test) == len(data.x_test)
 
 
 def test_cloze_is_not_causal_so_both_directions_run_by_default():

@@ -29,9 +29,8 @@ def test_only_the_cue_step_has_a_target_and_it_is_the_symbol(gap):
 
 def test_held_out_symbols_are_recalled_across_exactly_gap_distractors():
     data = build_delay(gap=12, samples=400, min_gap=3)
-    assert (symbol_positions(data, data.x_valid) == 0).all()
-    assert (symbol_positions(data, data.x_test) == 0).all() and len(data.x_test) == len(data.x_valid)
-    assert not np.array_equal(data.x_test, data.x_valid)  # a stream of its own, not a copy of validation
+    assert (symbol_positions(data, data.x_valid) == 0).all() and (symbol_positions(data, data.x_test) == 0).all()
+    assert len(data.x_test) == len(data.x_valid) == 100 and not np.array_equal(data.x_test, data.x_valid)
     spans = 12 - symbol_positions(data, data.x_train)  # distractors between the symbol and the cue
     assert spans.min() == 3 and spans.max() == 12
     assert set(np.unique(data.y_valid[:, -1])) == {0, 1, 2, 3}

@@ -18,15 +18,19 @@ def write(tmp_path, content: bytes, name="corpus.txt"):
     return str(path)
 
 
-def test_windows_follow_the_text_and_never_cross_into_the_held_out_tail(tmp_path):
+def test_windows_follow_the_text_and_never_cross_into_the_held_out_tail_or_its_halves(tmp_path):
     data = build_text(write(tmp_path, SAMPLE.encode()), seq_len=16, valid_fraction=0.25)
     start = len(SAMPLE) - int(len(SAMPLE) * 0.25)
+    middle = (start + len(SAMPLE)) // 2
     assert data.vocab == sorted(set(SAMPLE))
     assert np.array_equal(data.x_train[:, 1:], data.y_train[:, :-1])  # targets are the inputs moved on by one
     train_text = "".join("".join(data.vocab[i] for i in row) for row in data.x_train)
     assert train_text == SAMPLE[:len(train_text)]
-    assert len(data.x_train) == (start - 1) // 16 and len(data.x_valid) == (len(SAMPLE) - start - 1) // 16
-    for x, y, part in ((data.x_train, data.y_train, SAMPLE[:start]), (data.x_valid, data.y_valid, SAMPLE[start:])):
+    assert len(data.x_train) == (start - 1) // 16 and len(data.x_valid) == (middle - start - 1) // 16
+    assert len(data.x_test) == (len(SAMPLE) - middle - 1) // 16
+    parts = ((data.x_train, data.y_train, SAMPLE[:start]), (data.x_valid, data.y_valid, SAMPLE[start:middle]),
+             (data.x_test, data.y_test, SAMPLE[middle:]))
+    for x, y, part in parts:
         for row, (inputs, targets) in enumerate(zip(x, y)):
             window = part[row * 16:row * 16 + 17]
             assert "".join(data.vocab[i] for i in inputs) == window[:-1]
@@ -38,7 +42,7 @@ def test_a_leading_byte_order_mark_is_not_a_character(tmp_path):
     assert "\ufeff" not in data.vocab
 
 
-def test_rows_report_bpc_as_valid_loss_over_ln2(tmp_path):
+def test_rows_report_bpc_as_held_out_loss_over_ln2(tmp_path):
     path = write(tmp_path, SAMPLE.encode())
     table = benchsuite.run(tasks="text", cells="rnn,gru", task_opts=[f"text.path={path}", "text.seq_len=16"],
                            hidden=8, epochs=2, seeds="0,1", out=tmp_path / "out", device="cpu",
@@ -46,6 +50,7 @@ def test_rows_report_bpc_as_valid_loss_over_ln2(tmp_path):
     assert len(table) == 4 and (table["status"] == "ok").all()
     assert table["valid_loss"].notna().all()
     assert table["bpc"].tolist() == pytest.approx((table["valid_loss"] / math.log(2)).tolist(), rel=1e-12)
+    assert table["test_bpc"].tolist() == pytest.approx((table["test_loss"] / math.log(2)).tolist(), rel=1e-12)
     assert (table["batch_size"] == 64).all()
     assert {"valid_acc", "bpc"} <= set(format_runs(table).splitlines()[0].split())
 
@@ -71,7 +76,8 @@ def test_short_file_message_says_how_long_it_must_be(bench, tmp_path):
     path = write(tmp_path, b"x" * 19)
     assert_bad_input(bench("run", "--tasks", "text", "--task-opt", f"text.path={path}", "--task-opt", "text.seq_len=9",
                            "--task-opt", "text.valid_fraction=0.5"), "needs at least 20")
-    build_text(write(tmp_path, b"x" * 20, "twenty.txt"), seq_len=9, valid_fraction=0.5)  # and 20 is enough
+    data = build_text(write(tmp_path, b"x" * 20, "twenty.txt"), seq_len=9, valid_fraction=0.5)  # and 20 is enough
+    assert data.x_test is None and len(data.x_valid) == 1  # a tail of one window is all validation
 
 
 @pytest.mark.parametrize("options, message", [

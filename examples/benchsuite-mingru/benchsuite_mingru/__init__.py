@@ -1,4 +1,4 @@
-"""An example benchsuite plugin: a minGRU cell written as a plain step loop, and the non-causal `reverse` task.
+"""An example benchsuite plugin: a minGRU cell written as a plain step loop, and the non-causal `mirror` task.
 
 Only hook functions live here, so `bench list` can import this module without importing torch;
 the torch code is in `layers.py`, imported inside `build`.
@@ -19,7 +19,7 @@ def build_mingru(config: CellConfig) -> object:
     return MinGRU(config.input_size, config.hidden_size)
 
 
-def build_reverse(length: int = 5, samples: int = 240, symbols: str = "abcd", seed: int = 0) -> TaskData:
+def build_mirror(length: int = 5, samples: int = 240, symbols: str = "abcd", seed: int = 0) -> TaskData:
     """Random words over `symbols`; the target at step t is the word's character at step length-1-t.
 
     The first half of the answer lies in the future, so only bidirectional variants can get it
@@ -41,5 +41,5 @@ def register_cells(register: Callable[[CellSpec], None]) -> None:
 
 @hookimpl
 def register_tasks(register: Callable[[TaskSpec], None]) -> None:
-    register(TaskSpec("reverse", build_reverse, "read a random word, emit it reversed", causal=False,
+    register(TaskSpec("mirror", build_mirror, "read a random word, emit it reversed", causal=False,
                       defaults={"hidden_size": 32, "num_layers": 1, "epochs": 150, "lr": 0.02}))

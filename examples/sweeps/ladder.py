@@ -1,0 +1,63 @@
+"""Run a MAD-style difficulty ladder (a `ladder-TASK.toml` here) as one `bench run` per rung, and tabulate the
+test accuracy each cell reaches at each rung.
+
+    python examples/sweeps/ladder.py examples/sweeps/ladder-parity.toml --print    # the commands only
+    python examples/sweeps/ladder.py examples/sweeps/ladder-parity.toml --out results/ladders
+
+A ladder file names one task, the `bench run` options every rung shares (`[run]`), and its rungs in order, the
+baseline first and the hardest last, each with the task options it sets (`[[rung]]`: `name`, `options`).
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+
+def rung_command(task: str, run: dict, options: dict, out: Path) -> list[str]:
+    """The `bench run` command of one rung: the shared options, then the rung's task options."""
+    command = ["bench", "run", "--tasks", task]
+    for key, value in run.items():
+        command += [f"--{key}", ",".join(map(str, value)) if isinstance(value, list) else str(value)]
+    for key, value in options.items():
+        command += ["--task-opt", f"{task}.{key}={value}"]
+    return command + ["--out", str(out), "--no-report", "--quiet"]
+
+
+def test_accuracy_table(task: str, rungs: list[dict], out: Path) -> str:
+    """Markdown: one line per rung, test accuracy per cell (mean over seeds), from each rung's runs.csv."""
+    import pandas
+
+    lines, cells = [], None
+    for rung in rungs:
+        runs = pandas.concat(pandas.read_csv(path) for path in sorted((out / rung["name"]).glob("*/runs.csv")))
+        means = runs.groupby("cell", sort=False)["test_accuracy"].mean()
+        cells = cells or list(means.index)
+        setting = ", ".join(f"{key}={value}" for key, value in rung["options"].items()) or "defaults"
+        lines.append(f"| {rung['name']} ({setting}) | " + " | ".join(f"{means[cell]:.3f}" for cell in cells) + " |")
+    return "\n".join([f"| {task} rung | " + " | ".join(cells) + " |", "|---" * (len(cells) + 1) + "|", *lines])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ladder", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("results/ladders"))
+    parser.add_argument("--print", action="store_true", help="print the commands, run nothing")
+    args = parser.parse_args()
+    ladder = tomllib.loads(args.ladder.read_text(encoding="utf-8"))
+    task, out = ladder["task"], args.out / ladder["task"]
+    bench = str(Path(sys.executable).with_name("bench"))
+    for rung in ladder["rung"]:
+        command = rung_command(task, ladder["run"], rung["options"], out / rung["name"])
+        print(shlex.join(command), flush=True)
+        if not args.print:
+            subprocess.run([bench, *command[1:]], check=False)  # failed rows are recorded; go on to the next rung
+    if not args.print:
+        print(test_accuracy_table(task, ladder["rung"], out))
+
+
+if __name__ == "__main__":
+    main()
