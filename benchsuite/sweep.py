@@ -17,7 +17,8 @@ from .measurement.timing import thread_count
 from .planning.devices import device_name, resolve_device
 from .planning.grid import Job, check_task_options_target, plan_task
 from .planning.options import RunOptions, options_record, resume_options
-from .planning.tasks import build_task, effective_defaults
+from .planning.cells import check_cell_options_target, convert_cell_options
+from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
 from .results.files import RunWriter, create_run_dir, read_csv_rows, write_json
 from .results.load import read_runs
@@ -49,12 +50,15 @@ def _build_tasks(options: RunOptions, registry: Registry) -> dict[str, Built]:
 def _plan(options: RunOptions, registry: Registry, cells: list[CellSpec], datasets: dict[str, Built],
           device: str) -> list[Job]:
     """Every job of the run, in the stable order tasks, cells, layers, directions, seeds."""
+    converted = {cell.name: convert_cell_options(cell, options.cell_opts.get(cell.name, {})) for cell in cells}
     jobs = []
     for name in options.tasks:
         spec, (data, _) = registry.task(name), datasets[name]
         defaults = effective_defaults(spec, data) if data is not None else dict(spec.defaults)
         jobs += plan_task(options, name, spec.causal, defaults, cells, device,
-                          ceiling=None if data is None else data.ceiling)
+                          ceiling=None if data is None else data.ceiling,
+                          shape=None if data is None else (len(data.vocab), longest_sequence(data)),
+                          cell_options=converted)
     return jobs
 
 
@@ -102,6 +106,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
         registry.task(name)  # unknown names are bad input before anything is built
     cells = [registry.cell(name) for name in (options.cells or registry.cells)]
     check_task_options_target(options, registry.tasks)
+    check_cell_options_target(options.cell_opts, [cell.name for cell in cells], registry.cells)
     device = resolve_device(options.device)
     datasets = _build_tasks(options, registry)
     jobs = _plan(options, registry, cells, datasets, device)
@@ -119,7 +124,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
             kept, jobs = len(done), [job for job in jobs if job.key not in done]
             record_resume(run_dir, argv, options_record(options), kept, len(jobs))
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
-                               task_failure=datasets[job.task][1]) for job in jobs]
+                               task_failure=datasets[job.task][1], provenance=registry.provenance(job.cell, job.task))
+                    for job in jobs]
         try:
             not_run = _run_jobs(requests, datasets, options, run_dir, progress, epoch_progress)
         except KeyboardInterrupt:

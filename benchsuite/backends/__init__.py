@@ -1,7 +1,8 @@
 """Backends turn a cell into a trainable char model on one device; the core drives them through `Session`.
 
-A backend module exposes `open_session(cell, config, data, lr, device, seed, batch_size=None) -> Session`,
-where a `batch_size` of None means full batch (one step per epoch); the devices each backend runs on are listed
+A backend module exposes `open_session(cell, config, data, lr, device, seed, batch_size=None, clip=None,
+weight_decay=0.0) -> Session`, where a `batch_size` of None means full batch (one step per epoch), `clip` is the
+largest gradient norm (None: no clipping) and `weight_decay` is decoupled, as AdamW's; the devices each backend runs on are listed
 here in BACKEND_DEVICES. Backend modules import their heavy libraries at top, so they are imported only when a
 run needs them.
 """

@@ -1,5 +1,8 @@
 """The torch backend: the cell, a linear head, cross-entropy and Adam; full batch as in the notebook, or mini-batches.
 
+Optimizer settings: weight decay is decoupled (torch's AdamW; 0 gives plain Adam), and clipping rescales all
+gradients together when their norm exceeds `clip` (torch's clip_grad_norm_), before each update.
+
 Splits live on the device as compact integer codes; one-hot inputs are built per batch, so memory grows
 with the batch and not with the corpus.
 """
@@ -19,7 +22,7 @@ from torch import nn
 from .batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
 from . import EvalStats, StepStats
-from .torch_variants import build_layer
+from .torch_variants import build_layer, count_parameters
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
 
@@ -76,7 +79,7 @@ class TorchSession:
     """A char model for one cell, task, seed and device (see `benchsuite.backends.Session`)."""
 
     def __init__(self, cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
-                 batch_size: int | None = None) -> None:
+                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> None:
         torch.manual_seed(seed)
         self.seed = seed
         self.batch_size = batch_size
@@ -85,8 +88,10 @@ class TorchSession:
         directions = 2 if config.bidirectional else 1
         layer = build_layer(cell.build, config, cell.native_variants)
         self.model = CharModel(layer, config.hidden_size * directions, self.vocab_size).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.param_count = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        self.clip = clip
+        self.optimizer = (torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=weight_decay) if weight_decay
+                          else torch.optim.Adam(self.model.parameters(), lr=lr))
+        self.param_count = count_parameters(self.model)
         self.splits = {"train": Split(data.x_train, data.y_train, self.vocab_size, self.device)}
         if data.x_valid is not None:
             self.splits["valid"] = Split(data.x_valid, data.y_valid, self.vocab_size, self.device)
@@ -113,6 +118,8 @@ class TorchSession:
         # The mean over counted targets; a batch with nothing to predict takes the sum, 0, where the mean is NaN.
         loss = self._loss(logits, batch, "mean" if batch.counted else "sum")
         loss.backward()
+        if self.clip is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
         self.optimizer.step()
         loss_value, correct = self._read(loss, logits.detach(), batch)
         return StepStats(loss_value, correct, batch.counted)
@@ -161,5 +168,5 @@ class TorchSession:
 
 
 def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
-                 batch_size: int | None = None) -> TorchSession:
-    return TorchSession(cell, config, data, lr, device, seed, batch_size)
+                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> TorchSession:
+    return TorchSession(cell, config, data, lr, device, seed, batch_size, clip, weight_decay)

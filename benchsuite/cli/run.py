@@ -21,7 +21,11 @@ INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
               help="uni, bi or uni,bi [default: uni on causal tasks, both otherwise].")
 @click.option("--hidden", type=int, default=None, help="Hidden size [default: the task's].")
 @click.option("--epochs", type=int, default=None, help="Training epochs [default: the task's].")
-@click.option("--lr", type=float, default=None, help="Adam learning rate [default: the task's].")
+@click.option("--lr", type=float, default=None, help="Adam learning rate [default: the cell's, else the task's].")
+@click.option("--clip", type=float, default=None,
+              help="Clip the gradient norm to this before each update [default: the cell's, else none].")
+@click.option("--weight-decay", type=float, default=None,
+              help="Decoupled weight decay (AdamW) [default: the cell's, else 0, plain Adam].")
 @click.option("--batch-size", default=None,
               help="Samples per training step, or 'full' for one step per epoch [default: the task's].")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds; one row per seed.")
@@ -29,6 +33,8 @@ INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 @click.option("--out", default="results", show_default=True, help="Folder that receives the run folder.")
 @click.option("--task-opt", "task_opts", multiple=True, metavar="TASK.KEY=VALUE",
               help="A task option, e.g. delay.gap=50 (repeatable).")
+@click.option("--cell-opt", "cell_opts", multiple=True, metavar="CELL.KEY=VALUE",
+              help="An option of a cell's build function, e.g. mycell.heads=4 (repeatable; see `bench list`).")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
 @click.option("--timeout", type=float, default=None, help="Seconds one training run may take (checked between steps).")
 @click.option("--threads", type=int, default=None,
@@ -40,8 +46,8 @@ INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 @click.option("--fail-fast/--no-fail-fast", default=False, help="Stop at the first row that is not ok or skipped.")
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
-                   "default to the run's own (--epochs, --lr, --task-opt, --batch-size, --target, --threads and the "
-                   "device cannot change).")
+                   "default to the run's own (--epochs, --lr, --clip, --weight-decay, --task-opt, --cell-opt, "
+                   "--batch-size, --target, --threads and the device cannot change).")
 @click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal, one line per row otherwise).")
 @click.pass_context

@@ -15,7 +15,9 @@ from ..measurement.measure import measure
 from ..measurement.memory import PeakMemory
 from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
+from ..planning.cells import with_options
 from ..planning.grid import Job
+from ..planning.tasks import longest_sequence
 from ..registry.loading import get_registry
 from ..specs import CellConfig, TaskData
 
@@ -30,6 +32,7 @@ class JobRequest:
     threads: int | None = None
     plugins_dir: str | None = None
     task_failure: str = ""  # why the task's data could not be built; the row is an error without training
+    provenance: dict[str, str] = field(default_factory=dict)  # the plugins (and versions) of the cell and task
 
 
 @dataclass
@@ -56,7 +59,9 @@ def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     """The row fields known before training: the key, the device and the settings."""
     job = request.job
     return {**job.key_fields(), "device": request.device, "epochs": job.epochs, "lr": job.lr,
-            "ceiling": None if data is None else data.ceiling, "batch_size": _rows_per_step(job, data)}
+            "ceiling": None if data is None else data.ceiling, "batch_size": _rows_per_step(job, data),
+            "clip": job.clip, "weight_decay": job.weight_decay,
+            "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
 
 
 def failed(request: JobRequest, data: TaskData | None, status: str, error: str, details: str = "") -> JobOutcome:
@@ -85,11 +90,13 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
     job = request.job
     row = {**base_row(request, data), "threads": threads_in_use()}
     try:
-        cell = get_registry(request.plugins_dir).cell(job.cell)
+        cell = with_options(get_registry(request.plugins_dir).cell(job.cell), job.cell_kwargs)
         backend = get_backend(cell.backend)
-        config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional)
+        config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
+                            longest_sequence(data))
         with PeakMemory(request.device) as peak:
-            session = backend.open_session(cell, config, data, job.lr, request.device, job.seed, job.batch_size)
+            session = backend.open_session(cell, config, data, job.lr, request.device, job.seed, job.batch_size,
+                                           clip=job.clip, weight_decay=job.weight_decay)
             row["params"] = session.param_count
             if on_train_start is not None:
                 on_train_start()

@@ -55,6 +55,20 @@ def _final_figures(session: Session) -> dict[str, Any]:
     return fields
 
 
+def partial_figures(result: TrainResult) -> dict[str, Any]:
+    """A timed-out run's figures from its last finished epoch: training loss and accuracy as measured during that
+    epoch's steps (not a final evaluation, so marked partial) and its validation figures."""
+    record = result.last_finished
+    if record is None:
+        return {}
+    fields: dict[str, Any] = {"final_loss": record.loss, "accuracy": record.accuracy, "partial": True,
+                              "error": f"{result.error}; figures are from epoch {record.epoch}, the last finished"}
+    if record.valid_loss is not None:
+        fields.update(valid_loss=record.valid_loss, valid_accuracy=record.valid_accuracy,
+                      bpc=record.valid_loss / math.log(2))
+    return fields
+
+
 def measure(session: Session, epochs: int, timeout: float | None, target: float,
             on_epoch: Callable[[EpochRecord], None] | None = None) -> Measured:
     """Train `session` and measure it: quality, step-time spread, time-to-target, and (if it trained) inference."""
@@ -67,8 +81,10 @@ def measure(session: Session, epochs: int, timeout: float | None, target: float,
          "step_ms_noisy": spread.noisy, "target": target, "epochs_to_target": epochs_to_target,
          "seconds_to_target": seconds_to_target},
         curve_points(result), step_samples(result))
+    if result.status == "timeout":
+        measured.fields.update(partial_figures(result))
     if result.status == "ok":
-        measured.fields.update(_final_figures(session))
+        measured.fields.update(_final_figures(session), partial=False)
         inference = time_inference(session, next(iter(session.batches(1))))
         measured.fields.update(infer_ms_median=inference.spread.median_ms, infer_ms_iqr=inference.spread.iqr_ms,
                                chars_per_second=inference.chars_per_second)

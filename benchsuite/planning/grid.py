@@ -7,13 +7,17 @@ from typing import Any, Iterable, Mapping
 from ..backends import BACKEND_DEVICES
 from ..errors import BenchInputError
 from ..results.schema import RowKey, row_key
-from ..specs import CellSpec
+from ..specs import CellConfig, CellSpec
+from .cells import constraint_refusal
 from .options import RunOptions
 from .parsers import FULL_BATCH
 
 # Used when neither the command line nor the task sets a hyperparameter.
 # A batch_size of None is full batch, as in the notebook.
-SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01, "batch_size": None}
+# clip None: no gradient clipping; weight_decay 0: plain Adam.
+SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01, "batch_size": None, "clip": None,
+                  "weight_decay": 0.0}
+PRECEDENCE = "command line > cell defaults > task defaults > suite defaults"
 # The default target is this share of the task's ceiling (of 1.0 where the task states none).
 TARGET_SHARE = 0.99
 CAUSAL_BIDIRECTIONAL = "bidirectional variant on a causal task would read the character it must predict"
@@ -37,6 +41,13 @@ class Job:
     batch_size: int | None = None  # None: full batch
     skip_reason: str = ""
     target: float | None = None  # the accuracy for time-to-target
+    clip: float | None = None  # the largest gradient norm; None: no clipping
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW); 0: plain Adam
+    cell_options: tuple[tuple[str, Any], ...] = ()  # --cell-opt values for this cell, typed
+
+    @property
+    def cell_kwargs(self) -> dict[str, Any]:
+        return dict(self.cell_options)
 
     @property
     def directions(self) -> int:
@@ -58,11 +69,12 @@ def resolve_target(requested: float | None, ceiling: float | None) -> float:
     return TARGET_SHARE * (1.0 if ceiling is None else ceiling)
 
 
-def resolve_hyperparameters(options: RunOptions, task_defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Command line first, then the task's defaults, then the suite's."""
+def resolve_hyperparameters(options: RunOptions, task_defaults: Mapping[str, Any],
+                            cell_defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Command line first, then the cell's defaults, then the task's, then the suite's (see PRECEDENCE)."""
     chosen = {"hidden_size": options.hidden, "epochs": options.epochs, "lr": options.lr,
-              "batch_size": options.batch_size}
-    defaults = {**SUITE_DEFAULTS, **task_defaults}
+              "batch_size": options.batch_size, "clip": options.clip, "weight_decay": options.weight_decay}
+    defaults = {**SUITE_DEFAULTS, **task_defaults, **(cell_defaults or {})}
     hyper = {key: defaults[key] if chosen.get(key) is None else chosen[key] for key in SUITE_DEFAULTS}
     if hyper["batch_size"] == FULL_BATCH:
         hyper["batch_size"] = None
@@ -79,20 +91,31 @@ def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str)
 
 
 def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[str, Any],
-              cells: Iterable[CellSpec], device: str, ceiling: float | None = None) -> list[Job]:
-    """Every job for one task, in a stable order: cell, layers, direction, seed."""
-    hyper = resolve_hyperparameters(options, defaults)
+              cells: Iterable[CellSpec], device: str, ceiling: float | None = None,
+              shape: tuple[int, int | None] | None = None,
+              cell_options: Mapping[str, Mapping[str, Any]] | None = None) -> list[Job]:
+    """Every job for one task, in a stable order: cell, layers, direction, seed.
+
+    `shape` is the task's (vocabulary size, longest sequence), known once its data is built: variants a cell's
+    constraint refuses are skipped with its reason. `cell_options` are each cell's converted --cell-opt values.
+    """
     target = resolve_target(options.target, ceiling)
-    layer_counts = options.layers or (hyper["num_layers"],)
     directions = options.directions or ((False,) if causal else (False, True))
-    return [
-        Job(task, cell.name, cell.backend, layers, bidirectional, hyper["hidden_size"], seed, hyper["epochs"], hyper["lr"],
-            hyper["batch_size"], _skip_reason(cell, bidirectional, causal, device), target)
-        for cell in cells
-        for layers in layer_counts
-        for bidirectional in directions
-        for seed in options.seeds
-    ]
+    jobs = []
+    for cell in cells:
+        hyper = resolve_hyperparameters(options, defaults, cell.defaults)
+        extra = dict((cell_options or {}).get(cell.name, {}))
+        for layers in options.layers or (hyper["num_layers"],):
+            for bidirectional in directions:
+                skip = _skip_reason(cell, bidirectional, causal, device)
+                if not skip and shape is not None:
+                    config = CellConfig(shape[0], hyper["hidden_size"], layers, bidirectional, shape[1])
+                    skip = constraint_refusal(cell, config, extra)
+                jobs += [Job(task, cell.name, cell.backend, layers, bidirectional, hyper["hidden_size"], seed,
+                             hyper["epochs"], hyper["lr"], hyper["batch_size"], skip, target, hyper["clip"],
+                             hyper["weight_decay"], tuple(sorted(extra.items())))
+                         for seed in options.seeds]
+    return jobs
 
 
 def check_task_options_target(options: RunOptions, known_tasks: Iterable[str]) -> None:

@@ -4,8 +4,8 @@ chosen.
 Resume policy: a resumed run reuses the options recorded in the run's meta.json. Options given again override them
 when they only select rows or steer execution (tasks, cells, layers, directions, hidden, seeds, timeout,
 isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept. Options that
-change what a row measures without showing in its key (epochs, lr, task options, batch size, target, threads,
-the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
+change what a row measures without showing in its key (epochs, lr, clip, weight decay, task and cell options,
+batch size, target, threads, the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
 does not apply.
 """
 from __future__ import annotations
@@ -14,16 +14,17 @@ import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..errors import BenchInputError
 from ..results.resume import read_meta
-from .parsers import (check_target, parse_batch_size, parse_directions, parse_ints, parse_names, parse_task_options,
-                      positive_int, positive_number)
+from .parsers import (check_target, non_negative_number, parse_batch_size, parse_cell_options, parse_directions,
+                      parse_ints, parse_names, parse_task_options, positive_int, positive_number)
 
 # Options whose change would make old and new rows incomparable although their keys match.
 FIXED_ON_RESUME = {"epochs": "--epochs", "lr": "--lr", "task_opts": "--task-opt", "batch_size": "--batch-size",
-                   "target": "--target", "threads": "--threads"}
+                   "target": "--target", "threads": "--threads", "clip": "--clip", "weight_decay": "--weight-decay",
+                   "cell_opts": "--cell-opt"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class RunOptions:
     target: float | None = None
     isolate: bool = False  # each training run in a child process, so a crash costs one row
     fail_fast: bool = False  # stop at the first row that is not ok or skipped
+    clip: float | None = None  # the largest gradient norm; None: the cell's or task's default
+    weight_decay: float | None = None  # decoupled (AdamW) weight decay; None: the cell's or task's default
+    cell_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
@@ -55,12 +59,9 @@ class RunOptions:
               batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
               task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
               threads: int | None = None, target: float | None = None, isolate: bool = False,
-              fail_fast: bool = False) -> "RunOptions":
+              fail_fast: bool = False, clip: float | None = None, weight_decay: float | None = None,
+              cell_opts: Any = ()) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
-        if isinstance(task_opts, Mapping):
-            parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
-        else:
-            parsed_task_opts = parse_task_options(task_opts)
         return cls(
             tasks=parse_names(tasks, "--tasks"),
             cells=None if cells is None else parse_names(cells, "--cells"),
@@ -73,19 +74,29 @@ class RunOptions:
             seeds=parse_ints(seeds, "--seeds", minimum=0),
             device=device,
             out=str(out),
-            task_opts=parsed_task_opts,
+            task_opts=_dotted(task_opts, parse_task_options),
             plugins_dir=plugins_dir,
             timeout=None if timeout is None else positive_number(timeout, "--timeout"),
             threads=None if threads is None else positive_int(threads, "--threads"),
             target=None if target is None else check_target(positive_number(target, "--target")),
             isolate=bool(isolate),
             fail_fast=bool(fail_fast),
+            clip=None if clip is None else positive_number(clip, "--clip"),
+            weight_decay=None if weight_decay is None else non_negative_number(weight_decay, "--weight-decay"),
+            cell_opts=_dotted(cell_opts, parse_cell_options),
         )
 
     @property
     def executor(self) -> str:
         """The executor's name: `--isolate` is the isolated one."""
         return "isolated" if self.isolate else "inline"
+
+
+def _dotted(value: Any, parse: Callable[[Any], dict[str, dict[str, str]]]) -> dict[str, dict[str, str]]:
+    """Task or cell options given as {name: {key: value}} (Python, meta.json) or as NAME.KEY=VALUE pairs."""
+    if isinstance(value, Mapping):
+        return {name: {str(key): str(raw) for key, raw in opts.items()} for name, opts in value.items()}
+    return parse(value)
 
 
 def options_record(options: RunOptions) -> dict[str, Any]:
