@@ -20,6 +20,7 @@ from .planning.options import RunOptions, options_record, resume_options
 from .planning.cells import check_cell_options_target, convert_cell_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
+from .registry.provenance import plugin_records
 from .results.files import RunWriter, create_run_dir, read_csv_rows, write_json
 from .results.load import read_runs
 from .results.resume import prepare_resume, record_resume
@@ -117,7 +118,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
         if resume_dir is None:
             run_dir = create_run_dir(options.out)
             write_json(run_dir / "meta.json", {**collect_meta(device, device_name(device), argv),
-                                               "options": options_record(options)})
+                                               "options": options_record(options),
+                                               "plugins": plugin_records(registry)})
         else:
             run_dir = Path(resume_dir)
             done = prepare_resume(run_dir, device)

@@ -103,6 +103,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch)
         row.update(measured.fields, peak_memory_mb=peak.mib)
     except Exception as exc:  # a failing cell is recorded and the run goes on
-        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        said = str(exc) or "raised without a message (errors.log shows where)"  # e.g. a bare assert in a cell
+        row.update(status="error", error=f"{type(exc).__name__}: {said}")
         return JobOutcome(job, row, failure_details=traceback.format_exc())
     return JobOutcome(job, row, measured.curve, measured.samples)
