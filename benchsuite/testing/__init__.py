@@ -12,7 +12,9 @@ import re
 from typing import Any, Callable
 
 from ..backends import BACKEND_MODULES, get_backend
+from ..planning.cells import constraint_refusal, with_options
 from ..planning.tasks import check_task_data
+from ..registry.loading import BUILTIN_PLUGINS, collect_specs, get_registry, new_manager
 from ..specs import HYPERPARAMETERS, CellConfig, CellSpec, TaskData, TaskSpec
 from .common import (HIDDEN_SIZE, INPUT_SIZE, LONG_TIME, TASK_INPUT_SIZE, TIME, TRAIN_LR, TRAIN_STEPS, VARIANTS,
                      KitWarning, failure_named)
@@ -47,8 +49,6 @@ def registered_specs(plugin: object) -> tuple[list[CellSpec], list[TaskSpec]]:
     The plugin is validated as `bench` validates it: hook names and signatures must match
     benchsuite.hookspecs, and `register` accepts only CellSpec or TaskSpec objects.
     """
-    from ..registry.loading import collect_specs, new_manager
-
     manager = new_manager()
     with failure_named(f"registering plugin {plugin!r}"):
         name = manager.register(plugin)
@@ -72,10 +72,7 @@ def check_cell(spec: CellSpec | str, seed: int = 0, **options: Any) -> None:
     constraint refuses are skipped). `options` are the cell's own (as `--cell-opt` would set them). Every check
     is seeded from `seed`, so the verdict does not depend on the caller's random state, which is left as it was.
     """
-    from .. import get_cell
-    from ..planning.cells import constraint_refusal, with_options
-
-    spec = _lookup(spec, CellSpec, get_cell)
+    spec = _lookup(spec, CellSpec, lambda name: get_registry().cell(name))
     _check_name("cell", spec.name)
     assert spec.backend in BACKEND_MODULES, (
         f"cell {spec.name!r}: unknown backend {spec.backend!r}; known backends: {', '.join(sorted(BACKEND_MODULES))}")
@@ -126,8 +123,6 @@ def _wider_configs(hidden: int) -> list[tuple[CellConfig, int, str]]:
 @functools.lru_cache(maxsize=None)
 def builtin_task_sizes() -> dict[int, str]:
     """Each hidden size the built-in tasks suggest, with the first task that does."""
-    from ..registry.loading import BUILTIN_PLUGINS
-
     sizes: dict[int, str] = {}
     for name in BUILTIN_PLUGINS:
         for task in registered_specs(importlib.import_module(f"benchsuite_plugins.{name}"))[1]:
@@ -197,9 +192,7 @@ def check_task(spec: TaskSpec | str, **options: Any) -> None:
     """
     import numpy as np
 
-    from .. import get_task
-
-    spec = _lookup(spec, TaskSpec, get_task)
+    spec = _lookup(spec, TaskSpec, lambda name: get_registry().task(name))
     _check_name("task", spec.name)
     where = f"task {spec.name!r}"
     assert isinstance(spec.causal, bool), f"{where}: causal must be True or False, got {spec.causal!r}"
