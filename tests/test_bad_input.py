@@ -46,6 +46,10 @@ def check_bad(args: list[str], message: str) -> None:
     (["--tasks", "ship", "--task-opt", "ship.seq_len=ten"], "--task-opt ship.seq_len=ten: expected a whole number, like 10"),
     (["--task-opt", "ship.seq_len=5"], "--task-opt ship.*: task 'ship' is not in --tasks (apple)"),
     (["--plugins-dir", "no/such/folder"], "--plugins-dir 'no/such/folder' is not a folder"),
+    (["--clip", "0"], "--clip: must be a finite number above zero, got 0.0"),
+    (["--weight-decay", "-1"], "--weight-decay: must be a finite number at or above zero, got -1.0"),
+    (["--cell-opt", "rnn.size=3"], "--cell-opt rnn.size: cell 'rnn' has no option 'size'; its options: none"),
+    (["--cell-opt", "gru.size=3"], "--cell-opt gru.*: cell 'gru' is not among this run's cells (rnn)"),
 ])
 def test_bad_option_values(args, message):
     check_bad([*RUN, *args], message)
@@ -122,10 +126,13 @@ def _rows_of_version(version: str) -> Callable[[Path], None]:
     (_replace("runs.csv", b"schema_version,task\n1,apple,extra\n"), [],
      "{run}/runs.csv: record 2 has 3 fields but the header has 2"),
     (None, ["--epochs", "3"], "--epochs 3 differs from the run's own 1; rows measured that way would not compare"),
-    (None, ["--lr", "0.5"], "--lr 0.5 differs from the run's own unset (the task's default)"),
-    (None, ["--batch-size", "2"], "--batch-size 2 differs from the run's own unset (the task's default)"),
-    (None, ["--target", "0.5"], "--target 0.5 differs from the run's own unset (the task's default)"),
-    (None, ["--threads", "1"], "--threads 1 differs from the run's own unset (the task's default)"),
+    (None, ["--lr", "0.5"], "--lr 0.5 differs from the run's own unset (the default)"),
+    (None, ["--batch-size", "2"], "--batch-size 2 differs from the run's own unset (the default)"),
+    (None, ["--target", "0.5"], "--target 0.5 differs from the run's own unset (the default)"),
+    (None, ["--threads", "1"], "--threads 1 differs from the run's own unset (the default)"),
+    (None, ["--clip", "1"], "--clip 1.0 differs from the run's own unset (the default)"),
+    (None, ["--weight-decay", "0.1"], "--weight-decay 0.1 differs from the run's own unset (the default)"),
+    (None, ["--cell-opt", "rnn.x=1"], "--cell-opt {{'rnn': {{'x': '1'}}}} differs from the run's own unset"),
     (None, ["--out", "elsewhere"], "--out does not apply with --resume: the run is finished in {run} itself"),
 ])
 def test_bad_resume(finished_run, tmp_path, damage, extra, message):

@@ -9,15 +9,10 @@ from ..errors import BenchInputError
 from ..results.schema import RowKey, row_key
 from ..specs import CellConfig, CellSpec
 from .cells import constraint_refusal
+from .defaults import SUITE_DEFAULTS
 from .options import RunOptions
 from .parsers import FULL_BATCH
 
-# Used when neither the command line nor the task sets a hyperparameter.
-# A batch_size of None is full batch, as in the notebook.
-# clip None: no gradient clipping; weight_decay 0: plain Adam.
-SUITE_DEFAULTS = {"hidden_size": 32, "num_layers": 1, "epochs": 100, "lr": 0.01, "batch_size": None, "clip": None,
-                  "weight_decay": 0.0}
-PRECEDENCE = "command line > cell defaults > task defaults > suite defaults"
 # The default target is this share of the task's ceiling (of 1.0 where the task states none).
 TARGET_SHARE = 0.99
 CAUSAL_BIDIRECTIONAL = "bidirectional variant on a causal task would read the character it must predict"
@@ -71,7 +66,7 @@ def resolve_target(requested: float | None, ceiling: float | None) -> float:
 
 def resolve_hyperparameters(options: RunOptions, task_defaults: Mapping[str, Any],
                             cell_defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Command line first, then the cell's defaults, then the task's, then the suite's (see PRECEDENCE)."""
+    """Command line first, then the cell's defaults, then the task's, then the suite's (defaults.PRECEDENCE)."""
     chosen = {"hidden_size": options.hidden, "epochs": options.epochs, "lr": options.lr,
               "batch_size": options.batch_size, "clip": options.clip, "weight_decay": options.weight_decay}
     defaults = {**SUITE_DEFAULTS, **task_defaults, **(cell_defaults or {})}

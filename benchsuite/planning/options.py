@@ -128,4 +128,4 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     return merged
 
 def _shown(value: Any) -> str:
-    return "unset (the task's default)" if value in (None, {}) else str(value)
+    return "unset (the default)" if value in (None, {}) else str(value)

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 from .text_tables import aligned
 from ..registry.loading import Registry
 from ..planning.cells import cell_options
-from ..planning.grid import PRECEDENCE, SUITE_DEFAULTS
+from ..planning.defaults import PRECEDENCE, SUITE_DEFAULTS
 from ..planning.plugin_options import shown_options
 from ..planning.tasks import task_options
 
