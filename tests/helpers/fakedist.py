@@ -7,7 +7,8 @@ MINGRU_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "benchsuite-
 
 
 def fake_install(site: Path, dist: str, version: str, entry_points: dict[str, str],
-                 modules: dict[str, str] | None = None, group: str = "benchsuite", requires: tuple[str, ...] = ()) -> Path:
+                 modules: dict[str, str] | None = None, group: str = "benchsuite",
+                 requires: tuple[str, ...] = ()) -> Path:
     """Write `modules` (name -> source) and a dist-info declaring `entry_points` (and `requires`, as Requires-Dist
     lines) into `site`; return `site`."""
     site.mkdir(parents=True, exist_ok=True)

@@ -9,11 +9,11 @@ import numpy
 import pytest
 
 import benchsuite
-from benchsuite.registry.loading import get_registry
+from benchsuite.registry.loading import LOAD_ENV, get_registry
 from benchsuite.results.files import read_csv_rows
-from conftest import only_run_dir
-from fakedist import fake_install
-from faulty_cells import write_plugin
+from helpers.fakedist import fake_install
+from helpers.faulty_cells import write_plugin
+from helpers.runs import only_run_dir
 
 
 @pytest.mark.usefixtures("one_thread")
@@ -62,7 +62,7 @@ def installed_plugin(tmp_path, monkeypatch):
     fake_install(site, "bench-wrapped", "2.5.1", {"wrapped": "bench_wrapped_mod"}, {"bench_wrapped_mod": CELL_PLUGIN},
                  requires=("numpy>=1", "surely-not-installed-pkg==1.0", "pytest; extra == 'test'"))
     monkeypatch.syspath_prepend(str(site))
-    monkeypatch.delenv("BENCHSUITE_LOAD_PLUGINS", raising=False)
+    monkeypatch.setenv(LOAD_ENV, "wrapped")
     get_registry.cache_clear()
     yield
     get_registry.cache_clear()

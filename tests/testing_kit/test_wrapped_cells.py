@@ -10,14 +10,14 @@ import pytest
 import torch
 from torch import nn
 
-import wrapped_cells
 from benchsuite import CellConfig, CellSpec, get_task
 from benchsuite.backends import get_backend
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
 from benchsuite.results.files import read_csv_rows
 from benchsuite.testing import KitWarning, check_cell, registered_specs
-from conftest import only_run_dir
+from helpers import wrapped_cells
+from helpers.runs import only_run_dir
 
 CELLS = {spec.name: spec for spec in registered_specs(wrapped_cells)[0]}
 
