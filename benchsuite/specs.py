@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Callable, Mapping, Sequence
 
 # Hyperparameters a task may suggest through `defaults`; the command line overrides them.
@@ -48,6 +49,10 @@ class CellSpec:
     native_variants: bool = False
     defaults: Mapping[str, Any] = field(default_factory=dict)
     constraint: Callable[..., str] | None = None
+
+    def with_options(self, options: Mapping[str, Any]) -> "CellSpec":
+        """This cell with `options` bound into `build`, so backends and composition call `build(config)` alone."""
+        return replace(self, build=partial(self.build, **options)) if options else self
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.defaults) - set(CELL_HYPERPARAMETERS))

@@ -13,10 +13,11 @@ from typing import Any, Callable
 from ..backends import get_backend
 from ..measurement.measure import measure
 from ..measurement.memory import PeakMemory
+from ..measurement.predictions import model_state, prediction_text
 from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
-from ..planning.cells import with_options
 from ..planning.grid import Job
+from ..models.checkpoint import ModelState
 from ..planning.tasks import longest_sequence
 from ..registry.loading import get_registry
 from ..specs import CellConfig, TaskData
@@ -33,18 +34,20 @@ class JobRequest:
     plugins_dir: str | None = None
     task_failure: str = ""  # why the task's data could not be built; the row is an error without training
     provenance: dict[str, str] = field(default_factory=dict)  # the plugins (and versions) of the cell and task
+    save_model: bool = False  # hand the trained model back in the outcome (--save-models)
 
 
 @dataclass
 class JobOutcome:
-    """A finished job: its runs.csv row, curve points, timing samples, and the traceback behind an error row
-    (the driver, the run folder's only writer, puts it into errors.log)."""
+    """A finished job: its runs.csv row, curve points, timing samples, the traceback behind an error row (the
+    driver, the run folder's only writer, puts it into errors.log), and the trained model when asked to keep it."""
 
     job: Job
     row: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     failure_details: str = ""
+    model: ModelState | None = None
 
 
 def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
@@ -90,7 +93,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
     job = request.job
     row = {**base_row(request, data), "threads": threads_in_use()}
     try:
-        cell = with_options(get_registry(request.plugins_dir).cell(job.cell), job.cell_kwargs)
+        cell = get_registry(request.plugins_dir).cell(job.cell).with_options(job.cell_kwargs)
         backend = get_backend(cell.backend)
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
                             longest_sequence(data))
@@ -102,8 +105,13 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
                 on_train_start()
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch)
         row.update(measured.fields, peak_memory_mb=peak.mib)
+        model = None
+        if row["status"] == "ok":
+            row["prediction"] = prediction_text(session, data)
+            if request.save_model:
+                model = model_state(session, data, {**job.key_fields(), "cell_options": job.cell_kwargs})
     except Exception as exc:  # a failing cell is recorded and the run goes on
         said = str(exc) or "raised without a message (errors.log shows where)"  # e.g. a bare assert in a cell
         row.update(status="error", error=f"{type(exc).__name__}: {said}")
         return JobOutcome(job, row, failure_details=traceback.format_exc())
-    return JobOutcome(job, row, measured.curve, measured.samples)
+    return JobOutcome(job, row, measured.curve, measured.samples, model=model)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import partial
 from itertools import islice
 from typing import Any, Iterable, Mapping
 
@@ -21,11 +20,6 @@ def cell_options(spec: CellSpec) -> dict[str, Any]:
 def convert_cell_options(spec: CellSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     """`--cell-opt` values for one cell, checked against its `build` signature and converted to its types."""
     return convert_options("--cell-opt", "cell", spec.name, spec.build, raw, skip=1)
-
-
-def with_options(spec: CellSpec, options: Mapping[str, Any]) -> CellSpec:
-    """The cell with its options bound into `build`, so backends and composition call `build(config)` alone."""
-    return replace(spec, build=partial(spec.build, **options)) if options else spec
 
 
 def check_cell_options_target(cell_opts: Mapping[str, Any], selected: Iterable[str], known: Iterable[str]) -> None:

@@ -5,8 +5,9 @@ Resume policy: a resumed run reuses the options recorded in the run's meta.json.
 when they only select rows or steer execution (tasks, cells, layers, directions, hidden, seeds, timeout,
 isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept. Options that
 change what a row measures without showing in its key (epochs, lr, clip, weight decay, task and cell options,
-batch size, target, threads, the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
-does not apply.
+batch size, target, threads, the device) must stay as they were, or the table would mix incomparable rows: changing
+them is bad input. `--out` does not apply: it is accepted only as the run folder's own parent (the command repeated
+with --resume added).
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class RunOptions:
     clip: float | None = None  # the largest gradient norm; None: the cell's or task's default
     weight_decay: float | None = None  # decoupled (AdamW) weight decay; None: the cell's or task's default
     cell_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    save_models: bool = False  # keep each ok row's trained model under <run>/models/
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
@@ -59,8 +61,8 @@ class RunOptions:
               batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
               task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
               threads: int | None = None, target: float | None = None, isolate: bool = False,
-              fail_fast: bool = False, clip: float | None = None, weight_decay: float | None = None,
-              cell_opts: Any = ()) -> "RunOptions":
+              fail_fast: bool = False, save_models: bool = False, clip: float | None = None,
+              weight_decay: float | None = None, cell_opts: Any = ()) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         return cls(
             tasks=parse_names(tasks, "--tasks"),
@@ -84,6 +86,7 @@ class RunOptions:
             clip=None if clip is None else positive_number(clip, "--clip"),
             weight_decay=None if weight_decay is None else non_negative_number(weight_decay, "--weight-decay"),
             cell_opts=_dotted(cell_opts, parse_cell_options),
+            save_models=bool(save_models),
         )
 
     @property
@@ -116,8 +119,11 @@ def options_from_record(record: Mapping[str, Any]) -> RunOptions:
 def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     """The interrupted run's own options with the `given` ones (as typed, unparsed) on top; see the policy above."""
     run_dir = Path(run_dir)
-    if "out" in given:
-        raise BenchInputError(f"--out does not apply with --resume: the run is finished in {run_dir} itself")
+    if "out" in given:  # pressing up and adding --resume repeats --out: fine when it names the run's own parent
+        if Path(given["out"]).resolve() != run_dir.resolve().parent:
+            raise BenchInputError(f"--out {given['out']} does not apply with --resume: the run is finished in "
+                                  f"{run_dir} itself, under {run_dir.parent}")
+        given = {name: value for name, value in given.items() if name != "out"}
     stored = read_meta(run_dir)["options"]
     original, merged = options_from_record(stored), options_from_record({**stored, **given})
     for name, flag in FIXED_ON_RESUME.items():

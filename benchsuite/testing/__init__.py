@@ -12,7 +12,7 @@ import re
 from typing import Any, Callable
 
 from ..backends import BACKEND_MODULES, get_backend
-from ..planning.cells import constraint_refusal, with_options
+from ..planning.cells import constraint_refusal
 from ..planning.tasks import check_task_data
 from ..registry.loading import BUILTIN_PLUGINS, collect_specs, get_registry, new_manager
 from ..specs import HYPERPARAMETERS, CellConfig, CellSpec, TaskData, TaskSpec
@@ -78,7 +78,7 @@ def check_cell(spec: CellSpec | str, seed: int = 0, **options: Any) -> None:
         f"cell {spec.name!r}: unknown backend {spec.backend!r}; known backends: {', '.join(sorted(BACKEND_MODULES))}")
     assert callable(spec.build), f"cell {spec.name!r}: build must be callable, got {type(spec.build).__name__}"
     assert spec.constraint is None or callable(spec.constraint), f"cell {spec.name!r}: constraint must be callable"
-    built = with_options(spec, options)
+    built = spec.with_options(options)
     checks = importlib.import_module(f"benchsuite.testing.{spec.backend}_checks")
 
     def fits(config: CellConfig) -> bool:

@@ -15,7 +15,7 @@ RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device",
 # The built-in plugins' names, written out rather than read from the registry under test (the session loads no
 # outside plugin; see conftest). A new built-in cell or task belongs here too.
 BUILTIN_TASKS = "apple, cloze, delay, ship, text"
-BUILTIN_CELLS = "gru, lstm, numpy-rnn, rnn"
+BUILTIN_CELLS = "gru, lru, lstm, mingru, minlstm, numpy-rnn, rnn, transformer"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -126,7 +126,7 @@ def _rows_of_version(version: str) -> Callable[[Path], None]:
     (None, ["--clip", "1"], "--clip 1.0 differs from the run's own unset (the default)"),
     (None, ["--weight-decay", "0.1"], "--weight-decay 0.1 differs from the run's own unset (the default)"),
     (None, ["--cell-opt", "rnn.x=1"], "--cell-opt {{'rnn': {{'x': '1'}}}} differs from the run's own unset"),
-    (None, ["--out", "elsewhere"], "--out does not apply with --resume: the run is finished in {run} itself"),
+    (None, ["--out", "elsewhere"], "--out elsewhere does not apply with --resume: the run is finished in {run} itself"),
 ])
 def test_bad_resume(finished_run, tmp_path, damage, extra, message):
     run_dir = tmp_path / "run"

@@ -39,7 +39,7 @@ def test_broken_package_leaves_bench_list_working(installed: list[Path]) -> None
     assert "plugin 'broken'" in stderr and "this plugin needs a module" in stderr
     assert "Traceback" not in stderr
     cells = {line.split()[0] for line in stdout.split("Tasks:")[0].splitlines()[2:] if line.strip()}
-    assert {"rnn", "lstm", "gru", "mingru"} <= cells
+    assert {"rnn", "lstm", "gru", "mingru", "minlstm", "lru", "transformer", "mingru-loop"} <= cells
 
 
 def test_strict_plugins_turn_the_broken_package_into_exit_2(installed: list[Path]) -> None:

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from benchsuite.compare.significance import DEFAULT_ALPHA, Measurement, judge, mann_whitney_p, smallest_p_value
+from benchsuite.compare.significance import (DEFAULT_ALPHA, TOO_FEW, Evidence, Measurement, judge, mann_whitney_p,
+                                             smallest_p_value)
 from helpers.ranks import enumerated_p, normal_approximation_p
 
 STEP_A = [4.01, 3.98, 4.12, 4.05, 3.91, 4.2, 4.07, 3.99]
@@ -68,11 +69,20 @@ def test_never_reached_is_an_infinite_value_that_separates():
     assert judge(Measurement.of([8.0, 9.0, 8.0]), Measurement.of([math.inf] * 3)).significant
 
 
-def test_a_single_timing_without_spread_is_never_significant_but_a_single_accuracy_is() -> None:
-    # Two runs of the same code differ in time by chance; one reading each cannot show a regression.
-    fast, slow = Measurement.of([1.0]), Measurement.of([1.5])
-    assert not judge(fast, slow, timed=True).significant
+def test_timings_from_too_few_runs_get_no_verdict_but_accuracies_do() -> None:
+    # Two runs of the same code differ in time by chance; three readings each cannot show a regression.
+    fast, slow = Measurement.of([1.0, 1.1, 1.05]), Measurement.of([3.0, 3.1, 3.2])
+    assert judge(fast, slow, timed=True) == Evidence(TOO_FEW, False)
     # Losses and accuracies from the same seed are reproducible, so one value each still counts.
     assert judge(Measurement.of([0.9]), Measurement.of([0.6])).significant
-    # A timing with a recorded spread (a median and its IQR) still compares by intervals.
-    assert judge(Measurement((1.0,), 0.95, 1.05), Measurement((1.5,), 1.45, 1.55), timed=True).significant
+    # A benchmark's recorded quartiles over its rounds still compare by intervals.
+    assert judge(Measurement((1.0,), 0.95, 1.05, True), Measurement((1.5,), 1.45, 1.55, True), timed=True).significant
+
+
+def test_enough_runs_for_the_rank_test_give_a_timing_verdict() -> None:
+    # Seven runs a side: the smallest two-sided p is 2 / C(14, 7) = 0.00058 < 0.002.
+    fast = Measurement.of([1.0, 1.1, 1.05, 0.97, 1.2, 1.02, 1.08])
+    slow = Measurement.of([3.0 * value for value in fast.values])
+    evidence = judge(fast, slow, timed=True)
+    assert (evidence.test, evidence.significant) == ("mann-whitney", True)
+    assert evidence.p_value == pytest.approx(2 / math.comb(14, 7))

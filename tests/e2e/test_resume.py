@@ -124,6 +124,19 @@ def test_resume_takes_the_runs_options_and_widens_its_grid(tmp_path, bench):
         ("gru", "0", "2"), ("gru", "1", "2"), ("rnn", "0", "2"), ("rnn", "1", "2")]
 
 
+def test_the_same_command_with_resume_added_is_accepted(tmp_path, bench):
+    command = ["run", "--tasks", "apple", "--cells", "rnn", "--seeds", "0", "--epochs", "2", "--device", "cpu",
+               "--out", str(tmp_path)]
+    first = bench(*command)
+    assert first.exit_code == 0, first.output
+    run_dir = only_run_dir(tmp_path)
+    # Press up, widen the seeds, add --resume: --out names the run's own parent, so it is no conflict.
+    again = bench(*command[:6], "0,1", *command[7:], "--resume", str(run_dir))
+    assert again.exit_code == 0, again.output
+    assert only_run_dir(tmp_path) == run_dir
+    assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1"]
+
+
 def test_resume_cleans_a_torn_row_and_orphan_curves(tmp_path, bench):
     first = bench("run", "--tasks", "apple", "--cells", "rnn", "--seeds", "0,1", "--epochs", "2", "--device", "cpu",
                    "--out", str(tmp_path))

@@ -96,3 +96,12 @@ def test_thread_count_sets_and_restores() -> None:
     assert torch.get_num_threads() == before
     with thread_count(None) as threads:
         assert threads == before
+
+
+def test_thread_count_pins_the_blas_and_openmp_pools_too() -> None:
+    from threadpoolctl import threadpool_info
+
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    with thread_count(1):
+        assert [pool["num_threads"] for pool in threadpool_info()] == [1] * len(before)
+    assert [pool["num_threads"] for pool in threadpool_info()] == before

@@ -28,7 +28,7 @@ def test_example_registers_and_passes_the_kit(mingru_installed) -> None:
     import benchsuite_mingru
 
     cells, tasks = testing.registered_specs(benchsuite_mingru)
-    assert [(c.name, c.native_variants) for c in cells] == [("mingru", False)]
+    assert [(c.name, c.native_variants) for c in cells] == [("mingru-loop", False)]
     assert [(t.name, t.causal) for t in tasks] == [("reverse", False)]
     testing.check_cell(cells[0])
     testing.check_task(tasks[0])
@@ -36,7 +36,7 @@ def test_example_registers_and_passes_the_kit(mingru_installed) -> None:
 
 def test_example_appears_in_the_registry_with_its_version(mingru_installed) -> None:
     registry = get_registry()
-    assert registry.cells["mingru"].plugin == "mingru" and registry.tasks["reverse"].plugin == "mingru"
+    assert registry.cells["mingru-loop"].plugin == "mingru" and registry.tasks["reverse"].plugin == "mingru"
     info = next(info for info in registry.plugins if info.name == "mingru")
     assert (info.version, info.origin) == ("0.1.0", "entry point of benchsuite-mingru")
 
@@ -47,7 +47,7 @@ def mingru_params(size: int, hidden: int) -> int:
 
 @pytest.mark.usefixtures("one_thread")  # tiny sizes: extra threads only slow a busy machine down
 def test_example_trains_in_bench_run_with_composed_variants(mingru_installed, tmp_path: Path) -> None:
-    table = benchsuite.run(tasks="reverse", cells="mingru", layers="1,2", directions="uni,bi", hidden=HIDDEN,
+    table = benchsuite.run(tasks="reverse", cells="mingru-loop", layers="1,2", directions="uni,bi", hidden=HIDDEN,
                            epochs=3, seeds="0", device="cpu", out=str(tmp_path / "out"),
                            task_opts={"reverse": {"samples": "40"}})
     assert list(table["status"]) == ["ok"] * 4, table["error"].tolist()

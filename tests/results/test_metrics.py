@@ -6,7 +6,7 @@ import math
 import pytest
 
 from benchsuite.errors import BenchInputError
-from benchsuite.results.metrics import METRICS, NOT_COMPARED, SETTINGS, SPREADS, parse_thresholds, worse_factor
+from benchsuite.results.metrics import METRICS, NOT_COMPARED, SETTINGS, parse_thresholds, worse_factor
 from benchsuite.results.schema import KEY_COLUMNS, RUN_COLUMNS
 
 # Columns other issues add to runs.csv; compare must know each of them.
@@ -42,7 +42,7 @@ def test_worse_factor_handles_zero_and_equal_values():
 
 
 def test_every_runs_csv_column_has_a_role_in_compare():
-    roles = set(METRICS) | set(SETTINGS) | set(SPREADS.values()) | set(NOT_COMPARED) | set(KEY_COLUMNS) | {"device"}
+    roles = set(METRICS) | set(SETTINGS) | set(NOT_COMPARED) | set(KEY_COLUMNS) | {"device"}
     unknown = [column for column in [*RUN_COLUMNS, *ADDED_ELSEWHERE] if column not in roles]
     assert unknown == [], f"classify these columns in benchsuite/metrics.py: {unknown}"
 

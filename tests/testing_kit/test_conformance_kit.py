@@ -13,7 +13,7 @@ from benchsuite.registry.loading import load_registry
 pytest_plugins = ["pytester"]
 REGISTRY = load_registry()
 # The built-in cells of each backend, named here: one that goes missing fails its test instead of vanishing from it.
-BUILTIN_CELLS = {"torch": {"rnn", "lstm", "gru"}, "numpy": {"numpy-rnn"}}
+BUILTIN_CELLS = {"torch": {"rnn", "lstm", "gru", "mingru", "minlstm", "lru", "transformer"}, "numpy": {"numpy-rnn"}}
 
 
 def cells_of(backend: str) -> list[str]:
