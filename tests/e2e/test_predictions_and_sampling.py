@@ -10,9 +10,8 @@ import torch
 from torch import nn
 
 from benchsuite_plugins.seed_tasks import SHIP_SENTENCE
-from helpers.cli import invoke
+from helpers.cli import assert_bad_input, invoke
 from helpers.runs import only_run_dir
-from test_bad_input import check_bad
 
 WINDOW = 10  # ship's windows
 
@@ -54,7 +53,8 @@ def test_a_model_can_be_named_by_its_file(apple_run: Path) -> None:
     for name in ("apple-rnn-torch-1L-uni-h5-seed0", str(apple_run / "models" / "apple-rnn-torch-1L-uni-h5-seed0.pt")):
         result = invoke("sample", str(apple_run), "--model", name, "--prime", "a", "--length", "5", "--temperature", "0")
         assert result.stdout == "apple!\n", result.output
-    check_bad(["sample", str(apple_run), "--model", "nothing"], "--model nothing: no such checkpoint file")
+    assert_bad_input(invoke("sample", str(apple_run), "--model", "nothing"),
+                     "--model nothing: no such checkpoint file")
 
 
 def test_sampling_is_repeatable_for_a_seed(apple_run: Path) -> None:
@@ -64,11 +64,15 @@ def test_sampling_is_repeatable_for_a_seed(apple_run: Path) -> None:
 
 
 def test_bad_sampling_choices_are_one_message(apple_run: Path, tmp_path: Path) -> None:
-    check_bad(["sample", str(apple_run), "--prime", "a"], "2 saved models to choose from")
-    check_bad(["sample", str(apple_run), "--cell", "rnn", "--prime", "axe"], "--prime: 'x' not in the model's vocab")
-    check_bad(["sample", str(apple_run), "--cell", "lstm"], "no saved model matches --cell lstm")
+    assert_bad_input(invoke("sample", str(apple_run), "--prime", "a"),
+                     "2 saved models to choose from")
+    assert_bad_input(invoke("sample", str(apple_run), "--cell", "rnn", "--prime", "axe"),
+                     "--prime: 'x' not in the model's vocab")
+    assert_bad_input(invoke("sample", str(apple_run), "--cell", "lstm"),
+                     "no saved model matches --cell lstm")
     (tmp_path / "runs.csv").write_text("")
-    check_bad(["sample", str(tmp_path), "--cell", "rnn"], "no saved models; run with --save-models to keep them")
+    assert_bad_input(invoke("sample", str(tmp_path), "--cell", "rnn"),
+                     "no saved models; run with --save-models to keep them")
 
 
 def independent_greedy(checkpoint: Path, prime: str, length: int) -> str:

@@ -188,6 +188,17 @@ def test_cell_opt_reaches_build_typed(tmp_path, bench, plugins):
     assert (row["status"], int(row["params"]), row["cell_options"]) == ("ok", two_heads, "heads=2")
 
 
+@pytest.mark.usefixtures("one_thread")
+def test_a_saved_model_is_rebuilt_with_its_cell_options(tmp_path, bench, plugins):
+    rows = run_rows(bench, tmp_path, "--tasks", "apple", "--cells", "heads", "--hidden", "8", "--epochs", "100",
+                    "--cell-opt", "heads.heads=2", "--save-models", "--plugins-dir", plugins)
+    assert rows[0]["prediction"] == "pple!"
+    # With the default 4 heads the saved weights would not fit the rebuilt layer (the run records its plugins folder).
+    result = bench("sample", str(only_run_dir(tmp_path / "out")), "--cell", "heads", "--prime", "a", "--length", "4",
+                   "--temperature", "0")
+    assert (result.exit_code, result.stdout) == (0, "apple\n"), result.output
+
+
 @pytest.mark.parametrize("option, message", [
     ("heads.heads=two", "--cell-opt heads.heads=two: expected a whole number, like 4"),
     ("heads.width=3", "--cell-opt heads.width: cell 'heads' has no option 'width'; its options: heads"),
