@@ -2,9 +2,21 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, Mapping, Sequence
+
+# What a cell or task name may be: the command line separates names with commas and task options with dots and
+# '=', reports print names into tables and CSV files. A letter or digit first, then letters, digits, '_' or '-'.
+NAME_RULE = "a letter or digit, then letters, digits, '_' or '-' (at most 64 characters)"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def valid_name(name: object) -> bool:
+    """Whether `name` is a usable cell or task name (see NAME_RULE)."""
+    return isinstance(name, str) and NAME_PATTERN.fullmatch(name) is not None
+
 
 # Hyperparameters a task may suggest through `defaults`; the command line overrides them.
 # A `batch_size` of None means full batch: one step per epoch over the whole training split.

@@ -5,13 +5,15 @@ and append each outcome to the run folder as it arrives (this process is the fol
 """
 from __future__ import annotations
 
+import shlex
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .errors import BenchInputError, RunInterrupted
+from .errors import BenchInputError, RunInterrupted, describe_os_error
 from .execution import EpochProgress, get_executor
-from .execution.job import JobOutcome, JobRequest
+from .execution.job import JobOutcome, JobRequest, one_line_error
 from .measurement.environment import collect_meta
 from .models.checkpoint import write_model
 from .measurement.timing import thread_count
@@ -22,9 +24,10 @@ from .planning.cells import check_cell_options_target, convert_cell_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
 from .registry.provenance import plugin_records
-from .results.files import RunWriter, create_run_dir, read_csv_rows, write_json
+from .results.files import RunWriter, append_text, create_run_dir, read_csv_rows, refuse_links, write_json
+from .results.lock import RunLock
 from .results.load import read_runs
-from .results.resume import prepare_resume, record_resume
+from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
 from .results.schema import FAILED_STATUSES
 from .results.summary import write_summary
 from .specs import CellSpec, TaskData
@@ -44,8 +47,8 @@ def _build_tasks(options: RunOptions, registry: Registry) -> dict[str, Built]:
             built[name] = (build_task(registry.task(name), options.task_opts.get(name, {})), "")
         except BenchInputError:
             raise
-        except Exception as exc:
-            built[name] = (None, f"task build failed: {type(exc).__name__}: {exc}")
+        except (Exception, SystemExit) as exc:  # plugin code: its failure costs its rows, not the run
+            built[name] = (None, f"task build failed: {one_line_error(exc)}")
     return built
 
 
@@ -66,9 +69,8 @@ def _plan(options: RunOptions, registry: Registry, cells: list[CellSpec], datase
 
 def log_failure(error_log: Path, job: Job, details: str) -> None:
     """Append what went wrong in `job` to the run's error log, under a line naming the job."""
-    with open(error_log, "a", encoding="utf-8") as log:
-        log.write(f"--- {job.task} {job.cell} layers={job.num_layers} "
-                  f"bidirectional={job.bidirectional} seed={job.seed}\n{details.rstrip()}\n\n")
+    append_text(error_log, f"--- {job.task} {job.cell} layers={job.num_layers} "
+                           f"bidirectional={job.bidirectional} seed={job.seed}\n{details.rstrip()}\n\n")
 
 
 def _record(outcome: JobOutcome, writer: RunWriter, run_dir: Path) -> None:
@@ -103,7 +105,9 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
                 resume_dir: str | Path | None = None) -> "pandas.DataFrame":
     """Run the whole grid, or with `resume_dir` what an interrupted run left undone, in its folder.
 
-    The returned table holds every row of the run folder; `attrs["run_dir"]` names the folder and `attrs["not_run"]` counts the jobs --fail-fast left unrun. Ctrl-C raises `RunInterrupted`.
+    The returned table holds every row of the run folder; `attrs["run_dir"]` names the folder, `attrs["not_run"]`
+    counts the jobs --fail-fast left unrun and `attrs["resume"]` is the command that would finish them. Ctrl-C
+    raises `RunInterrupted`; a file-system error (a full disk) is a `BenchInputError` that says how to resume.
     """
     registry = get_registry(options.plugins_dir)
     for name in options.tasks:
@@ -117,31 +121,49 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
 
     argv = argv or sys.argv
     kept = 0
-    with thread_count(options.threads):
+    with thread_count(options.threads), ExitStack() as stack:
         if resume_dir is None:
             run_dir = create_run_dir(options.out)
+            stack.enter_context(RunLock(run_dir))
             write_json(run_dir / "meta.json", {**collect_meta(device, device_name(device), argv),
                                                "options": options_record(options),
                                                "plugins": plugin_records(registry)})
         else:
             run_dir = Path(resume_dir)
-            done = prepare_resume(run_dir, device)
+            stack.enter_context(RunLock(run_dir))  # before reading what to keep: of two resumes, one proceeds
+            refuse_links(run_dir, RUN_FILES)
+            done = prepare_resume(run_dir, device, {job.key for job in jobs})
             kept, jobs = len(done), [job for job in jobs if job.key not in done]
             record_resume(run_dir, argv, options_record(options), kept, len(jobs))
+        scratch = stack.enter_context(scratch_folder(run_dir))
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
-                               task_failure=datasets[job.task][1], provenance=registry.provenance(job.cell, job.task),
-                               save_model=options.save_models)
+                               task_failure=datasets[job.task][1], save_model=options.save_models,
+                               scratch_dir=str(scratch), provenance=registry.provenance(job.cell, job.task))
                     for job in jobs]
         try:
             not_run = _run_jobs(requests, datasets, options, run_dir, progress, epoch_progress)
         except KeyboardInterrupt:
-            runs = run_dir / "runs.csv"
-            finished = len(read_csv_rows(runs)) if runs.exists() else 0
-            raise RunInterrupted(str(run_dir), finished, kept + len(jobs)) from None
-    write_summary(run_dir)
+            raise RunInterrupted(str(run_dir), _finished_rows(run_dir), kept + len(jobs),
+                                 resume_command(run_dir, options)) from None
+        except OSError as exc:  # a full disk, a folder gone read-only: what is on disk is whole rows
+            raise BenchInputError(f"cannot write the run: {describe_os_error(exc)}. The {_finished_rows(run_dir)} "
+                                  f"rows finished before are kept in {run_dir}/runs.csv; fix that (e.g. free some "
+                                  f"space), then finish the run with: {resume_command(run_dir, options)}") from None
+        write_summary(run_dir)
     table = read_runs(run_dir)
-    table.attrs.update(run_dir=str(run_dir), not_run=not_run)
+    table.attrs.update(run_dir=str(run_dir), not_run=not_run, resume=resume_command(run_dir, options))
     return table
+
+
+def resume_command(run_dir: Path, options: RunOptions) -> str:
+    """The command that finishes this run (a resume loads plugin files only from a --plugins-dir given again)."""
+    plugins = f" --plugins-dir {shlex.quote(options.plugins_dir)}" if options.plugins_dir else ""
+    return f"bench run --resume {shlex.quote(str(run_dir))}{plugins}"
+
+
+def _finished_rows(run_dir: Path) -> int:
+    runs = run_dir / "runs.csv"
+    return len(read_csv_rows(runs)) if runs.exists() else 0
 
 
 def choose_options(given: dict[str, Any], resume: str | Path | None = None) -> RunOptions:

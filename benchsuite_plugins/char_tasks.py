@@ -79,11 +79,18 @@ def _split_point(length: int, seq_len: int, valid_fraction: float) -> int | None
 
 
 def _shortest_length(seq_len: int, valid_fraction: float) -> int:
-    """The fewest characters that give both parts one window each."""
-    length = 2 * (seq_len + 1)
-    while _split_point(length, seq_len, valid_fraction) is None:
-        length += 1
-    return length
+    """The fewest characters that give both parts one window each.
+
+    Both parts only grow with the length, so the lengths that fit form a range upwards from the answer: find a
+    length that fits by doubling, then the first one by bisection (a tiny fraction needs billions of characters).
+    """
+    low, high = 2 * (seq_len + 1) - 1, 2 * (seq_len + 1)  # `low` never fits, `high` is moved until it does
+    while _split_point(high, seq_len, valid_fraction) is None:
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if _split_point(middle, seq_len, valid_fraction) is not None else (middle, high)
+    return high
 
 
 def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float = 0.1) -> TaskData:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import BenchInputError
+from ..errors import BenchInputError, describe_os_error
 from .compare import compare_command
 from .listing import list_command, plugins_command
 from .report import report_command
@@ -21,13 +21,16 @@ class InputError(click.ClickException):
 
 
 class BenchGroup(click.Group):
-    """Turns bad-input errors raised anywhere below a command into exit code 2 without a traceback."""
+    """Turns bad-input and file-system errors raised anywhere below a command into exit code 2 without a
+    traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except BenchInputError as exc:
             raise InputError(str(exc)) from None
+        except OSError as exc:  # a folder that cannot be written, a full disk: the path and the cause, no traceback
+            raise InputError(describe_os_error(exc)) from None
 
 
 @click.group(cls=BenchGroup)

@@ -1,6 +1,8 @@
 """`bench list` and `bench plugins`: what the loaded plugins offer, and where each plugin came from."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -16,8 +18,20 @@ def list_command(plugins_dir: str | None) -> None:
 
 @click.command("plugins")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
-def plugins_command(plugins_dir: str | None) -> None:
+@click.option("--check", is_flag=True,
+              help="Load each plugin alone in a child process, to name one that ends the process (os._exit) or "
+                   "crashes it while loading; exits 1 if any plugin fails.")
+def plugins_command(plugins_dir: str | None, check: bool) -> None:
     """Every plugin with its version, where it came from, and what it registered."""
+    if check:
+        from ..registry.check import check_plugins
+        from ..report.listing import format_checks
+
+        checks = check_plugins(plugins_dir)
+        click.echo(format_checks(checks))
+        if any(result.status == "failed" for result in checks):
+            sys.exit(1)
+        return
     from ..report.listing import format_plugins
     from ..registry.loading import get_registry
 

@@ -1,8 +1,11 @@
 """`bench run`: train every selected variant on every selected task, print the table, write the report."""
 from __future__ import annotations
 
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 from click.core import ParameterSource
@@ -11,12 +14,34 @@ from ..errors import RunInterrupted
 from ..results.schema import FAILED_STATUSES
 
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
+TERMINATED_EXIT = 143  # ... and by SIGTERM
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[list[int]]:
+    """SIGTERM (a `kill`, a scheduler ending a job) stops the run like Ctrl-C: children stopped, temporary files
+    removed, finished rows kept, a resume hint. Yields the signals received."""
+    received: list[int] = []
+
+    def interrupt(number: int, frame: object) -> None:
+        received.append(number)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted_exit(received: list[int]) -> int:
+    return TERMINATED_EXIT if signal.SIGTERM in received else INTERRUPTED_EXIT
 
 
 @click.command("run")
 @click.option("--tasks", default=None, help="Comma-separated task names (see `bench list`); required unless --resume.")
 @click.option("--cells", default=None, help="Comma-separated cell names [default: every cell].")
-@click.option("--layers", default=None, help="Layer counts, e.g. 1,2 [default: the task's].")
+@click.option("--layers", default=None, help="Layer counts, e.g. 1,2, at most 64 [default: the task's].")
 @click.option("--directions", default=None,
               help="uni, bi or uni,bi [default: uni on causal tasks, both otherwise].")
 @click.option("--hidden", type=int, default=None, help="Hidden size [default: the task's].")
@@ -28,7 +53,8 @@ INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
               help="Decoupled weight decay (AdamW) [default: the cell's, else 0, plain Adam].")
 @click.option("--batch-size", default=None,
               help="Samples per training step, or 'full' for one step per epoch [default: the task's].")
-@click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds; one row per seed.")
+@click.option("--seeds", default="0", show_default=True,
+              help="Comma-separated seeds from 0 to 2^32-1; one row per seed.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["cpu", "cuda", "auto"]))
 @click.option("--out", default="results", show_default=True, help="Folder that receives the run folder.")
 @click.option("--task-opt", "task_opts", multiple=True, metavar="TASK.KEY=VALUE",
@@ -36,9 +62,12 @@ INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 @click.option("--cell-opt", "cell_opts", multiple=True, metavar="CELL.KEY=VALUE",
               help="An option of a cell's build function, e.g. mycell.heads=4 (repeatable; see `bench list`).")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
-@click.option("--timeout", type=float, default=None, help="Seconds one training run may take (checked between steps).")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds one training run may take (checked between steps). With --isolate a child that takes "
+                   "this plus a grace to build its cell, or to finish a step, is killed; without it nothing can "
+                   "stop a cell whose build or step hangs.")
 @click.option("--threads", type=int, default=None,
-              help="torch's intra-op thread count for the run [default: torch's own choice].")
+              help="torch's intra-op thread count for the run, at most 4 per CPU [default: torch's own choice].")
 @click.option("--target", type=float, default=None,
               help="Accuracy for time-to-target [default: 0.99 x the task's ceiling, else 0.99].")
 @click.option("--isolate/--no-isolate", default=False,
@@ -49,7 +78,8 @@ INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
                    "default to the run's own (--epochs, --lr, --clip, --weight-decay, --task-opt, --cell-opt, "
-                   "--batch-size, --target, --threads and the device cannot change).")
+                   "--batch-size, --target, --threads and the device cannot change). Plugin files load only from a "
+                   "--plugins-dir given again.")
 @click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal, one line per row otherwise).")
 @click.pass_context
@@ -61,17 +91,18 @@ def run_command(ctx: click.Context, resume: str | None, no_report: bool, quiet: 
 
     given = {name: value for name, value in options.items()
              if resume is None or ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
-    try:
-        with run_progress(quiet) as display:
-            table = run_options(choose_options(given, resume), argv=sys.argv, resume_dir=resume,
-                                progress=None if display is None else display.finished,
-                                epoch_progress=None if display is None else display.epoch)
-    except RunInterrupted as stop:
-        click.echo(str(stop), err=True)
-        sys.exit(INTERRUPTED_EXIT)
-    except KeyboardInterrupt:
-        click.echo("interrupted before any row was recorded", err=True)
-        sys.exit(INTERRUPTED_EXIT)
+    with terminate_as_interrupt() as received:
+        try:
+            with run_progress(quiet) as display:
+                table = run_options(choose_options(given, resume), argv=sys.argv, resume_dir=resume,
+                                    progress=None if display is None else display.finished,
+                                    epoch_progress=None if display is None else display.epoch)
+        except RunInterrupted as stop:
+            click.echo(str(stop), err=True)
+            sys.exit(_interrupted_exit(received))
+        except KeyboardInterrupt:
+            click.echo("interrupted before any row was recorded", err=True)
+            sys.exit(_interrupted_exit(received))
     click.echo(format_runs(table))
     noise = noise_line(table)
     if noise:
@@ -80,7 +111,7 @@ def run_command(ctx: click.Context, resume: str | None, no_report: bool, quiet: 
     click.echo(f"\nresults: {run_dir}/runs.csv")
     if table.attrs["not_run"]:
         click.echo(f"--fail-fast: stopped at the first failure with {table.attrs['not_run']} rows not run; "
-                   f"finish with: bench run --resume {run_dir} --no-fail-fast", err=True)
+                   f"finish with: {table.attrs['resume']} --no-fail-fast", err=True)
     if not no_report:
         _report_after_run(run_dir)
     if table["status"].isin(FAILED_STATUSES).any():

@@ -142,7 +142,8 @@ def _benchmark_side(source: str, path: Path) -> Side:
     entries = {}
     for index, benchmark in enumerate(benchmarks):
         name, measurement = _benchmark_time(benchmark, f"{source}: benchmarks[{index}]")
-        entries[(name,)] = Entry([Outcome(0, "ok")], {"time_ms": measurement})
+        finite = all(math.isfinite(value) for value in measurement.values)  # a NaN time is no figure: lost
+        entries[(name,)] = Entry([Outcome(0, "ok")], {"time_ms": measurement} if finite else {})
     machine = document.get("machine_info") or {}
     environment = {}
     if isinstance(machine, dict):

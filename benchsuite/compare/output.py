@@ -12,7 +12,7 @@ import math
 from typing import Any, Callable, Sequence
 
 from .verdicts import Comparison, MetricChange
-from ..report.text_tables import aligned, figure, markdown_table, setting
+from ..report.text_tables import aligned, figure, markdown_table, markdown_text, setting
 from .inputs import Key
 from .significance import TOO_FEW
 
@@ -53,14 +53,15 @@ def _sections(comparison: Comparison) -> list[tuple[str, list[list[str]]]]:
     keys = _key_headers(comparison)
     sections = []
     for verdict, title in SECTIONS:
-        changes = comparison.with_verdict(verdict)
         rows = [[*_key_cells(comparison, c.key), c.metric.name, figure(c.a.center), figure(c.b.center),
-                 _ratio(c), _evidence(c)] for c in changes]
+                 _ratio(c), _evidence(c)] for c in comparison.with_verdict(verdict)]
         sections.append((title, [[*keys, "metric", "A", "B", "B/A", "evidence"], *rows]))
-    if comparison.new_failures:
-        sections.insert(1, ("newly failing", [[*keys, "seed", "status", "error"]] + [
-            [*_key_cells(comparison, f.key), str(f.outcome.seed), f.outcome.status, f.outcome.error]
-            for f in comparison.new_failures]))
+    # What else fails the comparison comes right after the regressions.
+    sections[1:1] = [("newly failing", [[*keys, "seed", "status", "error"]] + [
+        [*_key_cells(comparison, f.key), str(f.outcome.seed), f.outcome.status, f.outcome.error]
+        for f in comparison.new_failures]), ("lost in B: A measured these, B's ok rows have no figure",
+                                             [[*keys, "metric"]] + [[*_key_cells(comparison, lost.key), lost.metric]
+                                                                    for lost in comparison.lost_metrics])]
     sections.append(("settings changed", [[*keys, "setting", "A", "B"]] + [
         [*_key_cells(comparison, s.key), s.name, ", ".join(map(setting, s.a)), ", ".join(map(setting, s.b))]
         for s in comparison.setting_changes]))
@@ -78,8 +79,11 @@ def _headline(comparison: Comparison) -> str:
              f"{comparison.alpha:g} over per-run figures; with too few runs, ranges apart (timings: no verdict)")
     if not comparison.regressed:
         return f"result: no regression ({scope})"
+    if comparison.b_is_empty:
+        return f"result: REGRESSION: B has no rows; everything A measured ({comparison.a.rows} rows) was lost"
     regressed, failing = len(comparison.with_verdict("regressed")), len(comparison.new_failures)
-    return f"result: REGRESSION: {regressed} regressed metric(s), {failing} newly failing row(s) ({scope})"
+    lost = f", {len(comparison.lost_metrics)} lost metric(s)" if comparison.lost_metrics else ""
+    return f"result: REGRESSION: {regressed} regressed metric(s), {failing} newly failing row(s){lost} ({scope})"
 
 
 def _warning_lines(comparison: Comparison) -> list[str]:
@@ -106,9 +110,10 @@ def format_text(comparison: Comparison) -> str:
 
 
 def format_markdown(comparison: Comparison) -> str:
-    lines = ["# benchsuite comparison", "", *(f"- {line}" for line in _side_lines(comparison))]
+    lines = ["# benchsuite comparison", "", *(f"- {markdown_text(line)}" for line in _side_lines(comparison))]
     for line in _warning_lines(comparison):
-        lines += [f"- {line.strip()}"] if line.startswith("  ") else ["", f"**{line}**", ""]
+        text = markdown_text(line, line_start=True)
+        lines += [f"- {text}"] if line.startswith("  ") else ["", f"**{text}**", ""]
     for title, table in _sections(comparison):
         lines += ["", f"## {title}", "", *markdown_table(table)]
     return "\n".join([*lines, "", _headline(comparison)]) + "\n"
@@ -146,6 +151,8 @@ def _document(comparison: Comparison) -> dict[str, Any]:
                           "error": f.outcome.error} for f in comparison.new_failures],
         "setting_changes": [{**_key_dict(comparison, s.key), "setting": s.name, "a": list(s.a), "b": list(s.b)}
                             for s in comparison.setting_changes],
+        "lost_metrics": [{**_key_dict(comparison, lost.key), "metric": lost.metric}
+                         for lost in comparison.lost_metrics],
         "only_a": [_key_dict(comparison, key) for key in comparison.only_a],
         "only_b": [_key_dict(comparison, key) for key in comparison.only_b],
         "lost": [_key_dict(comparison, key) for key in comparison.lost],
@@ -153,12 +160,15 @@ def _document(comparison: Comparison) -> dict[str, Any]:
 
 
 def _csv_rows(comparison: Comparison) -> list[dict[str, Any]]:
-    """One row per compared metric, then one per new failure, changed setting and unmatched or lost variant."""
+    """One row per compared metric, then one per new failure, changed setting, lost metric and unmatched or lost
+    variant."""
     rows: list[dict[str, Any]] = _metric_records(comparison)
     rows += [{**_key_dict(comparison, f.key), "metric": "status", "verdict": "newly_failing", "seed": f.outcome.seed,
               "b": f.outcome.status, "error": f.outcome.error} for f in comparison.new_failures]
     rows += [{**_key_dict(comparison, s.key), "metric": s.name, "verdict": "setting_changed",
               "a": ";".join(map(setting, s.a)), "b": ";".join(map(setting, s.b))} for s in comparison.setting_changes]
+    rows += [{**_key_dict(comparison, lost.key), "metric": lost.metric, "verdict": "lost_metric"}
+             for lost in comparison.lost_metrics]
     for verdict, keys in (("only_in_a", comparison.only_a), ("only_in_b", comparison.only_b),
                           ("lost_in_b", comparison.lost)):
         rows += [{**_key_dict(comparison, key), "verdict": verdict} for key in keys]

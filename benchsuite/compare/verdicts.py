@@ -4,7 +4,8 @@ A change counts as a regression only when it is both beyond the metric's thresho
 (see significance.py); beyond the threshold but not significant is "uncertain", and a timing from too few runs
 for the test is "too_few_runs" (listed, never gated on). Rows that newly fail count like regressions; variants
 on one side only, variants lost in B (every row skipped or without figures where A had some), and changed
-settings are listed for the reader.
+settings are listed for the reader. Metrics B lost (a figure A has that B's ok rows leave blank or NaN,
+where B measured the variant otherwise) and a B without rows count like regressions.
 """
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ class NewFailure:
 
 
 @dataclass(frozen=True)
+class LostMetric:
+    """A metric A measured on a variant that B also ran ok but has no figure for (blank or NaN in B)."""
+
+    key: Key
+    metric: str
+
+
+@dataclass(frozen=True)
 class SettingChange:
     key: Key
     name: str
@@ -61,6 +70,7 @@ class Comparison:
     changes: list[MetricChange] = field(default_factory=list)
     new_failures: list[NewFailure] = field(default_factory=list)
     setting_changes: list[SettingChange] = field(default_factory=list)
+    lost_metrics: list[LostMetric] = field(default_factory=list)
     only_a: list[Key] = field(default_factory=list)
     only_b: list[Key] = field(default_factory=list)
     lost: list[Key] = field(default_factory=list)  # figures in A, none in B (all skipped or blank)
@@ -74,9 +84,15 @@ class Comparison:
         return [change for change in self.changes if change.verdict == verdict]
 
     @property
+    def b_is_empty(self) -> bool:
+        """B has no rows at all while A has some: everything A measured was lost."""
+        return self.b.rows == 0 and self.a.rows > 0
+
+    @property
     def regressed(self) -> bool:
-        """What `bench compare` exits 1 on: a significant regression or a newly failing row."""
-        return bool(self.with_verdict("regressed") or self.new_failures)
+        """What `bench compare` exits 1 on: a significant regression, a newly failing row, or data A has that B
+        lost (a metric gone blank, or no rows at all)."""
+        return bool(self.with_verdict("regressed") or self.new_failures or self.lost_metrics or self.b_is_empty)
 
 
 def verdict(metric: Metric, a: Measurement, b: Measurement, evidence: Evidence) -> str:
@@ -117,6 +133,8 @@ def compare_sides(a: Side, b: Side, metrics: Mapping[str, Metric] = METRICS,
             result.lost.append(key)
         for name, metric in metrics.items():
             ma, mb = before.measurements.get(name), after.measurements.get(name)
+            if ma is not None and mb is None and after.measurements:  # B measured the variant, not this
+                result.lost_metrics.append(LostMetric(key, name))
             if ma is None or mb is None or _never_on_both(ma, mb):
                 continue
             evidence = judge(ma, mb, alpha, metric.timed)

@@ -35,6 +35,7 @@ class JobRequest:
     task_failure: str = ""  # why the task's data could not be built; the row is an error without training
     provenance: dict[str, str] = field(default_factory=dict)  # the plugins (and versions) of the cell and task
     save_model: bool = False  # hand the trained model back in the outcome (--save-models)
+    scratch_dir: str | None = None  # where an executor may put temporary files (the run folder's; None: the system's)
 
 
 @dataclass
@@ -48,6 +49,14 @@ class JobOutcome:
     samples: list[dict[str, Any]] = field(default_factory=list)
     failure_details: str = ""
     model: ModelState | None = None
+
+
+def one_line_error(exc: BaseException) -> str:
+    """'Type: message' on one line for a row; multi-line messages (torch's C++ frames) keep their first line, and
+    errors.log gets the whole traceback."""
+    lines = str(exc).strip().splitlines()
+    # A bare `assert` in a cell says nothing on its own: point to the traceback.
+    return f"{type(exc).__name__}: {lines[0] if lines else 'raised without a message (errors.log shows where)'}"
 
 
 def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
@@ -110,8 +119,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
             row["prediction"] = prediction_text(session, data)
             if request.save_model:
                 model = model_state(session, data, {**job.key_fields(), "cell_options": job.cell_kwargs})
-    except Exception as exc:  # a failing cell is recorded and the run goes on
-        said = str(exc) or "raised without a message (errors.log shows where)"  # e.g. a bare assert in a cell
-        row.update(status="error", error=f"{type(exc).__name__}: {said}")
+    except (Exception, SystemExit) as exc:  # a failing cell (even one calling sys.exit) is recorded; the run goes on
+        row.update(status="error", error=one_line_error(exc))
         return JobOutcome(job, row, failure_details=traceback.format_exc())
     return JobOutcome(job, row, measured.curve, measured.samples, model=model)

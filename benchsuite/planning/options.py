@@ -3,16 +3,19 @@ chosen.
 
 Resume policy: a resumed run reuses the options recorded in the run's meta.json. Options given again override them
 when they only select rows or steer execution (tasks, cells, layers, directions, hidden, seeds, timeout,
-isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept. Options that
+isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept, rows outside the
+(narrowed) grid are kept whatever their status. A run that loaded plugin files needs --plugins-dir again: a
+resume never loads code named only by meta.json, which anyone who can write the folder can edit. Options that
 change what a row measures without showing in its key (epochs, lr, clip, weight decay, task and cell options,
-batch size, target, threads, the device) must stay as they were, or the table would mix incomparable rows: changing
-them is bad input. `--out` does not apply: it is accepted only as the run folder's own parent (the command repeated
-with --resume added).
+batch size, target, threads, the device) must stay as they were, or the table would mix incomparable rows:
+changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own parent (the
+command repeated with --resume added).
 """
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -21,6 +24,17 @@ from ..errors import BenchInputError
 from ..results.resume import read_meta
 from .parsers import (check_target, non_negative_number, parse_batch_size, parse_cell_options, parse_directions,
                       parse_ints, parse_names, parse_task_options, positive_int, positive_number)
+
+# Limits on values that would otherwise crash or hang the process rather than fail one row.
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding, the narrowest a backend accepts
+MAX_LAYERS = 64  # a cell is built in the driver without --isolate, where nothing can stop a hung constructor
+THREADS_PER_CPU = 4  # torch's thread pool crashes (even segfaults) far beyond the machine's cores
+
+
+def max_threads() -> int:
+    """The most threads `--threads` accepts on this machine."""
+    return THREADS_PER_CPU * (os.cpu_count() or 1)
+
 
 # Options whose change would make old and new rows incomparable although their keys match.
 FIXED_ON_RESUME = {"epochs": "--epochs", "lr": "--lr", "task_opts": "--task-opt", "batch_size": "--batch-size",
@@ -67,19 +81,21 @@ class RunOptions:
         return cls(
             tasks=parse_names(tasks, "--tasks"),
             cells=None if cells is None else parse_names(cells, "--cells"),
-            layers=None if layers is None else parse_ints(layers, "--layers", minimum=1),
+            layers=None if layers is None else parse_ints(layers, "--layers", minimum=1, maximum=MAX_LAYERS,
+                                                              why="deeper stacks take too long to build"),
             directions=None if directions is None else parse_directions(directions),
             hidden=None if hidden is None else positive_int(hidden, "--hidden"),
             epochs=None if epochs is None else positive_int(epochs, "--epochs"),
             lr=None if lr is None else positive_number(lr, "--lr"),
             batch_size=parse_batch_size(batch_size),
-            seeds=parse_ints(seeds, "--seeds", minimum=0),
+            seeds=parse_ints(seeds, "--seeds", minimum=0, maximum=MAX_SEED, why="what every backend's seeding accepts"),
             device=device,
             out=str(out),
             task_opts=_dotted(task_opts, parse_task_options),
             plugins_dir=plugins_dir,
             timeout=None if timeout is None else positive_number(timeout, "--timeout"),
-            threads=None if threads is None else positive_int(threads, "--threads"),
+            threads=None if threads is None else positive_int(threads, "--threads", maximum=max_threads(),
+                                                                 why=f"{THREADS_PER_CPU} per CPU of this machine"),
             target=None if target is None else check_target(positive_number(target, "--target")),
             isolate=bool(isolate),
             fail_fast=bool(fail_fast),
@@ -125,6 +141,11 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
                                   f"{run_dir} itself, under {run_dir.parent}")
         given = {name: value for name, value in given.items() if name != "out"}
     stored = read_meta(run_dir)["options"]
+    if stored.get("plugins_dir") is not None and "plugins_dir" not in given:
+        raise BenchInputError(f"--resume {run_dir}: the run loaded plugin files from {stored['plugins_dir']!r}. "
+                              "A resume runs no code named only by the run's meta.json: pass --plugins-dir "
+                              f"{stored['plugins_dir']} again if you trust that folder")
+    stored = {**stored, "plugins_dir": None}
     original, merged = options_from_record(stored), options_from_record({**stored, **given})
     for name, flag in FIXED_ON_RESUME.items():
         if getattr(merged, name) != getattr(original, name):

@@ -34,14 +34,21 @@ def _whole_number(value: Any, what: str) -> int:
         raise BenchInputError(f"{what}: {value!r} is not a whole number") from None
 
 
-def parse_ints(value: str | Iterable, what: str, minimum: int) -> tuple[int, ...]:
-    """'1,2' to (1, 2); each at least `minimum`."""
+def _at_most(number: int, maximum: int | None, what: str, why: str) -> int:
+    if maximum is not None and number > maximum:
+        raise BenchInputError(f"{what}: {number} is above the largest allowed value, {maximum} ({why})")
+    return number
+
+
+def parse_ints(value: str | Iterable, what: str, minimum: int, maximum: int | None = None,
+               why: str = "") -> tuple[int, ...]:
+    """'1,2' to (1, 2); each at least `minimum` and at most `maximum` (`why` says where that limit comes from)."""
     numbers = []
     for item in _items(value, what):
         number = _whole_number(item, what)
         if number < minimum:
             raise BenchInputError(f"{what}: {number} is below the smallest allowed value, {minimum}")
-        numbers.append(number)
+        numbers.append(_at_most(number, maximum, what, why))
     return tuple(dict.fromkeys(numbers))
 
 
@@ -54,12 +61,12 @@ def parse_directions(value: str | Iterable[str]) -> tuple[bool, ...]:
     return tuple(DIRECTIONS[name] for name in names)
 
 
-def positive_int(value: Any, what: str) -> int:
-    """A whole number above zero, given as a number or as text."""
+def positive_int(value: Any, what: str, maximum: int | None = None, why: str = "") -> int:
+    """A whole number above zero (and at most `maximum`, for the reason `why`), given as a number or as text."""
     number = _whole_number(value, what)
     if number <= 0:
         raise BenchInputError(f"{what}: must be above zero, got {number}")
-    return number
+    return _at_most(number, maximum, what, why)
 
 
 def _number(value: Any, what: str) -> float:

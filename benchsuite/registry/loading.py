@@ -24,7 +24,7 @@ import pluggy
 from .. import hookspecs
 from ..backends import BACKEND_MODULES
 from ..errors import BenchInputError, unknown_name
-from ..specs import CellSpec, TaskSpec
+from ..specs import NAME_RULE, CellSpec, TaskSpec, valid_name
 from ..version import __version__
 
 BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "baseline_cells", "seed_tasks", "char_tasks")
@@ -169,11 +169,11 @@ def new_manager() -> pluggy.PluginManager:
     return manager
 
 
-def collect_specs(manager: pluggy.PluginManager, plugin: str) -> list[CellSpec | TaskSpec]:
+def collect_specs(manager: pluggy.PluginManager, plugin: str, strict: bool = False) -> list[CellSpec | TaskSpec]:
     """Call `plugin`'s registration hooks alone and return what it registered, checked for type.
 
     Hooks are called one plugin at a time (not through pluggy's fan-out) so that a plugin that
-    raises loses only its own specs.
+    raises loses only its own specs. A spec with an unusable name is skipped with a warning (an error if `strict`).
     """
     specs: list[CellSpec | TaskSpec] = []
     for hook_name, kind in HOOK_KINDS.items():
@@ -183,6 +183,13 @@ def collect_specs(manager: pluggy.PluginManager, plugin: str) -> list[CellSpec |
             if isinstance(spec, CellSpec) and spec.backend not in BACKEND_MODULES:
                 raise ValueError(f"cell {spec.name!r} names backend {spec.backend!r}; "
                                  f"known backends: {', '.join(sorted(BACKEND_MODULES))}")
+            if not valid_name(spec.name):
+                message = (f"plugin {plugin!r} registered a {kind.__name__} named {spec.name!r}; a name must be "
+                           f"{NAME_RULE}")
+                if strict:
+                    raise PluginError(f"{message} ({STRICT_ENV} is set)")
+                _warn(f"{message}; skipped")
+                return
             specs.append(spec)
 
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
@@ -233,7 +240,9 @@ def load_registry(plugins_dir: str | None = None, *, strict: bool | None = None,
             continue
         try:
             manager.check_pending()  # a hook this plugin misspelled would otherwise be ignored silently
-            specs = collect_specs(manager, source.name)
+            specs = collect_specs(manager, source.name, strict)
+        except PluginError:
+            raise
         except Exception as exc:
             manager.unregister(name=source.name)
             _fail(info, exc, strict)

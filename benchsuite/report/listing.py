@@ -1,7 +1,7 @@
 """`bench list`'s text: cells and tasks with where they came from. Imports neither torch nor pandas."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .text_tables import aligned
 from ..registry.loading import Registry
@@ -9,6 +9,9 @@ from ..planning.cells import cell_options
 from ..planning.defaults import PRECEDENCE, SUITE_DEFAULTS
 from ..planning.plugin_options import shown_options
 from ..planning.tasks import task_options
+
+if TYPE_CHECKING:
+    from ..registry.check import PluginCheck
 
 
 def format_listing(registry: Registry) -> str:
@@ -41,7 +44,10 @@ def _precedence() -> str:
 
 
 def _registered(registry: Registry, plugin: str) -> str:
-    cells, tasks = registry.registered_by(plugin)
+    return _names(*registry.registered_by(plugin))
+
+
+def _names(cells: Sequence[str], tasks: Sequence[str]) -> str:
     parts = [f"{label}: {', '.join(names)}" for label, names in (("cells", cells), ("tasks", tasks)) if names]
     return "; ".join(parts) or "nothing"
 
@@ -54,3 +60,11 @@ def format_plugins(registry: Registry) -> str:
         for info in registry.plugins
     ]
     return "\n".join(["Plugins:", *aligned(rows)])
+
+
+def format_checks(checks: Sequence["PluginCheck"]) -> str:
+    """`bench plugins --check`: each plugin as it loaded alone in a child process."""
+    rows = [["plugin", "status", "registered", "origin"]] + [
+        [check.name, check.status, _names(check.cells, check.tasks) if check.status == "loaded" else check.error or "-",
+         check.origin] for check in checks]
+    return "\n".join(["Plugins, each loaded alone in a child process:", *aligned(rows)])

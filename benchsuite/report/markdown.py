@@ -6,10 +6,11 @@ or interrupted, and remade at will; each file is replaced atomically.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .text_tables import figure, markdown_table, setting
+from .text_tables import figure, markdown_table, markdown_text, setting
 from ..results.metrics import METRICS, Metric
 from ..results.load import load_curves, load_meta, load_runs, load_samples
 from ..results.files import write_text_atomic
@@ -43,7 +44,7 @@ def _environment(meta: dict[str, Any] | None) -> str:
              f"{meta.get('threads', '?')} threads"]
     if meta.get("git_commit"):
         facts.append(f"commit {str(meta['git_commit'])[:10]}" + (" (dirty)" if meta.get("git_dirty") else ""))
-    return "Run " + ", ".join(facts) + "."
+    return "Run " + markdown_text(", ".join(facts)) + "."
 
 
 def _cell(row: dict[str, Any], metric: Metric) -> tuple[str, float | None]:
@@ -105,7 +106,8 @@ def _present(value: Any) -> bool:
 
 
 def _not_ok(runs: "pandas.DataFrame") -> list[str]:
-    return [f"- {variant_name(row)} seed {row['seed']}: {row['status']}" + (f": {row['error']}" if row["error"] else "")
+    return ["- " + markdown_text(f"{variant_name(row)} seed {row['seed']}: {row['status']}"
+                                 + (f": {row['error']}" if row["error"] else ""), line_start=True)
             + _measured_so_far(row)
             for row in runs.to_dict("records") if row["status"] != "ok"]
 
@@ -123,7 +125,16 @@ def _predictions(runs: "pandas.DataFrame") -> list[str]:
         return []
     ok = runs[(runs["status"] == "ok") & runs["prediction"].notna()].sort_values([*VARIANT_COLUMNS, "seed"])
     firsts = ok.drop_duplicates(VARIANT_COLUMNS)
-    return [f"- {variant_name(row)} seed {row['seed']}: `{row['prediction']}`" for row in firsts.to_dict("records")]
+    return [f"- {markdown_text(variant_name(row), line_start=True)} seed {row['seed']}: {_code(row['prediction'])}"
+            for row in firsts.to_dict("records")]
+
+
+def _code(text: str) -> str:
+    """`text` as a one-line code span, with a fence longer than any run of backticks in it."""
+    text = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"
 
 
 def _samples(samples: list[tuple[str, str]]) -> list[str]:
@@ -136,13 +147,13 @@ def _samples(samples: list[tuple[str, str]]) -> list[str]:
 
 def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] | None, plots: list[str],
                      samples: dict[str, list[tuple[str, str]]] | None = None) -> str:
-    lines = [f"# benchsuite report: {title}", "", _environment(meta), "",
+    lines = [f"# benchsuite report: {markdown_text(title)}", "", _environment(meta), "",
              "Figures are means over the seeds that finished ok (± standard deviation over several seeds; "
              "time-to-target over the seeds that reached it); the best of each metric is in **bold**."]
     if runs.empty:
         lines += ["", "No rows recorded yet."]
     for task, group in runs.groupby("task", sort=True):
-        lines += ["", f"## {task}", "", _ceiling(group), "", *task_table(group)]
+        lines += ["", f"## {markdown_text(task)}", "", _ceiling(group), "", *task_table(group)]
         predictions = _predictions(group)
         if predictions:
             lines += ["", "Predicted next characters of the first training sample:", "", *predictions]

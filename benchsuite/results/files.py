@@ -10,18 +10,18 @@ import csv
 import io
 import json
 import os
+import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from ..errors import BenchInputError
+from ..errors import BenchInputError, describe_os_error
 from .schema import CURVE_COLUMNS, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION
 
 
-
 def create_run_dir(out: str | os.PathLike) -> Path:
-    """A new, uniquely named folder under `out` for one run."""
+    """A new, uniquely named folder under `out` for one run; a place where none can be made is bad input."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = Path(out)
     for attempt in range(1000):
@@ -30,8 +30,50 @@ def create_run_dir(out: str | os.PathLike) -> Path:
             run_dir.mkdir(parents=True)
             return run_dir
         except FileExistsError:
-            continue
-    raise RuntimeError(f"could not create a new run folder under {out}")
+            if not out.is_dir():
+                raise BenchInputError(f"--out {out}: cannot make a run folder there: it is not a folder") from None
+        except OSError as exc:
+            raise BenchInputError(f"--out {out}: cannot make a run folder there: {describe_os_error(exc)}") from None
+    raise BenchInputError(f"--out {out}: could not find a free run folder name after 1000 tries")
+
+
+# Run files are opened without following symbolic links: a link planted in a run folder must not redirect
+# benchsuite's writes (or a traceback) to a file elsewhere.
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def refuse_links(run_dir: Path, names: Iterable[str]) -> None:
+    """Bad input if any of the run folder's files `names` is a symbolic link (checked before writing anything)."""
+    for name in names:
+        if (run_dir / name).is_symlink():
+            raise BenchInputError(f"{run_dir / name} is a symbolic link; a run folder's files must be its own, so "
+                                  "nothing is written through it (replace it with the file itself)")
+
+
+def open_append(path: Path) -> int:
+    """A descriptor appending to `path` (created if missing); a symbolic link there is refused (OSError)."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NO_FOLLOW, 0o644)
+
+
+def write_all(descriptor: int, data: bytes, path: Path) -> None:
+    """Write every byte to `path`'s open `descriptor` (a full disk ends a write short, then raises an OSError
+    naming `path`) and make it durable."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(descriptor, view):]
+        os.fsync(descriptor)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
+def append_text(path: Path, text: str) -> None:
+    """Append `text` to `path` durably, never through a symbolic link."""
+    descriptor = open_append(path)
+    try:
+        write_all(descriptor, text.encode("utf-8"), path)
+    finally:
+        os.close(descriptor)
 
 
 def _fsync_path(path: Path) -> None:
@@ -51,6 +93,7 @@ def replaced_atomically(path: Path) -> Iterator[Path]:
     """
     # Named by process id and created by the writer, so it gets the usual permissions (mkstemp's are 0600).
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)  # a link left there would redirect the write; the rename never follows one
     try:
         yield temporary
         _fsync_path(temporary)
@@ -72,27 +115,35 @@ def write_json(path: Path, content: Mapping[str, Any]) -> None:
 
 
 class CsvAppender:
-    """A CSV file that gets its header once and then rows, each flushed and fsynced before returning."""
+    """A CSV file that gets its header once and then rows, each written whole and fsynced before returning.
+
+    Nothing is buffered between appends, so a failed write (a full disk) leaves at most one cut-off last line,
+    which readers do not count, and closing has nothing left to write.
+    """
 
     def __init__(self, path: Path, columns: list[str]) -> None:
-        self.columns = columns
-        new = not path.exists() or path.stat().st_size == 0
-        self.file = open(path, "a", newline="", encoding="utf-8")
-        self.writer = csv.DictWriter(self.file, fieldnames=columns, extrasaction="raise")
-        if new:
-            self.writer.writeheader()
-            self._sync()
+        self.path, self.columns = path, columns
+        self.descriptor = open_append(path)
+        if os.fstat(self.descriptor).st_size == 0:
+            self._write(None)
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        self.writer.writerows({"schema_version": SCHEMA_VERSION, **row} for row in rows)
-        self._sync()
+        rows = [{"schema_version": SCHEMA_VERSION, **row} for row in rows]
+        if rows:
+            self._write(rows)
 
-    def _sync(self) -> None:
-        self.file.flush()
-        os.fsync(self.file.fileno())
+    def _write(self, rows: list[Mapping[str, Any]] | None) -> None:
+        """The rows, or the header when `rows` is None, in one durable write."""
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=self.columns, extrasaction="raise", lineterminator="\r\n")
+        if rows is None:
+            writer.writeheader()
+        else:
+            writer.writerows(rows)
+        write_all(self.descriptor, text.getvalue().encode("utf-8"), self.path)
 
     def close(self) -> None:
-        self.file.close()
+        os.close(self.descriptor)
 
 
 class RunWriter:
@@ -136,42 +187,65 @@ def write_rows(path: Path, columns: list[str], rows: Iterable[Mapping[str, Any]]
 _OPEN_QUOTE_AT_END = "unexpected end of data"
 
 
-def read_csv_rows(path: str | os.PathLike) -> list[dict[str, str]]:
-    """The rows of a CSV file, as text by column name.
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
-    A record the file ends in the middle of (its writer was killed while appending it) is left out, so a
-    killed run reads as exactly its finished rows. A missing or unreadable file, text that is not UTF-8,
-    or damage anywhere else is bad input naming the file.
+
+def complete_csv_text(path: str | os.PathLike) -> tuple[str, list[list[str]]]:
+    """The text of a CSV file's complete records, and those records (the header first): every reader's one rule.
+
+    A record the file ends in the middle of (its writer was killed while appending it) is not a record: one
+    without its newline, one cut inside a quoted field, or a last one with fewer fields than the header. It is
+    left out with a warning, so a killed run reads as exactly its finished rows (and --resume runs that row
+    again). A missing or unreadable file, text that is not UTF-8, or damage anywhere else is bad input naming
+    the file.
     """
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise BenchInputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    data = data[: data.rfind(b"\n") + 1]  # bytes after the last newline can only be a torn record
+    lined = data[: data.rfind(b"\n") + 1]  # bytes after the last newline can only be a torn record
     try:
-        text = data.decode("utf-8")
+        text = lined.decode("utf-8")
     except UnicodeDecodeError:
         raise BenchInputError(f"cannot read {path}: it is not UTF-8 text") from None
-    lines = iter(io.StringIO(text, newline=""))
-    reader = csv.reader(lines, strict=True)
-    records = []
+    lines = io.StringIO(text, newline="").readlines()
+    whole = len(lines)
+    reader = csv.reader(iter(lines), strict=True)
+    records: list[list[str]] = []
+    ends: list[int] = []  # the line count at the end of each record
     while True:
         try:
             record = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            # A newline inside a quoted field ended the kept bytes there: the same torn last record.
-            if str(exc).startswith(_OPEN_QUOTE_AT_END) and next(lines, None) is None:
-                break
-            raise BenchInputError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
+            # A newline inside a quoted field ended the kept lines there: the same torn last record.
+            if not (str(exc).startswith(_OPEN_QUOTE_AT_END) and reader.line_num == whole):
+                raise BenchInputError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
+            break
         if record:
             records.append(record)
+            ends.append(reader.line_num)
+    if len(records) > 1 and len(records[-1]) < len(records[0]):  # cut just after a newline inside the last row
+        records.pop()
+        ends.pop()
+    for number, record in enumerate(records[1:], start=2):
+        if len(record) != len(records[0]):
+            raise BenchInputError(f"{path}: record {number} has {len(record)} fields but the header has "
+                                  f"{len(records[0])}")
+    kept = "".join(lines[:ends[-1]]) if ends else ""
+    if len(kept) != len(text) or len(lined) != len(data):
+        _warn(f"{path}: its last line is cut off (its writer was stopped while writing it); that line is not "
+              "counted as a row")
+    return kept, records
+
+
+def read_csv_rows(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of a CSV file, as text by column name, read by the rule of `complete_csv_text`."""
+    records = complete_csv_text(path)[1]
     if not records:
         return []
-    header, body = records[0], records[1:]
-    for number, record in enumerate(body, start=2):
-        if len(record) != len(header):
-            raise BenchInputError(f"{path}: record {number} has {len(record)} fields but the header has {len(header)}")
-    return [dict(zip(header, record)) for record in body]
+    header = records[0]
+    return [dict(zip(header, record)) for record in records[1:]]

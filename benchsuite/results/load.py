@@ -5,12 +5,14 @@ becomes one BenchInputError naming the file, so the command line answers with ex
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
+from .files import complete_csv_text
 from .schema import (CURVE_COLUMNS, NUMERIC_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, TEXT_COLUMNS,
                      check_schema_version)
 
@@ -27,9 +29,13 @@ def _read_csv(path: Path, required: list[str], what: str, infer_types: bool = Fa
     if not path.is_file():
         raise BenchInputError(f"{path}: no such file (expected a benchsuite {what})")
     try:
+        text = complete_csv_text(path)[0]  # the rule --resume reads by: a cut-off last row is not a row
+    except BenchInputError as exc:
+        raise BenchInputError(f"not a readable {what}: {exc}") from None
+    try:
         # Only empty cells are missing values: a task called "NA" stays a name.
         dtype = {column: str for column in TEXT_COLUMNS} if infer_types else str
-        table = pandas.read_csv(path, keep_default_na=False, na_values=[""], dtype=dtype)
+        table = pandas.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], dtype=dtype)
     except (OSError, ValueError) as exc:  # pandas reports malformed text as ValueError subclasses
         raise BenchInputError(f"{path}: not a readable {what} ({type(exc).__name__}: {str(exc).strip()})") from None
     missing = [column for column in required if column not in table.columns]

@@ -4,9 +4,11 @@ Which options a resumed run uses is decided in planning/options.py; this module 
 """
 from __future__ import annotations
 
+import shutil
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Iterator, Mapping
 
 from ..errors import BenchInputError
 from .files import read_csv_rows, write_json, write_rows
@@ -14,6 +16,10 @@ from .load import load_meta
 from .schema import (CURVE_COLUMNS, RUN_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, SCHEMA_VERSION, RowKey,
                      check_schema_version, row_key)
 
+SCRATCH = ".scratch"  # executors' temporary files (an isolated child's request and result), inside the run
+# Every file a run writes in its folder; a resume refuses a folder where one of them is a symbolic link.
+RUN_FILES = ("runs.csv", "curves.csv", "samples.csv", "errors.log", "meta.json", "summary.csv", "summary.md",
+             ".lock", SCRATCH)
 # The files holding a row's details, each keyed like runs.csv: they keep exactly the kept rows' details.
 DETAIL_FILES = {"curves.csv": CURVE_COLUMNS, "samples.csv": SAMPLE_COLUMNS}
 
@@ -55,11 +61,12 @@ def _finished_rows(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def prepare_resume(run_dir: Path, device: str) -> set[RowKey]:
-    """Keep the run's `ok` rows (one per key) and their details, drop the rest, and return the kept keys.
+def prepare_resume(run_dir: Path, device: str, planned: Collection[RowKey]) -> set[RowKey]:
+    """Drop the rows `planned` to run again (those not `ok`, and repeats) with their details; return the keys kept.
 
-    Files are rewritten atomically, runs.csv first: a kill in between leaves details of rows that are no
-    longer there, which the next resume drops in turn.
+    Rows outside the plan stay whatever their status (a resume narrowed with --cells never loses the others'
+    error rows). Files are rewritten atomically, runs.csv first: a kill in between leaves details of rows that
+    are no longer there, which the next resume drops in turn.
     """
     meta = read_meta(run_dir)
     if meta.get("device") != device:
@@ -69,7 +76,7 @@ def prepare_resume(run_dir: Path, device: str) -> set[RowKey]:
     rows = _finished_rows(runs_path)
     kept: dict[RowKey, dict[str, str]] = {}
     for key, row in zip(_checked_keys(rows, runs_path), rows):
-        if row["status"] == "ok":
+        if row["status"] == "ok" or key not in planned:
             kept.setdefault(key, row)
     details = {name: read_csv_rows(run_dir / name) for name in DETAIL_FILES if (run_dir / name).exists()}
     write_rows(runs_path, RUN_COLUMNS, kept.values())
@@ -78,6 +85,18 @@ def prepare_resume(run_dir: Path, device: str) -> set[RowKey]:
         write_rows(path, DETAIL_FILES[name],
                    [point for key, point in zip(_checked_keys(points, path), points) if key in kept])
     return set(kept)
+
+
+@contextmanager
+def scratch_folder(run_dir: Path) -> Iterator[Path]:
+    """`run_dir/.scratch`, emptied of what a killed run left there, for executors' temporary files; removed after."""
+    scratch = run_dir / SCRATCH
+    shutil.rmtree(scratch, ignore_errors=True)  # the lock is held: nothing running uses it
+    scratch.mkdir()
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def record_resume(run_dir: Path, argv: list[str], options: Mapping[str, Any], kept: int, planned: int) -> None:

@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 from typing import Any, Callable
 
 from ..backends import BACKEND_MODULES, get_backend
 from ..planning.cells import constraint_refusal
 from ..planning.tasks import check_task_data
 from ..registry.loading import BUILTIN_PLUGINS, collect_specs, get_registry, new_manager
-from ..specs import HYPERPARAMETERS, CellConfig, CellSpec, TaskData, TaskSpec
+from ..specs import HYPERPARAMETERS, NAME_RULE, CellConfig, CellSpec, TaskData, TaskSpec, valid_name
 from .common import (HIDDEN_SIZE, INPUT_SIZE, LONG_TIME, TASK_INPUT_SIZE, TIME, TRAIN_LR, TRAIN_STEPS, VARIANTS,
                      KitWarning, failure_named)
 
 __all__ = ["KitWarning", "check_cell", "check_task", "registered_specs", "tiny_task"]
-
-# Characters that `--cells a,b`, `--tasks a,b` and `--task-opt task.key=value` use as separators.
-NAME_PATTERN = re.compile(r"^[^\s,.=]+$")
 
 
 def _variant(config: CellConfig) -> str:
@@ -31,8 +27,8 @@ def _variant(config: CellConfig) -> str:
 
 
 def _check_name(kind: str, name: Any) -> None:
-    assert isinstance(name, str) and NAME_PATTERN.match(name), (
-        f"{kind} name {name!r} must be a non-empty string without spaces, commas, dots or '=' "
+    assert valid_name(name), (
+        f"{kind} name {name!r} must be a non-empty string without spaces, commas, dots or '=': {NAME_RULE} "
         f"(the command line uses those to separate names and options)")
 
 
@@ -47,13 +43,13 @@ def registered_specs(plugin: object) -> tuple[list[CellSpec], list[TaskSpec]]:
     """The cells and tasks `plugin` (a module or object with hook implementations) registers.
 
     The plugin is validated as `bench` validates it: hook names and signatures must match
-    benchsuite.hookspecs, and `register` accepts only CellSpec or TaskSpec objects.
+    benchsuite.hookspecs, and `register` accepts only CellSpec or TaskSpec objects with usable names.
     """
     manager = new_manager()
     with failure_named(f"registering plugin {plugin!r}"):
         name = manager.register(plugin)
         manager.check_pending()
-        specs = collect_specs(manager, name)
+        specs = collect_specs(manager, name, strict=True)
     return ([spec for spec in specs if isinstance(spec, CellSpec)],
             [spec for spec in specs if isinstance(spec, TaskSpec)])
 

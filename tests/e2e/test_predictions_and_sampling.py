@@ -53,8 +53,7 @@ def test_a_model_can_be_named_by_its_file(apple_run: Path) -> None:
     for name in ("apple-rnn-torch-1L-uni-h5-seed0", str(apple_run / "models" / "apple-rnn-torch-1L-uni-h5-seed0.pt")):
         result = invoke("sample", str(apple_run), "--model", name, "--prime", "a", "--length", "5", "--temperature", "0")
         assert result.stdout == "apple!\n", result.output
-    assert_bad_input(invoke("sample", str(apple_run), "--model", "nothing"),
-                     "--model nothing: no such checkpoint file")
+    assert_bad_input(invoke("sample", str(apple_run), "--model", "nothing"), "--model nothing: no such checkpoint file")
 
 
 def test_sampling_is_repeatable_for_a_seed(apple_run: Path) -> None:
@@ -64,15 +63,11 @@ def test_sampling_is_repeatable_for_a_seed(apple_run: Path) -> None:
 
 
 def test_bad_sampling_choices_are_one_message(apple_run: Path, tmp_path: Path) -> None:
-    assert_bad_input(invoke("sample", str(apple_run), "--prime", "a"),
-                     "2 saved models to choose from")
-    assert_bad_input(invoke("sample", str(apple_run), "--cell", "rnn", "--prime", "axe"),
-                     "--prime: 'x' not in the model's vocab")
-    assert_bad_input(invoke("sample", str(apple_run), "--cell", "lstm"),
-                     "no saved model matches --cell lstm")
+    assert_bad_input(invoke("sample", str(apple_run), "--prime", "a"), "2 saved models to choose from")
+    assert_bad_input(invoke("sample", str(apple_run), "--cell", "rnn", "--prime", "axe"), "--prime: 'x' not in the model's vocab")
+    assert_bad_input(invoke("sample", str(apple_run), "--cell", "lstm"), "no saved model matches --cell lstm")
     (tmp_path / "runs.csv").write_text("")
-    assert_bad_input(invoke("sample", str(tmp_path), "--cell", "rnn"),
-                     "no saved models; run with --save-models to keep them")
+    assert_bad_input(invoke("sample", str(tmp_path), "--cell", "rnn"), "no saved models; run with --save-models to keep them")
 
 
 def independent_greedy(checkpoint: Path, prime: str, length: int) -> str:

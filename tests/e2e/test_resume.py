@@ -81,7 +81,7 @@ def test_kill_9_keeps_the_finished_rows_and_resume_completes_the_sweep(tmp_path,
     assert reported <= len(before) <= reported + 1  # a row is on disk before its progress line is printed
     assert len(pandas.read_csv(run_dir / "runs.csv")) == len(before)  # the file parses as it is
 
-    resumed = bench("run", "--resume", str(run_dir))
+    resumed = bench("run", "--resume", str(run_dir), "--plugins-dir", str(plugins))
     assert resumed.exit_code == 0, resumed.output
     after = read_csv_rows(run_dir / "runs.csv")
     assert sorted(int(row["seed"]) for row in after) == list(range(12))  # 12 rows, none twice
@@ -101,11 +101,11 @@ def test_ctrl_c_drops_the_row_in_flight_and_says_how_to_resume(tmp_path, bench):
     run_dir = only_run_dir(out)
     assert stopped.exit_code == 130
     assert (f"interrupted: 2 of 4 rows finished and are kept in {run_dir}/runs.csv; the row in flight was dropped. "
-            f"Finish the run with: bench run --resume {run_dir}") in stopped.output
+            f"Finish the run with: bench run --resume {run_dir} --plugins-dir {plugins}") in stopped.output
     assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1"]
     assert {key[KEY_COLUMNS.index("seed")] for key in curve_counts(run_dir)} == {0, 1}  # nothing of the dropped row either
 
-    finished = bench("run", "--resume", str(run_dir))  # this plugin interrupts only its third run in a process
+    finished = bench("run", "--resume", str(run_dir), "--plugins-dir", str(plugins))  # this plugin interrupts only its third run in a process
     assert finished.exit_code == 0, finished.output
     assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1", "2", "3"]
 

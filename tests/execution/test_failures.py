@@ -86,9 +86,10 @@ def test_fail_fast_stops_at_the_first_failure_and_resume_finishes(tmp_path, benc
     assert first.exit_code == 1
     run_dir = only_run_dir(out)
     assert [row["cell"] for row in read_csv_rows(run_dir / "runs.csv")] == ["returns_nan"]
-    assert f"1 rows not run; finish with: bench run --resume {run_dir} --no-fail-fast" in first.output
+    assert (f"1 rows not run; finish with: bench run --resume {run_dir} --plugins-dir {plugins} --no-fail-fast"
+            in first.output)
 
-    rest = bench("run", "--resume", str(run_dir), "--no-fail-fast")
+    rest = bench("run", "--resume", str(run_dir), "--plugins-dir", str(plugins), "--no-fail-fast")
     assert rest.exit_code == 1  # the diverging row is run again and diverges again
     rows = read_csv_rows(run_dir / "runs.csv")
     assert sorted((row["cell"], row["status"]) for row in rows) == [("returns_nan", "diverged"), ("rnn", "ok")]

@@ -1,0 +1,58 @@
+"""A run folder has one writer: the run or resume that holds the exclusive lock on its `.lock` file.
+
+The lock is the kernel's (flock), so it ends with the process that holds it, however that process ends: a killed
+run never leaves a folder locked. The file also says who holds it, for the message a second writer gets.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import BenchInputError
+from .files import NO_FOLLOW
+
+LOCK_FILE = ".lock"
+
+
+class RunLock:
+    """Hold `run_dir`'s lock for the life of a `with` block; another holder makes entering it bad input."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LOCK_FILE
+        self.descriptor: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(descriptor)
+            os.close(descriptor)
+            raise BenchInputError(f"{self.path.parent} is in use: {holder} is writing to it. A run folder has one "
+                                  "writer at a time; wait for that run to end (or stop it), then try again") from None
+        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        holder = f"process {os.getpid()} on {socket.gethostname()} (since {started}: {' '.join(sys.argv)})".encode()
+        os.pwrite(descriptor, holder, 0)  # over the last holder's line, then cut to length: never seen empty
+        os.ftruncate(descriptor, len(holder))
+        self.descriptor = descriptor
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.descriptor is not None:
+            os.close(self.descriptor)  # closing the last descriptor releases the lock
+            self.descriptor = None
+
+
+def _holder(descriptor: int) -> str:
+    """Who holds the lock, as the holder wrote it; a holder that has only just taken it is given a moment."""
+    for _ in range(20):
+        said = os.pread(descriptor, 4096, 0).decode("utf-8", "replace").strip()
+        if said:
+            return said
+        time.sleep(0.05)
+    return "another process"
