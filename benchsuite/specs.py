@@ -1,8 +1,10 @@
 """The data types plugins exchange with the core: what a cell or task is, and what a task yields."""
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Callable, Mapping, Sequence
 
 # What a cell or task name may be: the command line separates names with commas and task options with dots and
@@ -19,6 +21,10 @@ def valid_name(name: object) -> bool:
 # Hyperparameters a task may suggest through `defaults`; the command line overrides them.
 # A `batch_size` of None means full batch: one step per epoch over the whole training split.
 HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size")
+# Optimizer settings a cell may suggest through `CellSpec.defaults`: the learning rate, the largest gradient norm
+# (None: no clipping) and decoupled weight decay (AdamW's; 0 is plain Adam).
+# Precedence, lowest first: the suite's defaults, the task's, the cell's, the command line.
+CELL_HYPERPARAMETERS = ("lr", "clip", "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -29,22 +35,50 @@ class CellConfig:
     hidden_size: int
     num_layers: int = 1
     bidirectional: bool = False
+    max_seq_len: int | None = None  # the longest sequence the layer will read (the task's T); None if unknown
 
 
 @dataclass(frozen=True)
 class CellSpec:
     """A recurrent cell offered by a plugin.
 
-    `build(config)` returns the layer for `backend` ("torch" or "numpy"). With
-    `native_variants=False` it is only ever asked for one unidirectional layer and the
-    suite composes deep and bidirectional variants itself.
+    `build(config, **options)` returns the layer for `backend` ("torch" or "numpy"); its keyword
+    parameters after `config` are the cell's options, set with `--cell-opt NAME.KEY=VALUE` and typed
+    from their defaults. With `native_variants=False` it is only ever asked for one unidirectional
+    layer and the suite composes deep and bidirectional variants itself.
+
+    Additions to the contract: `defaults` suggests optimizer settings for this cell (keys in
+    CELL_HYPERPARAMETERS), above the task's defaults and below the command line. `constraint(config,
+    **options)` returns "" when the cell can be built for the variant `config`, else the reason (e.g.
+    "hidden_size must be a multiple of heads (4)"); the planner skips variants it refuses, saying which
+    hidden sizes fit.
     """
 
     name: str
     backend: str
-    build: Callable[[CellConfig], Any]
+    build: Callable[..., Any]
     description: str = ""
     native_variants: bool = False
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    constraint: Callable[..., str] | None = None
+
+    def with_options(self, options: Mapping[str, Any]) -> "CellSpec":
+        """This cell with `options` bound into `build`, so backends and composition call `build(config)` alone."""
+        return replace(self, build=partial(self.build, **options)) if options else self
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.defaults) - set(CELL_HYPERPARAMETERS))
+        if unknown:
+            raise ValueError(f"cell {self.name!r}: defaults name {', '.join(unknown)}; a cell may suggest "
+                             f"{', '.join(CELL_HYPERPARAMETERS)} (the task sets the rest)")
+        for key, value in self.defaults.items():
+            if key == "clip" and value is None:  # explicitly: no clipping
+                continue
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            zero_allowed = key == "weight_decay"
+            if not (number and (value >= 0 if zero_allowed else value > 0)):
+                raise ValueError(f"cell {self.name!r}: defaults[{key!r}] must be a finite number "
+                                 f"{'at or above' if zero_allowed else 'above'} 0, got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from .planning.devices import device_name, resolve_device
 from .planning.capacity import matched_hidden
 from .planning.grid import HiddenFor, Job, check_task_options_target, plan_task
 from .planning.options import RunOptions, options_record, resume_options
-from .planning.tasks import build_task, effective_defaults
+from .planning.cells import check_cell_options_target, convert_cell_options
+from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
+from .registry.provenance import plugin_records
 from .results.files import RunWriter, append_text, create_run_dir, read_csv_rows, refuse_links, write_json
 from .results.lock import RunLock
 from .results.load import read_runs
@@ -55,6 +57,7 @@ def _plan(options: RunOptions, registry: Registry, cells: list[CellSpec], datase
           device: str, notes: list[str]) -> list[Job]:
     """Every job of the run, in the stable order tasks, cells, layers, directions, hyperparameters, seeds.
     With --params, a note for each variant whose closest parameter count is not within 5% of the target."""
+    converted = {cell.name: convert_cell_options(cell, options.cell_opts.get(cell.name, {})) for cell in cells}
     jobs = []
     for name in options.tasks:
         spec, (data, _) = registry.task(name), datasets[name]
@@ -63,7 +66,9 @@ def _plan(options: RunOptions, registry: Registry, cells: list[CellSpec], datase
                           ceiling=None if data is None else data.ceiling,
                           train_rows=None if data is None else len(data.x_train),
                           hidden_for=None if options.params is None or data is None
-                          else _matcher(name, data, options.params, notes))
+                          else _matcher(name, data, options.params, notes),
+                          shape=None if data is None else (len(data.vocab), longest_sequence(data)),
+                          cell_options=converted)
     return jobs
 
 
@@ -127,6 +132,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
         registry.task(name)  # unknown names are bad input before anything is built
     cells = [registry.cell(name) for name in (options.cells or registry.cells)]
     check_task_options_target(options, registry.tasks)
+    check_cell_options_target(options.cell_opts, [cell.name for cell in cells], registry.cells)
     device = resolve_device(options.device)
     datasets = _build_tasks(options, registry)
     notes: list[str] = []
@@ -139,7 +145,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
             run_dir = create_run_dir(options.out)
             stack.enter_context(RunLock(run_dir))
             write_json(run_dir / "meta.json", {**collect_meta(device, device_name(device), argv),
-                                               "options": options_record(options)})
+                                               "options": options_record(options),
+                                               "plugins": plugin_records(registry)})
         else:
             run_dir = Path(resume_dir)
             stack.enter_context(RunLock(run_dir))  # before reading what to keep: of two resumes, one proceeds
@@ -150,7 +157,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
         scratch = stack.enter_context(scratch_folder(run_dir))
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
                                task_failure=datasets[job.task][1], save_model=options.save_models,
-                               scratch_dir=str(scratch)) for job in jobs]
+                               scratch_dir=str(scratch), provenance=registry.provenance(job.cell, job.task))
+                    for job in jobs]
         try:
             not_run = _run_jobs(requests, datasets, options, run_dir, progress, epoch_progress)
         except KeyboardInterrupt:

@@ -1,9 +1,10 @@
 """Backends turn a cell into a trainable char model on one device; the core drives them through `Session`.
 
-A backend module exposes `open_session(cell, config, data, lr, device, seed, batch_size=None) -> Session`,
-where a `batch_size` of None means full batch (one step per epoch), and `restore(cell, config, vocab_size, state)
--> Predictor`, a trained model rebuilt from a session's `state()`; the devices each backend runs on are listed
-here in BACKEND_DEVICES. Backend modules import their heavy libraries at top, so they are imported only when a
+A backend module exposes `open_session(cell, config, data, lr, device, seed, batch_size=None, clip=None,
+weight_decay=0.0) -> Session`, where a `batch_size` of None means full batch (one step per epoch), `clip` is the
+largest gradient norm (None: no clipping) and `weight_decay` is decoupled, as AdamW's; and `restore(cell, config,
+vocab_size, state) -> Predictor`, a trained model rebuilt from a session's `state()`; the devices each backend runs
+on are listed here in BACKEND_DEVICES. Backend modules import their heavy libraries at top, so they are imported only when a
 run needs them.
 """
 from __future__ import annotations
@@ -76,9 +77,9 @@ class Session(Protocol):
     def evaluate(self, split: str) -> EvalStats | None:
         """Stats on "train", "valid" or "test" (None when the task has no such split)."""
 
-    def state_size(self) -> int:
+    def state_size(self) -> int | None:
         """Floats of recurrent state the cell carries per sequence: the size of one sequence's `h_n` (an LSTM's
-        h and c together)."""
+        h and c together); None for a layer that returns no state."""
 
     def infer(self, batch: Any) -> int:
         """One forward pass over `batch` (one of `batches`), no gradient, no loss; returns how many input

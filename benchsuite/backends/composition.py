@@ -16,7 +16,8 @@ Layer = TypeVar("Layer")
 def layer_configs(config: CellConfig) -> list[list[CellConfig]]:
     """The one-layer unidirectional configs a variant is made of: per layer, one per direction."""
     directions = 2 if config.bidirectional else 1
-    return [[CellConfig(config.input_size if layer == 0 else config.hidden_size * directions, config.hidden_size)
+    return [[CellConfig(config.input_size if layer == 0 else config.hidden_size * directions, config.hidden_size,
+                        max_seq_len=config.max_seq_len)
              for _ in range(directions)]
             for layer in range(config.num_layers)]
 
@@ -41,7 +42,10 @@ def composed_forward(layers: Sequence[Sequence[Layer]], x: Any, call: Callable[[
 
 
 def stack_states(states: list[Any], concat_layers: Callable[[list[Any]], Any]) -> Any:
-    """Final states of every layer and direction stacked on the first axis; LSTM-style tuples part by part."""
+    """Final states of every layer and direction stacked on the first axis; LSTM-style tuples part by part.
+    Layers without a usable state return None, and so does the stack."""
+    if any(state is None for state in states):
+        return None
     if isinstance(states[0], tuple):
         return tuple(concat_layers(list(parts)) for parts in zip(*states))
     return concat_layers(states)

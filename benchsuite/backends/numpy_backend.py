@@ -10,7 +10,8 @@ It mirrors the torch backend step for step, so that the two train the same model
 - The optimizer updates the cell's `params` arrays in place, so a cell must keep the same array
   objects and may only rebind entries of `grads` (which are read again after every backward).
 - Arithmetic is float64; loss, gradients and the Adam update follow torch's formulas
-  (`F.cross_entropy` with ignored targets, `torch.optim.Adam` with its defaults).
+  (`F.cross_entropy` with ignored targets, `torch.optim.Adam` with its defaults; with weight decay,
+  `torch.optim.AdamW`'s decoupled decay; with `clip`, `nn.utils.clip_grad_norm_` before the update).
 """
 from __future__ import annotations
 
@@ -99,12 +100,17 @@ def score(logits: np.ndarray, batch: Batch) -> tuple[float, np.ndarray, np.ndarr
     return loss, right.reshape(-1, len(batch.x)).sum(axis=0), probabilities  # time-major positions: (steps, rows)
 
 
+CLIP_EPS = 1e-6  # clip_grad_norm_'s guard against a zero norm
+
+
 class Adam:
-    """torch.optim.Adam's update (defaults: no weight decay, no amsgrad), over all parameters as one flat vector."""
+    """torch.optim.Adam's update (no amsgrad), over all parameters as one flat vector; with `weight_decay`,
+    AdamW's decoupled decay, and with `clip`, the gradient norm clipped first as clip_grad_norm_ does."""
 
     def __init__(self, params: list[np.ndarray], lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
+                 eps: float = 1e-8, clip: float | None = None, weight_decay: float = 0.0) -> None:
         self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.clip, self.weight_decay = clip, weight_decay
         ends = np.cumsum([p.size for p in params])
         self.spans = list(zip([0, *ends[:-1]], ends))
         size = int(ends[-1]) if len(ends) else 0
@@ -116,6 +122,11 @@ class Adam:
         np.concatenate([g.reshape(-1) for g in grads], out=self.grad)
         beta1, beta2 = self.betas
         grad, scratch = self.grad, self.scratch
+        if self.clip is not None:
+            grad *= min(self.clip / (float(np.linalg.norm(grad)) + CLIP_EPS), 1.0)
+        if self.weight_decay:
+            for param in self.params:  # param.mul_(1 - lr * weight_decay)
+                param *= 1 - self.lr * self.weight_decay
         self.steps += 1
         np.subtract(grad, self.exp_avg, out=scratch)  # exp_avg.lerp_(grad, 1 - beta1)
         scratch *= 1 - beta1
@@ -201,7 +212,7 @@ class NumpySession:
     """A char model for one numpy cell, task and seed, on CPU (see `benchsuite.backends.Session`)."""
 
     def __init__(self, cell: CellSpec, config: CellConfig, data: TaskData, lr: float, seed: int,
-                 batch_size: int | None = None) -> None:
+                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> None:
         self.vocab_size = len(data.vocab)
         self.seed, self.batch_size = seed, batch_size
         self.layer = build_layer(cell.build, config, cell.native_variants)
@@ -212,7 +223,7 @@ class NumpySession:
         _uniform_fill(self.head.params.values(), 1 / math.sqrt(self.features), rng)
         self.predictor = NumpyPredictor(self.layer, self.head, self.features, self.vocab_size)
         self.names = list(self.params)
-        self.optimizer = Adam(list(self.params.values()), lr)
+        self.optimizer = Adam(list(self.params.values()), lr, clip=clip, weight_decay=weight_decay)
         self.param_count = sum(p.size for p in self.params.values())
         self.data = {split: (np.asarray(getattr(data, f"x_{split}")), np.asarray(getattr(data, f"y_{split}")))
                      for split in SPLITS if getattr(data, f"x_{split}") is not None}
@@ -308,10 +319,10 @@ class NumpySession:
 
 
 def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
-                 batch_size: int | None = None) -> NumpySession:
+                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> NumpySession:
     if device not in BACKEND_DEVICES["numpy"]:  # planning skips such rows; this guards direct callers
         raise BenchInputError(f"backend 'numpy' runs on {', '.join(BACKEND_DEVICES['numpy'])} only, not {device}")
-    return NumpySession(cell, config, data, lr, seed, batch_size)
+    return NumpySession(cell, config, data, lr, seed, batch_size, clip, weight_decay)
 
 
 def restore(cell: CellSpec, config: CellConfig, vocab_size: int, state: dict[str, Any]) -> NumpyPredictor:

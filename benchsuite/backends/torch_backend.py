@@ -1,5 +1,8 @@
 """The torch backend: the cell, a linear head, cross-entropy and Adam; full batch as in the notebook, or mini-batches.
 
+Optimizer settings: weight decay is decoupled (torch's AdamW; 0 gives plain Adam), and clipping rescales all
+gradients together when their norm exceeds `clip` (torch's clip_grad_norm_), before each update.
+
 Splits live on the device as compact integer codes; one-hot inputs are built per batch, so memory grows
 with the batch and not with the corpus.
 """
@@ -19,7 +22,7 @@ from torch import nn
 from .batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
 from . import SPLITS, EvalStats, Footprint, StepStats
-from .torch_variants import build_layer
+from .torch_variants import build_layer, count_parameters
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
 
@@ -116,7 +119,7 @@ class TorchSession:
     """A char model for one cell, task, seed and device (see `benchsuite.backends.Session`)."""
 
     def __init__(self, cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
-                 batch_size: int | None = None) -> None:
+                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> None:
         torch.manual_seed(seed)
         self.seed = seed
         self.batch_size = batch_size
@@ -124,8 +127,10 @@ class TorchSession:
         self.vocab_size = len(data.vocab)
         self.model = build_model(cell, config, self.vocab_size).to(self.device)
         self.predictor = TorchPredictor(self.model, self.vocab_size, self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.param_count = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        self.clip = clip
+        self.optimizer = (torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=weight_decay) if weight_decay
+                          else torch.optim.Adam(self.model.parameters(), lr=lr))
+        self.param_count = count_parameters(self.model)
         self.splits = {split: Split(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), self.vocab_size,
                                     self.device)
                        for split in SPLITS if getattr(data, f"x_{split}") is not None}
@@ -152,6 +157,8 @@ class TorchSession:
         # The mean over counted targets; a batch with nothing to predict takes the sum, 0, where the mean is NaN.
         loss = self._loss(logits, batch, "mean" if batch.counted else "sum")
         loss.backward()
+        if self.clip is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
         self.optimizer.step()
         loss_value, row_correct = self._read(loss, logits.detach(), batch)
         return StepStats(loss_value, int(row_correct.sum()), batch.counted)
@@ -190,9 +197,11 @@ class TorchSession:
         return EvalStats(loss_sum / counted, int(row_correct.sum()) / counted, row_correct, data.row_counted)
 
     @torch.no_grad()
-    def state_size(self) -> int:
+    def state_size(self) -> int | None:
         with self._eval_mode():
             _, final = self.model.layer(self.splits["train"].batch(slice(0, 1)).x)
+        if final is None:  # a layer without a usable state (allowed by the contract): nothing to count
+            return None
         return sum(part[:, 0].numel() for part in (final if isinstance(final, tuple) else (final,)))
 
     @torch.no_grad()
@@ -225,8 +234,8 @@ class TorchSession:
 
 
 def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
-                 batch_size: int | None = None) -> TorchSession:
-    return TorchSession(cell, config, data, lr, device, seed, batch_size)
+                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> TorchSession:
+    return TorchSession(cell, config, data, lr, device, seed, batch_size, clip, weight_decay)
 
 
 def restore(cell: CellSpec, config: CellConfig, vocab_size: int, state: dict[str, Any]) -> TorchPredictor:

@@ -27,3 +27,8 @@ class ComposedLayers(nn.Module):
 def build_layer(build: Callable[[CellConfig], nn.Module], config: CellConfig, native_variants: bool) -> nn.Module:
     """The recurrent layer for `config`: built natively, or composed from single layers."""
     return ComposedLayers(build, config) if needs_composition(config, native_variants) else build(config)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Trainable scalars: a complex element holds two (its real and imaginary parts), so it counts twice."""
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)

@@ -47,8 +47,12 @@ def _interrupted_exit(received: list[int]) -> int:
 @click.option("--hidden", default=None, help="Hidden sizes, e.g. 32,64 [default: the task's].")
 @click.option("--epochs", default=None, help="Training epochs, e.g. 10,20 [default: the task's].")
 @click.option("--lr", default=None,
-              help="Adam learning rates, e.g. 3e-3,1e-2,3e-2 [default: the task's]. Lists of any of the swept "
-                   "options make a grid, their product; each setting is part of a variant's identity.")
+              help="Adam learning rates, e.g. 3e-3,1e-2,3e-2 [default: the cell's, else the task's]. Lists of any of "
+                   "the swept options make a grid, their product; each setting is part of a variant's identity.")
+@click.option("--clip", type=float, default=None,
+              help="Clip the gradient norm to this before each update [default: the cell's, else none].")
+@click.option("--weight-decay", type=float, default=None,
+              help="Decoupled weight decay (AdamW) [default: the cell's, else 0, plain Adam].")
 @click.option("--batch-size", default=None,
               help="Samples per training step, or 'full' for one step per epoch, e.g. 32,full [default: the task's].")
 @click.option("--params", type=int, default=None,
@@ -60,6 +64,8 @@ def _interrupted_exit(received: list[int]) -> int:
 @click.option("--out", default="results", show_default=True, help="Folder that receives the run folder.")
 @click.option("--task-opt", "task_opts", multiple=True, metavar="TASK.KEY=VALUE",
               help="A task option, e.g. delay.gap=50 (repeatable).")
+@click.option("--cell-opt", "cell_opts", multiple=True, metavar="CELL.KEY=VALUE",
+              help="An option of a cell's build function, e.g. mycell.heads=4 (repeatable; see `bench list`).")
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
 @click.option("--timeout", type=float, default=None,
               help="Seconds one training run may take (checked between steps). With --isolate a child that takes "
@@ -76,8 +82,8 @@ def _interrupted_exit(received: list[int]) -> int:
               help="Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).")
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
-                   "default to the run's own (--epochs, --lr, --task-opt, --batch-size, --target, --threads and the "
-                   "device cannot change). Plugin files load only from a --plugins-dir given again.")
+                   "default to the run's own (--task-opt, --cell-opt, --clip, --weight-decay, --target, --threads and "
+                   "the device cannot change). Plugin files load only from a --plugins-dir given again.")
 @click.option("--config", default=None, metavar="FILE.toml",
               help="A sweep file holding these options (see examples/sweeps/); flags given here go on top.")
 @click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")

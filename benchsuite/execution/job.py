@@ -19,6 +19,7 @@ from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
 from ..planning.grid import Job
 from ..models.checkpoint import ModelState
+from ..planning.tasks import longest_sequence
 from ..registry.loading import get_registry
 from ..specs import CellConfig, TaskData
 
@@ -33,6 +34,7 @@ class JobRequest:
     threads: int | None = None
     plugins_dir: str | None = None
     task_failure: str = ""  # why the task's data could not be built; the row is an error without training
+    provenance: dict[str, str] = field(default_factory=dict)  # the plugins (and versions) of the cell and task
     save_model: bool = False  # hand the trained model back in the outcome (--save-models)
     scratch_dir: str | None = None  # where an executor may put temporary files (the run folder's; None: the system's)
 
@@ -56,7 +58,8 @@ def one_line_error(exc: BaseException) -> str:
     """'Type: message' on one line for a row; multi-line messages (torch's C++ frames) keep their first line, and
     errors.log gets the whole traceback."""
     lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    # A bare `assert` in a cell says nothing on its own: point to the traceback.
+    return f"{type(exc).__name__}: {lines[0] if lines else 'raised without a message (errors.log shows where)'}"
 
 
 def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
@@ -64,7 +67,8 @@ def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     job = request.job
     return {**job.key_fields(), "device": request.device, "epochs": job.epochs,
             "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
-            "params_target": job.params_target}
+            "params_target": job.params_target, "clip": job.clip, "weight_decay": job.weight_decay,
+            "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
 
 
 def failed(request: JobRequest, data: TaskData | None, status: str, error: str, details: str = "") -> JobOutcome:
@@ -93,11 +97,13 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
     job = request.job
     row = {**base_row(request, data), "threads": threads_in_use()}
     try:
-        cell = get_registry(request.plugins_dir).cell(job.cell)
+        cell = get_registry(request.plugins_dir).cell(job.cell).with_options(job.cell_kwargs)
         backend = get_backend(cell.backend)
-        config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional)
+        config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
+                            longest_sequence(data))
         with PeakMemory(request.device) as peak:
-            session = backend.open_session(cell, config, data, job.lr, request.device, job.seed, job.batch_size)
+            session = backend.open_session(cell, config, data, job.lr, request.device, job.seed, job.batch_size,
+                                           clip=job.clip, weight_decay=job.weight_decay)
             row.update(params=session.param_count, state_size=session.state_size())
             if on_train_start is not None:
                 on_train_start()
@@ -107,7 +113,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
         if row["status"] == "ok":
             row["prediction"] = prediction_text(session, data)
             if request.save_model:
-                model = model_state(session, data, job.key_fields())
+                model = model_state(session, data, {**job.key_fields(), "cell_options": job.cell_kwargs})
     except (Exception, SystemExit) as exc:  # a failing cell (even one calling sys.exit) is recorded; the run goes on
         row.update(status="error", error=one_line_error(exc))
         return JobOutcome(job, row, failure_details=traceback.format_exc())

@@ -68,6 +68,20 @@ def _final_figures(session: Session, slicing: Slicing) -> tuple[dict[str, Any], 
     return fields, points
 
 
+def partial_figures(result: TrainResult) -> dict[str, Any]:
+    """A timed-out run's figures from its last finished epoch: training loss and accuracy as measured during that
+    epoch's steps (not a final evaluation, so marked partial) and its validation figures."""
+    record = result.last_finished
+    if record is None:
+        return {}
+    fields: dict[str, Any] = {"final_loss": record.loss, "accuracy": record.accuracy, "partial": True,
+                              "error": f"{result.error}; figures are from epoch {record.epoch}, the last finished"}
+    if record.valid_loss is not None:
+        fields.update(valid_loss=record.valid_loss, valid_accuracy=record.valid_accuracy,
+                      bpc=record.valid_loss / math.log(2))
+    return fields
+
+
 def measure(session: Session, epochs: int, timeout: float | None, target: float,
             on_epoch: Callable[[EpochRecord], None] | None = None, slicing: Slicing = Slicing()) -> Measured:
     """Train `session` and measure it: quality (per slice where the task has slices), step-time spread,
@@ -81,9 +95,11 @@ def measure(session: Session, epochs: int, timeout: float | None, target: float,
          "step_ms_noisy": spread.noisy, "target": target, "epochs_to_target": epochs_to_target,
          "seconds_to_target": seconds_to_target},
         curve_points(result), step_samples(result))
+    if result.status == "timeout":
+        measured.fields.update(partial_figures(result))
     if result.status == "ok":
         figures, measured.slices = _final_figures(session, slicing)
-        measured.fields.update(figures)
+        measured.fields.update(figures, partial=False)
         batch = next(iter(session.batches(1)))
         inference = time_inference(session, batch)
         measured.fields.update(infer_ms_median=inference.spread.median_ms, infer_ms_iqr=inference.spread.iqr_ms,

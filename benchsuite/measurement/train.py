@@ -20,7 +20,8 @@ class EpochRecord:
     """One epoch: training loss and accuracy from its own forward passes, validation figures after it.
 
     `seconds` is the training time from the start of the run to the end of this epoch (validation excluded);
-    `steps` is how many optimizer steps the epoch took.
+    `steps` is how many optimizer steps the epoch took; `finished` is False for an epoch a timeout or divergence
+    cut short (its figures cover only the steps it took, and it was not validated).
     """
 
     epoch: int
@@ -30,6 +31,7 @@ class EpochRecord:
     steps: int
     valid_loss: float | None = None
     valid_accuracy: float | None = None
+    finished: bool = True
 
 
 @dataclass
@@ -43,6 +45,11 @@ class TrainResult:
     @property
     def epochs(self) -> int:
         return len(self.curve)
+
+    @property
+    def last_finished(self) -> EpochRecord | None:
+        """The last epoch that ran to its end (and was validated), if any."""
+        return next((record for record in reversed(self.curve) if record.finished), None)
 
 
 def train(session: Session, epochs: int, timeout: float | None = None,
@@ -79,6 +86,7 @@ def train(session: Session, epochs: int, timeout: float | None = None,
                              validating - started - paused, len(steps) - first_step)
         result.curve.append(record)
         if result.status != "ok":
+            record.finished = False
             break
         valid = session.evaluate("valid")
         if valid is not None:

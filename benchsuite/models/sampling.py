@@ -54,9 +54,9 @@ def sample_text(predictor: Predictor, vocab: Sequence[str], prime: str, length: 
 def load_predictor(model: ModelState, plugins_dir: str | None = None) -> Predictor:
     """The saved model rebuilt through its cell's plugin, on the CPU."""
     config = model.config
-    cell = get_registry(plugins_dir).cell(str(config["cell"]))
+    cell = get_registry(plugins_dir).cell(str(config["cell"])).with_options(config.get("cell_options") or {})
     shape = CellConfig(int(config["input_size"]), int(config["hidden_size"]), int(config["num_layers"]),
-                       bool(config["bidirectional"]))
+                       bool(config["bidirectional"]), int(config["window"]))  # built for the length it trained on
     return get_backend(cell.backend).restore(cell, shape, len(model.vocab), model.state)
 
 

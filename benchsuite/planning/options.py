@@ -7,9 +7,10 @@ execution (tasks, cells, layers, directions, the swept hyperparameters hidden, e
 part of every row's key, --params, seeds, timeout, isolate, fail-fast, plugins-dir); rows new to the grid are run,
 rows already `ok` are kept, rows outside the (narrowed) grid are kept whatever their status. A run that loaded plugin
 files needs --plugins-dir again: a resume never loads code named only by meta.json, which anyone who can write the
-folder can edit. Options that change what a row measures without showing in its key (task options, target, threads,
-the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
-does not apply: it is accepted only as the run folder's own parent (the command repeated with --resume added).
+folder can edit. Options that change what a row measures without showing in its key (task and cell options, clip,
+weight decay, target, threads, the device) must stay as they were, or the table would mix incomparable rows:
+changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own parent (the command
+repeated with --resume added).
 """
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..errors import BenchInputError
 from ..results.resume import read_meta
-from .parsers import (check_target, parse_directions, parse_ints, parse_names, parse_task_options, positive_int,
-                      positive_number)
+from .parsers import (check_target, non_negative_number, parse_cell_options, parse_directions, parse_ints,
+                      parse_names, parse_task_options, positive_int, positive_number)
 from .sweepable import SWEPT, parse_grid
 
 # Limits on values that would otherwise crash or hang the process rather than fail one row.
@@ -38,7 +39,8 @@ def max_threads() -> int:
 
 
 # Options whose change would make old and new rows incomparable although their keys match.
-FIXED_ON_RESUME = {"task_opts": "--task-opt", "target": "--target", "threads": "--threads"}
+FIXED_ON_RESUME = {"task_opts": "--task-opt", "target": "--target", "threads": "--threads", "clip": "--clip",
+                   "weight_decay": "--weight-decay", "cell_opts": "--cell-opt"}
 Grid = tuple[Any, ...] | None  # a swept hyperparameter's settings; None: the task's default
 
 
@@ -65,6 +67,9 @@ class RunOptions:
     isolate: bool = False  # each training run in a child process, so a crash costs one row
     fail_fast: bool = False  # stop at the first row that is not ok or skipped
     params: int | None = None  # choose each variant's hidden size for about this many parameters
+    clip: float | None = None  # the largest gradient norm; None: the cell's or task's default
+    weight_decay: float | None = None  # decoupled (AdamW) weight decay; None: the cell's or task's default
+    cell_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     save_models: bool = False  # keep each ok row's trained model under <run>/models/
 
     @classmethod
@@ -73,16 +78,13 @@ class RunOptions:
               device: str = "auto", out: str = "results", task_opts: Any = (), plugins_dir: str | None = None,
               timeout: float | None = None, threads: int | None = None, target: float | None = None,
               isolate: bool = False, fail_fast: bool = False, params: Any = None,
-              save_models: bool = False) -> "RunOptions":
+              save_models: bool = False, clip: float | None = None, weight_decay: float | None = None,
+              cell_opts: Any = ()) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         given = locals()
         grids = {swept.option: parse_grid(given[swept.option], swept) for swept in SWEPT}
         if params is not None and grids["hidden"] is not None:
             raise BenchInputError("--params chooses each variant's hidden size; give --params or --hidden, not both")
-        if isinstance(task_opts, Mapping):
-            parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
-        else:
-            parsed_task_opts = parse_task_options(task_opts)
         return cls(
             tasks=parse_names(tasks, "--tasks"),
             cells=None if cells is None else parse_names(cells, "--cells"),
@@ -93,7 +95,7 @@ class RunOptions:
             seeds=parse_ints(seeds, "--seeds", minimum=0, maximum=MAX_SEED, why="what every backend's seeding accepts"),
             device=device,
             out=str(out),
-            task_opts=parsed_task_opts,
+            task_opts=_dotted(task_opts, parse_task_options),
             plugins_dir=plugins_dir,
             timeout=None if timeout is None else positive_number(timeout, "--timeout"),
             threads=None if threads is None else positive_int(threads, "--threads", maximum=max_threads(),
@@ -102,6 +104,9 @@ class RunOptions:
             isolate=bool(isolate),
             fail_fast=bool(fail_fast),
             params=None if params is None else positive_int(params, "--params"),
+            clip=None if clip is None else positive_number(clip, "--clip"),
+            weight_decay=None if weight_decay is None else non_negative_number(weight_decay, "--weight-decay"),
+            cell_opts=_dotted(cell_opts, parse_cell_options),
             save_models=bool(save_models),
         )
 
@@ -109,6 +114,13 @@ class RunOptions:
     def executor(self) -> str:
         """The executor's name: `--isolate` is the isolated one."""
         return "isolated" if self.isolate else "inline"
+
+
+def _dotted(value: Any, parse: Callable[[Any], dict[str, dict[str, str]]]) -> dict[str, dict[str, str]]:
+    """Task or cell options given as {name: {key: value}} (Python, meta.json) or as NAME.KEY=VALUE pairs."""
+    if isinstance(value, Mapping):
+        return {name: {str(key): str(raw) for key, raw in opts.items()} for name, opts in value.items()}
+    return parse(value)
 
 
 def options_record(options: RunOptions) -> dict[str, Any]:
@@ -148,4 +160,4 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     return merged
 
 def _shown(value: Any) -> str:
-    return "unset (the task's default)" if value in (None, {}) else str(value)
+    return "unset (the default)" if value in (None, {}) else str(value)

@@ -1,4 +1,4 @@
-"""Parsers for the values users type: comma lists, directions, `TASK.KEY=VALUE` task options.
+"""Parsers for the values users type: comma lists, directions, `TASK.KEY=VALUE` task and cell options.
 
 Shared by the command line and `benchsuite.run` so both reject the same input with the same message.
 """
@@ -69,14 +69,26 @@ def positive_int(value: Any, what: str, maximum: int | None = None, why: str = "
     return _at_most(number, maximum, what, why)
 
 
-def positive_number(value: Any, what: str) -> float:
-    """A finite number above zero, given as a number or as text."""
+def _number(value: Any, what: str) -> float:
     try:
-        number = float(value) if not isinstance(value, bool) else math.nan
+        return float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError, OverflowError):
         raise BenchInputError(f"{what}: {value!r} is not a number") from None
+
+
+def positive_number(value: Any, what: str) -> float:
+    """A finite number above zero, given as a number or as text."""
+    number = _number(value, what)
     if not (math.isfinite(number) and number > 0):
         raise BenchInputError(f"{what}: must be a finite number above zero, got {value!r}")
+    return number
+
+
+def non_negative_number(value: Any, what: str) -> float:
+    """A finite number at or above zero, given as a number or as text."""
+    number = _number(value, what)
+    if not (math.isfinite(number) and number >= 0):
+        raise BenchInputError(f"{what}: must be a finite number at or above zero, got {value!r}")
     return number
 
 
@@ -93,16 +105,28 @@ def batch_size_value(value: Any, what: str) -> int | str:
         raise BenchInputError(f"{exc}; or give 'full' for one batch per epoch") from None
 
 
-def parse_task_options(pairs: str | Iterable[str]) -> dict[str, dict[str, str]]:
-    """['delay.gap=50', 'text.path=a.txt'] to {'delay': {'gap': '50'}, 'text': {'path': 'a.txt'}}."""
+def parse_dotted_options(pairs: str | Iterable[str], flag: str, example: str) -> dict[str, dict[str, str]]:
+    """['delay.gap=50', 'text.path=a.txt'] to {'delay': {'gap': '50'}, 'text': {'path': 'a.txt'}}; `flag` and an
+    `example` pair name the option in messages."""
     options: dict[str, dict[str, str]] = {}
     for pair in [pairs] if isinstance(pairs, str) else pairs:
         target, sep, value = pair.partition("=")
-        task, dot, key = target.partition(".")
-        if not (sep and dot and task.strip() and key.strip()):
-            raise BenchInputError(f"--task-opt {pair!r}: expected TASK.KEY=VALUE, e.g. delay.gap=50")
-        options.setdefault(task.strip(), {})[key.strip()] = value
+        name, dot, key = target.partition(".")
+        if not (sep and dot and name.strip() and key.strip()):
+            kind = flag.removeprefix("--").split("-")[0].upper()
+            raise BenchInputError(f"{flag} {pair!r}: expected {kind}.KEY=VALUE, e.g. {example}")
+        options.setdefault(name.strip(), {})[key.strip()] = value
     return options
+
+
+def parse_task_options(pairs: str | Iterable[str]) -> dict[str, dict[str, str]]:
+    """`--task-opt` pairs by task and key."""
+    return parse_dotted_options(pairs, "--task-opt", "delay.gap=50")
+
+
+def parse_cell_options(pairs: str | Iterable[str]) -> dict[str, dict[str, str]]:
+    """`--cell-opt` pairs by cell and key."""
+    return parse_dotted_options(pairs, "--cell-opt", "mycell.heads=4")
 
 
 def check_target(value: float) -> float:

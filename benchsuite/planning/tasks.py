@@ -1,57 +1,20 @@
 """Building a task's data from user options, and checking what a task plugin returned."""
 from __future__ import annotations
 
-import inspect
 from typing import Any, Mapping
 
-from ..errors import BenchInputError
 from ..specs import TaskData, TaskSpec
+from .plugin_options import convert_options as convert_plugin_options, signature_options
 
 
 def task_options(spec: TaskSpec) -> dict[str, Any]:
     """The options a task accepts (its `build` keyword parameters) with their defaults (None if required)."""
-    parameters = inspect.signature(spec.build).parameters.values()
-    return {
-        p.name: (None if p.default is inspect.Parameter.empty else p.default)
-        for p in parameters
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-    }
-
-
-def _accepts_any_option(spec: TaskSpec) -> bool:
-    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(spec.build).parameters.values())
-
-
-VALUE_KINDS = {int: "a whole number", float: "a number", bool: "true or false"}
-
-
-def _convert(task: str, key: str, raw: str, default: Any) -> Any:
-    """The text a user typed, as the type of the option's default (text when it has none)."""
-    if default is None or isinstance(default, str):
-        return raw
-    kind = type(default)
-    try:
-        if kind is bool:
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError
-            return raw.lower() in ("1", "true", "yes")
-        return kind(raw)
-    except ValueError:
-        raise BenchInputError(f"--task-opt {task}.{key}={raw}: expected {VALUE_KINDS.get(kind, kind.__name__)}, "
-                              f"like {default!r}") from None
+    return signature_options(spec.build)
 
 
 def convert_options(spec: TaskSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     """Check user options against what the task accepts and convert them to its types."""
-    accepted = task_options(spec)
-    converted = {}
-    for key, value in raw.items():
-        if key not in accepted and not _accepts_any_option(spec):
-            names = ", ".join(accepted) or "none"
-            raise BenchInputError(f"--task-opt {spec.name}.{key}: task {spec.name!r} has no option {key!r}; "
-                                  f"its options: {names}")
-        converted[key] = _convert(spec.name, key, value, accepted.get(key))
-    return converted
+    return convert_plugin_options("--task-opt", "task", spec.name, spec.build, raw)
 
 
 SPLITS = ("train", "valid", "test")
@@ -124,6 +87,11 @@ def _check_split(where: str, split: str, x: Any, y: Any, vocab_size: int, comple
 def build_task(spec: TaskSpec, raw_options: Mapping[str, str]) -> TaskData:
     """The task's data built with the user's options, checked."""
     return check_task_data(spec.name, spec.build(**convert_options(spec, raw_options)))
+
+
+def longest_sequence(data: TaskData) -> int:
+    """The most time steps any sample of the task has (T of its widest split): what a cell is built for."""
+    return max(len(x[0]) if len(x) else 0 for x in (data.x_train, data.x_valid) if x is not None)
 
 
 def effective_defaults(spec: TaskSpec, data: TaskData) -> dict[str, Any]:

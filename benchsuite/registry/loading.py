@@ -57,6 +57,7 @@ class PluginSource:
     origin: str  # "built-in", "entry point of <distribution>", or a file path
     version: str
     load: Callable[[], object]
+    distribution: str = ""  # the installed distribution an entry point comes from
 
 
 @dataclass
@@ -68,6 +69,7 @@ class PluginInfo:
     version: str
     status: str = "loaded"
     error: str = ""
+    distribution: str = ""
 
 
 @dataclass
@@ -87,6 +89,15 @@ class Registry:
         if name not in self.tasks:
             raise unknown_name("task", name, self.tasks)
         return self.tasks[name].spec
+
+    def provenance(self, cell: str, task: str) -> dict[str, str]:
+        """The plugin (and its version) that registered `cell` and the one that registered `task`, for a row."""
+        versions = {info.name: info.version for info in self.plugins}
+        fields = {}
+        for kind, entry in (("cell", self.cells.get(cell)), ("task", self.tasks.get(task))):
+            plugin = "" if entry is None else entry.plugin
+            fields.update({f"{kind}_plugin": plugin, f"{kind}_plugin_version": versions.get(plugin, "")})
+        return fields
 
     def registered_by(self, plugin: str) -> tuple[list[str], list[str]]:
         """The names of the cells and of the tasks `plugin` registered."""
@@ -132,7 +143,8 @@ def _entry_point_sources() -> list[PluginSource]:
             continue
         dist = getattr(ep, "dist", None)
         origin = f"entry point of {dist.name}" if dist is not None else f"entry point {ep.value}"
-        sources.append(PluginSource(ep.name, origin, dist.version if dist is not None else "", ep.load))
+        sources.append(PluginSource(ep.name, origin, dist.version if dist is not None else "", ep.load,
+                                    dist.name if dist is not None else ""))
     return sources
 
 
@@ -216,7 +228,7 @@ def load_registry(plugins_dir: str | None = None, *, strict: bool | None = None,
             raise BenchInputError(f"two plugins are called {source.name!r}: {origins[source.name]} and "
                                   f"{source.origin}; rename one or disable it with {DISABLE_ENV}")
         origins[source.name] = source.origin
-        info = PluginInfo(source.name, source.origin, source.version)
+        info = PluginInfo(source.name, source.origin, source.version, distribution=source.distribution)
         registry.plugins.append(info)
         if source.name in disabled:
             info.status = "disabled"

@@ -1,10 +1,13 @@
 """`bench list`'s text: cells and tasks with where they came from. Imports neither torch nor pandas."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .text_tables import aligned
 from ..registry.loading import Registry
+from ..planning.cells import cell_options
+from ..planning.defaults import PRECEDENCE, SUITE_DEFAULTS
+from ..planning.plugin_options import shown_options
 from ..planning.tasks import task_options
 
 if TYPE_CHECKING:
@@ -13,20 +16,31 @@ if TYPE_CHECKING:
 
 def format_listing(registry: Registry) -> str:
     """`bench list`: cells, tasks, then plugins."""
-    cells = [["cell", "backend", "variants", "plugin", "description"]] + [
-        [name, entry.spec.backend, "native" if entry.spec.native_variants else "composed", entry.plugin,
-         entry.spec.description]
+    cells = [["cell", "backend", "variants", "defaults", "options", "plugin", "description"]] + [
+        [name, entry.spec.backend, "native" if entry.spec.native_variants else "composed",
+         _pairs(entry.spec.defaults), shown_options(cell_options(entry.spec)), entry.plugin, entry.spec.description]
         for name, entry in sorted(registry.cells.items())
     ]
     tasks = [["task", "causal", "defaults", "options", "plugin", "description"]] + [
         [name, "yes" if entry.spec.causal else "no",
-         " ".join(f"{key}={value}" for key, value in entry.spec.defaults.items()) or "-",
-         " ".join(f"{key}={value!r}" if value is not None else key
-                  for key, value in task_options(entry.spec).items()) or "-",
+         _pairs(entry.spec.defaults),
+         shown_options(task_options(entry.spec)),
          entry.plugin, entry.spec.description]
         for name, entry in sorted(registry.tasks.items())
     ]
-    return "\n".join(["Cells:", *aligned(cells), "", "Tasks:", *aligned(tasks), "", format_plugins(registry)])
+    return "\n".join(["Cells:", *aligned(cells), "", "Tasks:", *aligned(tasks), "", _precedence(), "",
+                      format_plugins(registry)])
+
+
+def _pairs(values: Mapping[str, Any]) -> str:
+    return " ".join(f"{key}={value}" for key, value in values.items()) or "-"
+
+
+def _precedence() -> str:
+    """Where each hyperparameter of a row comes from, for the defaults shown above."""
+    return (f"Hyperparameters: {PRECEDENCE}.\nSuite defaults: {_pairs(SUITE_DEFAULTS)} (batch_size None: full "
+            "batch; clip None: no clipping).\nOptions: --cell-opt CELL.KEY=VALUE for a cell's, --task-opt "
+            "TASK.KEY=VALUE for a task's.")
 
 
 def _registered(registry: Registry, plugin: str) -> str:

@@ -93,10 +93,26 @@ def task_table(runs: "pandas.DataFrame") -> list[str]:
     return markdown_table([header, *rows])
 
 
+# What a row that stopped early still measured: its last finished epoch's figures (if marked partial) and step time.
+PARTIAL_FIGURES = ("accuracy", "final_loss", "valid_accuracy", "valid_loss", "step_ms_median")
+
+
+def _measured_so_far(row: dict[str, Any]) -> str:
+    partial = row.get("partial") in (True, "True")  # runs.csv text, or a bool
+    shown = [f"{name} {figure(row[name])}" for name in PARTIAL_FIGURES
+             if (partial or name == "step_ms_median") and _present(row.get(name))]
+    return f" ({'partial: ' if partial else ''}{', '.join(shown)})" if shown else ""
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
 def _not_ok(runs: "pandas.DataFrame") -> list[str]:
     swept = varying_settings(runs)
     return ["- " + markdown_text(f"{variant_name(row, swept)} seed {row['seed']}: {row['status']}"
                                  + (f": {row['error']}" if row["error"] else ""), line_start=True)
+            + _measured_so_far(row)
             for row in runs.to_dict("records") if row["status"] != "ok"]
 
 

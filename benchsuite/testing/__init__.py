@@ -6,14 +6,19 @@ torch and numpy are imported only when a check runs.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any, Callable
 
 from ..backends import BACKEND_MODULES, get_backend
+from ..planning.cells import constraint_refusal
 from ..planning.tasks import check_task_data
-from ..registry.loading import collect_specs, get_registry, new_manager
+from ..registry.loading import BUILTIN_PLUGINS, collect_specs, get_registry, new_manager
 from ..specs import HYPERPARAMETERS, NAME_RULE, CellConfig, CellSpec, TaskData, TaskSpec, valid_name
-from .common import HIDDEN_SIZE, INPUT_SIZE, TRAIN_LR, TRAIN_STEPS, VARIANTS, failure_named
+from .common import (HIDDEN_SIZE, INPUT_SIZE, LONG_TIME, TASK_INPUT_SIZE, TIME, TRAIN_LR, TRAIN_STEPS, VARIANTS,
+                     KitWarning, failure_named)
+
+__all__ = ["KitWarning", "check_cell", "check_task", "registered_specs", "tiny_task"]
 
 
 def _variant(config: CellConfig) -> str:
@@ -51,26 +56,78 @@ def registered_specs(plugin: object) -> tuple[list[CellSpec], list[TaskSpec]]:
 
 # ----------------------------------------------------------------------------------------------- cells
 
-def check_cell(spec: CellSpec | str, seed: int = 0) -> None:
+def check_cell(spec: CellSpec | str, seed: int = 0, **options: Any) -> None:
     """Check a cell on a tiny config, for 1 and 2 layers and both directions, as the suite will build it.
 
-    Checks: the (output, h_n) shapes; output finite; the same input gives the same output twice;
-    unidirectional outputs never depend on later inputs; gradients reach every parameter (and, for
-    numpy cells, agree with finite differences); the parameter count equals that of the layers the
-    variant is made of; the same seed gives the same model; a few training steps lower the loss.
+    Checks: the (output, h_n) shapes (h_n may be None; a returned state must be real and shaped as torch's);
+    output finite; the same input gives the same output twice; changing one sample leaves the others' outputs
+    alone; unidirectional outputs never depend on later inputs; gradients reach every parameter (and, for numpy
+    cells, agree with finite differences); a composed variant holds exactly its layers' parameters (a native
+    stack that differs gets a KitWarning); the same seed gives the same model; a few training steps lower the
+    loss; and the hidden sizes the built-in tasks use and one long sequence work too (sizes the cell's
+    constraint refuses are skipped). `options` are the cell's own (as `--cell-opt` would set them). Every check
+    is seeded from `seed`, so the verdict does not depend on the caller's random state, which is left as it was.
     """
     spec = _lookup(spec, CellSpec, lambda name: get_registry().cell(name))
     _check_name("cell", spec.name)
     assert spec.backend in BACKEND_MODULES, (
         f"cell {spec.name!r}: unknown backend {spec.backend!r}; known backends: {', '.join(sorted(BACKEND_MODULES))}")
     assert callable(spec.build), f"cell {spec.name!r}: build must be callable, got {type(spec.build).__name__}"
+    assert spec.constraint is None or callable(spec.constraint), f"cell {spec.name!r}: constraint must be callable"
+    built = spec.with_options(options)
     checks = importlib.import_module(f"benchsuite.testing.{spec.backend}_checks")
+
+    def fits(config: CellConfig) -> bool:
+        return not constraint_refusal(spec, config, options)
+
+    hidden = _kit_hidden_size(fits)
     with checks.single_thread():
         for num_layers, bidirectional in VARIANTS:
-            config = CellConfig(INPUT_SIZE, HIDDEN_SIZE, num_layers, bidirectional)
-            checks.check_variant(spec, config, f"cell {spec.name!r} ({_variant(config)})")
-        for config in (CellConfig(INPUT_SIZE, HIDDEN_SIZE), CellConfig(INPUT_SIZE, HIDDEN_SIZE, 2, True)):
-            _check_training(spec, config, seed, f"cell {spec.name!r} ({_variant(config)})")
+            config = CellConfig(INPUT_SIZE, hidden, num_layers, bidirectional, TIME)
+            if fits(config):
+                with checks.seeded(seed):
+                    checks.check_variant(built, config, f"cell {spec.name!r} ({_variant(config)})")
+        for config, time, why in _wider_configs(hidden):
+            if fits(config):
+                with checks.seeded(seed):
+                    checks.check_forward_only(built, config, f"cell {spec.name!r} ({why})", time)
+        for config in (CellConfig(INPUT_SIZE, hidden, max_seq_len=TASK_TIME),
+                       CellConfig(INPUT_SIZE, hidden, 2, True, TASK_TIME)):
+            if fits(config):
+                with checks.seeded(seed):  # the backend seeds torch's global generator; the caller's is restored
+                    _check_training(built, config, seed, f"cell {spec.name!r} ({_variant(config)})")
+
+
+def _kit_hidden_size(fits: Callable[[CellConfig], bool]) -> int:
+    """The kit's hidden size, or the nearest one the cell's constraint accepts for every tiny variant."""
+    for size in sorted(range(1, 16 * HIDDEN_SIZE + 1), key=lambda size: (abs(size - HIDDEN_SIZE), size)):
+        if all(fits(CellConfig(INPUT_SIZE, size, layers, bi, TIME)) for layers, bi in VARIANTS):
+            return size
+    raise AssertionError(f"the cell's constraint refuses every hidden size up to {16 * HIDDEN_SIZE}")
+
+
+def _wider_configs(hidden: int) -> list[tuple[CellConfig, int, str]]:
+    """One-layer configs at the hidden sizes the built-in tasks use, and one long sequence: (config, time, label)."""
+    configs = [(CellConfig(TASK_INPUT_SIZE, size, max_seq_len=TIME), TIME,
+                f"hidden_size {size}, as built-in task {task!r} uses")
+               for size, task in builtin_task_sizes().items()]
+    configs.append((CellConfig(INPUT_SIZE, hidden, max_seq_len=LONG_TIME), LONG_TIME,
+                    f"a sequence of {LONG_TIME} steps"))
+    return configs
+
+
+@functools.lru_cache(maxsize=None)
+def builtin_task_sizes() -> dict[int, str]:
+    """Each hidden size the built-in tasks suggest, with the first task that does."""
+    sizes: dict[int, str] = {}
+    for name in BUILTIN_PLUGINS:
+        for task in registered_specs(importlib.import_module(f"benchsuite_plugins.{name}"))[1]:
+            if "hidden_size" in task.defaults:
+                sizes.setdefault(int(task.defaults["hidden_size"]), task.name)
+    return dict(sorted(sizes.items()))
+
+
+TASK_TIME = 6  # the tiny task's sequence length
 
 
 def tiny_task(seed: int = 0) -> TaskData:
@@ -78,7 +135,7 @@ def tiny_task(seed: int = 0) -> TaskData:
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    x = rng.integers(0, INPUT_SIZE, size=(8, 6))
+    x = rng.integers(0, INPUT_SIZE, size=(8, TASK_TIME))
     y = x.copy()
     y[:, 0] = -1  # exercises the ignored-target path
     return TaskData([chr(ord("a") + i) for i in range(INPUT_SIZE)], x, y)

@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from .common import call_forward, check_forward, check_param_count, failure_named, single_layer_configs
+from .common import TIME, call_forward, check_forward, check_param_count, failure_named, seeded, single_layer_configs
 from ..specs import CellConfig, CellSpec
 from ..backends.numpy_variants import build_layer
 
 single_thread = nullcontext  # torch's thread setting does not reach numpy's BLAS, so there is nothing to pin
+__all__ = ["check_forward_only", "check_variant", "seeded", "single_thread"]
 FD_PROBES = 2  # entries probed per parameter (and of the input)
 FD_TOLERANCE = {np.dtype(np.float64): (1e-6, 1e-5), np.dtype(np.float32): (1e-2, 5e-2)}  # (step, relative error)
 
@@ -83,8 +84,7 @@ def _check_gradients(layer: Any, x: np.ndarray, rng: np.random.Generator, where:
                 f"but finite differences give {numeric:.6g}; check backward()")
 
 
-def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
-    """Interface, shapes, repeatability, causality, gradients and parameter count of one variant."""
+def _build(spec: CellSpec, config: CellConfig, where: str) -> Any:
     with failure_named(f"{where}: build"):
         layer = build_layer(spec.build, config, spec.native_variants)
     _check_interface(layer, config, where)
@@ -92,13 +92,29 @@ def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
     rng = np.random.default_rng(0)
     for value in layer.params.values():
         value[...] = rng.uniform(-config.hidden_size ** -0.5, config.hidden_size ** -0.5, value.shape)
+    return layer
 
+
+def _forward_checked(layer: Any, config: CellConfig, where: str, time: int) -> np.ndarray:
     def forward(x: np.ndarray) -> np.ndarray:
         return call_forward(layer.forward, x, config, where)[0]
 
-    x, _ = check_forward(forward, config, where)
+    return check_forward(forward, config, where, time)[0]
+
+
+def check_forward_only(spec: CellSpec, config: CellConfig, where: str, time: int) -> None:
+    """Shapes, repeatability, sample independence and causality of one variant on sequences of `time` steps."""
+    _forward_checked(_build(spec, config, where), config, where, time)
+
+
+def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
+    """Interface, shapes, repeatability, independence of samples, causality, gradients and parameter count of one
+    variant."""
+    layer = _build(spec, config, where)
+    x = _forward_checked(layer, config, where, TIME)
     _check_gradients(layer, x, np.random.default_rng(1), where)
     with failure_named(f"{where}: building single layers"):
         singles = [sum(v.size for v in spec.build(single).params.values())
                    for single in single_layer_configs(config)]
-    check_param_count(sum(v.size for v in layer.params.values()), singles, config, where)
+    check_param_count(sum(v.size for v in layer.params.values()), singles, config, where,
+                      native=spec.native_variants)

@@ -1,16 +1,18 @@
 """Conformance checks of one torch cell variant, built as the suite builds it (see benchsuite.testing)."""
 from __future__ import annotations
 
-from typing import ContextManager
+from contextlib import contextmanager
+from typing import ContextManager, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
-from .common import call_forward, check_forward, check_param_count, failure_named, single_layer_configs
+from .common import (BATCH, GRADIENT_BATCHES, TIME, call_forward, check_forward, check_param_count, failure_named,
+                     seeded as seeded_globals, single_layer_configs)
 from ..specs import CellConfig, CellSpec
 from ..measurement.timing import thread_count
-from ..backends.torch_variants import build_layer
+from ..backends.torch_variants import build_layer, count_parameters
 
 
 def single_thread() -> ContextManager[int]:
@@ -18,37 +20,64 @@ def single_thread() -> ContextManager[int]:
     return thread_count(1)
 
 
-def _param_count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """torch's CPU generator (and Python's and NumPy's) seeded for the block, the caller's state restored after."""
+    with torch.random.fork_rng(devices=[]), seeded_globals(seed):
+        torch.manual_seed(seed)
+        yield
 
 
-def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
-    """Shapes, repeatability, causality, gradients and parameter count of one variant."""
+def _build(spec: CellSpec, config: CellConfig, where: str) -> nn.Module:
     with failure_named(f"{where}: build"):
         layer = build_layer(spec.build, config, spec.native_variants)
     assert isinstance(layer, nn.Module), f"{where}: build must return a torch.nn.Module, got {type(layer).__name__}"
     layer.eval()  # dropout and the like would make the repeatability check meaningless
+    return layer
 
+
+def _forward_checked(layer: nn.Module, config: CellConfig, where: str, time: int) -> np.ndarray:
     def forward(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return call_forward(layer, torch.as_tensor(x, dtype=torch.float32), config, where)[0].numpy()
 
-    x, _ = check_forward(forward, config, where)
+    return check_forward(forward, config, where, time)[0]
 
+
+def check_forward_only(spec: CellSpec, config: CellConfig, where: str, time: int) -> None:
+    """Shapes, repeatability, sample independence and causality of one variant on sequences of `time` steps."""
+    _forward_checked(_build(spec, config, where), config, where, time)
+
+
+def _check_gradients(layer: nn.Module, config: CellConfig, where: str) -> None:
+    """Gradients reach every parameter on at least one of several random batches, and are finite on all."""
     parameters = [(name, p) for name, p in layer.named_parameters() if p.requires_grad]
     assert parameters, f"{where}: the layer has no trainable parameters (register them as nn.Parameter)"
     generator = torch.Generator().manual_seed(0)
-    output, h_n = call_forward(layer, torch.as_tensor(x, dtype=torch.float32), config, where)
-    states = h_n if isinstance(h_n, tuple) else (h_n,)
-    loss = (output * torch.randn(output.shape, generator=generator)).sum()
-    loss = loss + sum((state * torch.randn(state.shape, generator=generator)).sum() for state in states)
-    with failure_named(f"{where}: backward"):
-        loss.backward()
-    for name, parameter in parameters:
-        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, (
-            f"{where}: no gradient reaches parameter {name!r}; is it used in forward, and is nothing detached?")
-        assert torch.isfinite(parameter.grad).all(), f"{where}: the gradient of {name!r} holds NaN or infinity"
+    reached = {name: False for name, _ in parameters}
+    for _ in range(GRADIENT_BATCHES):
+        layer.zero_grad(set_to_none=True)
+        x = torch.randn((BATCH, TIME, config.input_size), generator=generator)
+        output, h_n = call_forward(layer, x, config, where)
+        states = () if h_n is None else h_n if isinstance(h_n, tuple) else (h_n,)
+        loss = (output * torch.randn(output.shape, generator=generator)).sum()
+        loss = loss + sum((state * torch.randn(state.shape, generator=generator)).sum() for state in states)
+        with failure_named(f"{where}: backward"):
+            loss.backward()
+        for name, parameter in parameters:
+            if parameter.grad is not None:
+                assert torch.isfinite(parameter.grad).all(), f"{where}: the gradient of {name!r} holds NaN or infinity"
+                reached[name] = reached[name] or bool(parameter.grad.abs().sum() > 0)
+    for name, got in reached.items():
+        assert got, (f"{where}: no gradient reaches parameter {name!r} on any of {GRADIENT_BATCHES} random batches; "
+                     "is it used in forward, and is nothing detached?")
 
+
+def check_variant(spec: CellSpec, config: CellConfig, where: str) -> None:
+    """Shapes, repeatability, independence of samples, causality, gradients and parameter count of one variant."""
+    layer = _build(spec, config, where)
+    _forward_checked(layer, config, where, TIME)
+    _check_gradients(layer, config, where)
     with failure_named(f"{where}: building single layers"):
-        singles = [_param_count(spec.build(single)) for single in single_layer_configs(config)]
-    check_param_count(_param_count(layer), singles, config, where)
+        singles = [count_parameters(spec.build(single)) for single in single_layer_configs(config)]
+    check_param_count(count_parameters(layer), singles, config, where, native=spec.native_variants)

@@ -41,6 +41,10 @@ BUILTIN_CELLS = "gru, lru, lstm, mingru, minlstm, numpy-rnn, rnn, transformer"
     (["--tasks", "ship", "--task-opt", "ship.seq_len=ten"], "--task-opt ship.seq_len=ten: expected a whole number, like 10"),
     (["--task-opt", "ship.seq_len=5"], "--task-opt ship.*: task 'ship' is not in --tasks (apple)"),
     (["--plugins-dir", "no/such/folder"], "--plugins-dir 'no/such/folder' is not a folder"),
+    (["--clip", "0"], "--clip: must be a finite number above zero, got 0.0"),
+    (["--weight-decay", "-1"], "--weight-decay: must be a finite number at or above zero, got -1.0"),
+    (["--cell-opt", "rnn.size=3"], "--cell-opt rnn.size: cell 'rnn' has no option 'size'; its options: none"),
+    (["--cell-opt", "gru.size=3"], "--cell-opt gru.*: cell 'gru' is not among this run's cells (rnn)"),
 ])
 def test_bad_option_values(args, message):
     assert_bad_input(invoke(*RUN, *args), message)
@@ -114,8 +118,11 @@ def _rows_of_version(version: str) -> Callable[[Path], None]:
      "{run}/runs.csv: not a benchsuite runs.csv: missing column(s) cell, backend, num_layers"),
     (_replace("runs.csv", b"schema_version,task\n1,apple,extra\n"), [],
      "{run}/runs.csv: record 2 has 3 fields but the header has 2"),
-    (None, ["--target", "0.5"], "--target 0.5 differs from the run's own unset (the task's default)"),
-    (None, ["--threads", "1"], "--threads 1 differs from the run's own unset (the task's default)"),
+    (None, ["--target", "0.5"], "--target 0.5 differs from the run's own unset (the default)"),
+    (None, ["--threads", "1"], "--threads 1 differs from the run's own unset (the default)"),
+    (None, ["--clip", "1"], "--clip 1.0 differs from the run's own unset (the default)"),
+    (None, ["--weight-decay", "0.1"], "--weight-decay 0.1 differs from the run's own unset (the default)"),
+    (None, ["--cell-opt", "rnn.x=1"], "--cell-opt {{'rnn': {{'x': '1'}}}} differs from the run's own unset"),
     (None, ["--out", "elsewhere"], "--out elsewhere does not apply with --resume: the run is finished in {run} itself"),
 ])
 def test_bad_resume(finished_run, tmp_path, damage, extra, message):

@@ -7,14 +7,17 @@ MINGRU_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "benchsuite-
 
 
 def fake_install(site: Path, dist: str, version: str, entry_points: dict[str, str],
-                 modules: dict[str, str] | None = None, group: str = "benchsuite") -> Path:
-    """Write `modules` (name -> source) and a dist-info declaring `entry_points` into `site`; return `site`."""
+                 modules: dict[str, str] | None = None, group: str = "benchsuite",
+                 requires: tuple[str, ...] = ()) -> Path:
+    """Write `modules` (name -> source) and a dist-info declaring `entry_points` (and `requires`, as Requires-Dist
+    lines) into `site`; return `site`."""
     site.mkdir(parents=True, exist_ok=True)
     for name, source in (modules or {}).items():
         (site / f"{name}.py").write_text(source)
     info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    required = "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n{required}")
     lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
     (info / "entry_points.txt").write_text(f"[{group}]\n{lines}")
     return site

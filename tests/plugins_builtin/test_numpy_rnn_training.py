@@ -24,14 +24,17 @@ def start_from_torch_weights(numpy_session: object, torch_session: object) -> No
 
 
 @pytest.mark.usefixtures("one_thread")
-def test_numpy_backend_follows_torch_backend_loss_curve_on_apple() -> None:
+# Clipping at 0.1 binds on apple's first 13 steps (gradient norms start near 0.65); weight decay is AdamW's.
+@pytest.mark.parametrize("optimizer", [{}, {"clip": 0.1, "weight_decay": 0.1}], ids=["adam", "clipped-adamw"])
+def test_numpy_backend_follows_torch_backend_loss_curve_on_apple(optimizer: dict) -> None:
     registry = get_registry()
     task = registry.task("apple")
     data = task.build()
     config = CellConfig(len(data.vocab), task.defaults["hidden_size"])
     lr = task.defaults["lr"]
-    torch_session = get_backend("torch").open_session(registry.cell("rnn"), config, data, lr, "cpu", 0)
-    numpy_session = get_backend("numpy").open_session(registry.cell("numpy-rnn"), config, data, lr, "cpu", 0)
+    torch_session = get_backend("torch").open_session(registry.cell("rnn"), config, data, lr, "cpu", 0, **optimizer)
+    numpy_session = get_backend("numpy").open_session(registry.cell("numpy-rnn"), config, data, lr, "cpu", 0,
+                                                      **optimizer)
     start_from_torch_weights(numpy_session, torch_session)
 
     torch_curve = train(torch_session, 100).curve
