@@ -1,4 +1,4 @@
-"""The difficulty ladders in examples/sweeps: each climbs from its task's baseline one knob at a time, with options
+"""The difficulty ladders in examples/ladders: each climbs from its task's baseline one knob at a time, with options
 its task accepts, and the runner turns a rung into the `bench run` command the README gives."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import benchsuite
 from benchsuite.planning.tasks import convert_options
 
-SWEEPS = Path(__file__).parents[2] / "examples" / "sweeps"
+SWEEPS = Path(__file__).parents[2] / "examples" / "ladders"
 LADDERS = sorted(SWEEPS.glob("ladder-*.toml"))
 
 

@@ -1,8 +1,8 @@
 """Run a MAD-style difficulty ladder (a `ladder-TASK.toml` here) as one `bench run` per rung, and tabulate the
 test accuracy each cell reaches at each rung.
 
-    python examples/sweeps/ladder.py examples/sweeps/ladder-parity.toml --print    # the commands only
-    python examples/sweeps/ladder.py examples/sweeps/ladder-parity.toml --out results/ladders
+    python examples/ladders/ladder.py examples/ladders/ladder-parity.toml --print    # the commands only
+    python examples/ladders/ladder.py examples/ladders/ladder-parity.toml --out results/ladders
 
 A ladder file names one task, the `bench run` options every rung shares (`[run]`), and its rungs in order, the
 baseline first and the hardest last, each with the task options it sets (`[[rung]]`: `name`, `options`).
