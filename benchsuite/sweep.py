@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import BenchInputError, RunInterrupted
-from .execution import EpochProgress, get_executor
+from .execution import EpochProgress, Executor, get_executor
 from .execution.job import JobOutcome, JobRequest
 from .measurement.environment import collect_meta
 from .measurement.timing import thread_count
@@ -71,12 +71,12 @@ def _record(outcome: JobOutcome, writer: RunWriter, run_dir: Path) -> None:
     writer.append(outcome.row, outcome.curve, outcome.samples)
 
 
-def _run_jobs(requests: Sequence[JobRequest], datasets: dict[str, Built], options: RunOptions, run_dir: Path,
-              progress: Progress | None, epoch_progress: EpochProgress | None) -> int:
-    """Run every request on the options' executor and record each outcome as it arrives; returns how many
-    --fail-fast left unrun."""
+def _run_jobs(executor: Executor, requests: Sequence[JobRequest], datasets: dict[str, Built], options: RunOptions,
+              run_dir: Path, progress: Progress | None, epoch_progress: EpochProgress | None) -> int:
+    """Run every request on the executor and record each outcome as it arrives; returns how many --fail-fast
+    left unrun."""
     data = {name: built[0] for name, built in datasets.items()}
-    outcomes = get_executor(options.executor).outcomes(requests, data, epoch_progress)
+    outcomes = executor.outcomes(requests, data, epoch_progress)
     with RunWriter(run_dir) as writer:
         try:
             for finished, outcome in enumerate(outcomes, start=1):
@@ -103,6 +103,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     cells = [registry.cell(name) for name in (options.cells or registry.cells)]
     check_task_options_target(options, registry.tasks)
     device = resolve_device(options.device)
+    executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input
     datasets = _build_tasks(options, registry)
     jobs = _plan(options, registry, cells, datasets, device)
 
@@ -121,7 +122,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
                                task_failure=datasets[job.task][1]) for job in jobs]
         try:
-            not_run = _run_jobs(requests, datasets, options, run_dir, progress, epoch_progress)
+            not_run = _run_jobs(executor, requests, datasets, options, run_dir, progress, epoch_progress)
         except KeyboardInterrupt:
             runs = run_dir / "runs.csv"
             finished = len(read_csv_rows(runs)) if runs.exists() else 0

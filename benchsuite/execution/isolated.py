@@ -95,7 +95,7 @@ def _wait(child: subprocess.Popen, ready: int, timeout: float | None) -> int | N
             child.wait()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """On Linux, ask the kernel to kill this child when its parent dies, so `kill -9 bench` leaves nothing running."""
     if sys.platform.startswith("linux"):
         import ctypes
@@ -105,7 +105,7 @@ def _die_with_parent() -> None:
 
 
 def _child_main(request_path: str, result_path: str, ready: str) -> None:
-    _die_with_parent()
+    die_with_parent()
     # Ctrl-C reaches the whole process group; the parent handles it and ends this child.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from ..measurement.timing import thread_count

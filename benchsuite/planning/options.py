@@ -3,7 +3,8 @@ chosen.
 
 Resume policy: a resumed run reuses the options recorded in the run's meta.json. Options given again override them
 when they only select rows or steer execution (tasks, cells, layers, directions, hidden, seeds, timeout,
-isolate, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept. Options that
+executor and its settings, fail-fast, plugins-dir); rows new to the grid are run, rows already `ok` are kept. Naming
+an executor again (`--executor`, `--isolate`) replaces the recorded executor and its Ray settings as a whole. Options that
 change what a row measures without showing in its key (epochs, lr, task options, batch size, target, threads,
 the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
 does not apply.
@@ -17,10 +18,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import BenchInputError
+from ..execution import EXECUTORS
 from ..results.resume import read_meta
 from .parsers import (check_target, parse_batch_size, parse_directions, parse_ints, parse_names, parse_task_options,
                       positive_int, positive_number)
 
+# Options that only the ray executor reads, and the executor's own choice: a resume that names an executor anew
+# drops the recorded ones together (a run recorded with --isolate can be finished with --executor ray).
+EXECUTOR_CHOICE = ("executor", "isolate", "workers", "ray_address", "gpus_per_job")
 # Options whose change would make old and new rows incomparable although their keys match.
 FIXED_ON_RESUME = {"epochs": "--epochs", "lr": "--lr", "task_opts": "--task-opt", "batch_size": "--batch-size",
                    "target": "--target", "threads": "--threads"}
@@ -46,8 +51,11 @@ class RunOptions:
     timeout: float | None = None
     threads: int | None = None
     target: float | None = None
-    isolate: bool = False  # each training run in a child process, so a crash costs one row
+    executor: str = "inline"  # a name in execution.EXECUTORS; `--isolate` is "isolated"
     fail_fast: bool = False  # stop at the first row that is not ok or skipped
+    workers: int | None = None  # ray: jobs at once (local instance: its size; default one per core)
+    ray_address: str | None = None  # ray: an existing cluster to use instead of a local instance
+    gpus_per_job: float | None = None  # ray: each CUDA job's share of a GPU (default 1)
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
@@ -55,7 +63,8 @@ class RunOptions:
               batch_size: Any = None, seeds: Any = (0,), device: str = "auto", out: str = "results",
               task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
               threads: int | None = None, target: float | None = None, isolate: bool = False,
-              fail_fast: bool = False) -> "RunOptions":
+              fail_fast: bool = False, executor: str | None = None, workers: int | None = None,
+              ray_address: str | None = None, gpus_per_job: float | None = None) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -78,14 +87,31 @@ class RunOptions:
             timeout=None if timeout is None else positive_number(timeout, "--timeout"),
             threads=None if threads is None else positive_int(threads, "--threads"),
             target=None if target is None else check_target(positive_number(target, "--target")),
-            isolate=bool(isolate),
+            executor=parse_executor(executor, bool(isolate), workers, ray_address, gpus_per_job),
             fail_fast=bool(fail_fast),
+            workers=None if workers is None else positive_int(workers, "--workers"),
+            ray_address=ray_address or None,
+            gpus_per_job=None if gpus_per_job is None else positive_number(gpus_per_job, "--gpus-per-job"),
         )
 
     @property
-    def executor(self) -> str:
-        """The executor's name: `--isolate` is the isolated one."""
-        return "isolated" if self.isolate else "inline"
+    def isolate(self) -> bool:
+        """True for the isolated executor (what `--isolate` asks for)."""
+        return self.executor == "isolated"
+
+
+def parse_executor(name: str | None, isolate: bool, *ray_settings: Any) -> str:
+    """The executor's name from `--executor` and the `--isolate` alias; Ray settings need the ray executor."""
+    if name is not None and name not in EXECUTORS:
+        raise BenchInputError(f"--executor: unknown executor {name!r}; known executors: {', '.join(EXECUTORS)}")
+    if isolate and name not in (None, "isolated"):
+        raise BenchInputError(f"--isolate is --executor isolated; it cannot be combined with --executor {name}")
+    chosen = "isolated" if isolate else name or "inline"
+    given = [flag for flag, value in zip(("--workers", "--ray-address", "--gpus-per-job"), ray_settings)
+             if value is not None]
+    if given and chosen != "ray":
+        raise BenchInputError(f"{', '.join(given)} only apply to --executor ray (this run uses {chosen})")
+    return chosen
 
 
 def options_record(options: RunOptions) -> dict[str, Any]:
@@ -108,6 +134,8 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     if "out" in given:
         raise BenchInputError(f"--out does not apply with --resume: the run is finished in {run_dir} itself")
     stored = read_meta(run_dir)["options"]
+    if any(name in given for name in ("executor", "isolate")):
+        stored = {name: value for name, value in stored.items() if name not in EXECUTOR_CHOICE}
     original, merged = options_from_record(stored), options_from_record({**stored, **given})
     for name, flag in FIXED_ON_RESUME.items():
         if getattr(merged, name) != getattr(original, name):
