@@ -14,10 +14,13 @@ import signal
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable
 
+from ..registry.loading import BUILTIN_PLUGINS
 from .isolated import ChildFailure, describe_exit, die_with_parent
 
 # Imported once by the server, so that each forked job starts with them loaded.
-PRELOAD = ["torch", "benchsuite.execution.job", "benchsuite.backends.torch_backend", "benchsuite.registry.loading"]
+PRELOAD = ["torch", "benchsuite.execution.job", "benchsuite.backends.torch_backend",
+           *(f"benchsuite_plugins.{name}" for name in BUILTIN_PLUGINS)]
+STARTED = "started"  # what the job's process says first, as it begins the job
 
 
 def run_forked(target: Callable[..., Any], args: tuple, kill_after: float | None) -> Any:
@@ -32,9 +35,10 @@ def run_forked(target: Callable[..., Any], args: tuple, kill_after: float | None
     child.start()
     send.close()  # the child holds its own end; ours would hide the child's exit
     try:
-        if not wait([receive, child.sentinel], timeout=kill_after):
-            return ChildFailure("timeout", f"killed {kill_after:g} s after the job started")
         try:
+            receive.recv()  # the job has begun: the server's start-up (importing torch) is not the job's time
+            if not wait([receive, child.sentinel], timeout=kill_after):
+                return ChildFailure("timeout", f"killed {kill_after:g} s after the job started")
             return receive.recv()
         except EOFError:  # it ended without sending a result
             child.join()
@@ -51,5 +55,6 @@ def _child_main(target: Callable[..., Any], args: tuple, send: Connection, visib
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it ends this process
     if visible_gpus is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = visible_gpus
+    send.send(STARTED)
     send.send(target(*args))
     send.close()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from ..errors import BenchInputError
+from ..measurement.timing import thread_count
 from ..registry.loading import get_registry
 from ..specs import TaskData
 from . import EpochProgress, isolated
@@ -72,9 +73,11 @@ class RayExecutor:
                  epoch_progress: EpochProgress | None = None) -> Iterator[JobOutcome]:
         waiting = []
         for request in requests:
-            done = settled(request, datasets[request.job.task])  # skips and failed tasks need no Ray
+            request = replace(request, threads=self.job_threads)
+            with thread_count(request.threads):  # a skipped row records the threads its job would have had
+                done = settled(request, datasets[request.job.task])  # skips and failed tasks need no Ray
             if done is None:
-                waiting.append(replace(request, threads=self.job_threads))
+                waiting.append(request)
             else:
                 yield done
         if waiting:
@@ -179,8 +182,6 @@ def run_job(request: JobRequest, data: TaskData, plugin_files: dict[str, str] | 
 def _execute_here(request: JobRequest, data: TaskData, cell_plugin: str) -> JobOutcome:
     """`execute` in the job's process, after checking that this node knows the cell (else an error row naming the
     plugin to install)."""
-    from ..measurement.timing import thread_count
-
     registry = get_registry(request.plugins_dir)
     if request.job.cell not in registry.cells:
         return failed(request, data, "error",
