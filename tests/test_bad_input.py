@@ -46,6 +46,12 @@ def check_bad(args: list[str], message: str) -> None:
     (["--tasks", "ship", "--task-opt", "ship.seq_len=ten"], "--task-opt ship.seq_len=ten: expected a whole number, like 10"),
     (["--task-opt", "ship.seq_len=5"], "--task-opt ship.*: task 'ship' is not in --tasks (apple)"),
     (["--plugins-dir", "no/such/folder"], "--plugins-dir 'no/such/folder' is not a folder"),
+    (["--executor", "nope"], "Invalid value for '--executor': 'nope' is not one of 'inline', 'isolated', 'ray'"),
+    (["--workers", "2"], "--workers: only for --executor ray (this run uses inline)"),
+    (["--isolate", "--ray-address", "h:1"], "--ray-address: only for --executor ray (this run uses isolated)"),
+    (["--isolate", "--executor", "ray"], "--isolate is --executor isolated; it cannot be combined with --executor ray"),
+    (["--executor", "ray", "--workers", "0"], "--workers: must be above zero, got 0"),
+    (["--executor", "ray", "--gpus-per-job", "0"], "--gpus-per-job: must be a finite number above zero, got 0.0"),
 ])
 def test_bad_option_values(args, message):
     check_bad([*RUN, *args], message)

@@ -110,7 +110,7 @@ def parse_executor(name: str | None, isolate: bool, *ray_settings: Any) -> str:
     given = [flag for flag, value in zip(("--workers", "--ray-address", "--gpus-per-job"), ray_settings)
              if value is not None]
     if given and chosen != "ray":
-        raise BenchInputError(f"{', '.join(given)} only apply to --executor ray (this run uses {chosen})")
+        raise BenchInputError(f"{', '.join(given)}: only for --executor ray (this run uses {chosen})")
     return chosen
 
 
