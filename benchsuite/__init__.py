@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BenchInputError
 from .specs import CellConfig, CellSpec, TaskData, TaskSpec
+from .version import __version__
 
 if TYPE_CHECKING:
     import pandas
 
     from .hookspecs import hookimpl
 
-__version__ = "0.1.0"
-__all__ = ["BenchInputError", "CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl",
+__all__ = ["__version__", "BenchInputError", "CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl",
            "run"]
 
 

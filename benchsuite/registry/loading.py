@@ -21,10 +21,11 @@ from typing import Any, Callable, Generic, Iterable, TypeVar
 
 import pluggy
 
-from .. import __version__, hookspecs
+from .. import hookspecs
 from ..backends import BACKEND_MODULES
 from ..errors import BenchInputError, unknown_name
 from ..specs import CellSpec, TaskSpec
+from ..version import __version__
 
 BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks", "char_tasks")
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ..backends import BACKEND_MODULES, get_backend
 from ..planning.tasks import check_task_data
+from ..registry.loading import collect_specs, get_registry, new_manager
 from ..specs import HYPERPARAMETERS, CellConfig, CellSpec, TaskData, TaskSpec
 from .common import HIDDEN_SIZE, INPUT_SIZE, TRAIN_LR, TRAIN_STEPS, VARIANTS, failure_named
 
@@ -43,8 +44,6 @@ def registered_specs(plugin: object) -> tuple[list[CellSpec], list[TaskSpec]]:
     The plugin is validated as `bench` validates it: hook names and signatures must match
     benchsuite.hookspecs, and `register` accepts only CellSpec or TaskSpec objects.
     """
-    from ..registry.loading import collect_specs, new_manager
-
     manager = new_manager()
     with failure_named(f"registering plugin {plugin!r}"):
         name = manager.register(plugin)
@@ -64,9 +63,7 @@ def check_cell(spec: CellSpec | str, seed: int = 0) -> None:
     numpy cells, agree with finite differences); the parameter count equals that of the layers the
     variant is made of; the same seed gives the same model; a few training steps lower the loss.
     """
-    from .. import get_cell
-
-    spec = _lookup(spec, CellSpec, get_cell)
+    spec = _lookup(spec, CellSpec, lambda name: get_registry().cell(name))
     _check_name("cell", spec.name)
     assert spec.backend in BACKEND_MODULES, (
         f"cell {spec.name!r}: unknown backend {spec.backend!r}; known backends: {', '.join(sorted(BACKEND_MODULES))}")
@@ -138,9 +135,7 @@ def check_task(spec: TaskSpec | str, **options: Any) -> None:
     """
     import numpy as np
 
-    from .. import get_task
-
-    spec = _lookup(spec, TaskSpec, get_task)
+    spec = _lookup(spec, TaskSpec, lambda name: get_registry().task(name))
     _check_name("task", spec.name)
     where = f"task {spec.name!r}"
     assert isinstance(spec.causal, bool), f"{where}: causal must be True or False, got {spec.causal!r}"
