@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from collections import deque
 from dataclasses import dataclass, replace
@@ -157,7 +158,7 @@ def _unpack_plugin_files(files: dict[str, str]) -> str:
         try:
             staging.rename(folder)
         except OSError:  # another worker on this node put the same files there first
-            pass
+            shutil.rmtree(staging, ignore_errors=True)
     return str(folder)
 
 
