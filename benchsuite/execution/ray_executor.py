@@ -125,8 +125,10 @@ class RayExecutor:
             return
         workers = self.workers or available_cores()
         # address="local": always a new instance for this run, never a cluster that happens to run on this machine.
+        # Ray runs its workers at nice 15 by default, so any other load on the machine would slow (and distort the
+        # timings of) the jobs; they run at the driver's own priority instead.
         ray.init(address="local", num_cpus=workers * self.job_threads, include_dashboard=False,
-                 logging_level="warning")
+                 logging_level="warning", _system_config={"worker_niceness": 0})
 
 
 def _collect(ray: Any, ref: Any, request: JobRequest, data: TaskData | None) -> JobOutcome:
