@@ -13,6 +13,7 @@ from .errors import BenchInputError, RunInterrupted
 from .execution import EpochProgress, Executor, get_executor
 from .execution.job import JobOutcome, JobRequest
 from .measurement.environment import collect_meta
+from .models.checkpoint import write_model
 from .measurement.timing import thread_count
 from .planning.devices import device_name, resolve_device
 from .planning.grid import Job, check_task_options_target, plan_task
@@ -68,6 +69,8 @@ def log_failure(error_log: Path, job: Job, details: str) -> None:
 def _record(outcome: JobOutcome, writer: RunWriter, run_dir: Path) -> None:
     if outcome.failure_details:
         log_failure(run_dir / "errors.log", outcome.job, outcome.failure_details)
+    if outcome.model is not None:  # before the row, which promises that its files are on disk
+        write_model(run_dir, outcome.model)
     writer.append(outcome.row, outcome.curve, outcome.samples)
 
 
@@ -120,7 +123,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
             kept, jobs = len(done), [job for job in jobs if job.key not in done]
             record_resume(run_dir, argv, options_record(options), kept, len(jobs))
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
-                               task_failure=datasets[job.task][1]) for job in jobs]
+                               task_failure=datasets[job.task][1], save_model=options.save_models) for job in jobs]
         try:
             not_run = _run_jobs(executor, requests, datasets, options, run_dir, progress, epoch_progress)
         except KeyboardInterrupt:

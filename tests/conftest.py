@@ -1,48 +1,46 @@
-"""Shared test helpers: invoke `bench` in-process, read what a run wrote, run on one thread."""
+"""The test session's ground rules and shared fixtures (the functions behind them are in tests/helpers/).
+
+Hermetic plugins: no installed entry-point plugin loads unless a test names it in BENCHSUITE_LOAD_PLUGINS
+(the example package, pip-installed by CI, must not change what `bench list` or a run shows here). The
+variable is set when this file is imported, before any test module loads a registry, and child processes
+inherit it. Built-in plugins and --plugins-dir files load as always.
+
+Property tests run without a per-example deadline: on a loaded machine an example's time says nothing.
+"""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from hypothesis import settings
 
-from benchsuite.cli import main
+from benchsuite.registry.loading import LOAD_ENV
+from helpers.cli import invoke
+from helpers.threads import single_thread
+
+os.environ[LOAD_ENV] = ""
+settings.register_profile("benchsuite", deadline=None)
+settings.load_profile("benchsuite")
 
 
 @pytest.fixture
 def bench(tmp_path: Path) -> Callable[..., Result]:
     """Run `bench ARGS...` in-process; `run` gets `--out tmp_path/results` unless the test gives one or resumes."""
 
-    def invoke(*args: str) -> Result:
+    def run(*args: str) -> Result:
         args = list(args)
         if args and args[0] == "run" and "--out" not in args and "--resume" not in args:
             args += ["--out", str(tmp_path / "results")]
-        return CliRunner().invoke(main, args, catch_exceptions=False)
+        return invoke(*args)
 
-    return invoke
-
-
-def only_run_dir(out: Path) -> Path:
-    """The single run folder a test's run created under `out`."""
-    (run_dir,) = [path for path in out.iterdir() if path.is_dir()]
-    return run_dir
+    return run
 
 
 @pytest.fixture
 def one_thread() -> Iterator[None]:
-    """torch's intra-op pool and NumPy's BLAS limited to one thread for one test, restored after.
-
-    The models under test are far too small to gain from more threads, and on a shared machine a
-    thread pool spends its time waiting for descheduled workers: timings then measure the neighbours.
-    """
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(threads)
+    """The test runs with one torch thread and one BLAS thread (see helpers.threads)."""
+    with single_thread():
+        yield

@@ -1,7 +1,8 @@
 """Backends turn a cell into a trainable char model on one device; the core drives them through `Session`.
 
 A backend module exposes `open_session(cell, config, data, lr, device, seed, batch_size=None) -> Session`,
-where a `batch_size` of None means full batch (one step per epoch); the devices each backend runs on are listed
+where a `batch_size` of None means full batch (one step per epoch), and `restore(cell, config, vocab_size, state)
+-> Predictor`, a trained model rebuilt from a session's `state()`; the devices each backend runs on are listed
 here in BACKEND_DEVICES. Backend modules import their heavy libraries at top, so they are imported only when a
 run needs them.
 """
@@ -36,6 +37,24 @@ class EvalStats:
     accuracy: float
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """What the model itself costs in memory, in bytes: its parameters, the optimizer's state (Adam's two moments
+    and step counts), and the activations one training step keeps for backward (each storage counted once,
+    parameters left out: they are `param_bytes`)."""
+
+    param_bytes: int
+    optimizer_bytes: int
+    activation_bytes: int
+
+
+class Predictor(Protocol):
+    """A model that reads characters and scores the next one."""
+
+    def logits(self, codes: Any) -> Any:
+        """Logits (batch, time, vocab) as a numpy array for integer codes (batch, time), without training."""
+
+
 class Session(Protocol):
     """One model on one task's data on one device, ready to train."""
 
@@ -56,6 +75,15 @@ class Session(Protocol):
 
     def synchronize(self) -> None:
         """Wait for queued device work, so a clock read after it is honest."""
+
+    def logits(self, codes: Any) -> Any:
+        """As `Predictor.logits`, for the model as trained so far."""
+
+    def state(self) -> dict[str, Any]:
+        """Every trained array as numpy, named as torch's model state dict names it (`restore` reads it back)."""
+
+    def footprint(self, batch: Any) -> Footprint:
+        """The model's memory figures, measured with one forward pass over `batch` (no update)."""
 
 
 def get_backend(name: str) -> ModuleType:

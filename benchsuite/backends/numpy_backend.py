@@ -14,15 +14,17 @@ It mirrors the torch backend step for step, so that the two train the same model
 """
 from __future__ import annotations
 
+import inspect
 import math
-from typing import Iterable, Iterator
+from types import ModuleType
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from ..errors import BenchInputError
 from .batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
-from . import BACKEND_DEVICES, EvalStats, StepStats
+from . import BACKEND_DEVICES, EvalStats, Footprint, StepStats
 from .numpy_variants import build_layer
 from .workspace import Workspace
 
@@ -131,6 +133,64 @@ class Adam:
             param += scratch[start:end].reshape(param.shape)
 
 
+def _root(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory a view looks into."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def kept_array_bytes(holders: Iterable[object], exclude: Iterable[np.ndarray] = ()) -> int:
+    """Bytes of the arrays reachable from `holders`' attributes (through lists, tuples, dicts and plain objects),
+    each block of memory counted once; `exclude` (parameters, gradients) and workspaces (scratch reused by every
+    step, not kept for backward) are left out."""
+    excluded = {id(_root(array)) for array in exclude}
+    owners: dict[int, int] = {}
+    visited: set[int] = set()
+
+    def visit(value: object) -> None:
+        if id(value) in visited or isinstance(value, (type, ModuleType, Workspace)) or inspect.isroutine(value):
+            return
+        visited.add(id(value))
+        if isinstance(value, np.ndarray):
+            root = _root(value)
+            if id(root) not in excluded:
+                owners[id(root)] = root.nbytes
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+        elif hasattr(value, "__dict__"):
+            visit(vars(value))
+
+    for holder in holders:
+        visit(holder)
+    return sum(owners.values())
+
+
+class NumpyPredictor:
+    """The layer and head of a numpy char model, scoring the next character (see `benchsuite.backends.Predictor`)."""
+
+    def __init__(self, layer: Any, head: LinearHead, features: int, vocab_size: int) -> None:
+        self.layer, self.head, self.features, self.vocab_size = layer, head, features, vocab_size
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+        """Logits (vocab, positions), positions time-major, for one-hot `x` (batch, time, vocab); and the
+        layer output's shape."""
+        output, _ = self.layer.forward(x)
+        # Time-major rows, as Batch orders targets; a view for cells that are time-major inside.
+        features = output.transpose(1, 0, 2).reshape(-1, self.features)
+        return self.head.forward(features), output.shape
+
+    def logits(self, codes: Any) -> np.ndarray:
+        codes = np.asarray(codes)
+        samples, steps = codes.shape
+        logits, _ = self.forward(np.eye(self.vocab_size)[codes])
+        return logits.reshape(self.vocab_size, steps, samples).transpose(2, 1, 0).copy()
+
+
 def _uniform_fill(arrays: Iterable[np.ndarray], bound: float, rng: np.random.Generator) -> None:
     for array in arrays:
         array[...] = rng.uniform(-bound, bound, array.shape)
@@ -149,6 +209,7 @@ class NumpySession:
         rng = np.random.default_rng(seed)
         _uniform_fill(self.layer.params.values(), 1 / math.sqrt(config.hidden_size), rng)
         _uniform_fill(self.head.params.values(), 1 / math.sqrt(self.features), rng)
+        self.predictor = NumpyPredictor(self.layer, self.head, self.features, self.vocab_size)
         self.names = list(self.params)
         self.optimizer = Adam(list(self.params.values()), lr)
         self.param_count = sum(p.size for p in self.params.values())
@@ -191,10 +252,7 @@ class NumpySession:
         return self._batches("train", shuffled_batches(rows, self.batch_size, self.seed, epoch))
 
     def _logits(self, batch: Batch) -> tuple[np.ndarray, tuple[int, ...]]:
-        output, _ = self.layer.forward(batch.x)
-        # Time-major rows, as Batch orders targets; a view for cells that are time-major inside.
-        features = output.transpose(1, 0, 2).reshape(-1, self.features)
-        return self.head.forward(features), output.shape
+        return self.predictor.forward(batch.x)
 
     def train_step(self, batch: Batch) -> StepStats:
         logits, (samples, steps, features) = self._logits(batch)
@@ -227,9 +285,33 @@ class NumpySession:
     def synchronize(self) -> None:
         """Nothing is queued: NumPy computes eagerly on the CPU."""
 
+    def logits(self, codes: Any) -> np.ndarray:
+        return self.predictor.logits(codes)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {name: value.copy() for name, value in self.params.items()}
+
+    def footprint(self, batch: Batch) -> Footprint:
+        params = list(self.params.values())
+        self._logits(batch)  # what the layer and head keep is what the last forward left
+        return Footprint(sum(p.nbytes for p in params),
+                         self.optimizer.exp_avg.nbytes + self.optimizer.exp_avg_sq.nbytes,
+                         kept_array_bytes((self.layer, self.head), [*params, *self._named("grads").values()]))
+
 
 def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
                  batch_size: int | None = None) -> NumpySession:
     if device not in BACKEND_DEVICES["numpy"]:  # planning skips such rows; this guards direct callers
         raise BenchInputError(f"backend 'numpy' runs on {', '.join(BACKEND_DEVICES['numpy'])} only, not {device}")
     return NumpySession(cell, config, data, lr, seed, batch_size)
+
+
+def restore(cell: CellSpec, config: CellConfig, vocab_size: int, state: dict[str, Any]) -> NumpyPredictor:
+    """The trained model of a session's `state()`, its arrays copied into a freshly built layer and head."""
+    layer = build_layer(cell.build, config, cell.native_variants)
+    features = config.hidden_size * (2 if config.bidirectional else 1)
+    head = LinearHead(features, vocab_size)
+    for prefix, part in ((LAYER_PREFIX, layer), (HEAD_PREFIX, head)):
+        for name, value in part.params.items():
+            value[...] = state[prefix + name]
+    return NumpyPredictor(layer, head, features, vocab_size)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from torch import nn
 
 from .batching import chunks, is_full_batch, shuffled_batches
 from ..specs import CellConfig, CellSpec, TaskData
-from . import EvalStats, StepStats
+from . import EvalStats, Footprint, StepStats
 from .torch_variants import build_layer
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
@@ -35,6 +35,46 @@ class CharModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         output, _ = self.layer(x)
         return self.head(output)
+
+
+def build_model(cell: CellSpec, config: CellConfig, vocab_size: int) -> CharModel:
+    """The cell's layer (composed into the variant where needed) under a linear head."""
+    layer = build_layer(cell.build, config, cell.native_variants)
+    return CharModel(layer, config.hidden_size * (2 if config.bidirectional else 1), vocab_size)
+
+
+def saved_tensor_bytes(step: Callable[[], object], exclude: Iterable[torch.Tensor] = ()) -> int:
+    """Bytes of the tensors autograd saves for backward while `step` runs, each storage counted once (views of
+    one tensor share it); storages of `exclude` (the parameters) are left out."""
+    excluded = {tensor.untyped_storage().data_ptr() for tensor in exclude}
+    storages: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in excluded:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        step()
+    return sum(storages.values())
+
+
+class TorchPredictor:
+    """A char model scoring the next character (see `benchsuite.backends.Predictor`)."""
+
+    def __init__(self, model: CharModel, vocab_size: int, device: torch.device) -> None:
+        self.model, self.vocab_size, self.device = model, vocab_size, device
+
+    @torch.no_grad()
+    def logits(self, codes: Any) -> np.ndarray:
+        x = F.one_hot(torch.as_tensor(np.asarray(codes), device=self.device).long(), self.vocab_size).float()
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self.model(x).cpu().numpy()
+        finally:
+            self.model.train(was_training)
 
 
 @dataclass(frozen=True)
@@ -82,9 +122,8 @@ class TorchSession:
         self.batch_size = batch_size
         self.device = torch.device(device)
         self.vocab_size = len(data.vocab)
-        directions = 2 if config.bidirectional else 1
-        layer = build_layer(cell.build, config, cell.native_variants)
-        self.model = CharModel(layer, config.hidden_size * directions, self.vocab_size).to(self.device)
+        self.model = build_model(cell, config, self.vocab_size).to(self.device)
+        self.predictor = TorchPredictor(self.model, self.vocab_size, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.param_count = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         self.splits = {"train": Split(data.x_train, data.y_train, self.vocab_size, self.device)}
@@ -159,7 +198,32 @@ class TorchSession:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
+    def logits(self, codes: Any) -> np.ndarray:
+        return self.predictor.logits(codes)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {name: tensor.detach().cpu().numpy().copy() for name, tensor in self.model.state_dict().items()}
+
+    def footprint(self, batch: Batch) -> Footprint:
+        parameters = list(self.model.parameters())
+        optimizer_state = [value for state in self.optimizer.state.values() for value in state.values()
+                           if isinstance(value, torch.Tensor)]
+
+        def forward_and_loss() -> None:
+            self._loss(self.model(batch.x), batch, "sum")
+
+        return Footprint(sum(p.numel() * p.element_size() for p in parameters),
+                         sum(t.numel() * t.element_size() for t in optimizer_state),
+                         saved_tensor_bytes(forward_and_loss, parameters))
+
 
 def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
                  batch_size: int | None = None) -> TorchSession:
     return TorchSession(cell, config, data, lr, device, seed, batch_size)
+
+
+def restore(cell: CellSpec, config: CellConfig, vocab_size: int, state: dict[str, Any]) -> TorchPredictor:
+    """The trained model of a session's `state()` (numpy arrays or tensors), on the CPU."""
+    model = build_model(cell, config, vocab_size)
+    model.load_state_dict({name: torch.as_tensor(np.asarray(value)) for name, value in state.items()})
+    return TorchPredictor(model, vocab_size, torch.device("cpu"))

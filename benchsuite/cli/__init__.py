@@ -11,6 +11,7 @@ from .compare import compare_command
 from .listing import list_command, plugins_command
 from .report import report_command
 from .run import run_command
+from .sample import sample_command
 
 
 class InputError(click.ClickException):
@@ -35,5 +36,5 @@ def main() -> None:
     """Benchmark recurrent cells on char-level tasks: train, measure, record."""
 
 
-for command in (run_command, list_command, plugins_command, compare_command, report_command):
+for command in (run_command, list_command, plugins_command, compare_command, report_command, sample_command):
     main.add_command(command)

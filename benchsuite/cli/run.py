@@ -50,6 +50,8 @@ INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 @click.option("--gpus-per-job", type=float, default=None,
               help="--executor ray: each CUDA job's share of a GPU, e.g. 0.25 for four jobs per GPU [default: 1].")
 @click.option("--fail-fast/--no-fail-fast", default=False, help="Stop at the first row that is not ok or skipped.")
+@click.option("--save-models", is_flag=True, default=False,
+              help="Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).")
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
                    "default to the run's own (--epochs, --lr, --task-opt, --batch-size, --target, --threads and the "
@@ -61,7 +63,7 @@ def run_command(ctx: click.Context, resume: str | None, no_report: bool, quiet: 
     """Train every selected cell variant on every selected task and record the results."""
     from ..report.progress import run_progress
     from ..sweep import choose_options, run_options
-    from ..report.console import format_runs, noise_warnings
+    from ..report.console import format_runs, noise_line
 
     given = {name: value for name, value in options.items()
              if resume is None or ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
@@ -77,8 +79,9 @@ def run_command(ctx: click.Context, resume: str | None, no_report: bool, quiet: 
         click.echo("interrupted before any row was recorded", err=True)
         sys.exit(INTERRUPTED_EXIT)
     click.echo(format_runs(table))
-    for warning in noise_warnings(table):
-        click.echo(warning, err=True)
+    noise = noise_line(table)
+    if noise:
+        click.echo(noise, err=True)
     run_dir = Path(table.attrs["run_dir"])
     click.echo(f"\nresults: {run_dir}/runs.csv")
     if table.attrs["not_run"]:

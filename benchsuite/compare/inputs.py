@@ -1,8 +1,8 @@
 """One side of a comparison, loaded from a runs.csv, a run folder or a pytest-benchmark JSON file.
 
 A side is a set of entries, one per variant (the runs.csv key without the seed, plus the device), each
-holding its rows' outcomes, the measurements of every metric over its seeds that finished ok, and
-its settings. pytest-benchmark entries are keyed by the benchmark's full name.
+holding its rows' outcomes, the measurements of every metric over its seeds that finished ok (one figure per
+run: the unit of significance), and its settings. pytest-benchmark entries are keyed by the benchmark's full name.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
-from ..results.metrics import METRICS, SAMPLES, SETTINGS, SPREADS
-from ..results.load import load_meta, load_runs, load_samples
-from ..results.schema import GROUP_COLUMNS, KEY_COLUMNS
+from ..results.metrics import METRICS, SETTINGS
+from ..results.load import load_meta, load_runs
+from ..results.schema import GROUP_COLUMNS
 from .significance import Measurement
 
 if TYPE_CHECKING:
@@ -42,14 +42,7 @@ class Entry:
 
     outcomes: list[Outcome] = field(default_factory=list)
     measurements: dict[str, Measurement] = field(default_factory=dict)  # per seed (or per benchmark round)
-    samples: dict[str, Measurement] = field(default_factory=dict)  # per step or pass, from samples.csv
     settings: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-
-    def measurement(self, name: str, other: "Entry") -> Measurement | None:
-        """This entry's figure for `name`: its raw timings when `other` has them too, else per seed."""
-        if name in self.samples and name in other.samples:
-            return self.samples[name]
-        return self.measurements.get(name)
 
 
 @dataclass
@@ -91,11 +84,9 @@ def _looks_like_json(path: Path) -> bool:
 def _runs_side(source: str, path: Path) -> Side:
     runs = load_runs(path)
     meta = load_meta(path.parent / "meta.json")
-    samples = _pooled_samples(runs, load_samples(path.parent / "samples.csv"))
     entries: dict[Key, Entry] = {}
     for values, group in runs.groupby(list(RUN_KEY), sort=True):
-        key = tuple(_plain(value) for value in values)
-        entries[key] = _entry(group, samples.get(key, {}))
+        entries[tuple(_plain(value) for value in values)] = _entry(group)
     return Side(source, "runs.csv", RUN_KEY, entries, _run_environment(meta, runs), len(runs))
 
 
@@ -104,47 +95,19 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _entry(group: "pandas.DataFrame", samples: dict[str, list[float]]) -> Entry:
+def _entry(group: "pandas.DataFrame") -> Entry:
     entry = Entry(outcomes=[Outcome(int(row.seed), str(row.status), str(row.error))
                             for row in group.itertuples(index=False)])
-    entry.samples = {name: Measurement.of(values) for name, values in samples.items()}
     ok = group[group["status"] == "ok"]
     for name, metric in METRICS.items():
         if name in ok and len(ok):
             values = ok[name].fillna(math.inf) if metric.blank_means_never else ok[name].dropna()
             if len(values):
-                entry.measurements[name] = _measured(ok, name, values)
+                entry.measurements[name] = Measurement.of(values.tolist())
     for name in SETTINGS:
         if name in group:
             entry.settings[name] = tuple(sorted(_plain(v) for v in group[name].dropna().unique()))
     return entry
-
-
-def _measured(ok: "pandas.DataFrame", name: str, values: "pandas.Series") -> Measurement:
-    """Per-seed values; where the row records the spread of its figure, each seed's interval is that wide."""
-    spread = SPREADS.get(name)
-    if spread not in ok:
-        return Measurement.of(values.tolist())
-    # Only the width of the middle half is recorded, not the quartiles, so centre it on the median.
-    half = ok.loc[values.index, spread].fillna(0.0) / 2
-    return Measurement(tuple(values.tolist()), float((values - half).min()), float((values + half).max()))
-
-
-def _pooled_samples(runs: "pandas.DataFrame",
-                    samples: "pandas.DataFrame | None") -> dict[Key, dict[str, list[float]]]:
-    """Raw timings of the rows that finished ok, pooled over seeds, by variant and the metric they make up."""
-    if samples is None:
-        return {}
-    wanted = samples[samples["metric"].isin(list(SAMPLES))].dropna(subset=["value"])
-    ok = runs[runs["status"] == "ok"]
-    if wanted.empty or ok.empty:
-        return {}
-    # samples.csv has no device column: its rows take their device from the runs.csv row of the same seed.
-    joined = wanted.merge(ok[[*KEY_COLUMNS, "device"]], on=KEY_COLUMNS)
-    pooled: dict[Key, dict[str, list[float]]] = {}
-    for (*key, metric), group in joined.groupby([*RUN_KEY, "metric"], sort=True):
-        pooled.setdefault(tuple(_plain(value) for value in key), {})[SAMPLES[metric]] = group["value"].tolist()
-    return pooled
 
 
 def _run_environment(meta: dict[str, Any] | None, runs: "pandas.DataFrame") -> dict[str, str]:
@@ -203,4 +166,4 @@ def _benchmark_time(benchmark: Any, where: str) -> tuple[str, Measurement]:
         high = float(stats.get("q3", stats["median"])) * 1e3
     except (KeyError, TypeError, ValueError):
         raise BenchInputError(f"{where} ({name}): 'stats' needs a numeric median (and q1, q3)") from None
-    return name, Measurement.of(data) if data else Measurement((median,), low, high)
+    return name, Measurement.of(data, True) if data else Measurement((median,), low, high, spread_recorded=True)

@@ -9,15 +9,17 @@ import csv
 import io
 import json
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .verdicts import Comparison, MetricChange
 from ..report.text_tables import aligned, figure, markdown_table, setting
 from .inputs import Key
+from .significance import TOO_FEW
 
 SECTIONS = (
     ("regressed", "regressed"),
     ("uncertain", "uncertain (beyond the threshold, not significant)"),
+    ("too_few_runs", "too few runs for a verdict (beyond the threshold; not gated on)"),
     ("improved", "improved"),
 )
 KEY_HEADERS = {"num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden"}
@@ -41,6 +43,8 @@ def _evidence(change: MetricChange) -> str:
     evidence, sizes = change.evidence, f"n={len(change.a.values)}/{len(change.b.values)}"
     if evidence.test == "mann-whitney":
         return f"U test p={evidence.p_value:.2g} ({sizes})"
+    if evidence.test == TOO_FEW:
+        return f"too few runs for a verdict ({sizes})"
     return f"ranges {'apart' if evidence.significant else 'overlap'} ({sizes})"
 
 
@@ -60,7 +64,8 @@ def _sections(comparison: Comparison) -> list[tuple[str, list[list[str]]]]:
     sections.append(("settings changed", [[*keys, "setting", "A", "B"]] + [
         [*_key_cells(comparison, s.key), s.name, ", ".join(map(setting, s.a)), ", ".join(map(setting, s.b))]
         for s in comparison.setting_changes]))
-    for title, only in (("only in A", comparison.only_a), ("only in B", comparison.only_b)):
+    for title, only in (("only in A", comparison.only_a), ("only in B", comparison.only_b),
+                        ("lost in B (every row skipped or without figures)", comparison.lost)):
         sections.append((title, [keys] + [_key_cells(comparison, key) for key in only]))
     return [(f"{title} ({len(table) - 1})", table) for title, table in sections if len(table) > 1]
 
@@ -70,7 +75,7 @@ def _headline(comparison: Comparison) -> str:
     variants = len({change.key for change in comparison.changes})
     matched = "benchmarks" if comparison.a.kind == "pytest-benchmark" else "variants"
     scope = (f"{compared} metrics on {variants} matched {matched}; significant: Mann-Whitney U p < "
-             f"{comparison.alpha:g}, or ranges apart where samples are too few")
+             f"{comparison.alpha:g} over per-run figures; with too few runs, ranges apart (timings: no verdict)")
     if not comparison.regressed:
         return f"result: no regression ({scope})"
     regressed, failing = len(comparison.with_verdict("regressed")), len(comparison.new_failures)
@@ -129,8 +134,8 @@ def _metric_records(comparison: Comparison) -> list[dict[str, Any]]:
     } for c in comparison.changes]
 
 
-def format_json(comparison: Comparison) -> str:
-    document = {
+def _document(comparison: Comparison) -> dict[str, Any]:
+    return {
         "a": {"source": comparison.a.source, "kind": comparison.a.kind, "rows": comparison.a.rows},
         "b": {"source": comparison.b.source, "kind": comparison.b.kind, "rows": comparison.b.rows},
         "alpha": comparison.alpha,
@@ -143,32 +148,64 @@ def format_json(comparison: Comparison) -> str:
                             for s in comparison.setting_changes],
         "only_a": [_key_dict(comparison, key) for key in comparison.only_a],
         "only_b": [_key_dict(comparison, key) for key in comparison.only_b],
+        "lost": [_key_dict(comparison, key) for key in comparison.lost],
     }
-    return json.dumps(document, indent=2) + "\n"
 
 
-def format_csv(comparison: Comparison) -> str:
-    """One row per compared metric, then one per new failure, changed setting and unmatched variant."""
+def _csv_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """One row per compared metric, then one per new failure, changed setting and unmatched or lost variant."""
     rows: list[dict[str, Any]] = _metric_records(comparison)
     rows += [{**_key_dict(comparison, f.key), "metric": "status", "verdict": "newly_failing", "seed": f.outcome.seed,
               "b": f.outcome.status, "error": f.outcome.error} for f in comparison.new_failures]
     rows += [{**_key_dict(comparison, s.key), "metric": s.name, "verdict": "setting_changed",
               "a": ";".join(map(setting, s.a)), "b": ";".join(map(setting, s.b))} for s in comparison.setting_changes]
-    for verdict, keys in (("only_in_a", comparison.only_a), ("only_in_b", comparison.only_b)):
+    for verdict, keys in (("only_in_a", comparison.only_a), ("only_in_b", comparison.only_b),
+                          ("lost_in_b", comparison.lost)):
         rows += [{**_key_dict(comparison, key), "verdict": verdict} for key in keys]
-    columns = [*comparison.key_columns, "metric", "verdict", "seed", "a", "b", "ratio", "test", "p_value",
-               "n_a", "n_b", "error"]
+    return rows
+
+
+def format_json(comparisons: Sequence[Comparison]) -> str:
+    """One comparison's document; against a baseline, each B's under `comparisons`."""
+    if len(comparisons) == 1:
+        document = _document(comparisons[0])
+    else:
+        document = {"baseline": comparisons[0].a.source, "regressed": any(c.regressed for c in comparisons),
+                    "comparisons": [_document(comparison) for comparison in comparisons]}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def format_csv(comparisons: Sequence[Comparison]) -> str:
+    """Every comparison's rows; against a baseline, a first column `side` names the B each row is about."""
+    several = len(comparisons) > 1
+    columns = [*(["side"] if several else []), *comparisons[0].key_columns, "metric", "verdict", "seed", "a", "b",
+               "ratio", "test", "p_value", "n_a", "n_b", "error"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    for comparison in comparisons:
+        side = {"side": comparison.b.source} if several else {}
+        writer.writerows({**side, **row} for row in _csv_rows(comparison))
     return buffer.getvalue()
 
 
-FORMATTERS: dict[str, Callable[[Comparison], str]] = {
-    "text": format_text, "md": format_markdown, "csv": format_csv, "json": format_json}
+def _joined(format_one: Callable[[Comparison], str]) -> Callable[[Sequence[Comparison]], str]:
+    """A formatter for people: each comparison in turn, then, against a baseline, one line for them all."""
+    def format_all(comparisons: Sequence[Comparison]) -> str:
+        text = "\n".join(format_one(comparison) for comparison in comparisons)
+        if len(comparisons) > 1:
+            regressed = [c.b.source for c in comparisons if c.regressed]
+            text += ("\noverall: REGRESSION in " + ", ".join(regressed) if regressed else
+                     f"\noverall: no regression against {comparisons[0].a.source}") + "\n"
+        return text
+    return format_all
 
 
-def format_comparison(comparison: Comparison, fmt: str) -> str:
-    return FORMATTERS[fmt](comparison)
+FORMATTERS: dict[str, Callable[[Sequence[Comparison]], str]] = {
+    "text": _joined(format_text), "md": _joined(format_markdown), "csv": format_csv, "json": format_json}
+
+
+def format_comparisons(comparisons: Sequence[Comparison], fmt: str) -> str:
+    """`comparisons` (one, or each side against one baseline) in the format `fmt`."""
+    return FORMATTERS[fmt](comparisons)
 

@@ -1,8 +1,11 @@
 """Is a difference between two sets of measurements real? Mann-Whitney U where the samples allow, intervals otherwise.
 
-As airspeed velocity does: the rank test needs no assumption about the shape of timing noise. With few
-samples it cannot reach the significance level at all (three seeds against three can never give
-p < 0.05, let alone 0.002), so the comparison falls back to asking whether the two ranges overlap.
+As airspeed velocity does: the rank test needs no assumption about the shape of timing noise. Its samples must be
+independent, so for a run they are per-run figures (each seed's step-time median), never the steps of one run
+pooled: steps share the run's machine state, and thousands of them make any drift "significant". With few runs
+the test cannot reach the significance level at all (three seeds against three can never give p < 0.05, let alone
+0.002): a timing then gets no verdict ("too few runs"), while losses and accuracies, reproducible from their seeds,
+fall back to asking whether the two ranges overlap.
 """
 from __future__ import annotations
 
@@ -12,19 +15,23 @@ from dataclasses import dataclass
 from typing import Sequence
 
 DEFAULT_ALPHA = 0.002
+TOO_FEW = "too-few-runs"
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """One figure on one side: its samples (per seed or per step) and the interval they span."""
+    """One figure on one side: its samples (per run, or per benchmark round) and the interval they span.
+    `spread_recorded`: the values are repetitions within one benchmark (pytest-benchmark's rounds, or when saved
+    without them, the quartiles of its rounds as low and high), not separate runs."""
 
     values: tuple[float, ...]
     low: float
     high: float
+    spread_recorded: bool = False
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> "Measurement":
-        return cls(tuple(values), min(values), max(values))
+    def of(cls, values: Sequence[float], spread_recorded: bool = False) -> "Measurement":
+        return cls(tuple(values), min(values), max(values), spread_recorded)
 
     @property
     def center(self) -> float:
@@ -33,7 +40,8 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Evidence:
-    """How a difference was judged: by `test` ("mann-whitney" or "intervals"), with its p-value if any."""
+    """How a difference was judged: by `test` ("mann-whitney", "intervals", or TOO_FEW: not judged), with its
+    p-value if any."""
 
     test: str
     significant: bool
@@ -63,16 +71,13 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
 def judge(a: Measurement, b: Measurement, alpha: float = DEFAULT_ALPHA, timed: bool = False) -> Evidence:
     """Whether A and B differ: the rank test when it could reach `alpha`, else non-overlapping intervals.
 
-    A timing that is one value with no recorded spread cannot tell a change from noise (two runs of the
-    same code never take the same time), so against it nothing counts as significant.
+    A timing from too few runs for the rank test gets no verdict: two runs of the same code never take the same
+    time, and a handful of them cannot tell a change from the machine's mood. Only recorded quartiles of many
+    repetitions on both sides still compare by intervals.
     """
     if smallest_p_value(len(a.values), len(b.values)) < alpha:
         p_value = mann_whitney_p(a.values, b.values)
         return Evidence("mann-whitney", p_value < alpha, p_value)
-    if timed and (_bare_point(a) or _bare_point(b)):
-        return Evidence("intervals", False)
+    if timed and not (a.spread_recorded and b.spread_recorded):
+        return Evidence(TOO_FEW, False)
     return Evidence("intervals", a.high < b.low or b.high < a.low)
-
-
-def _bare_point(measurement: Measurement) -> bool:
-    return len(measurement.values) < 2 and measurement.low == measurement.high

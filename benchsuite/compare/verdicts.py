@@ -1,8 +1,10 @@
 """`bench compare`: match two sides variant by variant and say, metric by metric, what got worse for real.
 
 A change counts as a regression only when it is both beyond the metric's threshold and significant
-(see significance.py); beyond the threshold but not significant is "uncertain". Rows that newly fail
-count like regressions; rows on one side only, and changed settings, are listed for the reader.
+(see significance.py); beyond the threshold but not significant is "uncertain", and a timing from too few runs
+for the test is "too_few_runs" (listed, never gated on). Rows that newly fail count like regressions; variants
+on one side only, variants lost in B (every row skipped or without figures where A had some), and changed
+settings are listed for the reader.
 """
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ from ..errors import BenchInputError
 from ..results.metrics import METRICS, Metric
 from ..results.schema import FAILED_STATUSES as FAILED
 from .inputs import Key, Outcome, Side, load_side
-from .significance import DEFAULT_ALPHA, Evidence, Measurement, judge
+from .significance import DEFAULT_ALPHA, TOO_FEW, Evidence, Measurement, judge
 
-VERDICTS = ("regressed", "uncertain", "improved", "same")
+VERDICTS = ("regressed", "uncertain", "too_few_runs", "improved", "same")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Comparison:
     setting_changes: list[SettingChange] = field(default_factory=list)
     only_a: list[Key] = field(default_factory=list)
     only_b: list[Key] = field(default_factory=list)
+    lost: list[Key] = field(default_factory=list)  # figures in A, none in B (all skipped or blank)
     environment: list[tuple[str, str, str]] = field(default_factory=list)  # (fact, A's, B's)
 
     @property
@@ -81,6 +84,8 @@ def verdict(metric: Metric, a: Measurement, b: Measurement, evidence: Evidence) 
     direction = metric.worse_beyond(a.center, b.center)
     if direction == 0:
         return "same"
+    if evidence.test == TOO_FEW:
+        return "too_few_runs"
     if not evidence.significant:
         return "uncertain"
     return "regressed" if direction > 0 else "improved"
@@ -108,8 +113,10 @@ def compare_sides(a: Side, b: Side, metrics: Mapping[str, Metric] = METRICS,
     result.only_b = sorted(set(b.entries) - set(a.entries))
     for key in sorted(set(a.entries) & set(b.entries)):
         before, after = a.entries[key], b.entries[key]
+        if before.measurements and not after.measurements:
+            result.lost.append(key)
         for name, metric in metrics.items():
-            ma, mb = before.measurement(name, after), after.measurement(name, before)
+            ma, mb = before.measurements.get(name), after.measurements.get(name)
             if ma is None or mb is None or _never_on_both(ma, mb):
                 continue
             evidence = judge(ma, mb, alpha, metric.timed)

@@ -13,9 +13,11 @@ from typing import Any, Callable
 from ..backends import get_backend
 from ..measurement.measure import measure
 from ..measurement.memory import PeakMemory
+from ..measurement.predictions import model_state, prediction_text
 from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
 from ..planning.grid import Job
+from ..models.checkpoint import ModelState
 from ..registry.loading import get_registry
 from ..specs import CellConfig, TaskData
 
@@ -30,18 +32,20 @@ class JobRequest:
     threads: int | None = None
     plugins_dir: str | None = None
     task_failure: str = ""  # why the task's data could not be built; the row is an error without training
+    save_model: bool = False  # hand the trained model back in the outcome (--save-models)
 
 
 @dataclass
 class JobOutcome:
-    """A finished job: its runs.csv row, curve points, timing samples, and the traceback behind an error row
-    (the driver, the run folder's only writer, puts it into errors.log)."""
+    """A finished job: its runs.csv row, curve points, timing samples, the traceback behind an error row (the
+    driver, the run folder's only writer, puts it into errors.log), and the trained model when asked to keep it."""
 
     job: Job
     row: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     failure_details: str = ""
+    model: ModelState | None = None
 
 
 def _rows_per_step(job: Job, data: TaskData | None) -> int | None:
@@ -95,7 +99,12 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
                 on_train_start()
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch)
         row.update(measured.fields, peak_memory_mb=peak.mib)
+        model = None
+        if row["status"] == "ok":
+            row["prediction"] = prediction_text(session, data)
+            if request.save_model:
+                model = model_state(session, data, job.key_fields())
     except Exception as exc:  # a failing cell is recorded and the run goes on
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         return JobOutcome(job, row, failure_details=traceback.format_exc())
-    return JobOutcome(job, row, measured.curve, measured.samples)
+    return JobOutcome(job, row, measured.curve, measured.samples, model=model)

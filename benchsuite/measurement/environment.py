@@ -47,6 +47,7 @@ def _measurement(device: str) -> dict[str, Any]:
         "clock": "time.perf_counter, read after the device is synchronised",
         "warmup_steps": timing.WARMUP_STEPS,
         "noise_iqr_ratio": timing.NOISE_RATIO,
+        "noise_warn_ratio": timing.WARN_RATIO,
         "infer_warmup": timing.INFER_WARMUP,
         "infer_min_repeats": timing.INFER_MIN_REPEATS,
         "infer_min_seconds": timing.INFER_MIN_SECONDS,

@@ -1,6 +1,7 @@
 """Measure one opened session: train it, then turn what happened into row fields, curve points and timing samples."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -69,8 +70,10 @@ def measure(session: Session, epochs: int, timeout: float | None, target: float,
         curve_points(result), step_samples(result))
     if result.status == "ok":
         measured.fields.update(_final_figures(session))
-        inference = time_inference(session, next(iter(session.batches(1))))
+        batch = next(iter(session.batches(1)))
+        inference = time_inference(session, batch)
         measured.fields.update(infer_ms_median=inference.spread.median_ms, infer_ms_iqr=inference.spread.iqr_ms,
                                chars_per_second=inference.chars_per_second)
+        measured.fields.update(dataclasses.asdict(session.footprint(batch)))
         measured.samples += inference_samples(inference)
     return measured

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 
 # The first step pays one-off costs (allocator growth, lazy initialisation, optimizer state, kernel selection).
 WARMUP_STEPS = 1
-# Step times whose interquartile range exceeds this share of their median are flagged as noisy.
+# torch.utils.benchmark's two tiers: an interquartile range beyond 10% of the median is noted (the row is flagged
+# `step_ms_noisy`), beyond 25% warned about.
 NOISE_RATIO = 0.10
+WARN_RATIO = 0.25
 # Inference: untimed passes first, then timed ones until both a minimum count and a minimum time are reached.
 INFER_WARMUP = 2
 INFER_MIN_REPEATS = 5
@@ -64,11 +66,16 @@ def step_spread(step_seconds: Sequence[float]) -> Spread:
     return spread_ms(steady_steps(step_seconds))
 
 
-def noise_warning(label: str, spread: Spread) -> str:
-    """The warning printed for a noisy timing: what, how noisy, and the likely cause."""
-    return (f"warning: {label}: step times are noisy (IQR {spread.iqr_ms:.3g} ms is "
-            f"{spread.iqr_ms / spread.median_ms:.0%} of the median {spread.median_ms:.3g} ms, over "
-            f"{NOISE_RATIO:.0%}); other load on the machine may have disturbed them")
+def noise_summary(spreads: Sequence[Spread]) -> str | None:
+    """One line on how many of these timings were noisy (None when none was): a note past NOISE_RATIO, a warning
+    when some are past WARN_RATIO."""
+    noisy = [spread for spread in spreads if spread.noisy]
+    if not noisy:
+        return None
+    very = sum(spread.iqr_ms / spread.median_ms > WARN_RATIO for spread in noisy)
+    line = (f"{len(noisy)} of {len(spreads)} rows had noisy step times (IQR > {NOISE_RATIO:.0%} of the median"
+            + (f"; {very} over {WARN_RATIO:.0%}" if very else "") + ")")
+    return f"{'warning' if very else 'note'}: {line}; see step_ms_noisy (other load on the machine disturbs timings)"
 
 
 @dataclass(frozen=True)
@@ -108,14 +115,17 @@ def time_inference(session: "Session", batch: Any) -> InferenceTiming:
 
 @contextmanager
 def thread_count(threads: int | None) -> Iterator[int]:
-    """Run the block with torch using `threads` intra-op threads (None: leave as is); yields the count in use."""
+    """Run the block with torch using `threads` intra-op threads and the BLAS and OpenMP pools (NumPy's among
+    them) limited to as many, through threadpoolctl (None: leave all as they are); yields torch's count in use."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        yield torch.get_num_threads()
+        with threadpool_limits(limits=threads):  # None changes nothing
+            yield torch.get_num_threads()
     finally:
         torch.set_num_threads(previous)
 

@@ -7,7 +7,7 @@ executor and its settings, fail-fast, plugins-dir); rows new to the grid are run
 an executor again (`--executor`, `--isolate`) replaces the recorded executor and its Ray settings as a whole. Options that
 change what a row measures without showing in its key (epochs, lr, task options, batch size, target, threads,
 the device) must stay as they were, or the table would mix incomparable rows: changing them is bad input. `--out`
-does not apply.
+does not apply: it is accepted only as the run folder's own parent (the command repeated with --resume added).
 """
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ class RunOptions:
     workers: int | None = None  # ray: jobs at once (local instance: its size; default one per core)
     ray_address: str | None = None  # ray: an existing cluster to use instead of a local instance
     gpus_per_job: float | None = None  # ray: each CUDA job's share of a GPU (default 1)
+    save_models: bool = False  # keep each ok row's trained model under <run>/models/
 
     @classmethod
     def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
@@ -63,7 +64,8 @@ class RunOptions:
               task_opts: Any = (), plugins_dir: str | None = None, timeout: float | None = None,
               threads: int | None = None, target: float | None = None, isolate: bool = False,
               fail_fast: bool = False, executor: str | None = None, workers: int | None = None,
-              ray_address: str | None = None, gpus_per_job: float | None = None) -> "RunOptions":
+              ray_address: str | None = None, gpus_per_job: float | None = None,
+              save_models: bool = False) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         if isinstance(task_opts, Mapping):
             parsed_task_opts = {task: dict(opts) for task, opts in task_opts.items()}
@@ -91,6 +93,7 @@ class RunOptions:
             workers=None if workers is None else positive_int(workers, "--workers"),
             ray_address=ray_address or None,
             gpus_per_job=None if gpus_per_job is None else positive_number(gpus_per_job, "--gpus-per-job"),
+            save_models=bool(save_models),
         )
 
     @property
@@ -128,8 +131,11 @@ def options_from_record(record: Mapping[str, Any]) -> RunOptions:
 def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     """The interrupted run's own options with the `given` ones (as typed, unparsed) on top; see the policy above."""
     run_dir = Path(run_dir)
-    if "out" in given:
-        raise BenchInputError(f"--out does not apply with --resume: the run is finished in {run_dir} itself")
+    if "out" in given:  # pressing up and adding --resume repeats --out: fine when it names the run's own parent
+        if Path(given["out"]).resolve() != run_dir.resolve().parent:
+            raise BenchInputError(f"--out {given['out']} does not apply with --resume: the run is finished in "
+                                  f"{run_dir} itself, under {run_dir.parent}")
+        given = {name: value for name, value in given.items() if name != "out"}
     stored = read_meta(run_dir)["options"]
     if any(name in given for name in ("executor", "isolate")):
         stored = {name: value for name, value in stored.items() if name not in EXECUTOR_CHOICE}

@@ -27,7 +27,7 @@ from ..errors import BenchInputError, unknown_name
 from ..specs import CellSpec, TaskSpec
 from ..version import __version__
 
-BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "seed_tasks", "char_tasks")
+BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "baseline_cells", "seed_tasks", "char_tasks")
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
 LOAD_ENV = "BENCHSUITE_LOAD_PLUGINS"

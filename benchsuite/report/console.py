@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..measurement.timing import Spread, noise_warning
+from ..measurement.timing import Spread, noise_summary
 
 if TYPE_CHECKING:
     import pandas
@@ -51,7 +51,7 @@ def format_runs(table: "pandas.DataFrame") -> str:
     return text + ("\n\nnot ok:\n" + "\n".join(notes) if notes else "")
 
 
-def noise_warnings(table: "pandas.DataFrame") -> list[str]:
-    """A warning for each row whose step times were too spread out to trust (flagged `step_ms_noisy`)."""
-    return [noise_warning(variant_label(row), Spread(row["step_ms_median"], row["step_ms_iqr"]))
-            for row in table.to_dict("records") if row.get("step_ms_noisy") in (True, "True")]
+def noise_line(table: "pandas.DataFrame") -> str | None:
+    """One line on the rows whose step times were too spread out to trust, or None when no row's were."""
+    timed = table.dropna(subset=["step_ms_median", "step_ms_iqr"])
+    return noise_summary([Spread(row.step_ms_median, row.step_ms_iqr) for row in timed.itertuples(index=False)])

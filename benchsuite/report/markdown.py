@@ -16,6 +16,7 @@ from ..results.files import write_text_atomic
 from ..results.summary import SUMMARY_METRICS, summarize
 from ..results.schema import VARIANT_COLUMNS
 from .console import variant_name
+from .samples import SAMPLE_TEMPERATURE, model_samples
 
 if TYPE_CHECKING:
     import pandas
@@ -29,7 +30,8 @@ def write_report(run_dir: Path) -> list[Path]:
     meta = load_meta(run_dir / "meta.json")
     plots = draw_plots(runs, load_curves(run_dir / "curves.csv"), load_samples(run_dir / "samples.csv"), run_dir)
     summary = run_dir / "summary.md"
-    write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots]))
+    write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots],
+                                                model_samples(run_dir, meta)))
     return [summary, *plots]
 
 
@@ -99,7 +101,25 @@ def _ceiling(runs: "pandas.DataFrame") -> str:
     return f"ceiling: {values} (the best accuracy any model can reach on this data)"
 
 
-def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] | None, plots: list[str]) -> str:
+def _predictions(runs: "pandas.DataFrame") -> list[str]:
+    """Each variant's prediction on the first training sample (its lowest ok seed), as the seed notebook printed."""
+    if "prediction" not in runs:
+        return []
+    ok = runs[(runs["status"] == "ok") & runs["prediction"].notna()].sort_values([*VARIANT_COLUMNS, "seed"])
+    firsts = ok.drop_duplicates(VARIANT_COLUMNS)
+    return [f"- {variant_name(row)} seed {row['seed']}: `{row['prediction']}`" for row in firsts.to_dict("records")]
+
+
+def _samples(samples: list[tuple[str, str]]) -> list[str]:
+    lines = [f"Samples from the saved models (temperature {SAMPLE_TEMPERATURE:g}, seed 0; `bench sample` for more):",
+             ""]
+    for variant, text in samples:
+        lines += [f"{variant}:", "", "```", text, "```", ""]
+    return lines[:-1]
+
+
+def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] | None, plots: list[str],
+                     samples: dict[str, list[tuple[str, str]]] | None = None) -> str:
     lines = [f"# benchsuite report: {title}", "", _environment(meta), "",
              "Figures are means over the seeds that finished ok (± standard deviation over several seeds; "
              "time-to-target over the seeds that reached it); the best of each metric is in **bold**."]
@@ -107,6 +127,11 @@ def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] 
         lines += ["", "No rows recorded yet."]
     for task, group in runs.groupby("task", sort=True):
         lines += ["", f"## {task}", "", _ceiling(group), "", *task_table(group)]
+        predictions = _predictions(group)
+        if predictions:
+            lines += ["", "Predicted next characters of the first training sample:", "", *predictions]
+        if samples and task in samples:
+            lines += ["", *_samples(samples[task])]
         failures = _not_ok(group)
         if failures:
             lines += ["", "Not ok:", "", *failures]

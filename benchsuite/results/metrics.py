@@ -60,16 +60,17 @@ METRICS = _metrics(
     Metric("infer_ms_median", False, False, DEFAULT_FACTOR, timed=True),
     Metric("chars_per_second", True, False, DEFAULT_FACTOR, timed=True),
     Metric("peak_memory_mb", False, False, DEFAULT_FACTOR, timed=True),
+    Metric("param_bytes", False, False, DEFAULT_FACTOR),  # counted from the model: the same on every run
+    Metric("optimizer_bytes", False, False, DEFAULT_FACTOR),
+    Metric("activation_bytes", False, False, DEFAULT_FACTOR),
     Metric("time_ms", False, False, DEFAULT_FACTOR, timed=True),  # a pytest-benchmark median
 )
 # Settings rather than outcomes: a difference is reported exactly, as a sign the sides did not run alike.
 SETTINGS = ("params", "ceiling", "epochs", "lr", "batch_size", "threads", "target")
-# Columns that hold a metric's spread: a per-seed interval for the comparison when no samples exist.
-SPREADS = {"step_ms_median": "step_ms_iqr", "infer_ms_median": "infer_ms_iqr"}
-# Raw timings in samples.csv (metric name there -> the runs.csv median they make up).
-SAMPLES = {"step_ms": "step_ms_median", "infer_ms": "infer_ms_median"}
-# Columns compare reads for neither: identity, status and flags.
-NOT_COMPARED = ("schema_version", "seed", "status", "error", "step_ms_iqr", "infer_ms_iqr", "step_ms_noisy")
+# Columns compare reads for neither: identity, status, flags, spreads within one run (a run's figure is its
+# median; the runs are the samples), and the prediction text.
+NOT_COMPARED = ("schema_version", "seed", "status", "error", "step_ms_iqr", "infer_ms_iqr", "step_ms_noisy",
+                "prediction")
 
 
 def parse_thresholds(pairs: Iterable[str], metrics: Mapping[str, Metric] = METRICS) -> dict[str, Metric]:

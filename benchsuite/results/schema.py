@@ -19,13 +19,13 @@ RUN_COLUMNS = ["schema_version", *KEY_COLUMNS, "device", "status", "error", "par
                "final_loss", "accuracy", "ceiling", "valid_loss", "valid_accuracy", "bpc",
                "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr",
                "target", "threads", "step_ms_noisy", "infer_ms_median", "infer_ms_iqr", "chars_per_second",
-               "peak_memory_mb", "batch_size"]
+               "peak_memory_mb", "batch_size", "prediction", "param_bytes", "optimizer_bytes", "activation_bytes"]
 # What a file must hold to be read as a runs.csv at all.
 RUN_REQUIRED = ["schema_version", *KEY_COLUMNS, "device", "status"]
 CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
 SAMPLE_COLUMNS = ["schema_version", *KEY_COLUMNS, "metric", "sample", "epoch", "warmup", "value"]
 # Columns read as text and as True/False; every other run column outside the key is a measured or set number.
-TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error"]
+TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error", "prediction"]
 BOOLEAN_COLUMNS = ["bidirectional", "step_ms_noisy"]
 NUMERIC_COLUMNS = [column for column in RUN_COLUMNS
                    if column not in ("schema_version", *KEY_COLUMNS, *TEXT_COLUMNS, *BOOLEAN_COLUMNS)]

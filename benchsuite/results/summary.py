@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 SUMMARY_METRICS = ["accuracy", "final_loss", "valid_accuracy", "valid_loss", "bpc", "epochs_to_target",
                    "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr", "infer_ms_median",
-                   "chars_per_second", "peak_memory_mb"]
+                   "chars_per_second", "peak_memory_mb", "param_bytes", "optimizer_bytes", "activation_bytes"]
 SUMMARY_COLUMNS = ["schema_version", *GROUP_COLUMNS, "n_seeds", "statuses", "params", "target", "n_reached_target",
                    *(f"{metric}_{stat}" for metric in SUMMARY_METRICS for stat in ("mean", "std"))]
 

@@ -18,7 +18,6 @@ from torch import nn
 
 from benchsuite import CellConfig, get_cell, get_task
 from benchsuite.backends.torch_backend import TorchSession
-from benchsuite.measurement.timing import thread_count
 from benchsuite.measurement.train import train
 
 ROUNDS = 15
@@ -70,21 +69,21 @@ def suite_seconds(task: str, hidden: int, layers: int, lr: float) -> float:
     return train(session, EPOCHS).train_seconds
 
 
+@pytest.mark.usefixtures("one_thread")  # one thread each: the loops' own cost, not a race for the cores
 @pytest.mark.parametrize("task, hidden, layers", [("apple", 5, 1), ("ship", 25, 1), ("ship", 25, 2)])
 def test_suite_loop_costs_no_more_than_the_notebook_loop(task: str, hidden: int, layers: int) -> None:
     ratios, suite_ms, notebook_ms = [], [], []
-    with thread_count(1):  # one thread each: the loops' own cost, not a race for the cores
-        for round_index in range(ROUNDS):
-            # Alternate which goes first, so neither always inherits the other's warm caches.
-            if round_index % 2:
-                suite = suite_seconds(task, hidden, layers, 0.1)
-                notebook = notebook_seconds(task, hidden, layers, 0.1)
-            else:
-                notebook = notebook_seconds(task, hidden, layers, 0.1)
-                suite = suite_seconds(task, hidden, layers, 0.1)
-            ratios.append(suite / notebook)
-            suite_ms.append(suite / EPOCHS * 1e3)
-            notebook_ms.append(notebook / EPOCHS * 1e3)
+    for round_index in range(ROUNDS):
+        # Alternate which goes first, so neither always inherits the other's warm caches.
+        if round_index % 2:
+            suite = suite_seconds(task, hidden, layers, 0.1)
+            notebook = notebook_seconds(task, hidden, layers, 0.1)
+        else:
+            notebook = notebook_seconds(task, hidden, layers, 0.1)
+            suite = suite_seconds(task, hidden, layers, 0.1)
+        ratios.append(suite / notebook)
+        suite_ms.append(suite / EPOCHS * 1e3)
+        notebook_ms.append(notebook / EPOCHS * 1e3)
     ratio = statistics.median(ratios)
     q1, _, q3 = statistics.quantiles(ratios, n=4)
     report = (f"{task} rnn {layers}L h{hidden}: suite {statistics.median(suite_ms):.3f} ms/epoch, notebook "

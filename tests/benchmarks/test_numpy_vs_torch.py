@@ -2,11 +2,11 @@
 
 Both sessions train the same task in one process, one epoch each in turn (order alternating), and
 the medians are compared, so machine load moves both figures together. Both libraries run on one
-thread (the `one_thread` fixture in tests/conftest.py says why), so the thread's CPU time is all
-the work an epoch does; the verdict uses it because on a busy machine wall-clock epochs also
-count the time other processes held the core, and more of it for the longer epoch. Wall-clock
-medians are printed beside it. Run with `-s` to see the figures, or run this file for the scaling
-table: `.venv/bin/python tests/benchmarks/test_numpy_vs_torch.py`.
+thread (tests/helpers/threads.py says why), so the thread's CPU time is all the work an epoch
+does; the verdict uses it because on a busy machine wall-clock epochs also count the time other
+processes held the core, and more of it for the longer epoch. Wall-clock medians are printed
+beside it. Run with `-s` to see the figures, or run this module for the scaling table:
+`cd tests && ../.venv/bin/python -m benchmarks.test_numpy_vs_torch`.
 """
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ import statistics
 import time
 
 import pytest
-import torch
-from threadpoolctl import threadpool_limits
 
 from benchsuite.backends import Session, get_backend
 from benchsuite.registry.loading import get_registry
 from benchsuite.specs import CellConfig
+from helpers.threads import single_thread
 
 WARMUP_EPOCHS = 5
 CELLS = ("rnn", "numpy-rnn")
@@ -95,6 +94,5 @@ def scaling_table() -> list[str]:
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1, user_api="blas"):  # as the one_thread fixture does
+    with single_thread():
         print("\n".join(scaling_table()))

@@ -1,4 +1,4 @@
-"""An example benchsuite plugin: the minGRU cell and the non-causal `reverse` task.
+"""An example benchsuite plugin: a minGRU cell written as a plain step loop, and the non-causal `reverse` task.
 
 Only hook functions live here, so `bench list` can import this module without importing torch;
 the torch code is in `layers.py`, imported inside `build`.
@@ -35,7 +35,7 @@ def build_reverse(length: int = 5, samples: int = 240, symbols: str = "abcd", se
 
 @hookimpl
 def register_cells(register: Callable[[CellSpec], None]) -> None:
-    register(CellSpec("mingru", "torch", build_mingru, "minGRU: gates read only the input (Feng et al., 2024)",
+    register(CellSpec("mingru-loop", "torch", build_mingru, "minGRU as a step loop: gates read only the input",
                       native_variants=False))
 
 

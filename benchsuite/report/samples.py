@@ -1,0 +1,40 @@
+"""Short samples from a run's saved models, for the report: one per unidirectional variant (its lowest seed)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import BenchInputError
+from ..models.checkpoint import read_model, saved_models
+from ..models.sampling import load_predictor, sample_text
+from .console import variant_name
+
+SAMPLE_LENGTH = 120
+SAMPLE_TEMPERATURE = 0.8
+PRIME_CHARS = 20  # the prime: the start of the first training sample
+
+
+def model_samples(run_dir: Path, meta: dict[str, Any] | None) -> dict[str, list[tuple[str, str]]]:
+    """By task: (variant, prime + generated text) for each unidirectional variant with a saved model.
+    A model that cannot be rebuilt (its plugin is gone) gets the reason instead of a sample."""
+    plugins_dir = ((meta or {}).get("options") or {}).get("plugins_dir")
+    chosen: dict[tuple[str, str], dict[str, Any]] = {}
+    models = {}
+    for path in saved_models(run_dir):
+        model = read_model(path)
+        config = model.config
+        if config["bidirectional"]:
+            continue  # it reads the future: there is no next character for it to draw
+        variant = (str(config["task"]), variant_name(config))
+        if variant not in chosen or config["seed"] < chosen[variant]["seed"]:
+            chosen[variant], models[variant] = config, model
+    samples: dict[str, list[tuple[str, str]]] = {}
+    for (task, variant), model in sorted(models.items()):
+        prime = str(model.config["text_start"])[:PRIME_CHARS]
+        try:
+            text = prime + sample_text(load_predictor(model, plugins_dir), model.vocab, prime, SAMPLE_LENGTH,
+                                       SAMPLE_TEMPERATURE, 0, int(model.config["window"]))
+        except BenchInputError as exc:
+            text = f"(no sample: {exc})"
+        samples.setdefault(task, []).append((variant, text))
+    return samples

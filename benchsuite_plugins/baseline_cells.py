@@ -1,0 +1,58 @@
+"""Modern baselines as built-in cells: minGRU, minLSTM, LRU and a causal Transformer.
+
+Only hook functions live here; each cell's torch code is imported inside its `build`, so `bench list` stays fast.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from benchsuite import CellConfig, CellSpec, hookimpl
+
+
+def build_mingru(config: CellConfig) -> object:
+    from .min_rnn_layers import MinGRU
+
+    return MinGRU(config.input_size, config.hidden_size)
+
+
+def build_minlstm(config: CellConfig) -> object:
+    from .min_rnn_layers import MinLSTM
+
+    return MinLSTM(config.input_size, config.hidden_size)
+
+
+def build_lru(config: CellConfig) -> object:
+    from .lru_layer import LRU
+
+    return LRU(config.input_size, config.hidden_size)
+
+
+def build_transformer(config: CellConfig) -> object:
+    """`num_layers` blocks; `bidirectional=True` drops the causal mask (the suite keeps it off causal tasks).
+
+    Layers and directions are wired as for every other cell (stacked; a second direction reads the sequence
+    reversed and is concatenated), so outputs have torch's shapes and each block holds a single layer's parameters.
+    """
+    from functools import partial
+
+    from benchsuite.backends.torch_variants import build_layer
+
+    from .transformer_layer import TransformerLayer
+
+    def block(single: CellConfig, causal: bool) -> TransformerLayer:
+        return TransformerLayer(single.input_size, single.hidden_size, causal=causal)
+
+    return build_layer(partial(block, causal=not config.bidirectional), config, native_variants=False)
+
+
+@hookimpl
+def register_cells(register: Callable[[CellSpec], None]) -> None:
+    register(CellSpec("mingru", "torch", build_mingru,
+                      "minGRU (Feng et al. 2024): gates read only the input; log-space parallel scan"))
+    register(CellSpec("minlstm", "torch", build_minlstm,
+                      "minLSTM (Feng et al. 2024): normalised forget/input gates; log-space parallel scan"))
+    register(CellSpec("lru", "torch", build_lru,
+                      "linear recurrent unit (Orvieto et al. 2023): complex diagonal recurrence, GLU readout"))
+    register(CellSpec("transformer", "torch", build_transformer,
+                      "pre-LayerNorm Transformer, one block per layer; causal unless bidirectional",
+                      native_variants=True))

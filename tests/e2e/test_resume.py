@@ -1,0 +1,157 @@
+"""Nothing finished is lost: kill -9 keeps every finished row, Ctrl-C drops only the row in flight, --resume finishes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas
+import pytest
+
+import benchsuite
+from benchsuite.results.files import read_csv_rows
+from benchsuite.results.schema import KEY_COLUMNS, row_key
+from helpers.runs import only_run_dir
+from helpers.faulty_cells import write_plugin
+
+SEEDS = [str(seed) for seed in range(12)]
+
+
+def curve_counts(run_dir: Path) -> dict[tuple, int]:
+    """How often each (row key, epoch, metric) appears in curves.csv."""
+    counts: dict[tuple, int] = {}
+    for point in read_csv_rows(run_dir / "curves.csv"):
+        key = (*row_key(point), int(point["epoch"]), point["metric"])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def assert_each_curve_once(run_dir: Path, seeds: int, epochs: int) -> None:
+    """Every seed's curve has each of its epochs' points exactly once: nothing lost, nothing doubled."""
+    counts = curve_counts(run_dir)
+    assert set(counts.values()) == {1}
+    metrics = {key[-1] for key in counts}
+    assert {key[KEY_COLUMNS.index("seed")] for key in counts} == set(range(seeds))
+    assert len(counts) == seeds * epochs * len(metrics) and {key[-2] for key in counts} == set(range(1, epochs + 1))
+
+
+def assert_samples_match_rows(run_dir: Path) -> None:
+    """samples.csv holds timings of exactly the rows in runs.csv, none twice."""
+    samples = [(*row_key(point), point["metric"], point["sample"], point["epoch"])
+               for point in read_csv_rows(run_dir / "samples.csv")]
+    assert len(samples) == len(set(samples))
+    assert {sample[:len(KEY_COLUMNS)] for sample in samples} == {row_key(row) for row in read_csv_rows(run_dir / "runs.csv")}
+
+
+def wait_for_rows(runs: Path, count: int, child: subprocess.Popen, limit: float = 120.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and child.poll() is None:
+        if runs.exists() and len(runs.read_bytes().splitlines()) > count:  # header plus `count` rows
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no {count} rows in {runs} in time (child exit code {child.poll()})")
+
+
+@pytest.mark.slow  # a second interpreter imports torch
+def test_kill_9_keeps_the_finished_rows_and_resume_completes_the_sweep(tmp_path, bench):
+    plugins, out = write_plugin(tmp_path / "plugins"), tmp_path / "out"
+    progress = tmp_path / "progress.txt"
+    with open(progress, "w") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "benchsuite", "run", "--tasks", "apple", "--cells", "slow", "--seeds", ",".join(SEEDS),
+             "--epochs", "4", "--device", "cpu", "--plugins-dir", str(plugins), "--out", str(out)],
+            stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        try:
+            while not out.exists() or not any(out.iterdir()):
+                assert child.poll() is None, progress.read_text()
+                time.sleep(0.02)
+            run_dir = only_run_dir(out)
+            wait_for_rows(run_dir / "runs.csv", 3, child)
+        finally:
+            child.kill()  # SIGKILL: no handler, no flush, no cleanup
+            child.wait()
+    assert child.returncode == -9
+
+    before = read_csv_rows(run_dir / "runs.csv")
+    reported = progress.read_text().count(": ok")
+    assert 3 <= len(before) < 12 and all(row["status"] == "ok" for row in before)
+    assert reported <= len(before) <= reported + 1  # a row is on disk before its progress line is printed
+    assert len(pandas.read_csv(run_dir / "runs.csv")) == len(before)  # the file parses as it is
+
+    resumed = bench("run", "--resume", str(run_dir))
+    assert resumed.exit_code == 0, resumed.output
+    after = read_csv_rows(run_dir / "runs.csv")
+    assert sorted(int(row["seed"]) for row in after) == list(range(12))  # 12 rows, none twice
+    assert after[:len(before)] == before  # the finished rows were kept as they were, not run again
+    assert [row["epochs"] for row in after] == ["4"] * 12  # the resumed rows used the run's own options
+    assert_each_curve_once(run_dir, seeds=12, epochs=4)
+    assert_samples_match_rows(run_dir)
+    (record,) = json.loads((run_dir / "meta.json").read_text())["resumes"]
+    assert (record["kept_rows"], record["planned_rows"]) == (len(before), 12 - len(before))
+
+
+def test_ctrl_c_drops_the_row_in_flight_and_says_how_to_resume(tmp_path, bench):
+    plugins, out = write_plugin(tmp_path / "plugins"), tmp_path / "out"
+    stopped = bench("run", "--tasks", "apple", "--cells", "ctrl_c_on_3rd_run", "--seeds", "0,1,2,3", "--epochs", "3",
+                     "--device", "cpu", "--plugins-dir", str(plugins), "--out", str(out))
+
+    run_dir = only_run_dir(out)
+    assert stopped.exit_code == 130
+    assert (f"interrupted: 2 of 4 rows finished and are kept in {run_dir}/runs.csv; the row in flight was dropped. "
+            f"Finish the run with: bench run --resume {run_dir}") in stopped.output
+    assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1"]
+    assert {key[KEY_COLUMNS.index("seed")] for key in curve_counts(run_dir)} == {0, 1}  # nothing of the dropped row either
+
+    finished = bench("run", "--resume", str(run_dir))  # this plugin interrupts only its third run in a process
+    assert finished.exit_code == 0, finished.output
+    assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1", "2", "3"]
+
+
+def test_resume_takes_the_runs_options_and_widens_its_grid(tmp_path, bench):
+    first = bench("run", "--tasks", "apple", "--cells", "rnn", "--epochs", "2", "--device", "cpu", "--out", str(tmp_path))
+    assert first.exit_code == 0, first.output
+    run_dir = only_run_dir(tmp_path)
+    (original,) = read_csv_rows(run_dir / "runs.csv")
+
+    more = bench("run", "--resume", str(run_dir), "--seeds", "0,1", "--cells", "rnn,gru")
+    assert more.exit_code == 0, more.output
+    rows = read_csv_rows(run_dir / "runs.csv")
+    assert rows[0] == original
+    assert sorted((row["cell"], row["seed"], row["epochs"]) for row in rows) == [
+        ("gru", "0", "2"), ("gru", "1", "2"), ("rnn", "0", "2"), ("rnn", "1", "2")]
+
+
+def test_the_same_command_with_resume_added_is_accepted(tmp_path, bench):
+    command = ["run", "--tasks", "apple", "--cells", "rnn", "--seeds", "0", "--epochs", "2", "--device", "cpu",
+               "--out", str(tmp_path)]
+    first = bench(*command)
+    assert first.exit_code == 0, first.output
+    run_dir = only_run_dir(tmp_path)
+    # Press up, widen the seeds, add --resume: --out names the run's own parent, so it is no conflict.
+    again = bench(*command[:6], "0,1", *command[7:], "--resume", str(run_dir))
+    assert again.exit_code == 0, again.output
+    assert only_run_dir(tmp_path) == run_dir
+    assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1"]
+
+
+def test_resume_cleans_a_torn_row_and_orphan_curves(tmp_path, bench):
+    first = bench("run", "--tasks", "apple", "--cells", "rnn", "--seeds", "0,1", "--epochs", "2", "--device", "cpu",
+                   "--out", str(tmp_path))
+    assert first.exit_code == 0, first.output
+    run_dir = only_run_dir(tmp_path)
+    runs, curves = run_dir / "runs.csv", run_dir / "curves.csv"
+    # As a kill would leave them: seed 1's row cut mid-line, its curve complete.
+    kept_text = runs.read_text().splitlines(keepends=True)
+    runs.write_text("".join(kept_text[:2]) + kept_text[2][:30])
+    assert [row["seed"] for row in read_csv_rows(runs)] == ["0"]
+
+    table = benchsuite.run(resume=run_dir)  # the same from Python
+    assert list(table["seed"]) == [0, 1] and list(table["status"]) == ["ok", "ok"]
+    assert [row["seed"] for row in read_csv_rows(runs)] == ["0", "1"]
+    assert runs.read_text().count("\n") == 3
+    assert_each_curve_once(run_dir, seeds=2, epochs=2)
+    assert_samples_match_rows(run_dir)
+    assert not list(run_dir.glob(".*tmp*"))  # atomic rewrites leave no temporary files behind

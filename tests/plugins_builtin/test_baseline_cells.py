@@ -1,0 +1,93 @@
+"""The built-in baselines against independent computations of the same weights.
+
+mingru, minlstm and lru: the parallel scan (log-space, or a blocked convolution) against a step-by-step loop in
+linear space, outputs and gradients. transformer: perturbing a future input leaves earlier outputs alone, unless
+bidirectional. LRU: the paper's initialisation and an honest parameter count.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from benchsuite import CellConfig, get_cell
+from benchsuite_plugins.lru_layer import LRU, R_MAX, R_MIN
+from benchsuite_plugins.min_rnn_layers import MinGRU, MinLSTM
+from benchsuite_plugins.scan import DIAGONAL_CHUNK, LOG_CHUNK
+
+# Every length around the scans' block edges, and the longest the acceptance asks for.
+LENGTHS = sorted({1, 2, 3, 5, 100, 300, 512} | {k * c + d for c in (LOG_CHUNK, DIAGONAL_CHUNK)
+                                                  for k in (1, 2, 4) for d in (-1, 0, 1)})
+TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
+INPUT, HIDDEN, BATCH = 6, 8, 3
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: more threads only add waiting
+
+
+def outputs_and_gradients(layer: torch.nn.Module, x: torch.Tensor, mode: str) -> list[torch.Tensor]:
+    """The output, h_n, and the gradients of a fixed random projection of the output w.r.t. input and weights."""
+    layer.mode = mode
+    x = x.detach().requires_grad_(True)
+    output, h_n = layer(x)
+    weights = torch.randn(output.shape, generator=torch.Generator().manual_seed(1), dtype=output.dtype)
+    (output * weights).mean().backward()
+    grads = [x.grad] + [p.grad.clone() for p in layer.parameters()]
+    layer.zero_grad()
+    return [output.detach(), h_n.detach()] + grads
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("cell", [MinGRU, MinLSTM, LRU], ids=lambda cell: cell.__name__)
+def test_parallel_scan_equals_the_sequential_recurrence(cell, dtype):
+    torch.manual_seed(0)
+    layer = cell(INPUT, HIDDEN).to(dtype)
+    names = ["output", "h_n", "d input"] + [f"d {name}" for name, _ in layer.named_parameters()]
+    for length in LENGTHS:
+        x = 2 * torch.randn(BATCH, length, INPUT, dtype=dtype)
+        scanned = outputs_and_gradients(layer, x, "scan")
+        stepped = outputs_and_gradients(layer, x, "sequential")
+        for name, got, want in zip(names, scanned, stepped):
+            error = (got - want).abs().max().item()
+            assert error <= TOLERANCE[dtype], f"{cell.__name__}, T={length}, {dtype}: {name} differs by {error:.3g}"
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_transformer_mask_hides_the_future_unless_bidirectional(num_layers, bidirectional):
+    torch.manual_seed(0)
+    layer = get_cell("transformer").build(CellConfig(INPUT, 16, num_layers, bidirectional)).eval()
+    x = torch.randn(BATCH, 40, INPUT)
+    changed = x.clone()
+    cut = 25
+    changed[:, cut] += torch.randn(BATCH, INPUT)
+    with torch.no_grad():
+        before, after = layer(x)[0], layer(changed)[0]
+    earlier = (after[:, :cut] - before[:, :cut]).abs().max().item()
+    at_cut = (after[:, cut] - before[:, cut]).abs().max().item()
+    assert at_cut > 1e-3  # the perturbed step itself must matter
+    if bidirectional:
+        assert earlier > 1e-3, "without the mask, earlier steps must see the later input"
+    else:
+        assert earlier == 0.0, f"a causal block's earlier outputs moved by {earlier:.3g}"
+
+
+def test_lru_initialisation_follows_the_paper():
+    torch.manual_seed(0)
+    layer = LRU(INPUT, HIDDEN, state_size=4000)
+    modulus = torch.exp(-torch.exp(layer.nu_log))
+    assert modulus.min() >= R_MIN and modulus.max() <= R_MAX
+    # Uniform on the ring's area: |lambda|^2 is uniform between r_min^2 and r_max^2, so its mean is their midpoint.
+    assert abs((modulus ** 2).mean().item() - (R_MIN ** 2 + R_MAX ** 2) / 2) < 0.02
+    assert torch.allclose(torch.exp(layer.gamma_log), torch.sqrt(1 - modulus ** 2))
+    phase = torch.exp(layer.theta_log)
+    assert phase.min() >= 0 and phase.max() <= 2 * math.pi
+
+
+def test_lru_counts_complex_weights_as_two_real_scalars():
+    layer = LRU(INPUT, HIDDEN, state_size=5)
+    n, h, i = 5, HIDDEN, INPUT
+    by_hand = 3 * n + 2 * n * i + 2 * h * n + h * i + (h * 2 * h + 2 * h)  # nu, theta, gamma; B; C; D; GLU
+    assert sum(p.numel() for p in layer.parameters()) == by_hand
+    assert all(not p.is_complex() for p in layer.parameters())

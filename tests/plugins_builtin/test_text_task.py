@@ -1,0 +1,89 @@
+"""`text`: any UTF-8 file as a char-level task with a held-out tail, bpc, and one message per bad file."""
+import math
+
+import numpy as np
+import pytest
+
+import benchsuite
+from benchsuite.report.console import format_runs
+from benchsuite_plugins.char_tasks import build_text
+from helpers.cli import assert_bad_input
+
+SAMPLE = "the quick brown fox jumps over the lazy dog; ünïcödé ✓ too.\n" * 40
+
+
+def write(tmp_path, content: bytes, name="corpus.txt"):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+def test_windows_follow_the_text_and_never_cross_into_the_held_out_tail(tmp_path):
+    data = build_text(write(tmp_path, SAMPLE.encode()), seq_len=16, valid_fraction=0.25)
+    start = len(SAMPLE) - int(len(SAMPLE) * 0.25)
+    assert data.vocab == sorted(set(SAMPLE))
+    assert np.array_equal(data.x_train[:, 1:], data.y_train[:, :-1])  # targets are the inputs moved on by one
+    train_text = "".join("".join(data.vocab[i] for i in row) for row in data.x_train)
+    assert train_text == SAMPLE[:len(train_text)]
+    assert len(data.x_train) == (start - 1) // 16 and len(data.x_valid) == (len(SAMPLE) - start - 1) // 16
+    for x, y, part in ((data.x_train, data.y_train, SAMPLE[:start]), (data.x_valid, data.y_valid, SAMPLE[start:])):
+        for row, (inputs, targets) in enumerate(zip(x, y)):
+            window = part[row * 16:row * 16 + 17]
+            assert "".join(data.vocab[i] for i in inputs) == window[:-1]
+            assert "".join(data.vocab[i] for i in targets) == window[1:]
+
+
+def test_a_leading_byte_order_mark_is_not_a_character(tmp_path):
+    data = build_text(write(tmp_path, b"\xef\xbb\xbf" + SAMPLE.encode()), seq_len=16)
+    assert "\ufeff" not in data.vocab
+
+
+def test_rows_report_bpc_as_valid_loss_over_ln2(tmp_path):
+    path = write(tmp_path, SAMPLE.encode())
+    table = benchsuite.run(tasks="text", cells="rnn,gru", task_opts=[f"text.path={path}", "text.seq_len=16"],
+                           hidden=8, epochs=2, seeds="0,1", out=tmp_path / "out", device="cpu",
+                           threads=1)
+    assert len(table) == 4 and (table["status"] == "ok").all()
+    assert table["valid_loss"].notna().all()
+    assert table["bpc"].tolist() == pytest.approx((table["valid_loss"] / math.log(2)).tolist(), rel=1e-12)
+    assert (table["batch_size"] == 64).all()
+    assert {"valid_acc", "bpc"} <= set(format_runs(table).splitlines()[0].split())
+
+
+BAD_FILES = {
+    "missing": (None, "no such file"),
+    "empty": (b"", "the file is empty"),
+    "short": (b"only a few words", "shorter than one window: 16 characters"),
+    "not utf-8": (b"caf\xe9 au lait " * 20, "not UTF-8 text (byte 0xe9 at offset 3"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_corpus_is_exit_2_with_one_clear_message(bench, tmp_path, case):
+    content, message = BAD_FILES[case]
+    path = str(tmp_path / "absent.txt") if content is None else write(tmp_path, content)
+    result = bench("run", "--tasks", "text", "--task-opt", f"text.path={path}")
+    assert_bad_input(result, message, f"text.path={path}")
+    assert result.stdout == ""
+
+
+def test_short_file_message_says_how_long_it_must_be(bench, tmp_path):
+    path = write(tmp_path, b"x" * 19)
+    assert_bad_input(bench("run", "--tasks", "text", "--task-opt", f"text.path={path}", "--task-opt", "text.seq_len=9",
+                           "--task-opt", "text.valid_fraction=0.5"), "needs at least 20")
+    build_text(write(tmp_path, b"x" * 20, "twenty.txt"), seq_len=9, valid_fraction=0.5)  # and 20 is enough
+
+
+@pytest.mark.parametrize("options, message", [
+    ([], "text.path: no file given"),
+    (["text.path=."], "is a folder"),
+    (["text.path=a.txt", "text.colour=red"], "task 'text' has no option 'colour'; its options: path, seq_len, "
+                                             "valid_fraction"),
+    (["text.path=a.txt", "text.seq_len=ten"], "text.seq_len=ten: expected"),
+    (["text.path=a.txt", "text.valid_fraction=1.5"], "text.valid_fraction: expected a share between 0 and 1"),
+])
+def test_bad_text_options_are_exit_2(bench, options, message):
+    arguments = ["run", "--tasks", "text"]
+    for option in options:
+        arguments += ["--task-opt", option]
+    assert_bad_input(bench(*arguments), message)

@@ -1,0 +1,170 @@
+"""`bench report`: summary.md figures checked against the CSV, plots opened as images, atomic replacement."""
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+import numpy
+import pytest
+from PIL import Image, ImageStat
+
+from benchsuite.report.plots import step_quartiles
+from benchsuite.results.load import load_runs, load_samples
+from benchsuite.report.markdown import summary_markdown
+from benchsuite.results.files import replaced_atomically, write_text_atomic
+from helpers.cli import assert_bad_input, invoke
+from helpers.fixture_files import COMPARE_FIXTURES, copy_fixture
+
+PLOTS = ["loss_curves.png", "accuracy_vs_time.png", "step_time.png"]
+
+
+def table_rows(summary: str, task: str) -> dict[str, list[str]]:
+    """The Markdown table under `## task`, by variant name: its cells, stripped."""
+    section = summary.split(f"## {task}\n")[1].split("\n## ")[0]
+    lines = [line for line in section.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[cells[0]] = dict(zip(header, cells))
+    return rows
+
+
+def ok_values(runs_csv: Path, task: str, cell: str, column: str) -> list[float]:
+    with open(runs_csv, newline="") as handle:
+        return [float(row[column]) for row in csv.DictReader(handle)
+                if row["task"] == task and row["cell"] == cell and row["status"] == "ok"]
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    """One report, drawn once for the tests that read it, over a stale summary and plot it must replace."""
+    run = copy_fixture("worse", tmp_path_factory.mktemp("report"))
+    (run / "summary.md").write_text("stale")
+    (run / PLOTS[0]).write_text("stale")
+    result = invoke("report", run)
+    assert result.exit_code == 0, result.output
+    return run, result
+
+
+def test_report_writes_summary_and_three_plots_that_open_as_images(reported):
+    run, result = reported
+    assert (run / "summary.md").is_file()
+    for name in PLOTS:
+        assert f"wrote {run / name}" in result.stdout
+        with Image.open(run / name) as image:
+            assert image.format == "PNG"
+            assert image.width >= 600 and image.height >= 300
+            # Not a blank canvas: lines and markers make the pixels vary.
+            assert max(ImageStat.Stat(image.convert("L")).stddev) > 5
+    assert not list(run.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_summary_shows_means_over_ok_seeds_and_marks_the_best(reported):
+    run, _ = reported
+    summary = (run / "summary.md").read_text()
+    ship = table_rows(summary, "ship")
+    gru_accuracy = ok_values(run / "runs.csv", "ship", "gru", "accuracy")
+    lstm_accuracy = ok_values(run / "runs.csv", "ship", "lstm", "accuracy")
+    assert ship["gru 2L uni h25"]["accuracy"].startswith(f"{statistics.mean(gru_accuracy):.4g} ± "
+                                                         f"{statistics.stdev(gru_accuracy):.4g}")
+    # lstm's mean accuracy (0.6255) beats gru's (0.5741): only lstm's is bold.
+    assert ship["lstm 2L uni h25"]["accuracy"].startswith("**")
+    assert not ship["gru 2L uni h25"]["accuracy"].startswith("**")
+    assert statistics.mean(lstm_accuracy) > statistics.mean(gru_accuracy)
+    # Lower is better for losses and times.
+    gru_loss = statistics.mean(ok_values(run / "runs.csv", "ship", "gru", "final_loss"))
+    lstm_loss = statistics.mean(ok_values(run / "runs.csv", "ship", "lstm", "final_loss"))
+    best_loss = "gru 2L uni h25" if gru_loss < lstm_loss else "lstm 2L uni h25"
+    assert ship[best_loss]["final_loss"].startswith("**")
+
+
+def test_summary_counts_ok_seeds_lists_failures_and_shows_the_ceiling(reported):
+    run, _ = reported
+    summary = (run / "summary.md").read_text()
+    apple = table_rows(summary, "apple")
+    assert apple["rnn 1L uni h5"]["seeds"] == "ok:2 error:1"
+    assert apple["gru 1L uni h5"]["params"] == "220"
+    assert "- rnn 1L uni h5 seed 1: error: RuntimeError: shape mismatch in forward" in summary
+    assert "ceiling: 1 (the best accuracy" in summary.split("## apple")[1]
+    assert "ceiling: not known" in summary.split("## ship")[1]
+    assert "torch 2.12.0+cpu" in summary
+    for name in PLOTS:
+        assert f"![{name}]({name})" in summary
+
+
+@pytest.mark.parametrize("metric,higher_is_better", [
+    ("peak_memory_mb", False), ("chars_per_second", True), ("infer_ms_median", False), ("step_ms_median", False)])
+def test_summary_marks_the_best_of_extra_columns_in_their_direction(metric, higher_is_better):
+    run = COMPARE_FIXTURES / "extended_b"
+    apple = table_rows(summary_markdown("extended_b", load_runs(run / "runs.csv"), None, []), "apple")
+    means = {f"{cell} 1L uni h5": statistics.mean(ok_values(run / "runs.csv", "apple", cell, metric))
+             for cell in ("rnn", "lstm")}
+    best = (max if higher_is_better else min)(means, key=means.get)
+    assert {name for name in means if apple[name][metric].startswith("**")} == {best}
+    shown_mean = float(apple[best][metric].strip("*").split(" ± ")[0])
+    assert shown_mean == pytest.approx(means[best], rel=1e-3)  # four significant digits shown
+
+
+def test_summary_says_never_for_a_target_no_seed_reached():
+    run = COMPARE_FIXTURES / "extended_b"
+    apple = table_rows(summary_markdown("extended_b", load_runs(run / "runs.csv"), None, []), "apple")
+    assert apple["lstm 1L uni h5"]["epochs_to_target"] == "never"
+    rnn_epochs = ok_values(run / "runs.csv", "apple", "rnn", "epochs_to_target")
+    assert apple["rnn 1L uni h5"]["epochs_to_target"].strip("*") == f"{statistics.mean(rnn_epochs):.4g}"
+
+
+def test_step_time_whiskers_are_quartiles_of_the_per_step_samples():
+    run = COMPARE_FIXTURES / "extended_a"
+    with open(run / "samples.csv", newline="") as handle:
+        samples = [float(row["value"]) for row in csv.DictReader(handle)
+                   if row["cell"] == "lstm" and row["metric"] == "step_ms" and row["warmup"] == "False"]
+    quartiles = {name: rest for name, *rest in step_quartiles(load_runs(run / "runs.csv"),
+                                                               load_samples(run / "samples.csv"), "apple")}
+    assert quartiles["lstm 1L uni h5"] == pytest.approx(list(numpy.percentile(samples, [25, 50, 75])))
+
+
+def test_report_replaced_the_stale_files(reported):
+    run, _ = reported
+    assert (run / "summary.md").read_text().startswith("# benchsuite report: worse")
+    with Image.open(run / PLOTS[0]) as image:
+        assert image.format == "PNG"
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "summary.md"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with replaced_atomically(target) as temporary:
+            temporary.write_text("half a fi")
+            raise RuntimeError("disk full")
+    assert target.read_text() == "old"
+    assert [path.name for path in tmp_path.iterdir()] == ["summary.md"]
+    write_text_atomic(target, "new")
+    assert target.read_text() == "new"
+
+
+def test_report_on_a_folder_without_runs_is_bad_input(tmp_path):
+    assert_bad_input(invoke("report", tmp_path), "runs.csv: no such file")
+
+
+def test_loss_curves_average_only_the_seeds_that_finished_ok() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas
+
+    from benchsuite.report.plots import loss_panel
+
+    variant = {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1, "bidirectional": False, "hidden_size": 5}
+    runs = pandas.DataFrame([{**variant, "seed": 0, "status": "ok"}, {**variant, "seed": 1, "status": "diverged"}])
+    curves = pandas.DataFrame([{**variant, "seed": seed, "epoch": epoch, "metric": "loss", "value": value}
+                               for seed, values in ((0, [2.0, 1.0]), (1, [2.0, float("inf")]))
+                               for epoch, value in enumerate(values, start=1)])
+    figure, ax = plt.subplots()
+    loss_panel(runs, curves)(ax, "apple")
+    (line,) = ax.get_lines()
+    assert list(line.get_ydata()) == [2.0, 1.0]  # the diverged seed's infinite loss is not averaged in
+    plt.close(figure)

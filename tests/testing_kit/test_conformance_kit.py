@@ -1,0 +1,232 @@
+"""The conformance kit passes every registered cell and task and names what a broken one gets wrong."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from benchsuite import CellConfig, CellSpec, TaskData, TaskSpec, testing
+from benchsuite.registry.loading import load_registry
+
+pytest_plugins = ["pytester"]
+REGISTRY = load_registry()
+# The built-in cells of each backend, named here: one that goes missing fails its test instead of vanishing from it.
+BUILTIN_CELLS = {"torch": {"rnn", "lstm", "gru", "mingru", "minlstm", "lru", "transformer"}, "numpy": {"numpy-rnn"}}
+
+
+def cells_of(backend: str) -> list[str]:
+    """The built-in cells of `backend` and any other cell registered for it."""
+    registered = {name for name, entry in REGISTRY.cells.items() if entry.spec.backend == backend}
+    return sorted(BUILTIN_CELLS[backend] | registered)
+
+
+@pytest.mark.parametrize("name", cells_of("torch"))
+def test_kit_passes_registered_torch_cells(name: str) -> None:
+    testing.check_cell(name)
+
+
+@pytest.mark.parametrize("name", cells_of("numpy"))
+def test_kit_passes_registered_numpy_cells(name: str) -> None:
+    testing.check_cell(name)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY.tasks))
+def test_kit_passes_registered_tasks(name: str, tmp_path: Path) -> None:
+    options = {}
+    if name == "text":  # the built-in task that reads a user's file
+        corpus = tmp_path / "corpus.txt"
+        corpus.write_text("a few words of text to learn from. " * 40, encoding="utf-8")
+        options["path"] = str(corpus)
+    testing.check_task(name, **options)
+
+
+# --------------------------------------------------------------------------- torch cells that break the contract
+
+class Wrapped(nn.Module):
+    """A working single RNN layer whose output a subclass spoils in one way."""
+
+    def __init__(self, config: CellConfig) -> None:
+        super().__init__()
+        self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
+
+    def forward(self, x):
+        return self.rnn(x)
+
+
+class DropsTime(Wrapped):
+    def forward(self, x):
+        output, h_n = self.rnn(x)
+        return output[:, -1], h_n
+
+
+class FlatState(Wrapped):
+    def forward(self, x):
+        output, h_n = self.rnn(x)
+        return output, h_n[0]
+
+
+class PeeksAhead(Wrapped):
+    def forward(self, x):
+        output, h_n = self.rnn(torch.roll(x, -1, dims=1))
+        return output, h_n
+
+
+class UnusedParameter(Wrapped):
+    def __init__(self, config: CellConfig) -> None:
+        super().__init__(config)
+        self.forgotten = nn.Parameter(torch.zeros(3))
+
+
+class KeepsState(Wrapped):
+    def forward(self, x):
+        output, h_n = self.rnn(x, getattr(self, "last", None))
+        self.last = h_n.detach()
+        return output, h_n
+
+
+class Unseeded(Wrapped):
+    def __init__(self, config: CellConfig) -> None:
+        super().__init__(config)
+        with torch.no_grad():
+            for parameter in self.rnn.parameters():
+                parameter.copy_(torch.from_numpy(__import__("numpy").random.default_rng().normal(
+                    size=tuple(parameter.shape))))
+
+
+class DivergesInTraining(Wrapped):
+    def forward(self, x):
+        output, h_n = self.rnn(x)
+        return (output * float("nan") if self.training else output), h_n
+
+
+class ReturnsOutputOnly(Wrapped):
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
+def shared_builder():
+    cache = {}
+
+    def build(config: CellConfig) -> nn.Module:
+        return cache.setdefault(config, Wrapped(config))
+
+    return build
+
+
+@pytest.mark.parametrize("build, problem", [
+    (DropsTime, r"output has shape \(3, 4\), expected .* \(3, 7, 4\); the time axis is missing"),
+    (FlatState, r"h_n has shape \(3, 4\), expected \(num_layers \* directions, batch, hidden_size\) = \(1, 3, 4\)"),
+    (PeeksAhead, r"output at step 3 changed when only later inputs changed"),
+    (UnusedParameter, r"no gradient reaches parameter 'forgotten'"),
+    (KeepsState, r"same input gave a different output on a second call"),
+    (ReturnsOutputOnly, r"must return a pair \(output, h_n\)"),
+    (shared_builder(), r"1 layer, bidirectional\): the variant has 44 parameters, but the 2 single .* "
+                       r"have 88 \(44 \+ 44\)"),
+    (Unseeded, r"two models built with seed 0 give different losses"),
+    (DivergesInTraining, r"did not lower the loss: [0-9.]+ before, nan after"),
+    (lambda config: 1 / 0, r"cell 'broken' \(1 layer, unidirectional\): build raised ZeroDivisionError"),
+])
+def test_kit_names_what_a_torch_cell_gets_wrong(build, problem: str) -> None:
+    with pytest.raises(AssertionError, match=problem):
+        testing.check_cell(CellSpec("broken", "torch", build))
+
+
+def test_kit_checks_native_variants_against_their_composition() -> None:
+    def ignores_layers(config: CellConfig) -> nn.Module:  # claims native variants but builds one layer always
+        return nn.RNN(config.input_size, config.hidden_size, bidirectional=config.bidirectional, batch_first=True)
+
+    with pytest.raises(AssertionError, match=r"\(2 layers, unidirectional\): h_n has shape \(1, 3, 4\)"):
+        testing.check_cell(CellSpec("broken", "torch", ignores_layers, native_variants=True))
+
+
+@pytest.mark.parametrize("spec, problem", [
+    (CellSpec("two,cells", "torch", Wrapped), "cell name 'two,cells' must be a non-empty string without"),
+    (CellSpec("jaxcell", "jax", Wrapped), "unknown backend 'jax'"),
+])
+def test_kit_checks_the_spec_itself(spec: CellSpec, problem: str) -> None:
+    with pytest.raises(AssertionError, match=problem):
+        testing.check_cell(spec)
+
+
+def test_kit_accepts_registered_names_and_rejects_other_objects() -> None:
+    with pytest.raises(AssertionError, match="expected a CellSpec"):
+        testing.check_cell(TaskSpec("apple", lambda: None))
+
+
+# --------------------------------------------------------------------------- tasks that break the contract
+
+def task(build, causal: bool = True, name: str = "bad", **fields) -> TaskSpec:
+    return TaskSpec(name, build, causal=causal, **fields)
+
+
+NEXT_CHAR = TaskData(list("abc"), [[0, 1, 2, 0]], [[1, 2, 0, 1]])
+
+
+@pytest.mark.parametrize("spec, problem", [
+    (task(lambda: NEXT_CHAR, causal=False), r"declared causal=False, but every target is the input 1 step"),
+    (task(lambda: TaskData(list("ab"), [[0, 2]], [[1, 0]])), r"inputs must lie in 0..1 \(the vocabulary\), found 0..2"),
+    (task(lambda: TaskData(list("ab"), [[0, 1]], [[1, 2]])), r"targets must be below 2"),
+    (task(lambda: TaskData(list("ab"), [[0, 1]], [[1]])), r"must both have shape \(N, T\); got \(1, 2\) and \(1, 1\)"),
+    (task(lambda: TaskData(list("ab"), [[0, 1]], [[-1, -1]])), r"every target is negative"),
+    (task(lambda: TaskData(list("aa"), [[0, 1]], [[1, 0]])), r"vocab has repeated symbols"),
+    (task(lambda: TaskData(list("ab"), [[0.0, 1.0]], [[1, 0]])), r"x_train must hold integers"),
+    (task(lambda: TaskData(list("ab"), [[0, 1]], [[1, 0]], x_valid=[[0, 1]])), r"given together"),
+    (task(lambda: TaskData(list("ab"), [[0, 1]], [[1, 0]], ceiling=1.5)), r"ceiling must lie in \(0, 1\]"),
+    (task(lambda: TaskData(list("ab"), [[0, 1]], [[1, 0]]), defaults={"hidden": 3}), r"unknown hyperparameters"),
+    (task(lambda: __import__("numpy").random.default_rng().integers(0, 1, (1, 1))), r"must return benchsuite.TaskData"),
+    (task(lambda: TaskData(list("ab"), __import__("numpy").random.default_rng().integers(0, 2, (50, 4)),
+                           [[0] * 4] * 50)), r"two builds with the same options give different x_train"),
+    (task(lambda: NEXT_CHAR, name="delay.v2"), r"task name 'delay.v2' must be"),
+    (task(lambda: NEXT_CHAR, causal="yes"), r"causal must be True or False"),
+    (task(lambda size: NEXT_CHAR), r"build\(\*\*\{\}\) raised TypeError"),
+])
+def test_kit_names_what_a_task_gets_wrong(spec: TaskSpec, problem: str) -> None:
+    with pytest.raises(AssertionError, match=problem):
+        testing.check_task(spec)
+
+
+def test_kit_passes_a_non_causal_task_whose_targets_are_not_future_inputs() -> None:
+    mirrored = TaskData(list("abc"), [[0, 1, 2, 0], [2, 2, 1, 0]], [[0, 2, 1, 0], [0, 1, 2, 2]])
+    testing.check_task(task(lambda: mirrored, causal=False))
+    testing.check_task(task(lambda: NEXT_CHAR, causal=True))
+
+
+def test_kit_passes_task_options_to_build() -> None:
+    testing.check_task("ship", seq_len=4)
+    with pytest.raises(AssertionError, match="unexpected keyword argument 'width'"):
+        testing.check_task("ship", width=4)
+
+
+# --------------------------------------------------------------------------- the pytest plugin
+
+def test_fixture_is_the_kit(benchsuite_kit, request: pytest.FixtureRequest) -> None:
+    assert benchsuite_kit is testing
+    assert request.config.pluginmanager.hasplugin("benchsuite")
+
+
+def test_fixture_reports_the_kit_message_in_a_plugin_authors_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+        from torch import nn
+        from benchsuite import CellSpec
+
+        class NoTime(nn.Module):
+            def __init__(self, config):
+                super().__init__()
+                self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
+
+            def forward(self, x):
+                output, h_n = self.rnn(x)
+                return output[:, -1], h_n
+
+        def test_cell(benchsuite_kit):
+            benchsuite_kit.check_cell(CellSpec("notime", "torch", NoTime))
+
+        def test_task(benchsuite_kit):
+            benchsuite_kit.check_task("apple")
+    ''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: cell 'notime' (1 layer, unidirectional): output has shape*"
+                                 "the time axis is missing*"])
