@@ -22,7 +22,7 @@ from benchsuite.execution.ray_executor import INSTALL, available_cores
 from benchsuite.results.files import read_csv_rows
 from benchsuite.results.schema import row_key
 from helpers.runs import only_run_dir
-from helpers.fakedist import fake_install_mingru
+from helpers.fakedist import fake_install
 from helpers.faulty_cells import write_plugin
 
 pytestmark = pytest.mark.slow  # each test starts Ray or connects to it: seconds apiece
@@ -62,6 +62,16 @@ def build(config):
 def register_cells(register):
     register(CellSpec("logged", "torch", build))
 '''
+
+LOCAL_ONLY_PLUGIN = """
+from torch import nn
+from benchsuite import CellSpec, hookimpl
+
+@hookimpl
+def register_cells(register):
+    register(CellSpec("local_rnn", "torch", lambda config: nn.RNN(config.input_size, config.hidden_size,
+                                                                  batch_first=True)))
+"""
 
 
 def rows_by_key(run_dir: Path) -> dict[tuple, dict[str, str]]:
@@ -219,11 +229,12 @@ def test_cluster_through_ray_address_gives_the_inline_rows_with_loose_plugins(tm
 
 
 def test_cell_missing_on_the_nodes_is_an_error_row_naming_its_plugin(tmp_path, cluster):
-    # mingru is installed where the driver runs, not on the cluster's nodes
-    site = fake_install_mingru(tmp_path / "site")
-    driver = start_driver([*APPLE, "--cells", "mingru,rnn", "--executor", "ray", "--ray-address", cluster.address,
+    # a plugin package installed where the driver runs, not on the cluster's nodes
+    site = fake_install(tmp_path / "site", "benchsuite-local-only", "0.1.0", {"local_only": "local_only_cells"},
+                        {"local_only_cells": LOCAL_ONLY_PLUGIN})
+    driver = start_driver([*APPLE, "--cells", "local_rnn,rnn", "--executor", "ray", "--ray-address", cluster.address,
                            "--out", str(tmp_path / "out")],
-                          env={"PYTHONPATH": os.pathsep.join(map(str, site))})
+                          env={"PYTHONPATH": str(site), "BENCHSUITE_LOAD_PLUGINS": "local_only"})
     try:
         output, _ = driver.communicate(timeout=240)
     finally:
@@ -231,8 +242,8 @@ def test_cell_missing_on_the_nodes_is_an_error_row_naming_its_plugin(tmp_path, c
     assert driver.returncode == 1, output
     rows = {row["cell"]: row for row in rows_by_key(only_run_dir(tmp_path / "out")).values()}
     assert rows["rnn"]["status"] == "ok"
-    assert rows["mingru"]["status"] == "error"
-    assert rows["mingru"]["error"].startswith("cell 'mingru' of plugin 'mingru' is not registered on Ray node")
+    assert rows["local_rnn"]["status"] == "error"
+    assert rows["local_rnn"]["error"].startswith("cell 'local_rnn' of plugin 'local_only' is not registered on Ray node")
 
 
 def test_fail_fast_cancels_what_is_pending(tmp_path, bench, cluster):
