@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import BenchInputError, RunInterrupted, describe_os_error
-from .execution import EpochProgress, get_executor
+from .execution import EpochProgress, Executor, get_executor
 from .execution.job import JobOutcome, JobRequest, one_line_error
 from .measurement.environment import collect_meta
 from .models.checkpoint import write_model
@@ -98,12 +98,12 @@ def _record(outcome: JobOutcome, writer: RunWriter, run_dir: Path) -> None:
     writer.append(outcome.row, outcome.curve, outcome.samples, outcome.slices)
 
 
-def _run_jobs(requests: Sequence[JobRequest], datasets: dict[str, Built], options: RunOptions, run_dir: Path,
-              progress: Progress | None, epoch_progress: EpochProgress | None) -> int:
-    """Run every request on the options' executor and record each outcome as it arrives; returns how many
-    --fail-fast left unrun."""
+def _run_jobs(executor: Executor, requests: Sequence[JobRequest], datasets: dict[str, Built], options: RunOptions,
+              run_dir: Path, progress: Progress | None, epoch_progress: EpochProgress | None) -> int:
+    """Run every request on the executor and record each outcome as it arrives; returns how many --fail-fast
+    left unrun."""
     data = {name: built[0] for name, built in datasets.items()}
-    outcomes = get_executor(options.executor).outcomes(requests, data, epoch_progress)
+    outcomes = executor.outcomes(requests, data, epoch_progress)
     with RunWriter(run_dir) as writer:
         try:
             for finished, outcome in enumerate(outcomes, start=1):
@@ -134,6 +134,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     check_task_options_target(options, registry.tasks)
     check_cell_options_target(options.cell_opts, [cell.name for cell in cells], registry.cells)
     device = resolve_device(options.device)
+    executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input
     datasets = _build_tasks(options, registry)
     notes: list[str] = []
     jobs = _plan(options, registry, cells, datasets, device, notes)
@@ -160,7 +161,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
                                scratch_dir=str(scratch), provenance=registry.provenance(job.cell, job.task))
                     for job in jobs]
         try:
-            not_run = _run_jobs(requests, datasets, options, run_dir, progress, epoch_progress)
+            not_run = _run_jobs(executor, requests, datasets, options, run_dir, progress, epoch_progress)
         except KeyboardInterrupt:
             raise RunInterrupted(str(run_dir), _finished_rows(run_dir), kept + len(jobs),
                                  resume_command(run_dir, options)) from None

@@ -11,6 +11,7 @@ import click
 from click.core import ParameterSource
 
 from ..errors import BenchInputError, RunInterrupted
+from ..execution import EXECUTORS
 from ..results.schema import FAILED_STATUSES
 
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
@@ -75,8 +76,19 @@ def _interrupted_exit(received: list[int]) -> int:
               help="torch's intra-op thread count for the run, at most 4 per CPU [default: torch's own choice].")
 @click.option("--target", type=float, default=None,
               help="Accuracy for time-to-target [default: 0.99 x the task's ceiling, else 0.99].")
+@click.option("--executor", type=click.Choice(list(EXECUTORS)), default=None,
+              help="Where jobs run: in this process (inline), each in a child process (isolated), or as Ray tasks "
+                   "(ray; needs pip install 'benchsuite[ray]') [default: inline].")
 @click.option("--isolate/--no-isolate", default=False,
-              help="Run each training run in a child process, so a crash or kill of it becomes an error row.")
+              help="Run each training run in a child process, so a crash or kill of it becomes an error row "
+                   "(the same as --executor isolated).")
+@click.option("--workers", type=int, default=None,
+              help="--executor ray: jobs at once on the local Ray instance the run starts [default: one per core].")
+@click.option("--ray-address", default=None, metavar="HOST:PORT",
+              help="--executor ray: use this existing Ray cluster (also read from RAY_ADDRESS) instead of a local "
+                   "instance.")
+@click.option("--gpus-per-job", type=float, default=None,
+              help="--executor ray: each CUDA job's share of a GPU, e.g. 0.25 for four jobs per GPU [default: 1].")
 @click.option("--fail-fast/--no-fail-fast", default=False, help="Stop at the first row that is not ok or skipped.")
 @click.option("--save-models", is_flag=True, default=False,
               help="Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).")

@@ -2,7 +2,8 @@
 
 An executor is chosen by name (`EXECUTORS`) and imported only when a run uses it. To add one (a cluster, a queue),
 write a module with a class that has `outcomes(requests, datasets, epoch_progress)` and name it here: it ships each
-`JobRequest` somewhere that calls `job.execute`, and yields the `JobOutcome`s in any order.
+`JobRequest` somewhere that calls `job.execute`, and yields the `JobOutcome`s in any order. A class that needs the
+run's settings (workers, an address) has a classmethod `from_options(options)`; the others are built without any.
 """
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from ..errors import BenchInputError
 if TYPE_CHECKING:
     from ..measurement.train import EpochRecord
     from ..planning.grid import Job
+    from ..planning.options import RunOptions
     from ..specs import TaskData
     from .job import JobOutcome, JobRequest
 
 # A job's place in the run and its total, the job, one finished epoch: for live progress where an executor can.
 EpochProgress = Callable[[int, int, "Job", "EpochRecord"], None]
 EXECUTORS = {"inline": "benchsuite.execution.inline:InlineExecutor",
-             "isolated": "benchsuite.execution.isolated:IsolatedExecutor"}
+             "isolated": "benchsuite.execution.isolated:IsolatedExecutor",
+             "ray": "benchsuite.execution.ray_executor:RayExecutor"}
 
 
 class Executor(Protocol):
@@ -30,9 +33,12 @@ class Executor(Protocol):
         as it finishes. Closing the iterator early (--fail-fast, Ctrl-C) stops what has not finished."""
 
 
-def get_executor(name: str) -> Executor:
-    """A new executor called `name`; unknown names are a bad-input error."""
+def get_executor(name: str, options: "RunOptions | None" = None) -> Executor:
+    """A new executor called `name`, set up from the run's `options` where it reads them; unknown names are a
+    bad-input error."""
     if name not in EXECUTORS:
         raise BenchInputError(f"unknown executor {name!r}; known executors: {', '.join(EXECUTORS)}")
     module, _, cls = EXECUTORS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)()
+    executor_class = getattr(importlib.import_module(module), cls)
+    from_options = getattr(executor_class, "from_options", None)
+    return executor_class() if from_options is None or options is None else from_options(options)

@@ -103,7 +103,7 @@ def _wait(child: subprocess.Popen, ready: int, timeout: float | None) -> int | C
             child.wait()
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """End this child when `parent` dies, so `kill -9 bench` leaves nothing running: on Linux the kernel kills it
     (PR_SET_PDEATHSIG), elsewhere a thread watches; a parent already gone ends it at once."""
     if sys.platform.startswith("linux"):
@@ -124,7 +124,7 @@ def _watch_parent(parent: int) -> None:
 
 
 def _child_main(request_path: str, result_path: str, ready: str, parent: str) -> None:
-    _die_with_parent(int(parent))
+    die_with_parent(int(parent))
     # Ctrl-C reaches the whole process group; the parent handles it and ends this child.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from ..measurement.timing import thread_count

@@ -4,13 +4,14 @@ chosen.
 Resume policy: a resumed run reuses the options recorded in the run's meta.json (a sweep file's included, resolved),
 so `--resume RUN_DIR` needs nothing else. Options given again override them when they only select rows or steer
 execution (tasks, cells, layers, directions, the swept hyperparameters hidden, epochs, lr and batch size, which are
-part of every row's key, --params, seeds, timeout, isolate, fail-fast, plugins-dir); rows new to the grid are run,
-rows already `ok` are kept, rows outside the (narrowed) grid are kept whatever their status. A run that loaded plugin
-files needs --plugins-dir again: a resume never loads code named only by meta.json, which anyone who can write the
-folder can edit. Options that change what a row measures without showing in its key (task and cell options, clip,
-weight decay, target, threads, the device) must stay as they were, or the table would mix incomparable rows:
-changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own parent (the command
-repeated with --resume added).
+part of every row's key, --params, seeds, timeout, executor and its settings, fail-fast, plugins-dir); rows new to
+the grid are run, rows already `ok` are kept, rows outside the (narrowed) grid are kept whatever their status.
+Naming an executor again (`--executor`, `--isolate`) replaces the recorded executor and its Ray settings as a whole.
+A run that loaded plugin files needs --plugins-dir again: a resume never loads code named only by meta.json, which
+anyone who can write the folder can edit. Options that change what a row measures without showing in its key (task
+and cell options, clip, weight decay, target, threads, the device) must stay as they were, or the table would mix
+incomparable rows: changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own
+parent (the command repeated with --resume added).
 """
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ def max_threads() -> int:
     return THREADS_PER_CPU * (os.cpu_count() or 1)
 
 
+# Options that only the ray executor reads, and the executor's own choice: a resume that names an executor anew
+# drops the recorded ones together (a run recorded with --isolate can be finished with --executor ray).
+EXECUTOR_CHOICE = ("executor", "isolate", "workers", "ray_address", "gpus_per_job")
 # Options whose change would make old and new rows incomparable although their keys match.
 FIXED_ON_RESUME = {"task_opts": "--task-opt", "target": "--target", "threads": "--threads", "clip": "--clip",
                    "weight_decay": "--weight-decay", "cell_opts": "--cell-opt"}
@@ -64,12 +68,15 @@ class RunOptions:
     timeout: float | None = None
     threads: int | None = None
     target: float | None = None
-    isolate: bool = False  # each training run in a child process, so a crash costs one row
+    executor: str = "inline"  # a name in execution.EXECUTORS (checked there); `--isolate` is "isolated"
     fail_fast: bool = False  # stop at the first row that is not ok or skipped
     params: int | None = None  # choose each variant's hidden size for about this many parameters
     clip: float | None = None  # the largest gradient norm; None: the cell's or task's default
     weight_decay: float | None = None  # decoupled (AdamW) weight decay; None: the cell's or task's default
     cell_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    workers: int | None = None  # ray: jobs at once (local instance: its size; default one per core)
+    ray_address: str | None = None  # ray: an existing cluster to use instead of a local instance
+    gpus_per_job: float | None = None  # ray: each CUDA job's share of a GPU (default 1)
     save_models: bool = False  # keep each ok row's trained model under <run>/models/
 
     @classmethod
@@ -77,7 +84,8 @@ class RunOptions:
               hidden: Any = None, epochs: Any = None, lr: Any = None, batch_size: Any = None, seeds: Any = (0,),
               device: str = "auto", out: str = "results", task_opts: Any = (), plugins_dir: str | None = None,
               timeout: float | None = None, threads: int | None = None, target: float | None = None,
-              isolate: bool = False, fail_fast: bool = False, params: Any = None,
+              isolate: bool = False, fail_fast: bool = False, executor: str | None = None, workers: int | None = None,
+              ray_address: str | None = None, gpus_per_job: float | None = None, params: Any = None,
               save_models: bool = False, clip: float | None = None, weight_decay: float | None = None,
               cell_opts: Any = ()) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
@@ -101,19 +109,34 @@ class RunOptions:
             threads=None if threads is None else positive_int(threads, "--threads", maximum=max_threads(),
                                                                  why=f"{THREADS_PER_CPU} per CPU of this machine"),
             target=None if target is None else check_target(positive_number(target, "--target")),
-            isolate=bool(isolate),
+            executor=parse_executor(executor, bool(isolate), workers, ray_address, gpus_per_job),
             fail_fast=bool(fail_fast),
             params=None if params is None else positive_int(params, "--params"),
             clip=None if clip is None else positive_number(clip, "--clip"),
             weight_decay=None if weight_decay is None else non_negative_number(weight_decay, "--weight-decay"),
             cell_opts=_dotted(cell_opts, parse_cell_options),
+            workers=None if workers is None else positive_int(workers, "--workers"),
+            ray_address=ray_address or None,
+            gpus_per_job=None if gpus_per_job is None else positive_number(gpus_per_job, "--gpus-per-job"),
             save_models=bool(save_models),
         )
 
     @property
-    def executor(self) -> str:
-        """The executor's name: `--isolate` is the isolated one."""
-        return "isolated" if self.isolate else "inline"
+    def isolate(self) -> bool:
+        """True for the isolated executor (what `--isolate` asks for)."""
+        return self.executor == "isolated"
+
+
+def parse_executor(name: str | None, isolate: bool, *ray_settings: Any) -> str:
+    """The executor's name from `--executor` and the `--isolate` alias; Ray settings need the ray executor."""
+    if isolate and name not in (None, "isolated"):
+        raise BenchInputError(f"--isolate is --executor isolated; it cannot be combined with --executor {name}")
+    chosen = "isolated" if isolate else name or "inline"
+    given = [flag for flag, value in zip(("--workers", "--ray-address", "--gpus-per-job"), ray_settings)
+             if value is not None]
+    if given and chosen != "ray":
+        raise BenchInputError(f"{', '.join(given)}: only for --executor ray (this run uses {chosen})")
+    return chosen
 
 
 def _dotted(value: Any, parse: Callable[[Any], dict[str, dict[str, str]]]) -> dict[str, dict[str, str]]:
@@ -151,6 +174,8 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
                               "A resume runs no code named only by the run's meta.json: pass --plugins-dir "
                               f"{stored['plugins_dir']} again if you trust that folder")
     stored = {**stored, "plugins_dir": None}
+    if any(name in given for name in ("executor", "isolate")):
+        stored = {name: value for name, value in stored.items() if name not in EXECUTOR_CHOICE}
     original, merged = options_from_record(stored), options_from_record({**stored, **given})
     for name, flag in FIXED_ON_RESUME.items():
         if getattr(merged, name) != getattr(original, name):

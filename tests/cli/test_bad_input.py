@@ -45,6 +45,12 @@ BUILTIN_CELLS = "gru, lru, lstm, mingru, minlstm, numpy-rnn, rnn, transformer"
     (["--weight-decay", "-1"], "--weight-decay: must be a finite number at or above zero, got -1.0"),
     (["--cell-opt", "rnn.size=3"], "--cell-opt rnn.size: cell 'rnn' has no option 'size'; its options: none"),
     (["--cell-opt", "gru.size=3"], "--cell-opt gru.*: cell 'gru' is not among this run's cells (rnn)"),
+    (["--executor", "nope"], "Invalid value for '--executor': 'nope' is not one of 'inline', 'isolated', 'ray'"),
+    (["--workers", "2"], "--workers: only for --executor ray (this run uses inline)"),
+    (["--isolate", "--ray-address", "h:1"], "--ray-address: only for --executor ray (this run uses isolated)"),
+    (["--isolate", "--executor", "ray"], "--isolate is --executor isolated; it cannot be combined with --executor ray"),
+    (["--executor", "ray", "--workers", "0"], "--workers: must be above zero, got 0"),
+    (["--executor", "ray", "--gpus-per-job", "0"], "--gpus-per-job: must be a finite number above zero, got 0.0"),
 ])
 def test_bad_option_values(args, message):
     assert_bad_input(invoke(*RUN, *args), message)

@@ -1,4 +1,4 @@
-"""`bench --help`, `bench list` and `bench plugins` import neither torch nor pandas, even with outside
+"""`bench --help`, `bench list` and `bench plugins` import neither torch, pandas nor ray, even with outside
 plugins installed; a broken outside package leaves `bench list` working and names it."""
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["plugins"], ["run", "--help"]])
-def test_light_commands_import_neither_torch_nor_pandas(args: list[str], installed: list[Path]) -> None:
+def test_light_commands_import_neither_torch_nor_pandas_nor_ray(args: list[str], installed: list[Path]) -> None:
     code, stdout, _, imported = run_bench(args, installed)
     assert code == 0 and stdout
-    assert not {"torch", "pandas"} & set(imported)
+    assert not {"torch", "pandas", "ray"} & set(imported)
 
 
 def test_help_does_not_even_import_pluggy() -> None:

@@ -72,11 +72,17 @@ def ctrl_c_on_3rd_run(layer, output):
     return output
 
 
+def hang_in_build(config):
+    time.sleep(60)
+    return nn.RNN(config.input_size, config.hidden_size, batch_first=True)
+
+
 @hookimpl
 def register_cells(register):
     for misbehave in (raises_on_4th_forward, returns_nan, sleeps, slow, hangs, exits_3, kills_itself,
                       ctrl_c_on_3rd_run):
         register(CellSpec(misbehave.__name__, "torch", lambda config, m=misbehave: Wrapped(config, m)))
+    register(CellSpec("hangs_in_build", "torch", hang_in_build))
 '''
 
 

@@ -77,7 +77,7 @@ def test_help_and_list_import_no_heavy_library():
         "        main(args)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = ('torch', 'pandas', 'scipy', 'matplotlib', 'rich', 'numpy')\n"
+        "heavy = ('torch', 'pandas', 'scipy', 'matplotlib', 'rich', 'numpy', 'ray')\n"
         "print('HEAVY', sorted(name for name in heavy if name in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -1,0 +1,332 @@
+"""`--executor ray` against a real Ray runtime: a local instance the run starts and stops, and a simulated
+multi-node cluster reached through --ray-address. Rows equal the inline executor's; every fault is one row.
+
+Every Ray process here is started by this module (a cluster object it shuts down, or a driver process in a session
+of its own whose group it ends), never found by name.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+from benchsuite.execution import isolated
+from benchsuite.execution.ray_executor import INSTALL, available_cores
+from benchsuite.results.files import read_csv_rows
+from benchsuite.results.schema import row_key
+from helpers.runs import only_run_dir
+from helpers.fakedist import fake_install
+from helpers.faulty_cells import write_plugin
+
+pytestmark = pytest.mark.slow  # each test starts Ray or connects to it: seconds apiece
+
+APPLE = ["run", "--tasks", "apple", "--device", "cpu", "--epochs", "20", "--no-report"]
+# Fast failure detection for the simulated cluster, so a removed node's jobs are rerun within seconds.
+FAST_HEALTH_CHECKS = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
+                      "health_check_failure_threshold": 3}
+# A loose plugin whose cell notes, as it is built, its seed and the Ray node (raylet process) running it, and then
+# takes about two seconds to train: the lost-node test removes a node while one of these runs on it.
+LOGGED_CELL = '''
+import os, time
+from torch import nn
+from benchsuite import CellSpec, hookimpl
+
+def parent(pid):
+    with open(f"/proc/{{pid}}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+class Slow(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
+
+    def forward(self, x):
+        time.sleep(0.1)
+        return self.rnn(x)
+
+def build(config):
+    # this job's process <- its forkserver <- the Ray worker <- the node's raylet
+    raylet = parent(parent(parent(os.getpid())))
+    with open({log!r}, "a") as log:
+        log.write(f"{{raylet}}\\n")
+    return Slow(config)
+
+@hookimpl
+def register_cells(register):
+    register(CellSpec("logged", "torch", build))
+'''
+
+LOCAL_ONLY_PLUGIN = """
+from torch import nn
+from benchsuite import CellSpec, hookimpl
+
+@hookimpl
+def register_cells(register):
+    register(CellSpec("local_rnn", "torch", lambda config: nn.RNN(config.input_size, config.hidden_size,
+                                                                  batch_first=True)))
+"""
+
+
+def rows_by_key(run_dir: Path) -> dict[tuple, dict[str, str]]:
+    rows = read_csv_rows(run_dir / "runs.csv")
+    keyed = {row_key(row): row for row in rows}
+    assert len(keyed) == len(rows), "a row was written twice"
+    return keyed
+
+
+def assert_same_rows(ray_dir: Path, inline_dir: Path) -> None:
+    """The same keys, statuses and parameter counts, accuracy and loss equal to 1e-6, the same columns and files."""
+    ours, theirs = rows_by_key(ray_dir), rows_by_key(inline_dir)
+    assert ours.keys() == theirs.keys()
+    for key, row in ours.items():
+        other = theirs[key]
+        assert (row["status"], row["params"], row["threads"]) == (other["status"], other["params"], other["threads"])
+        if row["status"] == "ok":
+            assert float(row["accuracy"]) == pytest.approx(float(other["accuracy"]), abs=1e-6)
+            assert float(row["final_loss"]) == pytest.approx(float(other["final_loss"]), rel=1e-6, abs=1e-9)
+    assert list(next(iter(ours.values()))) == list(next(iter(theirs.values())))
+    assert sorted(path.name for path in ray_dir.iterdir()) == sorted(path.name for path in inline_dir.iterdir())
+
+
+def start_driver(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`bench ARGS` in a session of its own, so that its whole process group (the driver, and a local Ray
+    instance it starts) can be signalled and cleaned up by the group's id."""
+    return subprocess.Popen([sys.executable, "-m", "benchsuite", *args], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+
+
+def live_processes() -> dict[int, tuple[int, int, str]]:
+    """Every live process (zombies waiting for their parent do not count): pid -> (parent, group, start time)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.name.isdigit() and fields[0] != "Z":
+            found[int(entry.name)] = (int(fields[1]), int(fields[2]), fields[19])
+    return found
+
+
+def descendants(pid: int) -> dict[int, tuple[int, int, str]]:
+    """The processes below `pid` now, by pid, with what `live_processes` says of them."""
+    processes, below, frontier = live_processes(), {}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, facts in processes.items():
+            if facts[0] == parent and child not in below:
+                below[child] = facts
+                frontier.append(child)
+    return below
+
+
+def wait_gone(processes: dict[int, tuple[int, int, str]], limit: float = 60.0) -> list[int]:
+    """Those of `processes` still alive (the same pid and start time) after waiting up to `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while True:
+        now = live_processes()
+        left = [pid for pid, facts in processes.items() if pid in now and now[pid][2] == facts[2]]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def end_group(driver: subprocess.Popen) -> None:
+    """Kill what is left of the driver's process group (it is the group's leader, so the group has its id)."""
+    try:
+        os.killpg(driver.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    driver.wait()
+
+
+def wait_for_rows(out: Path, count: int, driver: subprocess.Popen, limit: float = 180.0) -> Path:
+    """The run folder under `out` once its runs.csv has `count` rows."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and driver.poll() is None:
+        runs = list(out.glob("*/runs.csv"))
+        if runs and len(read_csv_rows(runs[0])) >= count:
+            return runs[0].parent
+        time.sleep(0.1)
+    raise AssertionError(f"no {count} rows under {out} in time (driver exit code {driver.poll()})")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head without CPUs (the driver's node) and one worker node of two CPUs: jobs only run on worker nodes."""
+    simulated = Cluster(initialize_head=True,
+                        head_node_args={"num_cpus": 0, "_system_config": FAST_HEALTH_CHECKS})
+    simulated.add_node(num_cpus=2)
+    simulated.wait_for_nodes()
+    yield simulated
+    simulated.shutdown()
+
+
+def test_local_instance_with_two_workers_gives_the_inline_rows(tmp_path, bench):
+    grid = [*APPLE, "--cells", "rnn,gru", "--seeds", "0,1", "--directions", "uni,bi"]
+    result = bench(*grid, "--executor", "ray", "--workers", "2", "--out", str(tmp_path / "ray"))
+    assert result.exit_code == 0, result.output
+    ray_dir = only_run_dir(tmp_path / "ray")
+    rows = rows_by_key(ray_dir)
+    # threads default to an equal share of the cores; the inline run is given the same to compare like with like
+    share = max(1, available_cores() // 2)
+    assert {row["threads"] for row in rows.values()} == {str(share)}
+    assert sorted(row["status"] for row in rows.values()) == ["ok"] * 4 + ["skipped"] * 4
+    assert f"[8/8]" in result.output  # progress counts finished jobs
+    assert not ray.is_initialized()  # the run stopped the instance it started
+
+    inline = bench(*grid, "--threads", str(share), "--out", str(tmp_path / "inline"))
+    assert inline.exit_code == 0, inline.output
+    assert_same_rows(ray_dir, only_run_dir(tmp_path / "inline"))
+
+
+def test_faults_become_rows_under_ray(tmp_path, bench, monkeypatch):
+    # The driver hands its grace to each task. Far below the build's 60 s sleep, and far above the other jobs'
+    # time to fail on their own even on a crowded machine.
+    monkeypatch.setattr(isolated, "GRACE_SECONDS", 15.0)
+    plugins = write_plugin(tmp_path / "plugins")
+    result = bench(*APPLE, "--cells", "raises_on_4th_forward,exits_3,hangs_in_build", "--plugins-dir",
+                   str(plugins), "--timeout", "5", "--executor", "ray", "--workers", "2", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    rows = {row["cell"]: row for row in rows_by_key(only_run_dir(tmp_path / "out")).values()}
+    assert rows["raises_on_4th_forward"]["status"] == "error"
+    assert rows["raises_on_4th_forward"]["error"] == "RuntimeError: raised on purpose on the fourth forward"
+    assert rows["exits_3"]["status"] == "error"
+    assert rows["exits_3"]["error"] == "the job's process ended without a result: exit code 3"
+    assert rows["hangs_in_build"]["status"] == "timeout"
+    # killed at its deadline (the build sleeps 60 s), not waited for
+    assert rows["hangs_in_build"]["error"] == ("killed 20 s after the job started: it did not finish within --timeout "
+                                               "5 plus 15 s grace (hung in building or in a step)")
+    log = next((tmp_path / "out").glob("*/errors.log")).read_text()
+    assert "--- apple exits_3 layers=1" in log and "exit code 3" in log
+    assert 'raise RuntimeError("raised on purpose on the fourth forward")' in log
+
+
+def test_without_ray_the_executor_is_bad_input_naming_the_install(tmp_path, bench, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where Ray is not installed
+    result = bench(*APPLE, "--cells", "rnn", "--executor", "ray", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert INSTALL in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()  # refused before any run folder was made
+
+
+def test_cluster_through_ray_address_gives_the_inline_rows_with_loose_plugins(tmp_path, bench, cluster):
+    plugins = write_plugin(tmp_path / "plugins")  # on the cluster only as text carried by the tasks
+    grid = [*APPLE, "--cells", "rnn,slow", "--seeds", "0,1", "--plugins-dir", str(plugins), "--threads", "1"]
+    result = bench(*grid, "--executor", "ray", "--ray-address", cluster.address, "--out", str(tmp_path / "ray"))
+    assert result.exit_code == 0, result.output
+    inline = bench(*grid, "--out", str(tmp_path / "inline"))
+    assert inline.exit_code == 0, inline.output
+    assert_same_rows(only_run_dir(tmp_path / "ray"), only_run_dir(tmp_path / "inline"))
+
+
+def test_cell_missing_on_the_nodes_is_an_error_row_naming_its_plugin(tmp_path, cluster):
+    # a plugin package installed where the driver runs, not on the cluster's nodes
+    site = fake_install(tmp_path / "site", "benchsuite-local-only", "0.1.0", {"local_only": "local_only_cells"},
+                        {"local_only_cells": LOCAL_ONLY_PLUGIN})
+    driver = start_driver([*APPLE, "--cells", "local_rnn,rnn", "--executor", "ray", "--ray-address", cluster.address,
+                           "--out", str(tmp_path / "out")],
+                          env={"PYTHONPATH": str(site), "BENCHSUITE_LOAD_PLUGINS": "local_only"})
+    try:
+        output, _ = driver.communicate(timeout=240)
+    finally:
+        end_group(driver)
+    assert driver.returncode == 1, output
+    rows = {row["cell"]: row for row in rows_by_key(only_run_dir(tmp_path / "out")).values()}
+    assert rows["rnn"]["status"] == "ok"
+    assert rows["local_rnn"]["status"] == "error"
+    assert rows["local_rnn"]["error"].startswith("cell 'local_rnn' of plugin 'local_only' is not registered on Ray node")
+
+
+def test_fail_fast_cancels_what_is_pending(tmp_path, bench, cluster):
+    plugins = write_plugin(tmp_path / "plugins")
+    result = bench(*APPLE, "--cells", "exits_3,sleeps,sleeps", "--seeds", "0,1,2", "--plugins-dir", str(plugins),
+                   "--executor", "ray", "--ray-address", cluster.address, "--workers", "2", "--fail-fast",
+                   "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    rows = rows_by_key(only_run_dir(tmp_path / "out"))
+    assert "exits_3" in {row["cell"] for row in rows.values()}
+    assert len(rows) < 6 and "rows not run; finish with: bench run --resume" in result.output
+
+
+def test_lost_node_reruns_its_job_elsewhere_one_row_each(tmp_path, cluster):
+    log = tmp_path / "starts.log"
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "logged.py").write_text(LOGGED_CELL.format(log=str(log)))
+    doomed = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    doomed_raylet = str(doomed.all_processes["raylet"][0].process.pid)
+    out = tmp_path / "out"
+    driver = start_driver([*APPLE, "--cells", "logged", "--seeds", "0,1,2,3,4,5", "--plugins-dir", str(plugins),
+                           "--threads", "1", "--executor", "ray", "--ray-address", cluster.address, "--out", str(out)])
+    try:
+        deadline = time.monotonic() + 180
+        while not (log.exists() and doomed_raylet in log.read_text().split()):
+            assert time.monotonic() < deadline and driver.poll() is None, "no job ran on the added node"
+            time.sleep(0.05)
+        cluster.remove_node(doomed, allow_graceful=False)  # a job is being trained there now
+        output, _ = driver.communicate(timeout=240)
+    finally:
+        end_group(driver)
+    assert driver.returncode == 0, output
+    rows = rows_by_key(only_run_dir(out))
+    assert sorted(int(row["seed"]) for row in rows.values()) == list(range(6))
+    assert {row["status"] for row in rows.values()} == {"ok"}
+    assert len(log.read_text().split()) > 6  # the lost job was started again on the other node
+
+
+def test_killed_driver_then_resume_finishes_every_row_once(tmp_path):
+    plugins = write_plugin(tmp_path / "plugins")
+    out = tmp_path / "out"
+    sweep = [*APPLE, "--cells", "slow", "--seeds", "0,1,2,3,4,5", "--plugins-dir", str(plugins)]
+    driver = start_driver([*sweep, "--executor", "ray", "--workers", "2", "--out", str(out)])
+    try:
+        run_dir = wait_for_rows(out, 1, driver)
+        below = descendants(driver.pid)
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+        # Ray's workers, their forkservers and the job processes run outside the driver's process group, where no
+        # cleanup by group reaches them: they must end with the instance. (Ray's own agents, in the group, wind
+        # down after their own timeout; ending the group below spares waiting for them.)
+        assert wait_gone({pid: facts for pid, facts in below.items() if facts[1] != driver.pid}) == []
+    finally:
+        end_group(driver)
+    kept = rows_by_key(run_dir)
+    assert 1 <= len(kept) < 6
+    resumed = start_driver(["run", "--resume", str(run_dir)])
+    try:
+        output, _ = resumed.communicate(timeout=300)
+    finally:
+        end_group(resumed)
+    assert resumed.returncode == 0, output
+    rows = rows_by_key(run_dir)
+    assert sorted(int(row["seed"]) for row in rows.values()) == list(range(6))
+    assert all(rows[key]["train_seconds"] == row["train_seconds"] for key, row in kept.items())  # kept, not rerun
+
+
+def test_ctrl_c_stops_the_instance_and_keeps_finished_rows(tmp_path):
+    plugins = write_plugin(tmp_path / "plugins")
+    out = tmp_path / "out"
+    driver = start_driver([*APPLE, "--cells", "slow", "--seeds", "0,1,2,3,4,5", "--plugins-dir", str(plugins),
+                           "--executor", "ray", "--workers", "2", "--out", str(out)])
+    try:
+        run_dir = wait_for_rows(out, 1, driver)
+        below = descendants(driver.pid)
+        os.killpg(driver.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole foreground group
+        output, _ = driver.communicate(timeout=120)
+        assert driver.returncode == 130, output
+        assert "Traceback" not in output
+        assert wait_gone(below) == []  # the Ray instance the run started is gone, workers and all
+    finally:
+        end_group(driver)
+    rows = rows_by_key(run_dir)
+    assert 1 <= len(rows) < 6 and {row["status"] for row in rows.values()} == {"ok"}

@@ -1,0 +1,58 @@
+"""Choosing the executor: `--executor` and its alias `--isolate` in the options, in meta.json, and on resume."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from benchsuite.cli import main
+from benchsuite.planning.options import RunOptions, options_from_record, options_record, resume_options
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("finished")
+    result = CliRunner().invoke(main, ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device",
+                                       "cpu", "--no-report", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = out.iterdir()
+    return run_dir
+
+
+def recorded_as(run_dir: Path, tmp_path: Path, **options: object) -> Path:
+    """A copy of the run's folder whose meta.json records `options` in place of the run's executor choice."""
+    copy = tmp_path / "run"
+    copy.mkdir()
+    meta = json.loads((run_dir / "meta.json").read_text())
+    stored = {name: value for name, value in meta["options"].items() if name != "executor"}
+    (copy / "meta.json").write_text(json.dumps({**meta, "options": {**stored, **options}}))
+    return copy
+
+
+def test_isolate_is_the_isolated_executor():
+    assert RunOptions.parse(tasks="apple", isolate=True).executor == "isolated"
+    assert RunOptions.parse(tasks="apple", executor="isolated").isolate
+    assert RunOptions.parse(tasks="apple").executor == "inline"
+
+
+def test_ray_settings_survive_meta_json():
+    options = RunOptions.parse(tasks="apple", executor="ray", workers=3, ray_address="head:6379", gpus_per_job=0.25)
+    assert options_from_record(json.loads(json.dumps(options_record(options)))) == options
+
+
+def test_a_run_recorded_before_the_executor_option_resumes_with_its_isolation(finished_run, tmp_path):
+    old = recorded_as(finished_run, tmp_path, isolate=True)  # what meta.json held before `executor` existed
+    assert resume_options(old, {}).executor == "isolated"
+    assert resume_options(old, {"executor": "ray", "workers": 2}).executor == "ray"
+
+
+def test_naming_an_executor_on_resume_replaces_the_recorded_one_with_its_settings(finished_run, tmp_path):
+    on_ray = recorded_as(finished_run, tmp_path, executor="ray", workers=4, ray_address="head:6379")
+    assert resume_options(on_ray, {"workers": 2}) == RunOptions.parse(
+        **{**options_record(resume_options(on_ray, {})), "workers": 2})
+    assert resume_options(on_ray, {"workers": 2}).ray_address == "head:6379"
+    inline = resume_options(on_ray, {"executor": "inline"})
+    assert (inline.executor, inline.workers, inline.ray_address) == ("inline", None, None)
+    assert resume_options(on_ray, {"isolate": True}).executor == "isolated"
