@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..results.schema import SETTING_COLUMNS
 from ..results.tuning import scoreboard, tuned
-from .text_tables import aligned, figure, markdown_table, setting
+from .text_tables import aligned, figure, markdown_table, markdown_text, setting
 
 if TYPE_CHECKING:
     import pandas
@@ -66,7 +66,7 @@ def tuned_markdown(runs: "pandas.DataFrame") -> list[str]:
              "Mean over tasks of each cell's tuned accuracy (MAD's score), ranked.", "",
              *markdown_table(scoreboard_rows(scoreboard(table)))]
     notes = _notes(table)
-    return lines + (["", *(f"- {note}" for note in notes)] if notes else [])
+    return lines + (["", *("- " + markdown_text(note, line_start=True) for note in notes)] if notes else [])
 
 
 def _records(frame: "pandas.DataFrame") -> list[dict[str, Any]]:
