@@ -104,13 +104,14 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
         with PeakMemory(request.device) as peak:
             session = backend.open_session(cell, config, data, job.lr, request.device, job.seed, job.batch_size,
                                            clip=job.clip, weight_decay=job.weight_decay)
-            row.update(params=session.param_count, state_size=session.state_size())
+            row["params"] = session.param_count
             if on_train_start is not None:
                 on_train_start()
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch, task_slicing(data))
         row.update(measured.fields, peak_memory_mb=peak.mib)
         model = None
         if row["status"] == "ok":
+            row["state_size"] = session.state_size()  # a forward pass: after training, not where --timeout can't reach
             row["prediction"] = prediction_text(session, data)
             if request.save_model:
                 model = model_state(session, data, {**job.key_fields(), "cell_options": job.cell_kwargs})

@@ -302,7 +302,7 @@ def test_killed_driver_then_resume_finishes_every_row_once(tmp_path):
         end_group(driver)
     kept = rows_by_key(run_dir)
     assert 1 <= len(kept) < 6
-    resumed = start_driver(["run", "--resume", str(run_dir)])
+    resumed = start_driver(["run", "--resume", str(run_dir), "--plugins-dir", str(plugins)])  # named again: see Guarantees
     try:
         output, _ = resumed.communicate(timeout=300)
     finally:
