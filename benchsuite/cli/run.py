@@ -50,10 +50,11 @@ def _interrupted_exit(received: list[int]) -> int:
 @click.option("--lr", default=None,
               help="Adam learning rates, e.g. 3e-3,1e-2,3e-2 [default: the cell's, else the task's]. Lists of any of "
                    "the swept options make a grid, their product; each setting is part of a variant's identity.")
-@click.option("--clip", type=float, default=None,
-              help="Clip the gradient norm to this before each update [default: the cell's, else none].")
-@click.option("--weight-decay", type=float, default=None,
-              help="Decoupled weight decay (AdamW) [default: the cell's, else 0, plain Adam].")
+@click.option("--clip", default=None,
+              help="Largest gradient norms, clipped to before each update; 'none' for no clipping, e.g. 0.5,1,none "
+                   "[default: the cell's, else none].")
+@click.option("--weight-decay", default=None,
+              help="Decoupled weight decays (AdamW), e.g. 0,1e-4,1e-2 [default: the cell's, else 0, plain Adam].")
 @click.option("--batch-size", default=None,
               help="Samples per training step, or 'full' for one step per epoch, e.g. 32,full [default: the task's].")
 @click.option("--params", type=int, default=None,
@@ -94,8 +95,8 @@ def _interrupted_exit(received: list[int]) -> int:
               help="Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).")
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
-                   "default to the run's own (--task-opt, --cell-opt, --clip, --weight-decay, --target, --threads and "
-                   "the device cannot change). Plugin files load only from a --plugins-dir given again.")
+                   "default to the run's own (--task-opt, --cell-opt, --target, --threads and the device cannot "
+                   "change). Plugin files load only from a --plugins-dir given again.")
 @click.option("--config", default=None, metavar="FILE.toml",
               help="A sweep file holding these options (see examples/sweeps/); flags given here go on top.")
 @click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")

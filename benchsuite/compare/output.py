@@ -23,7 +23,7 @@ SECTIONS = (
     ("improved", "improved"),
 )
 KEY_HEADERS = {"num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden", "batch_size": "batch",
-               "max_epochs": "epochs"}
+               "max_epochs": "epochs", "weight_decay": "wd"}
 
 
 def _key_headers(comparison: Comparison) -> list[str]:

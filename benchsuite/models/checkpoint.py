@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from ..errors import BenchInputError
 from ..results.files import replaced_atomically
-from ..results.schema import KEY_COLUMNS, SETTING_COLUMNS
+from ..results.schema import KEY_COLUMNS, SETTING_COLUMNS, is_neutral
 
 MODELS_DIR = "models"
 SUFFIXES = {"torch": ".pt", "numpy": ".npz"}
@@ -43,10 +43,13 @@ class ModelState:
 
 def file_stem(key: Mapping[str, Any]) -> str:
     """The file name (without suffix) of a row's model, e.g. `ship-lstm-torch-2L-uni-h25-lr0.1-batch_size170-
-    max_epochs100-seed0`: every key column, so the models of a grid's settings do not overwrite each other."""
+    max_epochs100-seed0`: every key column (a neutral clip or weight decay left out), so the models of a grid's
+    settings do not overwrite each other."""
     direction = "bi" if key["bidirectional"] in (True, "True") else "uni"
     parts = [key["task"], key["cell"], key["backend"], f"{key['num_layers']}L", direction,
-             f"h{key['hidden_size']}", *(f"{column}{key[column]}" for column in SETTING_COLUMNS), f"seed{key['seed']}"]
+             f"h{key['hidden_size']}",
+             *(f"{column}{key[column]}" for column in SETTING_COLUMNS if not is_neutral(column, key[column])),
+             f"seed{key['seed']}"]
     return "-".join(UNSAFE.sub("_", str(part)) for part in parts)
 
 

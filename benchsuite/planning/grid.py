@@ -71,19 +71,17 @@ def resolve_target(requested: float | None, ceiling: float | None) -> float:
 def hyperparameter_grid(options: RunOptions, task_defaults: Mapping[str, Any], train_rows: int | None = None,
                         cell_defaults: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every combination of the swept hyperparameters, each given on the command line, else the cell's default,
-    else the task's, else the suite's (defaults.PRECEDENCE); clip and weight decay, not swept, resolve the same way.
+    else the task's, else the suite's (defaults.PRECEDENCE).
     A batch size is resolved to the rows per step when the training split's size is known, so 'full' and any size
     beyond the split are one setting."""
     defaults = {**SUITE_DEFAULTS, **task_defaults, **(cell_defaults or {})}
     axes = [getattr(options, swept.option) or (defaults[swept.hyper],) for swept in SWEPT]
-    fixed = {name: defaults[name] if getattr(options, name) is None else getattr(options, name)
-             for name in ("clip", "weight_decay")}
     grid = []
     for values in itertools.product(*axes):
         hyper = {swept.hyper: value for swept, value in zip(SWEPT, values)}
         batch = None if hyper["batch_size"] == FULL_BATCH else hyper["batch_size"]
         hyper["batch_size"] = batch if train_rows is None else min(batch or train_rows, train_rows)
-        grid.append({**hyper, **fixed})
+        grid.append(hyper)
     return list({tuple(hyper.values()): hyper for hyper in grid}.values())  # resolved batch sizes may coincide
 
 

@@ -3,13 +3,14 @@ chosen.
 
 Resume policy: a resumed run reuses the options recorded in the run's meta.json (a sweep file's included, resolved),
 so `--resume RUN_DIR` needs nothing else. Options given again override them when they only select rows or steer
-execution (tasks, cells, layers, directions, the swept hyperparameters hidden, epochs, lr and batch size, which are
-part of every row's key, --params, seeds, timeout, executor and its settings, fail-fast, plugins-dir); rows new to
+execution (tasks, cells, layers, directions, the swept hyperparameters hidden, epochs, lr, batch size, clip and weight
+decay, which are part of every row's key, --params, seeds, timeout, executor and its settings, fail-fast,
+plugins-dir); rows new to
 the grid are run, rows already `ok` are kept, rows outside the (narrowed) grid are kept whatever their status.
 Naming an executor again (`--executor`, `--isolate`) replaces the recorded executor and its Ray settings as a whole.
 A run that loaded plugin files needs --plugins-dir again: a resume never loads code named only by meta.json, which
 anyone who can write the folder can edit. Options that change what a row measures without showing in its key (task
-and cell options, clip, weight decay, target, threads, the device) must stay as they were, or the table would mix
+and cell options, target, threads, the device) must stay as they were, or the table would mix
 incomparable rows: changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own
 parent (the command repeated with --resume added).
 """
@@ -24,7 +25,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import BenchInputError
 from ..results.resume import read_meta
-from .parsers import (check_target, non_negative_number, parse_cell_options, parse_directions, parse_ints,
+from .parsers import (check_target, parse_cell_options, parse_directions, parse_ints,
                       parse_names, parse_task_options, positive_int, positive_number)
 from .sweepable import SWEPT, parse_grid
 
@@ -43,8 +44,7 @@ def max_threads() -> int:
 # drops the recorded ones together (a run recorded with --isolate can be finished with --executor ray).
 EXECUTOR_CHOICE = ("executor", "isolate", "workers", "ray_address", "gpus_per_job")
 # Options whose change would make old and new rows incomparable although their keys match.
-FIXED_ON_RESUME = {"task_opts": "--task-opt", "target": "--target", "threads": "--threads", "clip": "--clip",
-                   "weight_decay": "--weight-decay", "cell_opts": "--cell-opt"}
+FIXED_ON_RESUME = {"task_opts": "--task-opt", "target": "--target", "threads": "--threads", "cell_opts": "--cell-opt"}
 Grid = tuple[Any, ...] | None  # a swept hyperparameter's settings; None: the task's default
 
 
@@ -71,8 +71,8 @@ class RunOptions:
     executor: str = "inline"  # a name in execution.EXECUTORS (checked there); `--isolate` is "isolated"
     fail_fast: bool = False  # stop at the first row that is not ok or skipped
     params: int | None = None  # choose each variant's hidden size for about this many parameters
-    clip: float | None = None  # the largest gradient norm; None: the cell's or task's default
-    weight_decay: float | None = None  # decoupled (AdamW) weight decay; None: the cell's or task's default
+    clip: Grid = None  # largest gradient norms (None within: no clipping); None: the cell's or task's default
+    weight_decay: Grid = None  # decoupled (AdamW) weight decays; None: the cell's or task's default
     cell_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     workers: int | None = None  # ray: jobs at once (local instance: its size; default one per core)
     ray_address: str | None = None  # ray: an existing cluster to use instead of a local instance
@@ -86,7 +86,7 @@ class RunOptions:
               timeout: float | None = None, threads: int | None = None, target: float | None = None,
               isolate: bool = False, fail_fast: bool = False, executor: str | None = None, workers: int | None = None,
               ray_address: str | None = None, gpus_per_job: float | None = None, params: Any = None,
-              save_models: bool = False, clip: float | None = None, weight_decay: float | None = None,
+              save_models: bool = False, clip: Any = None, weight_decay: Any = None,
               cell_opts: Any = ()) -> "RunOptions":
         """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
         given = locals()
@@ -112,8 +112,6 @@ class RunOptions:
             executor=parse_executor(executor, bool(isolate), workers, ray_address, gpus_per_job),
             fail_fast=bool(fail_fast),
             params=None if params is None else positive_int(params, "--params"),
-            clip=None if clip is None else positive_number(clip, "--clip"),
-            weight_decay=None if weight_decay is None else non_negative_number(weight_decay, "--weight-decay"),
             cell_opts=_dotted(cell_opts, parse_cell_options),
             workers=None if workers is None else positive_int(workers, "--workers"),
             ray_address=ray_address or None,

@@ -92,6 +92,19 @@ def non_negative_number(value: Any, what: str) -> float:
     return number
 
 
+NO_CLIP = "none"
+
+
+def clip_value(value: Any, what: str) -> float | None:
+    """A largest gradient norm above zero, or 'none' (or None) for no clipping: a clip grid may include both."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == NO_CLIP):
+        return None
+    try:
+        return positive_number(value, what)
+    except BenchInputError as exc:
+        raise BenchInputError(f"{exc}; or give 'none' for no clipping") from None
+
+
 FULL_BATCH = "full"
 
 

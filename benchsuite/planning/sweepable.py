@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import BenchInputError
-from .parsers import batch_size_value, positive_int, positive_number
+from .parsers import batch_size_value, clip_value, non_negative_number, positive_int, positive_number
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ SWEPT = (
     Swept("epochs", "--epochs", "epochs", "max_epochs", positive_int),
     Swept("lr", "--lr", "lr", "lr", positive_number),
     Swept("batch_size", "--batch-size", "batch_size", "batch_size", batch_size_value),
+    Swept("clip", "--clip", "clip", "clip", clip_value),
+    Swept("weight_decay", "--weight-decay", "weight_decay", "weight_decay", non_negative_number),
 )
 SWEPT_BY_OPTION = {swept.option: swept for swept in SWEPT}
 

@@ -23,6 +23,7 @@ FLAG = (bool,)
 KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
     "tasks": (NAMES, True), "cells": (NAMES, True), "layers": (WHOLE, True), "directions": (NAMES, True),
     "hidden": (WHOLE, True), "epochs": (WHOLE, True), "lr": (NUMBER, True), "batch-size": ((int, str), True),
+    "clip": ((int, float, str), True), "weight-decay": (NUMBER, True),
     "seeds": (WHOLE, True), "params": (WHOLE, False), "device": (NAMES, False), "out": (NAMES, False),
     "plugins-dir": (NAMES, False), "timeout": (NUMBER, False), "threads": (WHOLE, False),
     "target": (NUMBER, False), "isolate": (FLAG, False), "fail-fast": (FLAG, False),

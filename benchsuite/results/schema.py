@@ -17,7 +17,11 @@ ARCHITECTURE_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidde
 # part of a variant's identity, so rows trained differently are never pooled (summary, compare, resume, reports,
 # `bench best`). `max_epochs` is the epochs a run was set to train (`epochs` counts those it did, fewer when it
 # stopped early). Sweeping another setting: one line here and one in planning/sweepable.SWEPT.
-SETTING_COLUMNS: dict[str, type] = {"lr": float, "batch_size": int, "max_epochs": int}
+SETTING_COLUMNS: dict[str, type] = {"lr": float, "batch_size": int, "max_epochs": int, "clip": float,
+                                     "weight_decay": float}
+# Settings that change nothing at these values (no clipping, no weight decay): variant names and model file names
+# leave them out there, so runs that do not use them read as before these settings were swept.
+NEUTRAL_SETTINGS: dict[str, Any] = {"clip": None, "weight_decay": 0.0}
 VARIANT_COLUMNS = [*ARCHITECTURE_COLUMNS, *SETTING_COLUMNS]
 KEY_COLUMNS = ["task", *VARIANT_COLUMNS, "seed"]
 GROUP_COLUMNS = ["task", *VARIANT_COLUMNS, "device"]
@@ -55,6 +59,11 @@ def _setting(value: Any, kind: type) -> Any:
     if value is None or value == "" or value != value:  # the last catches NaN
         return None
     return kind(float(value)) if kind is int else kind(value)
+
+
+def is_neutral(column: str, value: Any) -> bool:
+    """Whether `value` (typed, or text from a CSV file) of setting `column` is its NEUTRAL_SETTINGS value."""
+    return column in NEUTRAL_SETTINGS and _setting(value, SETTING_COLUMNS[column]) == NEUTRAL_SETTINGS[column]
 
 
 def row_key(row: Mapping[str, Any]) -> RowKey:

@@ -85,6 +85,34 @@ def test_resume_with_a_new_lr_runs_only_its_rows(grid_run, tmp_path):
     assert meta["resumes"][-1]["planned_rows"] == len(HIDDEN) * len(SEEDS)
 
 
+def test_resume_with_a_new_clip_runs_only_its_rows(grid_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(grid_run[0], run_dir)
+    before = pandas.read_csv(run_dir / "runs.csv")
+    after = benchsuite.run(resume=str(run_dir), clip="none,1")  # the run's rows trained without clipping
+    assert len(after) == 2 * len(before)
+    kept = after[after["clip"].isna()].merge(before, on=["lr", "hidden_size", "seed"], suffixes=("", "_before"))
+    assert len(kept) == len(before) and (kept["train_seconds"] == kept["train_seconds_before"]).all()
+    assert (after.loc[after["clip"] == 1, "status"] == "ok").sum() == len(before)
+
+
+def test_clip_and_weight_decay_grids_train_each_setting_as_a_run_of_its_own(tmp_path):
+    """--clip none,0.05 x --weight-decay 0,0.5 makes four variants; each row matches the same setting run alone,
+    so the grid hands every setting to the optimizer, and 'none' in a grid is no clipping."""
+    common = dict(tasks="apple", cells="rnn", epochs="3", threads=1)
+    grid = benchsuite.run(**common, clip="none,0.05", weight_decay="0,0.5", out=str(tmp_path / "grid"))
+    assert len(grid) == 4 and (grid["status"] == "ok").all()
+    assert len(pandas.read_csv(only_run_dir(tmp_path / "grid") / "summary.csv")) == 4  # four variants, not one
+    for index, (clip, decay) in enumerate(itertools.product((None, 0.05), (0.0, 0.5))):
+        (alone,) = benchsuite.run(**common, clip=clip, weight_decay=decay, out=str(tmp_path / str(index))
+                                  ).to_dict("records")
+        same = grid[(grid["clip"].isna() if clip is None else grid["clip"] == clip) & (grid["weight_decay"] == decay)]
+        assert same["final_loss"].tolist() == [alone["final_loss"]]
+    assert grid["final_loss"].nunique() == 4  # each setting changed the training
+
+
 @pytest.mark.parametrize("value, expected", [
     ("3e-3,1e-2", (3e-3, 1e-2)), ([0.1, 0.2], (0.1, 0.2)), (0.5, (0.5,)), ("0.1,0.1", (0.1,)),
 ])

@@ -100,3 +100,9 @@ def test_a_sweep_file_with_a_bad_value_names_the_option(tmp_path):
 def test_config_and_resume_together_is_bad_input(tmp_path):
     result = invoke("run", "--config", str(write(tmp_path, SWEEP)), "--resume", str(tmp_path))
     assert result.exit_code == 2 and "--config does not apply with --resume" in result.stderr
+
+
+def test_clip_and_weight_decay_lists_in_a_sweep_file_are_grid_axes(tmp_path):
+    path = write(tmp_path, 'tasks = "apple"\nclip = ["none", 1, 0.5]\nweight-decay = [0, 0.01]\n')
+    options = RunOptions.parse(**read_sweep_file(path))
+    assert options.clip == (None, 1.0, 0.5) and options.weight_decay == (0.0, 0.01)

@@ -59,7 +59,8 @@ def test_progress_bar_shows_the_variant_epoch_and_loss_then_the_finished_row():
         bar.epoch(1, 2, job, EpochRecord(epoch=7, loss=0.12345, accuracy=0.8, seconds=1.5, steps=1))
         bar.progress.refresh()
         bar.finished(1, 2, {"task": "apple", "cell": "rnn", "num_layers": 1, "bidirectional": False,
-                            "hidden_size": 5, "lr": 0.1, "batch_size": 1, "max_epochs": 40, "seed": 0, "status": "ok",
+                            "hidden_size": 5, "lr": 0.1, "batch_size": 1, "max_epochs": 40, "clip": None,
+                                "weight_decay": 0.0, "seed": 0, "status": "ok",
                             "accuracy": 1.0, "final_loss": 0.01,
                             "train_seconds": 0.5})
     shown = stream.getvalue()
