@@ -14,7 +14,7 @@ FILLER, DELIMITER, TRIGGER = ".", "|", "^"
 
 
 def build_recall(vocab: int = 8, kv_pairs: int = 2, seq_len: int = 12, queries: int = 4,
-                 samples: int = 4000) -> TaskData:
+                 samples: int = 2000) -> TaskData:
     """Key-value pairs (1..kv_pairs per row), then queries of the keys; the answer to a query is its value.
 
     `vocab` symbols, half keys (A, B, ...) and half values (a, b, ...); the rest of the row is filler (.).
@@ -39,7 +39,7 @@ def build_recall(vocab: int = 8, kv_pairs: int = 2, seq_len: int = 12, queries: 
                           slice_name="kv_pairs")
 
 
-def build_copy(seq_len: int = 24, tokens: int = 4, vocab: int = 8, samples: int = 4000) -> TaskData:
+def build_copy(seq_len: int = 24, tokens: int = 4, vocab: int = 8, samples: int = 2000) -> TaskData:
     """`tokens` symbols scattered among noise (.), then delimiters (|) at which to emit them in order."""
     check_samples("copy", samples)
     check_range("copy", "vocab", vocab, 2, len(VALUES))
@@ -53,7 +53,7 @@ def build_copy(seq_len: int = 24, tokens: int = 4, vocab: int = 8, samples: int 
                           lambda split, rng, rows: copy_rows(rng, rows, vocab, seq_len, tokens))
 
 
-def build_induction(seq_len: int = 32, vocab: int = 8, samples: int = 4000) -> TaskData:
+def build_induction(seq_len: int = 32, vocab: int = 8, samples: int = 2000) -> TaskData:
     """Random symbols with a trigger (^) twice, the second at the end: predict the symbol after the first."""
     check_samples("induction", samples)
     check_range("induction", "vocab", vocab, 2, len(VALUES))

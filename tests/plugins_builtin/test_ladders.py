@@ -47,3 +47,16 @@ def test_a_rung_becomes_one_bench_run_command(tmp_path):
                                          {"kinds": 2}, tmp_path)
     assert command == ["bench", "run", "--tasks", "dyck", "--cells", "rnn,lstm", "--seeds", "0", "--threads", "1",
                        "--task-opt", "dyck.kinds=2", "--out", str(tmp_path), "--no-report", "--quiet"]
+
+
+def test_rungs_and_cells_select_what_the_runner_runs():
+    import subprocess
+    import sys
+
+    runner = [sys.executable, str(SWEEPS / "ladder.py"), str(SWEEPS / "ladder-parity.toml"), "--print"]
+    shown = subprocess.run([*runner, "--rungs", "baseline,train_len-3", "--cells", "rnn,gru"], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    assert [line.split("--out ")[1].split()[0].rsplit("/", 1)[1] for line in shown] == ["baseline", "train_len-3"]
+    assert all("--cells rnn,gru " in line for line in shown)
+    refused = subprocess.run([*runner, "--rungs", "baseline,nope"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--rungs: nope not in" in refused.stderr
