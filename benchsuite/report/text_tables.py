@@ -49,7 +49,9 @@ def figure(value: float) -> str:
 
 
 def setting(value: Any) -> str:
-    """A setting exactly: whole numbers without a decimal point, others in full."""
+    """A setting exactly: whole numbers without a decimal point, others in full; unset (no clipping) as '-'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -110,3 +110,19 @@ def test_the_scoreboard_averages_tasks_and_ranks_cells():
     board = scoreboard(tuned(runs)).to_dict("records")
     assert [(row["cell"], row["score"], row["rank"]) for row in board] == [("x", pytest.approx(0.7), 1),
                                                                           ("y", pytest.approx(0.6), 2)]
+
+
+def test_a_weight_decay_and_clip_grid_is_tuned_like_lr(tmp_path):
+    """Clipping every update to a norm of 0.001 holds gru back on delay: no clipping wins on validation (an exact
+    tie between weight decays goes to the smaller), and the tables show no clipping as '-'."""
+    benchsuite.run(tasks="delay", cells="gru", clip="none,0.001", weight_decay="0,0.01", seeds="0", epochs=10,
+                   hidden=16, task_opts=["delay.gap=5", "delay.samples=256"], threads=1, out=str(tmp_path))
+    runs = pandas.read_csv(only_run_dir(tmp_path) / "runs.csv")
+    top = runs[runs["valid_accuracy"] == runs["valid_accuracy"].max()]
+    expected = top.sort_values("weight_decay").iloc[0]
+    assert math.isnan(expected["clip"])  # the premise: unclipped training did better
+    (row,) = pandas.read_csv(io.StringIO(best(only_run_dir(tmp_path), "csv"))).to_dict("records")
+    assert row["settings_tried"] == 4 and math.isnan(row["clip"]) and row["weight_decay"] == expected["weight_decay"]
+    assert row["reported_on"] == "test" and row["accuracy_mean"] == pytest.approx(expected["test_accuracy"])
+    (line,) = [line for line in best(only_run_dir(tmp_path), "text").splitlines() if line.strip().startswith("delay")]
+    assert line.split()[9] == "-"  # delay, gru 1L uni h16, cpu, lr, batch, epochs, then clip
