@@ -31,7 +31,7 @@ def _key_headers(comparison: Comparison) -> list[str]:
 
 
 def _key_cells(comparison: Comparison, key: Key) -> list[str]:
-    return [("bi" if value else "uni") if column == "bidirectional" else "-" if value is None else setting(value)
+    return [("bi" if value else "uni") if column == "bidirectional" else setting(value)
             for column, value in zip(comparison.key_columns, key)]
 
 

@@ -5,13 +5,13 @@ Resume policy: a resumed run reuses the options recorded in the run's meta.json 
 so `--resume RUN_DIR` needs nothing else. Options given again override them when they only select rows or steer
 execution (tasks, cells, layers, directions, the swept hyperparameters hidden, epochs, lr, batch size, clip and weight
 decay, which are part of every row's key, --params, seeds, timeout, executor and its settings, fail-fast,
-plugins-dir); rows new to
-the grid are run, rows already `ok` are kept, rows outside the (narrowed) grid are kept whatever their status.
+plugins-dir); rows new to the grid are run, rows already `ok` are kept, rows outside the (narrowed) grid are kept
+whatever their status.
 Naming an executor again (`--executor`, `--isolate`) replaces the recorded executor and its Ray settings as a whole.
 A run that loaded plugin files needs --plugins-dir again: a resume never loads code named only by meta.json, which
 anyone who can write the folder can edit. Options that change what a row measures without showing in its key (task
-and cell options, target, threads, the device) must stay as they were, or the table would mix
-incomparable rows: changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own
+and cell options, target, threads, the device) must stay as they were, or the table would mix incomparable rows:
+changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own
 parent (the command repeated with --resume added).
 """
 from __future__ import annotations

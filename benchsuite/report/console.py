@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..measurement.timing import Spread, noise_summary
-from ..results.schema import SETTING_COLUMNS, is_neutral
+from ..results.schema import SETTING_COLUMNS, is_blank, is_neutral
 
 if TYPE_CHECKING:
     import pandas
@@ -20,10 +20,6 @@ SHOWN = {"task": "task", "cell": "cell", "num_layers": "layers", "bidirectional"
 HELD_OUT = ("chance", "valid_acc", "test_acc", "bpc")
 
 
-def _blank(value: Any) -> bool:
-    return value is None or value == "" or value != value  # the last catches NaN
-
-
 # Short labels of the training settings in a variant's name; a setting without one shows as `column=value`.
 SETTING_LABELS = {"lr": "lr", "batch_size": "b", "max_epochs": "e", "clip": "clip", "weight_decay": "wd"}
 # How a neutral setting (schema.NEUTRAL_SETTINGS) reads where a table must tell it from the others' values; a full
@@ -32,7 +28,7 @@ NEUTRAL_LABELS = {"clip": "noclip", "weight_decay": "wd0"}
 
 
 def _setting_value(value: Any) -> str:
-    return "?" if _blank(value) else f"{float(value):g}" if isinstance(value, float) else str(value)
+    return "?" if is_blank(value) else f"{float(value):g}" if isinstance(value, float) else str(value)
 
 
 def setting_label(column: str, value: Any) -> str:
@@ -76,7 +72,7 @@ def progress_line(index: int, total: int, row: dict[str, Any]) -> str:
     line = f"[{index:>{len(str(total))}}/{total}] {variant_label(row)}: {row['status']}"
     if row["status"] == "ok":
         line += f"  accuracy {row['accuracy']:.3f}  loss {row['final_loss']:.4f}  {row['train_seconds']:.2f} s"
-    elif not _blank(row.get("error")):
+    elif not is_blank(row.get("error")):
         line += f" ({row['error']})"
     return line
 
@@ -90,7 +86,7 @@ def format_runs(table: "pandas.DataFrame") -> str:
     shown["dir"] = shown["dir"].map(lambda bi: "bi" if bi in (True, "True") else "uni")
     text = shown.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
     notes = [f"  {variant_label(row)}: {row['status']}: {row['error']}"
-             for row in table.to_dict("records") if row["status"] != "ok" and not _blank(row["error"])]
+             for row in table.to_dict("records") if row["status"] != "ok" and not is_blank(row["error"])]
     return text + ("\n\nnot ok:\n" + "\n".join(notes) if notes else "")
 
 

@@ -15,7 +15,7 @@ from ..results.metrics import METRICS, Metric
 from ..results.load import load_curves, load_meta, load_runs, load_samples, load_slices
 from ..results.files import write_text_atomic
 from ..results.summary import SUMMARY_METRICS, summarize
-from ..results.schema import VARIANT_COLUMNS
+from ..results.schema import VARIANT_COLUMNS, is_blank
 from .console import fixed_settings, variant_name, varying_settings
 from .samples import SAMPLE_TEMPERATURE, model_samples
 from .tuned import tuned_markdown
@@ -88,7 +88,7 @@ def task_table(runs: "pandas.DataFrame") -> list[str]:
     columns = [_best_marked([_cell(row, metric) for row in variants], metric) for metric in metrics]
     header = ["variant", "backend", "device", "seeds", *(metric.name for metric in metrics), "params"]
     rows = [[variant_name(row, swept), row["backend"], row["device"], row["statuses"], *(column[index] for column in columns),
-             "-" if row["params"] is None or math.isnan(row["params"]) else setting(float(row["params"]))]
+             "-" if is_blank(row["params"]) else setting(float(row["params"]))]
             for index, row in enumerate(variants)]
     return markdown_table([header, *rows])
 
@@ -100,12 +100,8 @@ PARTIAL_FIGURES = ("accuracy", "final_loss", "valid_accuracy", "valid_loss", "st
 def _measured_so_far(row: dict[str, Any]) -> str:
     partial = row.get("partial") in (True, "True")  # runs.csv text, or a bool
     shown = [f"{name} {figure(row[name])}" for name in PARTIAL_FIGURES
-             if (partial or name == "step_ms_median") and _present(row.get(name))]
+             if (partial or name == "step_ms_median") and not is_blank(row.get(name))]
     return f" ({'partial: ' if partial else ''}{', '.join(shown)})" if shown else ""
-
-
-def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _not_ok(runs: "pandas.DataFrame") -> list[str]:

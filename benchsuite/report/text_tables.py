@@ -5,6 +5,8 @@ import math
 import re
 from typing import Any, Sequence
 
+from ..results.schema import is_blank
+
 
 def aligned(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
     """Rows as left-aligned columns two spaces apart (the first row is usually the header)."""
@@ -41,7 +43,7 @@ def markdown_table(rows: Sequence[Sequence[str]]) -> list[str]:
 
 def figure(value: float) -> str:
     """A measured figure in four significant digits (large ones whole); never-reached and missing spelled out."""
-    if value is None or math.isnan(value):
+    if is_blank(value):
         return "-"
     if math.isinf(value):
         return "never"
@@ -50,7 +52,7 @@ def figure(value: float) -> str:
 
 def setting(value: Any) -> str:
     """A setting exactly: whole numbers without a decimal point, others in full; unset (no clipping) as '-'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_blank(value):
         return "-"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -54,9 +54,14 @@ FAILED_STATUSES = ("error", "diverged", "timeout")  # a run with any of these ex
 RowKey = tuple[Any, ...]  # KEY_COLUMNS' values, typed
 
 
+def is_blank(value: Any) -> bool:
+    """Whether a cell holds no value: None, empty CSV text, or NaN (pandas' blank)."""
+    return value is None or value == "" or value != value  # the last catches NaN
+
+
 def _setting(value: Any, kind: type) -> Any:
     """A setting's value typed (blank: None), alike whether it comes from a fresh row or from CSV text."""
-    if value is None or value == "" or value != value:  # the last catches NaN
+    if is_blank(value):
         return None
     return kind(float(value)) if kind is int else kind(value)
 
