@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import BenchInputError
 from ..models.checkpoint import read_model, saved_models
 from ..models.sampling import load_predictor, sample_text
-from .console import variant_name
+from ..results.naming import variant_name
 
 SAMPLE_LENGTH = 120
 SAMPLE_TEMPERATURE = 0.8

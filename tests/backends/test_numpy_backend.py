@@ -16,7 +16,7 @@ from benchsuite.errors import BenchInputError
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
 from benchsuite.measurement.train import train
-from benchsuite_plugins.numpy_rnn import build_numpy_rnn
+from benchsuite_plugins.cells.numpy_rnn import build_numpy_rnn
 from helpers.tasks import random_task
 
 numpy_backend = get_backend("numpy")
