@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -74,6 +75,13 @@ def test_cuda_asked_for_but_absent(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert_bad_input(invoke(*RUN[:-2], "--device", "cuda"), "--device cuda: CUDA is not available here")
+
+
+def test_ray_asked_for_but_not_installed(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where Ray is not installed
+    assert_bad_input(invoke(*RUN, "--executor", "ray", "--out", tmp_path / "out"),
+                     "--executor ray needs Ray, which is not installed here: pip install 'benchsuite[ray]'")
+    assert not (tmp_path / "out").exists()  # refused before any run folder was made
 
 
 @pytest.fixture(scope="module")
