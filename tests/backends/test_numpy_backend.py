@@ -13,9 +13,9 @@ from benchsuite.backends import BACKEND_DEVICES, get_backend
 from benchsuite.backends.numpy_backend import Adam, Batch, score
 from benchsuite.backends.numpy_variants import ComposedLayers
 from benchsuite.errors import BenchInputError
+from benchsuite.measurement.train import train
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
-from benchsuite.measurement.train import train
 from benchsuite_plugins.numpy_rnn import build_numpy_rnn
 from helpers.tasks import random_task
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers.cell import SOURCE as HOOKED_RNN
-from helpers.cli import invoke
+from helpers.cli import assert_bad_input, invoke
 from helpers.runs import only_run_dir
 
 PACED_PLUGIN = HOOKED_RNN + '''
@@ -83,6 +83,4 @@ def test_several_runs_against_a_baseline(runs):
 
 
 def test_more_than_two_sides_need_a_baseline(runs):
-    result = invoke("compare", str(runs["a"]), str(runs["b"]), str(runs["fast7"]))
-    assert result.exit_code == 2
-    assert "name it with --baseline" in result.stderr
+    assert_bad_input(invoke("compare", runs["a"], runs["b"], runs["fast7"]), "name it with --baseline")

@@ -9,12 +9,11 @@ import math
 import numpy
 import pandas
 import pytest
-from click.testing import CliRunner
 
 import benchsuite
-from benchsuite.cli import main
 from benchsuite.results.schema import RUN_COLUMNS
 from benchsuite.results.tuning import scoreboard, tuned
+from helpers.cli import invoke
 from helpers.runs import only_run_dir
 
 LRS = (3e-3, 1e-2, 3e-2)
@@ -30,7 +29,7 @@ def delay_run(tmp_path_factory):
 
 
 def best(run_dir, fmt: str) -> str:
-    result = CliRunner().invoke(main, ["best", str(run_dir), "--format", fmt])
+    result = invoke("best", run_dir, "--format", fmt)
     assert result.exit_code == 0, result.output
     return result.stdout
 

@@ -14,8 +14,8 @@ import pytest
 import benchsuite
 from benchsuite.results.files import read_csv_rows
 from benchsuite.results.schema import KEY_COLUMNS, row_key
-from helpers.runs import only_run_dir
 from helpers.faulty_cells import write_plugin
+from helpers.runs import only_run_dir
 
 SEEDS = [str(seed) for seed in range(12)]
 

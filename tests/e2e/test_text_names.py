@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 
-
 from helpers.cli import invoke
 from helpers.runs import only_run_dir
 

@@ -9,10 +9,10 @@ import numpy
 import pytest
 from PIL import Image, ImageStat
 
-from benchsuite.report.plots import step_quartiles
-from benchsuite.results.load import load_runs, load_samples
 from benchsuite.report.markdown import summary_markdown
+from benchsuite.report.plots import step_quartiles
 from benchsuite.results.files import replaced_atomically, write_text_atomic
+from benchsuite.results.load import load_runs, load_samples
 from helpers.cli import assert_bad_input, invoke
 from helpers.fixture_files import COMPARE_FIXTURES, copy_fixture
 
