@@ -183,4 +183,4 @@ def test_composing_a_cell_without_torch_parameter_names_names_the_parameter() ->
             self.params = {"w": self.inner.params["weight_ih_l0"]}
 
     with pytest.raises(ValueError, match="parameter 'w'"):
-        ComposedLayers(Unnamed, CellConfig(INPUT_SIZE, 4, num_layers=2)).params
+        _ = ComposedLayers(Unnamed, CellConfig(INPUT_SIZE, 4, num_layers=2)).params  # reading them raises

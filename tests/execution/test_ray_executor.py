@@ -189,7 +189,8 @@ def test_faults_become_rows_under_ray(tmp_path, bench, monkeypatch):
     monkeypatch.setattr(isolated, "GRACE_SECONDS", 15.0)
     plugins = write_plugin(tmp_path / "plugins")
     result = bench(*APPLE, "--cells", "raises_on_4th_forward,exits_3,hangs_in_build", "--plugins-dir",
-                   str(plugins), "--timeout", "5", "--executor", "ray", "--workers", "2", "--out", str(tmp_path / "out"))
+                   str(plugins), "--timeout", "5", "--executor", "ray", "--workers", "2", "--out",
+                   str(tmp_path / "out"))
     assert result.exit_code == 1, result.output
     rows = {row["cell"]: row for row in rows_by_key(only_run_dir(tmp_path / "out")).values()}
     assert rows["raises_on_4th_forward"]["status"] == "error"
@@ -230,7 +231,8 @@ def test_cell_missing_on_the_nodes_is_an_error_row_naming_its_plugin(tmp_path, c
     rows = {row["cell"]: row for row in rows_by_key(only_run_dir(tmp_path / "out")).values()}
     assert rows["rnn"]["status"] == "ok"
     assert rows["local_rnn"]["status"] == "error"
-    assert rows["local_rnn"]["error"].startswith("cell 'local_rnn' of plugin 'local_only' is not registered on Ray node")
+    assert rows["local_rnn"]["error"].startswith(
+        "cell 'local_rnn' of plugin 'local_only' is not registered on Ray node")
 
 
 def test_fail_fast_cancels_what_is_pending(tmp_path, bench, cluster):
@@ -289,7 +291,8 @@ def test_killed_driver_then_resume_finishes_every_row_once(tmp_path):
         end_group(driver)
     kept = rows_by_key(run_dir)
     assert 1 <= len(kept) < 6
-    resumed = start_driver(["run", "--resume", str(run_dir), "--plugins-dir", str(plugins)])  # named again: see Guarantees
+    # --plugins-dir named again: see Guarantees
+    resumed = start_driver(["run", "--resume", str(run_dir), "--plugins-dir", str(plugins)])
     try:
         output, _ = resumed.communicate(timeout=300)
     finally:

@@ -180,8 +180,9 @@ def test_resume_loads_no_plugins_named_only_by_meta_json(bench, tmp_path, monkey
     meta = json.loads((run_dir / "meta.json").read_text())
     meta["options"]["plugins_dir"] = str(planted)
     (run_dir / "meta.json").write_text(json.dumps(meta))
-    line = assert_bad_input(bench("run", "--resume", str(run_dir)), f"the run loaded plugin files from {str(planted)!r}",
-                           f"pass --plugins-dir {planted} again if you trust that folder")
+    line = assert_bad_input(bench("run", "--resume", str(run_dir)),
+                            f"the run loaded plugin files from {str(planted)!r}",
+                            f"pass --plugins-dir {planted} again if you trust that folder")
     assert line and not mark.exists()
     trusted = bench("run", "--resume", str(run_dir), "--plugins-dir", str(planted))
     assert trusted.exit_code == 0, trusted.output

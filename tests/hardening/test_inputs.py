@@ -90,7 +90,8 @@ def test_strict_plugins_make_a_bad_name_an_error(tmp_path, monkeypatch, bench):
 
 # D13: unbounded seeds were an error row on torch and accepted by numpy; a huge --hidden wrote C++ frames.
 def test_seeds_must_fit_every_backend(bench):
-    assert_bad_input(bench(*APPLE, "--seeds", str(MAX_SEED + 1)), f"--seeds: {MAX_SEED + 1} is above the largest allowed")
+    assert_bad_input(bench(*APPLE, "--seeds", str(MAX_SEED + 1)),
+                     f"--seeds: {MAX_SEED + 1} is above the largest allowed")
     assert_bad_input(bench(*APPLE, "--seeds", "99999999999999999999999"), "--seeds")
     assert RunOptions.parse(tasks="apple", seeds=[MAX_SEED]).seeds == (MAX_SEED,)
 

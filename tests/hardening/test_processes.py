@@ -45,7 +45,8 @@ def test_an_isolated_build_that_hangs_is_killed_as_a_timeout(bench, tmp_path, mo
 
 
 def test_help_says_only_isolation_stops_a_hung_build_and_layers_are_bounded(bench):
-    assert "without it nothing can stop a cell whose build or step hangs" in " ".join(bench("run", "--help").output.split())
+    help_text = " ".join(bench("run", "--help").output.split())
+    assert "without it nothing can stop a cell whose build or step hangs" in help_text
     assert_bad_input(bench(*APPLE, "--layers", "1000000"), "--layers: 1000000 is above the largest allowed value, 64")
 
 

@@ -59,7 +59,8 @@ def test_the_shipped_examples_parse():
 def test_underscored_keys_and_task_option_tables_are_read(tmp_path):
     sweep = write(tmp_path, 'tasks = "delay"\nbatch_size = [16, "full"]\n\n[task-opt.delay]\ngap = 5\nsamples = 40\n')
     given = read_sweep_file(sweep)
-    assert given == {"tasks": "delay", "batch_size": [16, "full"], "task_opts": {"delay": {"gap": "5", "samples": "40"}}}
+    assert given == {"tasks": "delay", "batch_size": [16, "full"],
+                     "task_opts": {"delay": {"gap": "5", "samples": "40"}}}
 
 
 @pytest.mark.parametrize("text, line, message", [
