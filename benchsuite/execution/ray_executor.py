@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from ..errors import BenchInputError
-from ..measurement.timing import thread_count
+from ..measurement.environment import thread_count
 from ..registry.loading import get_registry
 from ..specs import TaskData
 from . import EpochProgress, isolated
