@@ -65,10 +65,9 @@ def one_line_error(exc: BaseException) -> str:
 def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     """The row fields known before training: the key (settings included), the device and the target capacity."""
     job = request.job
-    return {**job.key_fields(), "device": request.device, "epochs": job.epochs,
+    return {**job.key_fields(), "device": request.device, "epochs": job.settings["max_epochs"],
             "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
-            "params_target": job.params_target, "clip": job.clip, "weight_decay": job.weight_decay,
-            "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
+            "params_target": job.params_target, "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
 
 
 def failed(request: JobRequest, data: TaskData | None, status: str, error: str, details: str = "") -> JobOutcome:
@@ -102,12 +101,13 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
                             longest_sequence(data))
         with PeakMemory(request.device) as peak:
-            session = backend.open_session(cell, config, data, job.lr, request.device, job.seed, job.batch_size,
-                                           clip=job.clip, weight_decay=job.weight_decay)
+            session = backend.open_session(cell, config, data, job.settings["lr"], request.device, job.seed,
+                                           job.settings["batch_size"], clip=job.settings["clip"],
+                                           weight_decay=job.settings["weight_decay"])
             row["params"] = session.param_count
             if on_train_start is not None:
                 on_train_start()
-            measured = measure(session, job.epochs, request.timeout, job.target, on_epoch, task_slicing(data))
+            measured = measure(session, job.settings["max_epochs"], request.timeout, job.target, on_epoch, task_slicing(data))
         row.update(measured.fields, peak_memory_mb=peak.mib)
         model = None
         if row["status"] == "ok":

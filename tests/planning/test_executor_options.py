@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from benchsuite.cli import main
-from benchsuite.planning.options import RunOptions, options_from_record, options_record, resume_options
+from benchsuite.planning.options import RunOptions, options_from_record, options_record
+from benchsuite.planning.resume import resume_options
 
 
 @pytest.fixture(scope="module")
