@@ -86,9 +86,9 @@ def _click_settings(name: str, spec: Option) -> dict[str, object]:
 def run_command(ctx: click.Context, resume: str | None, config: str | None, no_report: bool, quiet: bool,
                 **options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
+    from ..report.console import format_runs, noise_line
     from ..report.progress import run_progress
     from ..sweep import choose_options, run_options
-    from ..report.console import format_runs, noise_line
 
     given = {name: value for name, value in options.items()
              if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}

@@ -7,21 +7,25 @@ here from the plugins the request names.
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
-from ..backends import get_backend
+from ..backbones import open_session
+from ..backends import TrainingSettings
+from ..checkpoints import ModelState
+from ..measurement.environment import threads_in_use
 from ..measurement.measure import measure
 from ..measurement.memory import PeakMemory
 from ..measurement.predictions import model_state, prediction_text
 from ..measurement.slices import task_slicing
-from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
 from ..planning.grid import Job
-from ..models.checkpoint import ModelState
 from ..planning.tasks import longest_sequence
 from ..registry.loading import get_registry
 from ..specs import CellConfig, TaskData
+
+# The swept settings a session trains with: those named as TrainingSettings' fields (max_epochs goes to `measure`).
+TRAINED = {setting.name for setting in fields(TrainingSettings)}
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     job = request.job
     return {**job.key_fields(), "device": request.device, "epochs": job.settings["max_epochs"],
             "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
-            "params_target": job.params_target, "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
+            "params_target": job.params_target,
+            "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
 
 
 def failed(request: JobRequest, data: TaskData | None, status: str, error: str, details: str = "") -> JobOutcome:
@@ -97,17 +102,17 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
     row = {**base_row(request, data), "threads": threads_in_use()}
     try:
         cell = get_registry(request.plugins_dir).cell(job.cell).with_options(job.cell_kwargs)
-        backend = get_backend(cell.backend)
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
                             longest_sequence(data))
+        settings = TrainingSettings(seed=job.seed, device=request.device,
+                                    **{name: value for name, value in job.settings.items() if name in TRAINED})
         with PeakMemory(request.device) as peak:
-            session = backend.open_session(cell, config, data, job.settings["lr"], request.device, job.seed,
-                                           job.settings["batch_size"], clip=job.settings["clip"],
-                                           weight_decay=job.settings["weight_decay"])
+            session = open_session(cell, config, data, settings)
             row["params"] = session.param_count
             if on_train_start is not None:
                 on_train_start()
-            measured = measure(session, job.settings["max_epochs"], request.timeout, job.target, on_epoch, task_slicing(data))
+            measured = measure(session, job.settings["max_epochs"], request.timeout, job.target, on_epoch,
+                               task_slicing(data))
         row.update(measured.fields, peak_memory_mb=peak.mib)
         model = None
         if row["status"] == "ok":

@@ -198,6 +198,6 @@ def check_task_options_target(options: RunOptions, known_tasks: Iterable[str]) -
     selected = set(options.tasks)
     for task in options.task_opts:
         if task not in selected:
-            raise BenchInputError(f"--task-opt {task}.*: task {task!r} is not in --tasks "
-                                  f"({', '.join(options.tasks)})"
-                                  + ("" if task in set(known_tasks) else f"; known tasks: {', '.join(sorted(known_tasks))}"))
+            known = "" if task in set(known_tasks) else f"; known tasks: {', '.join(sorted(known_tasks))}"
+            raise BenchInputError(f"--task-opt {task}.*: task {task!r} is not in --tasks ({', '.join(options.tasks)})"
+                                  f"{known}")

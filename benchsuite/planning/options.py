@@ -15,9 +15,21 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, Mapping
 
 from ..errors import BenchInputError
-from .parsers import (DIRECTIONS, batch_size_value, check_target, clip_value, list_items, non_negative_number,
-                      parse_cell_options, parse_directions, parse_ints, parse_names, parse_task_options, positive_int,
-                      positive_number)
+from .parsers import (
+    DIRECTIONS,
+    batch_size_value,
+    check_target,
+    clip_value,
+    list_items,
+    non_negative_number,
+    parse_cell_options,
+    parse_directions,
+    parse_ints,
+    parse_names,
+    parse_task_options,
+    positive_int,
+    positive_number,
+)
 
 # Limits on values that would otherwise crash or hang the process rather than fail one row.
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding, the narrowest a backend accepts
@@ -259,8 +271,8 @@ class RunOptions:
             wrong = [spec.flag_name for spec in needing
                      if spec.only_with == (other, value) and getattr(options, other) != value]
             if wrong:
-                raise BenchInputError(f"{', '.join(wrong)}: only for {OPTIONS[other].flag_name} {value} (this run uses "
-                                      f"{getattr(options, other)})")
+                raise BenchInputError(f"{', '.join(wrong)}: only for {OPTIONS[other].flag_name} {value} (this run "
+                                      f"uses {getattr(options, other)})")
         return options
 
     @property
@@ -276,8 +288,8 @@ def _with_aliases(name: str, spec: Option, given: Mapping[str, Any]) -> Any:
     for alias_name, alias in spec.aliases.items():
         if given.get(alias_name):
             if chosen not in (None, alias.means):
-                raise BenchInputError(f"{alias.as_option(spec).flag_name} is {spec.flag_name} {alias.means}; it cannot be "
-                                      f"combined with {spec.flag_name} {chosen}")
+                raise BenchInputError(f"{alias.as_option(spec).flag_name} is {spec.flag_name} {alias.means}; it "
+                                      f"cannot be combined with {spec.flag_name} {chosen}")
             chosen = alias.means
     return chosen
 

@@ -31,8 +31,8 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     for name in _ruled(Resume.RUN_FOLDER):
         if name in given:  # pressing up and adding --resume repeats --out: fine when it names the run's own parent
             if Path(given[name]).resolve() != run_dir.resolve().parent:
-                raise BenchInputError(f"{INPUTS[name].flag_name} {given[name]} does not apply with --resume: the run is "
-                                      f"finished in {run_dir} itself, under {run_dir.parent}")
+                raise BenchInputError(f"{INPUTS[name].flag_name} {given[name]} does not apply with --resume: the run "
+                                      f"is finished in {run_dir} itself, under {run_dir.parent}")
             given = {key: value for key, value in given.items() if key != name}
     stored = dict(read_meta(run_dir)["options"])
     for name in _ruled(Resume.LOADS_CODE):
@@ -48,9 +48,9 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     original, merged = options_from_record(stored), options_from_record({**stored, **given})
     for name in _ruled(Resume.FIXED):
         if getattr(merged, name) != getattr(original, name):
-            raise BenchInputError(f"--resume {run_dir}: {INPUTS[name].flag_name} {_shown(getattr(merged, name))} differs "
-                                  f"from the run's own {_shown(getattr(original, name))}; rows measured that way "
-                                  "would not compare with the rows already there, so start a new run instead")
+            raise BenchInputError(f"--resume {run_dir}: {INPUTS[name].flag_name} {_shown(getattr(merged, name))} "
+                                  f"differs from the run's own {_shown(getattr(original, name))}; rows measured that "
+                                  "way would not compare with the rows already there, so start a new run instead")
     return merged
 
 
