@@ -124,7 +124,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
 
     The returned table holds every row of the run folder; `attrs["run_dir"]` names the folder, `attrs["not_run"]`
     counts the jobs --fail-fast left unrun, `attrs["resume"]` is the command that would finish them and
-    `attrs["notes"]` says what the user should know (--params targets out of reach). Ctrl-C raises `RunInterrupted`;
+    `attrs["notes"]` says what the user should know (--params targets out of reach), `attrs["plugins_dir"]` is the
+    --plugins-dir the run loaded (for its report). Ctrl-C raises `RunInterrupted`;
     a file-system error (a full disk) is a `BenchInputError` that says how to resume.
     """
     registry = get_registry(options.plugins_dir)
@@ -171,7 +172,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
                                   f"space), then finish the run with: {resume_command(run_dir, options)}") from None
         write_summary(run_dir)
     table = read_runs(run_dir)
-    table.attrs.update(run_dir=str(run_dir), not_run=not_run, resume=resume_command(run_dir, options), notes=notes)
+    table.attrs.update(run_dir=str(run_dir), not_run=not_run, resume=resume_command(run_dir, options), notes=notes,
+                       plugins_dir=options.plugins_dir)
     return table
 
 
