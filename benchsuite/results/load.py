@@ -88,10 +88,11 @@ def boolean(table: "pandas.DataFrame", column: str, source: Path, blank_allowed:
     return values.astype(bool) if values.notna().all() else values
 
 
-def _whole_when_complete(values: "pandas.Series") -> "pandas.Series":
-    """Counts and sizes stay whole numbers where every row has one (as pandas reads them); floats otherwise."""
-    complete = len(values) and values.map(lambda v: math.isfinite(v) and float(v).is_integer()).all()
-    return values.astype(int) if complete else values
+def number(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Series":
+    """`column` as whole numbers where every cell is written as one (as pandas reads a CSV), else as floats."""
+    text, values = table[column], numeric(table, column, source)
+    whole_text = len(text) and text.notna().all() and text.str.fullmatch(r"-?[0-9]+").all()
+    return values.astype(int) if whole_text else values
 
 
 def _extras(table: "pandas.DataFrame", source: Path) -> "pandas.Series":
@@ -127,12 +128,12 @@ def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
 
 def load_runs(path: Path) -> "pandas.DataFrame":
     """runs.csv typed, the one reader of it: names and text as text, key sizes and seeds as ints, flags as bools
-    (blank where a row has none), measured and set figures as numbers (whole where every row has a whole one,
-    blank: NaN), and `extras` as dicts."""
+    (blank where a row has none), measured and set figures as numbers (ints where every cell is written whole,
+    else floats with blank as NaN), and `extras` as dicts."""
     table = _typed_keys(_with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv")), path)
-    for column in NUMERIC_COLUMNS:
+    for column in ("schema_version", *NUMERIC_COLUMNS):
         if column in table:
-            table[column] = _whole_when_complete(numeric(table, column, path))
+            table[column] = number(table, column, path)
     for column in BOOLEAN_COLUMNS:
         if column in table and column not in KEY_COLUMNS:  # bidirectional is typed with the key
             table[column] = boolean(table, column, path, blank_allowed=True)
@@ -186,8 +187,8 @@ def load_summary(path: Path) -> "pandas.DataFrame | None":
     for column in table.columns:
         if column in BOOLEAN_COLUMNS:
             table[column] = boolean(table, column, path)
-        elif column not in (*TEXT_COLUMNS, "statuses", "schema_version"):
-            table[column] = _whole_when_complete(numeric(table, column, path))
+        elif column not in (*TEXT_COLUMNS, "statuses"):
+            table[column] = number(table, column, path)
     return table
 
 
