@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .execution.job import JobOutcome
-from .models.checkpoint import write_model
+from .checkpoints import write_model
 from .registry.loading import Registered
 from .results.files import RunWriter, append_text
 from .results.load import RunResult

@@ -8,7 +8,7 @@ import numpy as np
 from benchsuite import TaskData
 from benchsuite.specs import SPLITS
 
-from .task_options import DATA_SEED, rows_in
+from ..task_options import DATA_SEED, rows_in
 
 PAD = "_"
 IGNORED = -1  # a negative target: loss and accuracy skip it
