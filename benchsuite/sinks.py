@@ -12,8 +12,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .execution.job import JobOutcome
 from .checkpoints import write_model
+from .execution.job import JobOutcome
 from .registry.loading import Registered
 from .results.files import RunWriter, append_text
 from .results.load import RunResult

@@ -16,7 +16,6 @@ from types import ModuleType
 from typing import Any, Iterable, Protocol
 
 from ..errors import BenchInputError
-from ..specs import SPLITS
 
 BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend", "numpy": "benchsuite.backends.numpy_backend"}
 # Kept here, not read from the modules, so planning can skip rows without importing a backend.

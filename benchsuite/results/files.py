@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import BenchInputError, describe_os_error
-from .schema import CURVE_COLUMNS, EXTRAS_COLUMN, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION, SLICE_COLUMNS
+from .schema import (CURVE_COLUMNS, EXTRAS_COLUMN, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION,
+                     SLICE_COLUMNS)
 
 
 def create_run_dir(out: str | os.PathLike) -> Path:

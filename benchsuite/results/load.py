@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import BenchInputError
 from .files import complete_csv_text
-from .schema import (ARCHITECTURE_COLUMNS, BOOLEAN_COLUMNS, DETAIL_REQUIRED, EXTRAS_COLUMN, KEY_COLUMNS, NUMERIC_COLUMNS, RUN_REQUIRED, SETTING_COLUMNS,
-                     SLICE_COLUMNS, TEXT_COLUMNS, check_schema_version, check_table)
+from .schema import (ARCHITECTURE_COLUMNS, BOOLEAN_COLUMNS, DETAIL_REQUIRED, EXTRAS_COLUMN, KEY_COLUMNS,
+                     NUMERIC_COLUMNS, RUN_REQUIRED, SETTING_COLUMNS, SLICE_COLUMNS, TEXT_COLUMNS, check_schema_version,
+                     check_table)
 
 if TYPE_CHECKING:
     import pandas
