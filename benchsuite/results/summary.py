@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .files import write_text_atomic
-from .load import read_runs
+from .load import load_runs
 from .schema import GROUP_COLUMNS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -66,5 +66,5 @@ def summarize(runs: "pandas.DataFrame") -> "pandas.DataFrame":
 def write_summary(run_dir: str | os.PathLike) -> Path:
     """(Re)write `run_dir/summary.csv` from its runs.csv, atomically; returns its path."""
     path = Path(run_dir) / "summary.csv"
-    write_text_atomic(path, summarize(read_runs(run_dir)).to_csv(index=False))
+    write_text_atomic(path, summarize(load_runs(Path(run_dir) / "runs.csv")).to_csv(index=False))
     return path
