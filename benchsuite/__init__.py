@@ -48,7 +48,7 @@ def get_task(name: str) -> TaskSpec:
     return get_registry().task(name)
 
 
-def run(tasks: Any = None, cells: Any = None, **options: Any) -> "RunResult":
+def run(tasks: Any = None, cells: Any = None, **options: Any) -> RunResult:
     """Run the grid from Python and return its `RunResult` (`.runs` the runs table, `.run_dir`, `.meta`, ...); options
     are `bench run`'s, by keyword (`resume="results/<run-id>"` finishes an interrupted run)."""
     from .sweep import run as run_grid
@@ -56,7 +56,7 @@ def run(tasks: Any = None, cells: Any = None, **options: Any) -> "RunResult":
     return run_grid(tasks=tasks, cells=cells, **options)
 
 
-def load_run(run_dir: "str | Path") -> "RunResult":
+def load_run(run_dir: str | Path) -> RunResult:
     """A run folder read back, typed: `.runs`, `.summary`, `.curves`, `.samples`, `.slices` and `.meta`."""
     from .results.load import load_run as load
 

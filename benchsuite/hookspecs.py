@@ -54,6 +54,6 @@ def register_sinks(register: Callable[[Sink], None]) -> None:
 
 
 @hookspec
-def register_commands(cli: "click.Group") -> None:
+def register_commands(cli: click.Group) -> None:
     """Add commands to `bench`: decorate functions with `@cli.command()` (installed plugins only; import heavy
     libraries inside the command). A name `bench` already has is left out with a warning."""

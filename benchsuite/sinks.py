@@ -92,7 +92,7 @@ class RunSinks:
                 append_text(self.run_dir / "errors.log", f"--- sink of plugin {entry.plugin}: {message}\n"
                                                          f"{traceback.format_exc().rstrip()}\n\n")
 
-    def __enter__(self) -> "RunSinks":
+    def __enter__(self) -> RunSinks:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -83,7 +83,7 @@ class CellSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     constraint: Callable[..., str] | None = None
 
-    def with_options(self, options: Mapping[str, Any]) -> "CellSpec":
+    def with_options(self, options: Mapping[str, Any]) -> CellSpec:
         """This cell with `options` bound into `build`, so backends and composition call `build(config)` alone."""
         return replace(self, build=partial(self.build, **options)) if options else self
 

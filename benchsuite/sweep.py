@@ -182,7 +182,8 @@ def choose_options(given: dict[str, Any], resume: str | Path | None = None) -> R
     if resume is not None:
         return resume_options(resume, given)
     if given.get("tasks") is None:
-        raise BenchInputError("--tasks: name the tasks to run (see `bench list`), or resume a run with --resume RUN_DIR")
+        raise BenchInputError("--tasks: name the tasks to run (see `bench list`), "
+                              "or resume a run with --resume RUN_DIR")
     return RunOptions.parse(**given)
 
 

@@ -98,8 +98,11 @@ def time_to_target(curve: Sequence[EpochRecord], target: float) -> tuple[int | N
     return None, None
 
 
+UNSLICED = Slicing()  # a task without slices (frozen, so one shared default is safe)
+
+
 def measure(session: Session, epochs: int, timeout: float | None, target: float,
-            on_epoch: Callable[[EpochRecord], None] | None = None, slicing: Slicing = Slicing()) -> Measured:
+            on_epoch: Callable[[EpochRecord], None] | None = None, slicing: Slicing = UNSLICED) -> Measured:
     """Train `session` and measure it: quality (per slice where the task has slices), step-time spread,
     time-to-target, and (if it trained) inference."""
     result = train(session, epochs, timeout, on_epoch)

@@ -88,7 +88,7 @@ class Registry:
     cells: dict[str, Registered[CellSpec]] = field(default_factory=dict)
     tasks: dict[str, Registered[TaskSpec]] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
-    manager: "pluggy.PluginManager | None" = field(default=None, repr=False)  # for hooks called on demand
+    manager: pluggy.PluginManager | None = field(default=None, repr=False)  # for hooks called on demand
     sinks: list[Registered[Sink]] = field(default_factory=list)  # in load order, after the run folder's own
 
     def cell(self, name: str) -> CellSpec:
@@ -185,7 +185,7 @@ def plugin_sources(plugins_dir: str | None = None) -> list[PluginSource]:
     return sources
 
 
-def new_manager() -> "pluggy.PluginManager":
+def new_manager() -> pluggy.PluginManager:
     """A plugin manager that knows benchsuite's hooks and nothing else."""
     import pluggy
 
@@ -196,7 +196,7 @@ def new_manager() -> "pluggy.PluginManager":
     return manager
 
 
-def collect_specs(manager: "pluggy.PluginManager", plugin: str, strict: bool = False
+def collect_specs(manager: pluggy.PluginManager, plugin: str, strict: bool = False
                   ) -> list[CellSpec | TaskSpec | Sink]:
     """Call `plugin`'s registration hooks alone and return what it registered, checked for type.
 
@@ -287,13 +287,13 @@ def load_registry(plugins_dir: str | None = None, *, strict: bool | None = None,
     return registry
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_registry(plugins_dir: str | None = None) -> Registry:
     """The registry for this process, loaded once per plugins folder."""
     return load_registry(plugins_dir)
 
 
-def plugin_commands(taken: Iterable[str]) -> dict[str, "click.Command"]:
+def plugin_commands(taken: Iterable[str]) -> dict[str, click.Command]:
     """The commands plugins add to `bench` through `register_commands`, by name. A plugin whose hook raises, or whose
     command has a name in `taken` (or another plugin's), is named in a warning and that command is left out."""
     if not _entry_point_sources():

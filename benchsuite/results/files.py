@@ -17,8 +17,15 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import BenchInputError, describe_os_error
-from .schema import (CURVE_COLUMNS, EXTRAS_COLUMN, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION,
-                     SLICE_COLUMNS)
+from .schema import (
+    CURVE_COLUMNS,
+    EXTRAS_COLUMN,
+    KEY_COLUMNS,
+    RUN_COLUMNS,
+    SAMPLE_COLUMNS,
+    SCHEMA_VERSION,
+    SLICE_COLUMNS,
+)
 
 
 def create_run_dir(out: str | os.PathLike) -> Path:
@@ -173,7 +180,7 @@ class RunWriter:
         for appender in (self.runs, self.curves, self.samples, self.slices):
             appender.close()
 
-    def __enter__(self) -> "RunWriter":
+    def __enter__(self) -> RunWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

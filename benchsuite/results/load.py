@@ -15,9 +15,20 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import BenchInputError
 from .files import complete_csv_text
-from .schema import (ARCHITECTURE_COLUMNS, BOOLEAN_COLUMNS, DETAIL_REQUIRED, EXTRAS_COLUMN, KEY_COLUMNS,
-                     NUMERIC_COLUMNS, RUN_REQUIRED, SETTING_COLUMNS, SLICE_COLUMNS, TEXT_COLUMNS, check_schema_version,
-                     check_table)
+from .schema import (
+    ARCHITECTURE_COLUMNS,
+    BOOLEAN_COLUMNS,
+    DETAIL_REQUIRED,
+    EXTRAS_COLUMN,
+    KEY_COLUMNS,
+    NUMERIC_COLUMNS,
+    RUN_REQUIRED,
+    SETTING_COLUMNS,
+    SLICE_COLUMNS,
+    TEXT_COLUMNS,
+    check_schema_version,
+    check_table,
+)
 
 if TYPE_CHECKING:
     import pandas
@@ -25,7 +36,7 @@ if TYPE_CHECKING:
 BOOLEANS = {"True": True, "False": False, "true": True, "false": False}
 
 
-def _read_csv(path: Path, required: list[str], what: str) -> "pandas.DataFrame":
+def _read_csv(path: Path, required: list[str], what: str) -> pandas.DataFrame:
     """The file as text, through the gate every reader (and --resume) shares: whole records only, the required
     columns, this benchsuite's schema version."""
     import pandas
@@ -46,7 +57,7 @@ def _read_csv(path: Path, required: list[str], what: str) -> "pandas.DataFrame":
     return table
 
 
-def _with_settings(table: "pandas.DataFrame") -> "pandas.DataFrame":
+def _with_settings(table: pandas.DataFrame) -> pandas.DataFrame:
     """Setting columns absent from a runs.csv written before they existed, added blank: every row has a full key.
     (curves.csv and samples.csv keep only the columns they had: readers join them to runs.csv on those.)"""
     for column in SETTING_COLUMNS:
@@ -55,7 +66,7 @@ def _with_settings(table: "pandas.DataFrame") -> "pandas.DataFrame":
     return table
 
 
-def _reject_first(table: "pandas.DataFrame", column: str, bad: "pandas.Series", source: Path, what: str) -> None:
+def _reject_first(table: pandas.DataFrame, column: str, bad: pandas.Series, source: Path, what: str) -> None:
     """A bad-input error naming the file line of the first flagged cell, if any cell is flagged."""
     if bad.any():
         position = int(bad.to_numpy().nonzero()[0][0])
@@ -63,7 +74,7 @@ def _reject_first(table: "pandas.DataFrame", column: str, bad: "pandas.Series", 
         raise BenchInputError(f"{source}, line {line}: {column} {table[column].iloc[position]!r} is not {what}")
 
 
-def numeric(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Series":
+def numeric(table: pandas.DataFrame, column: str, source: Path) -> pandas.Series:
     """`column` as floats (blank cells NaN); a cell that is not a number is a bad-input error."""
     import pandas
 
@@ -73,7 +84,7 @@ def numeric(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Ser
     return values
 
 
-def whole(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Series":
+def whole(table: pandas.DataFrame, column: str, source: Path) -> pandas.Series:
     """`column` as whole numbers; blank or fractional cells are a bad-input error."""
     values = numeric(table, column, source)
     bad = values.map(lambda v: not (math.isfinite(v) and float(v).is_integer()))
@@ -81,7 +92,7 @@ def whole(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Serie
     return values.astype(int)
 
 
-def boolean(table: "pandas.DataFrame", column: str, source: Path, blank_allowed: bool = False) -> "pandas.Series":
+def boolean(table: pandas.DataFrame, column: str, source: Path, blank_allowed: bool = False) -> pandas.Series:
     """`column` as True/False, as csv writes Python's booleans (with `blank_allowed`, blank cells stay missing)."""
     values = table[column].map(BOOLEANS.get)
     _reject_first(table, column, values.isna() & (table[column].notna() | (not blank_allowed)), source,
@@ -89,14 +100,14 @@ def boolean(table: "pandas.DataFrame", column: str, source: Path, blank_allowed:
     return values.astype(bool) if values.notna().all() else values
 
 
-def number(table: "pandas.DataFrame", column: str, source: Path) -> "pandas.Series":
+def number(table: pandas.DataFrame, column: str, source: Path) -> pandas.Series:
     """`column` as whole numbers where every cell is written as one (as pandas reads a CSV), else as floats."""
     text, values = table[column], numeric(table, column, source)
     whole_text = len(text) and text.notna().all() and text.str.fullmatch(r"-?[0-9]+").all()
     return values.astype(int) if whole_text else values
 
 
-def _extras(table: "pandas.DataFrame", source: Path) -> "pandas.Series":
+def _extras(table: pandas.DataFrame, source: Path) -> pandas.Series:
     """The extras column as dicts (empty where blank, or where the file predates the column)."""
     import pandas
 
@@ -112,7 +123,7 @@ def _extras(table: "pandas.DataFrame", source: Path) -> "pandas.Series":
     return pandas.Series(decoded, index=table.index, dtype=object)
 
 
-def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
+def _typed_keys(table: pandas.DataFrame, source: Path) -> pandas.DataFrame:
     """Key columns typed as the sweep wrote them: names as text, sizes and seeds as ints, direction as bool."""
     table = table.copy()
     for column in ("num_layers", "hidden_size", "seed"):
@@ -127,7 +138,7 @@ def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
     return table
 
 
-def load_runs(path: Path) -> "pandas.DataFrame":
+def load_runs(path: Path) -> pandas.DataFrame:
     """runs.csv typed, the one reader of it: names and text as text, key sizes and seeds as ints, flags as bools
     (blank where a row has none), measured and set figures as numbers (ints where every cell is written whole,
     else floats with blank as NaN), and `extras` as dicts."""
@@ -144,7 +155,7 @@ def load_runs(path: Path) -> "pandas.DataFrame":
     return table
 
 
-def _load_details(path: Path, columns: list[str], what: str) -> "pandas.DataFrame | None":
+def _load_details(path: Path, columns: list[str], what: str) -> pandas.DataFrame | None:
     """One of a run's long-format files with typed keys and numeric values, or None when the run has none."""
     if not path.exists():
         return None
@@ -153,7 +164,7 @@ def _load_details(path: Path, columns: list[str], what: str) -> "pandas.DataFram
     return table
 
 
-def load_curves(path: Path) -> "pandas.DataFrame | None":
+def load_curves(path: Path) -> pandas.DataFrame | None:
     """curves.csv with numeric epochs and values, or None."""
     table = _load_details(path, DETAIL_REQUIRED, "curves.csv")
     if table is not None:
@@ -161,7 +172,7 @@ def load_curves(path: Path) -> "pandas.DataFrame | None":
     return table
 
 
-def load_samples(path: Path, keep_warmup: bool = False) -> "pandas.DataFrame | None":
+def load_samples(path: Path, keep_warmup: bool = False) -> pandas.DataFrame | None:
     """samples.csv with numeric values and a True/False `warmup`, or None; without `keep_warmup` its warm-up
     samples are left out (medians leave them out too)."""
     table = _load_details(path, DETAIL_REQUIRED, "samples.csv")
@@ -171,7 +182,7 @@ def load_samples(path: Path, keep_warmup: bool = False) -> "pandas.DataFrame | N
     return table if keep_warmup else table[~table["warmup"]]
 
 
-def load_slices(path: Path) -> "pandas.DataFrame | None":
+def load_slices(path: Path) -> pandas.DataFrame | None:
     """slices.csv with numeric slice values and counts, or None."""
     table = _load_details(path, SLICE_COLUMNS, "slices.csv")
     if table is not None:
@@ -180,7 +191,7 @@ def load_slices(path: Path) -> "pandas.DataFrame | None":
     return table
 
 
-def load_summary(path: Path) -> "pandas.DataFrame | None":
+def load_summary(path: Path) -> pandas.DataFrame | None:
     """summary.csv with its variant columns typed as runs.csv's and its figures as numbers, or None."""
     if not path.exists():
         return None
@@ -220,7 +231,7 @@ class RunResult:
     """
 
     run_dir: Path
-    runs: "pandas.DataFrame"
+    runs: pandas.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     not_run: int = 0
     resume_command: str = ""
@@ -228,19 +239,19 @@ class RunResult:
     kept: int = 0
 
     @cached_property
-    def summary(self) -> "pandas.DataFrame | None":
+    def summary(self) -> pandas.DataFrame | None:
         return load_summary(self.run_dir / "summary.csv")
 
     @cached_property
-    def curves(self) -> "pandas.DataFrame | None":
+    def curves(self) -> pandas.DataFrame | None:
         return load_curves(self.run_dir / "curves.csv")
 
     @cached_property
-    def samples(self) -> "pandas.DataFrame | None":
+    def samples(self) -> pandas.DataFrame | None:
         return load_samples(self.run_dir / "samples.csv", keep_warmup=True)
 
     @cached_property
-    def slices(self) -> "pandas.DataFrame | None":
+    def slices(self) -> pandas.DataFrame | None:
         return load_slices(self.run_dir / "slices.csv")
 
     @property

@@ -13,8 +13,17 @@ from typing import Any, Collection, Iterator, Mapping
 from ..errors import BenchInputError
 from .files import read_csv_rows, write_json, write_rows
 from .load import load_meta
-from .schema import (CURVE_COLUMNS, RUN_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, SLICE_COLUMNS, RowKey, check_table,
-                     check_schema_version, row_key)
+from .schema import (
+    CURVE_COLUMNS,
+    RUN_COLUMNS,
+    RUN_REQUIRED,
+    SAMPLE_COLUMNS,
+    SLICE_COLUMNS,
+    RowKey,
+    check_schema_version,
+    check_table,
+    row_key,
+)
 
 SCRATCH = ".scratch"  # executors' temporary files (an isolated child's request and result), inside the run
 # Every file a run writes in its folder; a resume refuses a folder where one of them is a symbolic link.
