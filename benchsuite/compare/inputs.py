@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
-from ..results.metrics import METRICS, SETTINGS
 from ..results.load import load_meta, load_runs
+from ..results.metrics import METRICS, SETTINGS
 from ..results.schema import GROUP_COLUMNS
 from .significance import Measurement
 
@@ -103,7 +103,7 @@ def _plain(value: Any) -> Any:
     return None if value != value else value
 
 
-def _entry(group: "pandas.DataFrame") -> Entry:
+def _entry(group: pandas.DataFrame) -> Entry:
     entry = Entry(outcomes=[Outcome(int(row.seed), str(row.status), str(row.error))
                             for row in group.itertuples(index=False)])
     ok = group[group["status"] == "ok"]
@@ -118,7 +118,7 @@ def _entry(group: "pandas.DataFrame") -> Entry:
     return entry
 
 
-def _run_environment(meta: dict[str, Any] | None, runs: "pandas.DataFrame") -> dict[str, str]:
+def _run_environment(meta: dict[str, Any] | None, runs: pandas.DataFrame) -> dict[str, str]:
     """The facts that make rows comparable or not: machine, torch version, threads, device, and the task and cell
     options (--task-opt delay.gap=3 against gap=30 changes what every figure means, yet no key column shows it)."""
     environment: dict[str, str] = {}

@@ -27,7 +27,7 @@ class Measurement:
     high: float
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> "Measurement":
+    def of(cls, values: Sequence[float]) -> Measurement:
         return cls(tuple(values), min(values), max(values))
 
     @property
