@@ -254,5 +254,8 @@ def open_session(model: Any, data: TaskData, settings: TrainingSettings) -> Nump
 def restore(model: Any, state: dict[str, Any]) -> Any:
     """`model` (a numpy backbone's) with a session's `state()` copied into its arrays: a Predictor."""
     for name, value in model.params.items():
+        if np.shape(state[name]) != value.shape:  # where a copy would broadcast a smaller array silently
+            raise ValueError(f"size mismatch for {name}: {np.shape(state[name])} in the state, {value.shape} in "
+                             "the model")
         value[...] = state[name]
     return model

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     import pandas
 
 
-def write_report(run_dir: Path) -> list[Path]:
-    """Write summary.md and the plots into `run_dir`; return the paths written."""
+def write_report(run_dir: Path, plugins_dir: str | None = None) -> list[Path]:
+    """Write summary.md and the plots into `run_dir`; return the paths written. Plugin files load only from
+    `plugins_dir` (given on the command line, never read from the run's meta.json)."""
     from .plots import draw_plots
 
     runs = load_runs(run_dir / "runs.csv")
@@ -42,7 +43,8 @@ def write_report(run_dir: Path) -> list[Path]:
                        load_slices(run_dir / "slices.csv"))
     summary = run_dir / "summary.md"
     write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots],
-                                                model_samples(run_dir, meta), selection_metrics(meta)))
+                                                model_samples(run_dir, plugins_dir),
+                                                selection_metrics(plugins_dir)))
     return [summary, *plots]
 
 

@@ -122,8 +122,8 @@ def test_a_task_selected_by_bits_per_character():
 
 
 def test_bench_best_selects_each_task_by_its_specs_metric(tmp_path):
-    """text (built-in) and lm (a --plugins-dir task the run's meta.json names) say bpc; a task no plugin has left
-    is selected by accuracy."""
+    """text (built-in) and lm (a task of the --plugins-dir given) say bpc; a task no loaded plugin has is selected by
+    accuracy, with a note; the folder the run's meta.json names is never loaded by itself."""
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "lm_tasks.py").write_text(
@@ -135,8 +135,18 @@ def test_bench_best_selects_each_task_by_its_specs_metric(tmp_path):
     rows = [{**row, "schema_version": 1} for task in ("text", "lm", "gone") for row in _bpc_or_accuracy(task)]
     _runs(rows).to_csv(run_dir / "runs.csv", index=False)
     (run_dir / "meta.json").write_text(json.dumps({"options": {"plugins_dir": str(plugins)}}))
-    chosen = {row["task"]: (row["selected_by"], row["lr"]) for row in json.loads(best(run_dir, "json"))["tuned"]}
-    assert chosen == {"text": ("bpc", 0.1), "lm": ("bpc", 0.1), "gone": ("accuracy", 0.01)}
+    def chosen(*options: object) -> tuple[dict, str]:
+        result = invoke("best", run_dir, "--format", "json", *options)
+        assert result.exit_code == 0, result.output
+        return {row["task"]: (row["selected_by"], row["lr"]) for row in json.loads(result.stdout)["tuned"]}, \
+            result.stderr
+
+    by_task, note = chosen("--plugins-dir", plugins)
+    assert by_task == {"text": ("bpc", 0.1), "lm": ("bpc", 0.1), "gone": ("accuracy", 0.01)}
+    assert "task(s) gone," in note and "lm" not in note
+    by_task, note = chosen()
+    assert by_task == {"text": ("bpc", 0.1), "lm": ("accuracy", 0.01), "gone": ("accuracy", 0.01)}
+    assert "task(s) gone, lm, so they are selected by accuracy" in note
 
 
 def test_a_task_spec_refuses_an_unknown_selection_metric():
