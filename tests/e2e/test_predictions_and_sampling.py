@@ -134,7 +134,8 @@ def _no_hidden(saved: dict) -> None:
     del saved["config"]["hidden_size"]
 
 
-@pytest.mark.parametrize("edit,fragment", [(_reshape, "size mismatch for layer.weight_hh_l0"), (_drop, "Missing key(s)"),
+@pytest.mark.parametrize("edit,fragment", [(_reshape, "size mismatch for layer.weight_hh_l0"),
+                                           (_drop, "Missing key(s)"),
                                            (_nan, "not finite numbers in layer.weight_ih_l0"),
                                            (_huge, "not the (5, 1000000000)"), (_no_hidden, "lacks a usable")])
 def test_a_checkpoint_that_does_not_fit_is_one_message(apple_run: Path, tmp_path: Path, edit, fragment) -> None:
