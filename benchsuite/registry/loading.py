@@ -30,7 +30,8 @@ from ..version import __version__
 # Each built-in plugin's module, by plugin name (runs.csv's cell_plugin/task_plugin): a hook module's own name.
 BUILTIN_MODULES = {name: f"benchsuite_plugins.{group}.{name}"
                    for group, names in (("cells", ("torch_cells", "numpy_rnn", "baseline_cells")),
-                                        ("tasks", ("seed_tasks", "char_tasks", "memory_tasks", "formal_tasks")))
+                                        ("tasks", ("seed_tasks", "char_tasks", "memory_tasks", "formal_tasks",
+                                                   "chomsky_tasks")))
                    for name in names}
 BUILTIN_PLUGINS = tuple(BUILTIN_MODULES)
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import tomllib
 
-import benchsuite_plugins
+import benchsuite.repro
 from benchsuite import BenchInputError
-from benchsuite_plugins.chomsky_data import (
+from benchsuite_plugins.tasks.data.chomsky import (
     BLANK,
     PAD,
     TASKS,
@@ -206,7 +206,7 @@ def test_unknown_task_and_empty_or_zero_requests_are_bad_input():
 
 
 def test_reproduction_file_covers_every_task_at_both_scales_and_publishes_each():
-    path = Path(benchsuite_plugins.__file__).parent / "repro_data" / "deletang.toml"
+    path = Path(benchsuite.repro.__file__).parent / "protocols" / "deletang.toml"
     repro = tomllib.loads(path.read_text(encoding="utf-8"))
     assert all(set(repro["protocol"][scale]["tasks"]) == set(TASKS) for scale in ("paper", "cpu"))
     assert {row["task"] for row in repro["published"]} == set(TASKS)

@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from benchsuite import BenchInputError
-from benchsuite_plugins.mqar_data import mqar, mqar_tapes
-from benchsuite_plugins.selective_copy_data import copy_tapes, selective_copy
+from benchsuite_plugins.tasks.data.mqar import mqar, mqar_tapes
+from benchsuite_plugins.tasks.data.selective_copy import copy_tapes, selective_copy
 
 SKIP = -1  # any negative target is ignored
 

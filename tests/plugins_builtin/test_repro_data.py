@@ -1,4 +1,4 @@
-"""The reproduction files (benchsuite_plugins/repro_data/*.toml): each names what a run needs, tags every published
+"""The reproduction files (benchsuite/repro/protocols/*.toml): each names what a run needs, tags every published
 figure, and the papers' own comparable figures pass the claims that bear on them."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import tomllib
 
-import benchsuite_plugins
+import benchsuite.repro
 
-REPRO_DATA = Path(benchsuite_plugins.__file__).parent / "repro_data"
+REPRO_DATA = Path(benchsuite.repro.__file__).parent / "protocols"
 FILES = sorted(REPRO_DATA.glob("*.toml"))
 # How many (claim, task, cell[, setting]) checks each file's published figures take part in: a claim that names
 # no figure, or a `where` that matches no row, changes the count and fails here.
@@ -67,8 +67,8 @@ def test_file_names_its_source_protocols_and_aggregation(path):
     aggregation = repro["aggregation"]
     assert aggregation["across_runs"] in {"max", "mean"} and aggregation["across"] and aggregation["metric"]
     assert repro["verdict"]["inconclusive_within"] > 0 and repro["verdict"]["min_runs"] >= 1
-    for scale in ("paper", "cpu"):
-        protocol = repro["protocol"][scale]
+    assert {"paper", "cpu"} <= set(repro["protocol"]) <= {"paper", "cpu", "smoke"}
+    for scale, protocol in repro["protocol"].items():
         assert protocol["backbone"] in {"stack", "block"}
         assert all(protocol[key] for key in ("tasks", "cells", "lrs", "seeds"))
         assert set(protocol) == set(repro["protocol"]["paper"])  # a scale changes values, never which knobs
@@ -94,7 +94,7 @@ def test_claims_name_what_every_scale_runs_and_carry_a_fixed_threshold(path):
     for claim in repro["claims"]:
         assert claim["op"] in OPS and isinstance(claim["threshold"], float) and claim["text"] and claim["basis"]
         assert claim.get("over_settings", "max") in SETTING_COMBINES
-        for protocol in repro["protocol"].values():
+        for protocol in (repro["protocol"]["paper"], repro["protocol"]["cpu"]):  # smoke checks files, not claims
             assert set(claim["tasks"]) <= set(protocol["tasks"]) and set(claim["cells"]) <= set(protocol["cells"])
             assert all(within(protocol, key, value) for key, value in claim.get("where", {}).items())
 

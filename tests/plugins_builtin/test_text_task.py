@@ -96,7 +96,7 @@ def test_bad_text_options_are_exit_2(bench, options, message):
 
 
 def test_nanogpt_split_is_at_floor_nine_tenths_and_keeps_every_code():
-    from benchsuite_plugins.char_data import train_valid_split
+    from benchsuite_plugins.tasks.data.char import train_valid_split
     for n in (10, 11, 19, 1_115_394):
         codes = np.arange(n)
         train, valid = train_valid_split(codes)
@@ -106,7 +106,7 @@ def test_nanogpt_split_is_at_floor_nine_tenths_and_keeps_every_code():
 
 
 def test_random_windows_are_contiguous_slices_with_targets_one_code_on_and_starts_anywhere():
-    from benchsuite_plugins.char_data import random_windows
+    from benchsuite_plugins.tasks.data.char import random_windows
     text = "".join(chr(ord("a") + i % 26) + str(i) for i in range(60))  # no slice occurs twice
     codes = np.array([ord(char) for char in text])
     x, y = random_windows(codes, np.random.default_rng(0), batch=3000, context=8)

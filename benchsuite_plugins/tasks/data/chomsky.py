@@ -19,7 +19,7 @@ import numpy as np
 
 from benchsuite import BenchInputError
 
-from .split_data import IGNORED, PAD
+from .splits import IGNORED, PAD
 
 BLANK = "?"  # the extra input symbol at every position where an answer token is read
 TRAIN_MAX_LENGTH = 40  # the paper trains on lengths 1..40 and scores lengths 41..500

@@ -16,8 +16,8 @@ import numpy as np
 
 from benchsuite import BenchInputError
 
-from .mqar_data import distinct_uniform
-from .split_data import IGNORED
+from .mqar import distinct_uniform
+from .splits import IGNORED
 
 NOISE = 0
 

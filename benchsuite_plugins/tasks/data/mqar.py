@@ -21,7 +21,7 @@ import numpy as np
 
 from benchsuite import BenchInputError
 
-from .split_data import IGNORED
+from .splits import IGNORED
 
 NOISE = 0  # the token at every position that is neither context nor query
 VOCAB_SIZE = 8192  # Zoology's vocabulary
