@@ -63,8 +63,8 @@ def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: boo
     given = {key: value for key, value in options.items()
              if ctx.get_parameter_source(key) is not ParameterSource.DEFAULT}
     args = {**grid.given, **given}
-    from ..sweep import choose_options, run_options
     from ..report.progress import run_progress
+    from ..sweep import choose_options, run_options
 
     with run_progress(quiet) as display:
         table = run_options(choose_options({} if resume else args, resume), argv=sys.argv, resume_dir=resume,

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import math
 import operator
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
+
+import tomllib
 
 from ..errors import BenchInputError
 from ..planning.options import OPTIONS
@@ -169,7 +170,7 @@ def read_record(run_dir: Path) -> tuple[Reproduction, str]:
     return load(record["name"]), record["scale"]
 
 
-def run_figures(repro: Reproduction, run_dir: Path) -> "pandas.DataFrame":
+def run_figures(repro: Reproduction, run_dir: Path) -> pandas.DataFrame:
     """One figure per ok run (task, cell, lr, seed, figure), made as the paper makes it: with a test-length sweep,
     the mean of the per-length test accuracies beyond the training lengths; else the runs.csv column."""
     aggregation = repro.content["aggregation"]
@@ -187,7 +188,7 @@ def run_figures(repro: Reproduction, run_dir: Path) -> "pandas.DataFrame":
     return runs[keys].assign(figure=runs[FIGURE_COLUMNS[aggregation["figure"]]].astype(float))
 
 
-def claim_rows(repro: Reproduction, scale: str, figures: "pandas.DataFrame") -> list[dict[str, Any]]:
+def claim_rows(repro: Reproduction, scale: str, figures: pandas.DataFrame) -> list[dict[str, Any]]:
     """One row per (claim, task, cell): the published figure, ours the paper's way and over seeds, the verdict."""
     aggregation, verdict = repro.content["aggregation"], repro.content["verdict"]
     combine = ACROSS_RUNS[aggregation["across_runs"]]

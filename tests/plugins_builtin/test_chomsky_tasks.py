@@ -2,9 +2,9 @@
 from the task's sampler each step (`--steps` per epoch), not the fixed training rows."""
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import replace
+
+import numpy as np
 
 import benchsuite
 from benchsuite import CellConfig
