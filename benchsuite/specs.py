@@ -5,7 +5,8 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 # What a cell or task name may be: the command line separates names with commas and task options with dots and
 # '=', reports print names into tables and CSV files. A letter or digit first, then letters, digits, '_' or '-'.
@@ -82,7 +83,7 @@ class CellSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     constraint: Callable[..., str] | None = None
 
-    def with_options(self, options: Mapping[str, Any]) -> "CellSpec":
+    def with_options(self, options: Mapping[str, Any]) -> CellSpec:
         """This cell with `options` bound into `build`, so backends and composition call `build(config)` alone."""
         return replace(self, build=partial(self.build, **options)) if options else self
 
@@ -99,6 +100,11 @@ class CellSpec:
             if not (number and (value >= 0 if zero_allowed else value > 0)):
                 raise ValueError(f"cell {self.name!r}: defaults[{key!r}] must be a finite number "
                                  f"{'at or above' if zero_allowed else 'above'} 0, got {value!r}")
+
+
+# A task's splits, named as TaskData's fields are: training data always, the held-out ones where it has them.
+SPLITS = ("train", "valid", "test")
+HELD_OUT = SPLITS[1:]
 
 
 @dataclass(frozen=True)
@@ -150,3 +156,23 @@ class TaskSpec:
         if self.selection_metric not in SELECTION_METRICS:
             raise ValueError(f"task {self.name!r}: selection_metric must be one of {', '.join(SELECTION_METRICS)}, "
                              f"got {self.selection_metric!r}")
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where a run's events go as they happen (a tracker, a live plot); register one with `register_sinks`.
+
+    Subclass it and override the events you need (each does nothing by default). The run folder's files are
+    the first sink; a plugin sink that raises has its error reported and the run goes on without losing a row.
+    """
+
+    def run_started(self, run_dir: Path, meta: Mapping[str, Any]) -> None:
+        """A run (or a resume) begins in `run_dir`; `meta` is its meta.json (environment, options, plugins)."""
+
+    def row_recorded(self, outcome: Any, kept: bool) -> None:
+        """A row is on disk: `outcome.row` its runs.csv columns (and `outcome.curve`, `.samples`, `.slices` its
+        details). `kept` is True for a row a resume kept from before (its details are not repeated): a sink
+        that logged it then should skip it now."""
+
+    def run_finished(self, result: Any) -> None:
+        """Every row is recorded: `result` is the run's `benchsuite.RunResult`."""

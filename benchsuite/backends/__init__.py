@@ -20,7 +20,6 @@ from ..errors import BenchInputError
 BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend", "numpy": "benchsuite.backends.numpy_backend"}
 # Kept here, not read from the modules, so planning can skip rows without importing a backend.
 BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "numpy": ("cpu",)}
-SPLITS = ("train", "valid", "test")  # a task's splits; train is always there, the held-out ones where it has them
 
 
 @dataclass(frozen=True, kw_only=True)

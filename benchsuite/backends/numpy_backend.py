@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import BenchInputError
 from ..layers import Workspace
-from ..specs import TaskData
-from . import BACKEND_DEVICES, SPLITS, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
+from ..specs import SPLITS, TaskData
+from . import BACKEND_DEVICES, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
 from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
 
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layers.torch_layers import count_parameters
-from ..specs import TaskData
-from . import SPLITS, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
+from ..specs import SPLITS, TaskData
+from . import EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
 from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask

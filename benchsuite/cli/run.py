@@ -101,7 +101,7 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
     with terminate_as_interrupt() as received:
         try:
             with run_progress(quiet) as display:
-                table = run_options(choose_options(given, resume), argv=sys.argv, resume_dir=resume,
+                result = run_options(choose_options(given, resume), argv=sys.argv, resume_dir=resume,
                                     progress=None if display is None else display.finished,
                                     epoch_progress=None if display is None else display.epoch)
         except RunInterrupted as stop:
@@ -110,20 +110,19 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
         except KeyboardInterrupt:
             click.echo("interrupted before any row was recorded", err=True)
             sys.exit(_interrupted_exit(received))
-    click.echo(format_runs(table))
-    for note in table.attrs["notes"]:
+    click.echo(format_runs(result.runs))
+    for note in result.notes:
         click.echo(note, err=True)
-    noise = noise_line(table)
+    noise = noise_line(result.runs)
     if noise:
         click.echo(noise, err=True)
-    run_dir = Path(table.attrs["run_dir"])
-    click.echo(f"\nresults: {run_dir}/runs.csv")
-    if table.attrs["not_run"]:
-        click.echo(f"--fail-fast: stopped at the first failure with {table.attrs['not_run']} rows not run; "
-                   f"finish with: {table.attrs['resume']} --no-fail-fast", err=True)
+    click.echo(f"\nresults: {result.run_dir}/runs.csv")
+    if result.not_run:
+        click.echo(f"--fail-fast: stopped at the first failure with {result.not_run} rows not run; "
+                   f"finish with: {result.resume_command} --no-fail-fast", err=True)
     if not no_report:
-        _report_after_run(run_dir)
-    if table["status"].isin(FAILED_STATUSES).any():
+        _report_after_run(result.run_dir)
+    if result.runs["status"].isin(FAILED_STATUSES).any():
         sys.exit(1)
 
 

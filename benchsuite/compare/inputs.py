@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
-from ..results.metrics import METRICS, SETTINGS
 from ..results.load import load_meta, load_runs
+from ..results.metrics import METRICS, SETTINGS
 from ..results.schema import GROUP_COLUMNS
 from .significance import Measurement
 
@@ -102,7 +102,7 @@ def _plain(value: Any) -> Any:
     return None if value != value else value
 
 
-def _entry(group: "pandas.DataFrame") -> Entry:
+def _entry(group: pandas.DataFrame) -> Entry:
     entry = Entry(outcomes=[Outcome(int(row.seed), str(row.status), str(row.error))
                             for row in group.itertuples(index=False)])
     ok = group[group["status"] == "ok"]
@@ -117,7 +117,7 @@ def _entry(group: "pandas.DataFrame") -> Entry:
     return entry
 
 
-def _run_environment(meta: dict[str, Any] | None, runs: "pandas.DataFrame") -> dict[str, str]:
+def _run_environment(meta: dict[str, Any] | None, runs: pandas.DataFrame) -> dict[str, str]:
     """The facts that make timings comparable or not: machine, torch version, threads, device."""
     environment: dict[str, str] = {}
     if meta is not None:

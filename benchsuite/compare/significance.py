@@ -30,7 +30,7 @@ class Measurement:
     spread_recorded: bool = False
 
     @classmethod
-    def of(cls, values: Sequence[float], spread_recorded: bool = False) -> "Measurement":
+    def of(cls, values: Sequence[float], spread_recorded: bool = False) -> Measurement:
         return cls(tuple(values), min(values), max(values), spread_recorded)
 
     @property

@@ -49,7 +49,7 @@ class JobOutcome:
     driver, the run folder's only writer, puts it into errors.log), its accuracy per slice, and the trained model
     when asked to keep it."""
 
-    job: Job
+    job: Job | None  # None for a row a resume kept from before (sinks hear of it; it did not run now)
     row: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)

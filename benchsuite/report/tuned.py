@@ -31,7 +31,7 @@ def _architecture(row: dict[str, Any]) -> str:
     return architecture_name(row) + hidden
 
 
-def tuned_rows(table: "pandas.DataFrame") -> list[list[str]]:
+def tuned_rows(table: pandas.DataFrame) -> list[list[str]]:
     """The tuned table as strings, header first."""
     header = ["task", "variant", "device", *SETTING_COLUMNS, "tried", "reported on", "accuracy", "loss", "bpc",
               "seeds ok", "failed"]
@@ -44,20 +44,20 @@ def tuned_rows(table: "pandas.DataFrame") -> list[list[str]]:
     return [header, *rows]
 
 
-def scoreboard_rows(board: "pandas.DataFrame") -> list[list[str]]:
+def scoreboard_rows(board: pandas.DataFrame) -> list[list[str]]:
     """The scoreboard as strings, header first."""
     header = ["rank", "cell", "mean tuned accuracy", "tasks", "not on test (optimistic)"]
-    rows = [["-" if math.isnan(row["rank"]) else setting(float(row["rank"])), _architecture(row), figure(row["score"]), f"{row['n_tasks']} ({row['tasks']})",
-             row["optimistic_tasks"] or "-"] for row in board.to_dict("records")]
+    rows = [["-" if math.isnan(row["rank"]) else setting(float(row["rank"])), _architecture(row), figure(row["score"]),
+             f"{row['n_tasks']} ({row['tasks']})", row["optimistic_tasks"] or "-"] for row in board.to_dict("records")]
     return [header, *rows]
 
 
-def _notes(table: "pandas.DataFrame") -> list[str]:
+def _notes(table: pandas.DataFrame) -> list[str]:
     return [f"{task}: {note}" for task, note in table.groupby("task", sort=True)["note"].first().items()
             if not note.endswith("reported on test")]
 
 
-def tuned_markdown(runs: "pandas.DataFrame", selection_metrics: Mapping[str, str] | None = None) -> list[str]:
+def tuned_markdown(runs: pandas.DataFrame, selection_metrics: Mapping[str, str] | None = None) -> list[str]:
     """summary.md's "Tuned" section: the tuned table, the scoreboard and what is optimistic (`selection_metrics`:
     each task's selection metric by name, as `tuned` takes them)."""
     table = tuned(runs, selection_metrics)
@@ -70,13 +70,13 @@ def tuned_markdown(runs: "pandas.DataFrame", selection_metrics: Mapping[str, str
     return lines + (["", *("- " + markdown_text(note, line_start=True) for note in notes)] if notes else [])
 
 
-def _records(frame: "pandas.DataFrame") -> list[dict[str, Any]]:
+def _records(frame: pandas.DataFrame) -> list[dict[str, Any]]:
     """Rows with NaN as null, for JSON."""
     return [{key: (None if isinstance(value, float) and math.isnan(value) else value) for key, value in row.items()}
             for row in frame.to_dict("records")]
 
 
-def format_best(runs: "pandas.DataFrame", fmt: str, selection_metrics: Mapping[str, str] | None = None) -> str:
+def format_best(runs: pandas.DataFrame, fmt: str, selection_metrics: Mapping[str, str] | None = None) -> str:
     """`bench best`'s output in `fmt`: the tuned table, then the scoreboard."""
     table = tuned(runs, selection_metrics)
     board = scoreboard(table)

@@ -21,7 +21,7 @@ import tomllib
 from ..errors import BenchInputError
 from ..planning.options import OPTIONS
 from ..results.files import write_rows, write_text_atomic
-from ..results.load import load_slices, read_runs
+from ..results.load import load_runs, load_slices
 
 if TYPE_CHECKING:
     import pandas
@@ -174,7 +174,7 @@ def run_figures(repro: Reproduction, run_dir: Path) -> pandas.DataFrame:
     """One figure per ok run (task, cell, lr, seed, figure), made as the paper makes it: with a test-length sweep,
     the mean of the per-length test accuracies beyond the training lengths; else the runs.csv column."""
     aggregation = repro.content["aggregation"]
-    runs = read_runs(run_dir)
+    runs = load_runs(Path(run_dir) / "runs.csv")
     runs = runs[runs["status"] == "ok"]
     keys = ["task", "cell", "lr", "seed"]
     if "train_max_length" in aggregation:

@@ -26,7 +26,7 @@ class RunLock:
         self.path = run_dir / LOCK_FILE
         self.descriptor: int | None = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

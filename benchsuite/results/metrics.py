@@ -73,9 +73,9 @@ SETTINGS = ("params", "ceiling", "chance", "epochs", "lr", "batch_size", "thread
             "params_target", "clip", "weight_decay", "cell_options", "cell_plugin", "cell_plugin_version",
             "task_plugin", "task_plugin_version")
 # Columns compare reads for neither: identity, status, flags, spreads within one run (a run's figure is its
-# median; the runs are the samples), and the prediction text.
+# median; the runs are the samples), the prediction text, and the extra figures (no declared direction to judge).
 NOT_COMPARED = ("schema_version", "seed", "status", "error", "step_ms_iqr", "infer_ms_iqr", "step_ms_noisy",
-                "prediction", "partial")
+                "prediction", "partial", "extras")
 
 
 def parse_thresholds(pairs: Iterable[str], metrics: Mapping[str, Metric] = METRICS) -> dict[str, Metric]:

@@ -70,12 +70,12 @@ def variant_label(row: Mapping[str, Any]) -> str:
     return f"{row['task']} {variant_name(row)} seed {row['seed']}"
 
 
-def varying_settings(table: "pandas.DataFrame") -> list[str]:
+def varying_settings(table: pandas.DataFrame) -> list[str]:
     """The setting columns whose value differs between rows of `table` (these tell its variants apart)."""
     return [column for column in SETTING_COLUMNS if column in table and table[column].nunique(dropna=False) > 1]
 
 
-def fixed_settings(table: "pandas.DataFrame") -> str:
+def fixed_settings(table: pandas.DataFrame) -> str:
     """The settings every row of `table` shares, e.g. `lr 0.01, batch_size 32, max_epochs 20` ('' if none), but
     for a shared neutral clip or weight decay."""
     shared = [column for column in SETTING_COLUMNS if column in table and table[column].nunique(dropna=False) == 1

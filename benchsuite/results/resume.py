@@ -13,8 +13,17 @@ from typing import Any, Collection, Iterator, Mapping
 from ..errors import BenchInputError
 from .files import read_csv_rows, write_json, write_rows
 from .load import load_meta
-from .schema import (CURVE_COLUMNS, RUN_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, SCHEMA_VERSION, SLICE_COLUMNS,
-                     RowKey, check_schema_version, row_key)
+from .schema import (
+    CURVE_COLUMNS,
+    RUN_COLUMNS,
+    RUN_REQUIRED,
+    SAMPLE_COLUMNS,
+    SLICE_COLUMNS,
+    RowKey,
+    check_schema_version,
+    check_table,
+    row_key,
+)
 
 SCRATCH = ".scratch"  # executors' temporary files (an isolated child's request and result), inside the run
 # Every file a run writes in its folder; a resume refuses a folder where one of them is a symbolic link.
@@ -49,15 +58,8 @@ def _finished_rows(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         return []
     rows = read_csv_rows(path)
-    if rows:
-        missing = [column for column in RUN_REQUIRED if column not in rows[0]]
-        unknown = sorted(set(rows[0]) - set(RUN_COLUMNS))
-        if missing:
-            raise BenchInputError(f"{path}: not a benchsuite runs.csv: missing column(s) {', '.join(missing)}")
-        check_schema_version((row["schema_version"] for row in rows), path)
-        if unknown:
-            raise BenchInputError(f"{path}: columns this benchsuite does not know ({', '.join(unknown)}) under "
-                                  f"schema_version {SCHEMA_VERSION}")
+    if rows:  # the readers' gate, and no column this version would drop when it rewrites the file
+        check_table(rows[0], [row["schema_version"] for row in rows], path, "runs.csv", RUN_REQUIRED, known=RUN_COLUMNS)
     return rows
 
 

@@ -19,11 +19,10 @@ validation counts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..specs import DEFAULT_SELECTION_METRIC
-from .schema import ARCHITECTURE_COLUMNS, FAILED_STATUSES, SETTING_COLUMNS
+from ..specs import DEFAULT_SELECTION_METRIC, HELD_OUT
+from .schema import ARCHITECTURE_COLUMNS, FAILED_STATUSES, SETTING_COLUMNS, SPLIT_COLUMNS, SplitColumns
 
 if TYPE_CHECKING:
     import pandas
@@ -34,39 +33,26 @@ OPTIMISTIC = {"valid": "selected and reported on validation (optimistic: the tas
               "train": "selected and reported on training data (optimistic: the task has no held-out split)"}
 
 
-@dataclass(frozen=True)
-class Split:
-    """Where a figure comes from: the column prefix of its accuracy and loss ('' is the training data)."""
-
-    name: str
-    accuracy: str
-    loss: str
-
-
-SPLITS = {"test": Split("test", "test_accuracy", "test_loss"), "valid": Split("valid", "valid_accuracy", "valid_loss"),
-          "train": Split("train", "accuracy", "final_loss")}
-
-
-def _present(runs: "pandas.DataFrame", split: Split) -> bool:
+def _present(runs: pandas.DataFrame, split: SplitColumns) -> bool:
     return split.accuracy in runs and runs[split.accuracy].notna().any()
 
 
-def _splits(task_runs: "pandas.DataFrame") -> tuple[Split, Split]:
+def _splits(task_runs: pandas.DataFrame) -> tuple[SplitColumns, SplitColumns]:
     """The split a task's settings are selected on, and the one their figures are reported on."""
-    held_out = [SPLITS[name] for name in ("valid", "test") if _present(task_runs, SPLITS[name])]
-    select = held_out[0] if held_out else SPLITS["train"]
+    held_out = [SPLIT_COLUMNS[name] for name in HELD_OUT if _present(task_runs, SPLIT_COLUMNS[name])]
+    select = held_out[0] if held_out else SPLIT_COLUMNS["train"]
     report = held_out[-1] if len(held_out) == 2 else select
     return select, report
 
 
-def _figure(frame: "pandas.DataFrame", split: Split, by_bpc: bool) -> "pandas.Series":
+def _figure(frame: pandas.DataFrame, split: SplitColumns, by_bpc: bool) -> pandas.Series:
     """The selection figure of each row, oriented so higher is better."""
     import math
 
     return -frame[split.loss] / math.log(2) if by_bpc else frame[split.accuracy]
 
 
-def _settings_ranked(variant: "pandas.DataFrame", select: Split, by_bpc: bool) -> list[dict[str, Any]]:
+def _settings_ranked(variant: pandas.DataFrame, select: SplitColumns, by_bpc: bool) -> list[dict[str, Any]]:
     """Each setting tried for one variant, with its seed counts and mean selection figure, best first."""
     settings = []
     for values, group in variant.groupby(list(SETTING_COLUMNS), sort=True, dropna=False):
@@ -77,7 +63,7 @@ def _settings_ranked(variant: "pandas.DataFrame", select: Split, by_bpc: bool) -
     return sorted(settings, key=lambda s: (s["n_failed"], -s["score"] if s["score"] == s["score"] else float("inf")))
 
 
-def tuned(runs: "pandas.DataFrame", selection_metrics: Mapping[str, str] | None = None) -> "pandas.DataFrame":
+def tuned(runs: pandas.DataFrame, selection_metrics: Mapping[str, str] | None = None) -> pandas.DataFrame:
     """One row per task x variant: the chosen setting, how it was chosen, and its reported figures.
     `selection_metrics` gives each task's `TaskSpec.selection_metric` by name (a task it lacks: accuracy)."""
     import math
@@ -110,7 +96,7 @@ def tuned(runs: "pandas.DataFrame", selection_metrics: Mapping[str, str] | None 
                                            "n_failed", "note"])
 
 
-def scoreboard(table: "pandas.DataFrame") -> "pandas.DataFrame":
+def scoreboard(table: pandas.DataFrame) -> pandas.DataFrame:
     """Per cell architecture: the mean over tasks of its tuned reported accuracy, with its rank (1 is best)."""
     import pandas
 

@@ -16,8 +16,9 @@ import argparse
 import shlex
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 
 def rung_command(task: str, run: dict, options: dict, out: Path) -> list[str]:

@@ -68,7 +68,7 @@ def test_file_names_its_source_protocols_and_aggregation(path):
     assert aggregation["across_runs"] in {"max", "mean"} and aggregation["across"] and aggregation["metric"]
     assert repro["verdict"]["inconclusive_within"] > 0 and repro["verdict"]["min_runs"] >= 1
     assert {"paper", "cpu"} <= set(repro["protocol"]) <= {"paper", "cpu", "smoke"}
-    for scale, protocol in repro["protocol"].items():
+    for protocol in repro["protocol"].values():
         assert protocol["backbone"] in {"stack", "block"}
         assert all(protocol[key] for key in ("tasks", "cells", "lrs", "seeds"))
         assert set(protocol) == set(repro["protocol"]["paper"])  # a scale changes values, never which knobs
