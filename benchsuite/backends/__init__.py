@@ -28,7 +28,8 @@ class TrainingSettings:
 
     `seed` orders the mini-batches (the model's initial weights come from its backbone, built with the same seed);
     a `batch_size` of None is full batch (one step per epoch); `clip` is the largest gradient norm (None: no
-    clipping); `weight_decay` is decoupled, as AdamW's (0: plain Adam).
+    clipping); `weight_decay` is decoupled, as AdamW's (0: plain Adam); `steps`, for a task that draws fresh data,
+    is how many batches of `batch_size` an epoch draws (None: the task's fixed training split, as for any task).
     """
 
     lr: float
@@ -37,6 +38,7 @@ class TrainingSettings:
     batch_size: int | None = None
     clip: float | None = None
     weight_decay: float = 0.0
+    steps: int | None = None  # fresh batches per epoch, for a task with `TaskData.sample_batch`
 
 
 def takes_weight_decay(parameter: Any) -> bool:

@@ -21,7 +21,7 @@ from ..errors import BenchInputError
 from ..layers import Workspace
 from ..specs import SPLITS, TaskData
 from . import BACKEND_DEVICES, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
-from .batching import chunks, is_full_batch, shuffled_batches
+from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
 
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps
 # np.exp off its underflow path, 10 to 20 times slower, which confident models otherwise reach within epochs;
@@ -162,6 +162,8 @@ class NumpySession:
         self.data = {split: (np.asarray(getattr(data, f"x_{split}")), np.asarray(getattr(data, f"y_{split}")))
                      for split in SPLITS if getattr(data, f"x_{split}") is not None}
         self._full_batches: dict[str, Batch] = {}
+        self.sample_batch = data.sample_batch if settings.steps is not None else None
+        self.steps = settings.steps
 
     def _grads(self) -> list[np.ndarray]:
         grads = self.model.grads  # read again each step: a cell may rebind its grads
@@ -186,6 +188,9 @@ class NumpySession:
 
     def batches(self, epoch: int) -> Iterable[Batch]:
         rows = self._rows("train")
+        if self.sample_batch is not None:
+            return (self._batch(np.asarray(x), np.asarray(y))
+                    for x, y in fresh_batches(self.sample_batch, self.steps, self.batch_size or rows, self.seed, epoch))
         if is_full_batch(rows, self.batch_size):
             return (self._whole("train"),)
         return self._batches("train", shuffled_batches(rows, self.batch_size, self.seed, epoch))

@@ -23,7 +23,7 @@ from torch import nn
 from ..layers.torch_layers import count_parameters
 from ..specs import SPLITS, TaskData
 from . import EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
-from .batching import chunks, is_full_batch, shuffled_batches
+from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
 
@@ -118,6 +118,8 @@ class TorchSession:
         self.model = model.to(self.device)
         self.predictor = TorchPredictor(self.model, self.device)
         self.clip = settings.clip
+        self.sample_batch = data.sample_batch if settings.steps is not None else None
+        self.steps = settings.steps
         self.optimizer = optimizer_for(self.model, settings.lr, settings.weight_decay)
         self.param_count = count_parameters(self.model)
         self.splits = {split: Split(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), self.model.encode,
@@ -126,6 +128,10 @@ class TorchSession:
 
     def batches(self, epoch: int) -> Iterable[Batch]:
         train = self.splits["train"]
+        if self.sample_batch is not None:
+            return (Split(x, y, self.model.encode, self.device).whole
+                    for x, y in fresh_batches(self.sample_batch, self.steps, self.batch_size or train.rows, self.seed,
+                                              epoch))
         if is_full_batch(train.rows, self.batch_size):
             return (train.whole,)  # as in the notebook
         return (train.batch(rows) for rows in shuffled_batches(train.rows, self.batch_size, self.seed, epoch))

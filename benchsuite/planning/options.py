@@ -201,6 +201,10 @@ class RunOptions:
         "--weight-decay", "Decoupled weight decays (AdamW), e.g. 0,1e-4,1e-2 [default: the cell's, else 0, plain "
         "Adam].", _grid(non_negative_number), NUMBER, listed=True, column="weight_decay",
         suite_default=("weight_decay", 0.0)))
+    steps: Grid = declared(Option(
+        "--steps", "Fresh batches per epoch for tasks that draw new data each step (the Deletang tasks); a task with "
+        "a fixed training split ignores it [default: the task's].", _grid(positive_int), WHOLE, listed=True,
+        column="steps", suite_default=("steps", None)))
     params: int | None = declared(Option(
         "--params", "Matched capacity: each cell variant gets the hidden size whose model has the parameter count "
         "closest to this (instead of --hidden).", positive_int, WHOLE))
