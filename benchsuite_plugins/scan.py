@@ -87,10 +87,11 @@ class _LinearScan(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:
             return None, g
         if per_step:
-            grad_a = torch.zeros_like(h)  # h_{-1} = 0: the first coefficient has no effect
+            grad_a = torch.empty_like(h)
+            grad_a[:, 0] = 0  # h_{-1} = 0: the first coefficient has no effect
             torch.mul(g[:, 1:], h[:, :-1].conj(), out=grad_a[:, 1:])
         else:
-            grad_a = torch.einsum("btn,btn->n", g[:, 1:], h[:, :-1].conj())
+            grad_a = (g[:, 1:] * h[:, :-1].conj()).sum(dim=(0, 1))
         return grad_a, g
 
 
