@@ -26,7 +26,7 @@ class LRU(nn.Module):
     gamma = sqrt(1 - |lambda|^2) at initialisation (then trained, as gamma_log), and a real readout
         y_t = Re(C x_t) + D u_t,
     followed by the paper's GLU, with a skip around it: out_t = y_t + W_o z_t * sigmoid(W_g z_t), z_t = GELU(y_t).
-    `mode = "scan"` evaluates the recurrence for all steps at once (a blocked causal convolution);
+    `mode = "scan"` evaluates the recurrence for all steps at once (the blocked linear scan);
     `mode = "sequential"` steps through time, an independent computation for checking.
     """
 
