@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from ..errors import BenchInputError
-from ..measurement.timing import thread_count
+from ..measurement.environment import thread_count
 from ..registry.loading import get_registry
 from ..specs import TaskData
 from . import EpochProgress, isolated
@@ -52,7 +52,7 @@ class RayExecutor:
     gpus_per_job: float | None = None  # share of a GPU per CUDA job; None: a whole one
 
     @classmethod
-    def from_options(cls, options: "RunOptions") -> "RayExecutor":
+    def from_options(cls, options: RunOptions) -> RayExecutor:
         try:
             import ray  # noqa: F401  (checked here, before the run makes its folder)
         except ImportError:

@@ -11,12 +11,14 @@ import torch
 from torch import nn
 
 from benchsuite import CellConfig, CellSpec, get_task
-from benchsuite.backends import get_backend
+from benchsuite.backbones import open_session
+from benchsuite.backends import TrainingSettings
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
 from benchsuite.results.files import read_csv_rows
 from benchsuite.testing import KitWarning, check_cell, registered_specs
 from helpers import wrapped_cells
+from helpers.cli import assert_bad_input
 from helpers.runs import only_run_dir
 
 CELLS = {spec.name: spec for spec in registered_specs(wrapped_cells)[0]}
@@ -120,8 +122,8 @@ def _job(cell: CellSpec, task: str = "apple", **options):
 def _session(cell: CellSpec, job):
     data = get_task(job.task).build()
     config = CellConfig(len(data.vocab), job.hidden_size)
-    return get_backend("torch").open_session(cell, config, data, job.lr, "cpu", 0, job.batch_size, clip=job.clip,
-                                             weight_decay=job.weight_decay), data
+    settings = TrainingSettings(lr=job.lr, batch_size=job.batch_size, clip=job.clip, weight_decay=job.weight_decay)
+    return open_session(cell, config, data, settings), data
 
 
 def test_cell_defaults_reach_the_optimizer_above_the_task_defaults():
@@ -129,9 +131,10 @@ def test_cell_defaults_reach_the_optimizer_above_the_task_defaults():
     job = _job(tuned)
     assert get_task("apple").defaults["lr"] != tuned.defaults["lr"]  # the cell's lr wins over the task's
     session, _ = _session(tuned, job)
-    (group,) = session.optimizer.param_groups
+    decayed, undecayed = session.optimizer.param_groups  # weight decay reaches only the matrices
     assert isinstance(session.optimizer, torch.optim.AdamW)
-    assert (group["lr"], group["weight_decay"], session.clip) == (0.003, 0.01, 0.5)
+    assert (decayed["lr"], decayed["weight_decay"], session.clip) == (0.003, 0.01, 0.5)
+    assert (undecayed["lr"], undecayed["weight_decay"]) == (0.003, 0.0)
 
     session.train_step(next(iter(session.batches(1))))
     norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in session.model.parameters()]))
@@ -206,9 +209,8 @@ def test_a_saved_model_is_rebuilt_with_its_cell_options(tmp_path, bench, plugins
     ("heads", "--cell-opt 'heads': expected CELL.KEY=VALUE"),
 ])
 def test_bad_cell_opt_is_exit_2(tmp_path, bench, plugins, option, message):
-    result = bench("run", "--tasks", "apple", "--cells", "heads", "--cell-opt", option, "--plugins-dir", plugins,
-                   "--out", str(tmp_path))
-    assert result.exit_code == 2 and message in result.output, result.output
+    assert_bad_input(bench("run", "--tasks", "apple", "--cells", "heads", "--cell-opt", option, "--plugins-dir",
+                           plugins, "--out", str(tmp_path)), message)
 
 
 # ------------------------------------------------------------------------------------------- sequence length
