@@ -35,7 +35,7 @@ class LRU(nn.Module):
         super().__init__()
         state_size = state_size or hidden_size
         self.mode: Mode = "scan"
-        # Ring initialisation: |lambda|^2 uniform between r_min^2 and r_max^2, so |lambda| is uniform on the ring's area.
+        # Ring initialisation: |lambda|^2 uniform on [r_min^2, r_max^2], so |lambda| is uniform on the ring's area.
         radius_sq = torch.rand(state_size) * (r_max ** 2 - r_min ** 2) + r_min ** 2
         self.nu_log = nn.Parameter(torch.log(-0.5 * torch.log(radius_sq)))
         self.theta_log = nn.Parameter(torch.log(max_phase * torch.rand(state_size)))

@@ -1,4 +1,4 @@
-"""Step time of one layer of every built-in torch cell as a multiple of lstm's, beside its FLOPs as a multiple of lstm's.
+"""One layer of every built-in torch cell: step time and FLOPs, each as a multiple of lstm's.
 
     python tests/benchmarks/cell_speed.py [--quick]
 
@@ -26,9 +26,8 @@ import torch
 
 if __package__ in (None, ""):  # run as a script: tests/ importable, as under pytest
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers.threads import single_thread  # noqa: E402
-
 from benchsuite import CellConfig, get_cell  # noqa: E402
+from helpers.threads import single_thread  # noqa: E402
 
 CELLS = ("lstm", "gru", "mingru", "minlstm", "lru", "transformer")
 LENGTHS = (64, 256, 1024)
