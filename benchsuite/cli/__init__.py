@@ -7,10 +7,9 @@ from __future__ import annotations
 import click
 
 from ..errors import BenchInputError, describe_os_error
-from .best import best_command
 from .compare import compare_command
 from .listing import list_command, plugins_command
-from .report import report_command
+from .report import best_command, report_command
 from .run import run_command
 from .sample import sample_command
 

@@ -41,8 +41,8 @@ def compare_command(sides: tuple[str, ...], baseline: str | None, thresholds: tu
     beyond its threshold and significantly so, or when a row newly fails. Timings are judged over per-run
     figures (each seed's median); too few runs for the test get no verdict and are not gated on.
     """
-    from ..compare.verdicts import compare_paths
     from ..compare.output import format_comparisons
+    from ..compare.verdicts import compare_paths
     from ..results.metrics import parse_thresholds
 
     metrics = parse_thresholds(thresholds)

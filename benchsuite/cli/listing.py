@@ -10,8 +10,8 @@ import click
 @click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
 def list_command(plugins_dir: str | None) -> None:
     """The cells and tasks every loaded plugin offers."""
-    from ..report.listing import format_listing
     from ..registry.loading import get_registry
+    from ..report.listing import format_listing
 
     click.echo(format_listing(get_registry(plugins_dir)))
 
@@ -32,7 +32,7 @@ def plugins_command(plugins_dir: str | None, check: bool) -> None:
         if any(result.status == "failed" for result in checks):
             sys.exit(1)
         return
-    from ..report.listing import format_plugins
     from ..registry.loading import get_registry
+    from ..report.listing import format_plugins
 
     click.echo(format_plugins(get_registry(plugins_dir)))

@@ -1,4 +1,5 @@
-"""`bench report RUN_DIR`: summary.md and plots of a finished run."""
+"""`bench report RUN_DIR` and `bench best RUN_DIR`: a finished run's report (summary.md and plots), and its tuned
+table (each variant's best setting, chosen on validation and reported on test) with a scoreboard."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,3 +15,19 @@ def report_command(run_dir: Path) -> None:
 
     for path in write_report(run_dir):
         click.echo(f"wrote {path}")
+
+
+@click.command("best")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json"]), default="text", show_default=True,
+              help="Output for people (text, md) or machines (csv, json).")
+def best_command(run_dir: Path, fmt: str) -> None:
+    """Per task x variant, the swept setting with the best mean validation figure over seeds, reported on test.
+
+    Where a task has no test split the figures are selected and reported on validation, and marked optimistic.
+    Then a scoreboard: each cell's tuned accuracy averaged over tasks, ranked.
+    """
+    from ..report.tuned import format_best
+    from ..results.load import load_runs
+
+    click.echo(format_best(load_runs(run_dir / "runs.csv"), fmt), nl=False)

@@ -52,7 +52,7 @@ class RayExecutor:
     gpus_per_job: float | None = None  # share of a GPU per CUDA job; None: a whole one
 
     @classmethod
-    def from_options(cls, options: "RunOptions") -> "RayExecutor":
+    def from_options(cls, options: RunOptions) -> RayExecutor:
         try:
             import ray  # noqa: F401  (checked here, before the run makes its folder)
         except ImportError:

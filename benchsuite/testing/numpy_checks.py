@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .common import TIME, call_forward, check_forward, check_param_count, failure_named, seeded, single_layer_configs
-from ..specs import CellConfig, CellSpec
 from ..backends.numpy_variants import build_layer
+from ..specs import CellConfig, CellSpec
+from .common import TIME, call_forward, check_forward, check_param_count, failure_named, seeded, single_layer_configs
 
 single_thread = nullcontext  # torch's thread setting does not reach numpy's BLAS, so there is nothing to pin
 __all__ = ["check_forward_only", "check_variant", "seeded", "single_thread"]

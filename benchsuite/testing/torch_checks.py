@@ -8,11 +8,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from .common import (BATCH, GRADIENT_BATCHES, TIME, call_forward, check_forward, check_param_count, failure_named,
-                     seeded as seeded_globals, single_layer_configs)
-from ..specs import CellConfig, CellSpec
-from ..measurement.timing import thread_count
 from ..backends.torch_variants import build_layer, count_parameters
+from ..measurement.timing import thread_count
+from ..specs import CellConfig, CellSpec
+from .common import (
+    BATCH,
+    GRADIENT_BATCHES,
+    TIME,
+    call_forward,
+    check_forward,
+    check_param_count,
+    failure_named,
+    single_layer_configs,
+)
+from .common import seeded as seeded_globals
 
 
 def single_thread() -> ContextManager[int]:

@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite import TaskData, get_cell
-from benchsuite.backends.torch_backend import open_session
 from benchsuite.backends.batching import chunks, shuffled_batches
-from benchsuite.specs import CellConfig
+from benchsuite.backends.torch_backend import open_session
 from benchsuite.measurement.train import train
+from benchsuite.specs import CellConfig
 from helpers.tasks import random_task
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest, and steadiest

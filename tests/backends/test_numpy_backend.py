@@ -13,9 +13,9 @@ from benchsuite.backends import BACKEND_DEVICES, get_backend
 from benchsuite.backends.numpy_backend import Adam, Batch, score
 from benchsuite.backends.numpy_variants import ComposedLayers
 from benchsuite.errors import BenchInputError
+from benchsuite.measurement.train import train
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
-from benchsuite.measurement.train import train
 from benchsuite_plugins.numpy_rnn import build_numpy_rnn
 from helpers.tasks import random_task
 
@@ -183,4 +183,4 @@ def test_composing_a_cell_without_torch_parameter_names_names_the_parameter() ->
             self.params = {"w": self.inner.params["weight_ih_l0"]}
 
     with pytest.raises(ValueError, match="parameter 'w'"):
-        ComposedLayers(Unnamed, CellConfig(INPUT_SIZE, 4, num_layers=2)).params
+        _ = ComposedLayers(Unnamed, CellConfig(INPUT_SIZE, 4, num_layers=2)).params  # reading them raises

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from benchsuite.backends import BACKEND_DEVICES, get_backend
+from benchsuite.measurement.timing import threads_in_use
 from benchsuite.planning.grid import SUITE_DEFAULTS
+from benchsuite.planning.tasks import build_task, effective_defaults
 from benchsuite.registry.loading import BUILTIN_PLUGINS, get_registry
 from benchsuite.specs import CellConfig, TaskData
-from benchsuite.planning.tasks import build_task, effective_defaults
-from benchsuite.measurement.timing import threads_in_use
 
 TASKS = ("apple", "ship")
 BUILTIN_CELLS = sorted(name for name, entry in get_registry().cells.items() if entry.plugin in BUILTIN_PLUGINS)

@@ -1,8 +1,8 @@
 """Does the suite's loop cost anything over the seed notebook's own hand-written loop?
 
-Per-epoch time of `rnn` on apple and ship, trained by `benchsuite.measurement.train.train` through the torch backend, against
-the notebook's loop for the same model (nn.RNN + nn.Linear, one-hot inputs, cross-entropy, Adam), measured side by
-side in one process. Rounds alternate between the two so that machine noise hits both alike; the figure is the
+Per-epoch time of `rnn` on apple and ship, trained by `benchsuite.measurement.train.train` through the torch backend,
+against the notebook's loop for the same model (nn.RNN + nn.Linear, one-hot inputs, cross-entropy, Adam), measured
+side by side in one process. Rounds alternate between the two so that machine noise hits both alike; the figure is the
 median over rounds of (suite time / notebook time). Run it alone to see the figures:
 
     python -m pytest tests/benchmarks/test_notebook_overhead.py -s

@@ -41,7 +41,7 @@ def test_bench_help_starts_fast(benchmark) -> None:
     report = {f"{name} s": round(value, 4) for name, value in medians.items()}
     report.update({f"{name} / bare": round(medians[name] / bare, 2) for name in ("bench --help", "bench list")})
     benchmark.extra_info.update(report)
-    print("\nstart-up (median of %d, interleaved): %s" % (ROUNDS, report))
+    print(f"\nstart-up (median of {ROUNDS}, interleaved): {report}")
     benchmark.pedantic(subprocess.run, args=([*bench, "--help"],), kwargs={"stdout": subprocess.DEVNULL},
                        rounds=3, iterations=1)
     if (quartiles[2] - quartiles[0]) / bare > NOISY_IQR:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -38,7 +39,8 @@ BUILTIN_CELLS = "gru, lru, lstm, mingru, minlstm, numpy-rnn, rnn, transformer"
     (["--task-opt", "gap50"], "--task-opt 'gap50': expected TASK.KEY=VALUE, e.g. delay.gap=50"),
     (["--task-opt", "apple=3"], "--task-opt 'apple=3': expected TASK.KEY=VALUE"),
     (["--task-opt", "apple.size=3"], "--task-opt apple.size: task 'apple' has no option 'size'; its options: none"),
-    (["--tasks", "ship", "--task-opt", "ship.seq_len=ten"], "--task-opt ship.seq_len=ten: expected a whole number, like 10"),
+    (["--tasks", "ship", "--task-opt", "ship.seq_len=ten"],
+     "--task-opt ship.seq_len=ten: expected a whole number, like 10"),
     (["--task-opt", "ship.seq_len=5"], "--task-opt ship.*: task 'ship' is not in --tasks (apple)"),
     (["--plugins-dir", "no/such/folder"], "--plugins-dir 'no/such/folder' is not a folder"),
     (["--clip", "0"], "--clip: must be a finite number above zero, got '0'; or give 'none' for no clipping"),
@@ -76,6 +78,13 @@ def test_cuda_asked_for_but_absent(monkeypatch):
     assert_bad_input(invoke(*RUN[:-2], "--device", "cuda"), "--device cuda: CUDA is not available here")
 
 
+def test_ray_asked_for_but_not_installed(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where Ray is not installed
+    assert_bad_input(invoke(*RUN, "--executor", "ray", "--out", tmp_path / "out"),
+                     "--executor ray needs Ray, which is not installed here: pip install 'benchsuite[ray]'")
+    assert not (tmp_path / "out").exists()  # refused before any run folder was made
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("finished")
@@ -109,17 +118,20 @@ def _rows_of_version(version: str) -> Callable[[Path], None]:
 
 
 @pytest.mark.parametrize("damage, extra, message", [
-    (lambda d: (d / "meta.json").unlink(), [], "--resume {run}: it has no meta.json, so it is not a run folder to resume"),
+    (lambda d: (d / "meta.json").unlink(), [],
+     "--resume {run}: it has no meta.json, so it is not a run folder to resume"),
     (_replace("meta.json", b"{not json"), [], "{run}/meta.json: not a readable meta.json (JSONDecodeError: "),
     (_replace("meta.json", b"[1, 2]"), [], "{run}/meta.json: not a benchsuite meta.json (expected a JSON object)"),
     (lambda d: _edit_meta(d, schema_version=0), [],
      "{run}/meta.json: written with schema_version 0; this benchsuite reads schema_version 1"),
-    (_rows_of_version("7"), [], "{run}/runs.csv: written with schema_version 7; this benchsuite reads schema_version 1"),
+    (_rows_of_version("7"), [],
+     "{run}/runs.csv: written with schema_version 7; this benchsuite reads schema_version 1"),
     (lambda d: _edit_meta(d, options=None), [], "its meta.json records no options, so the run cannot be resumed"),
     (lambda d: _edit_meta(d, device="cuda"), [],
      "the run was measured on cuda, this one would run on cpu; pass --device cuda or start a new run"),
     (_folder_instead("runs.csv"), [], "cannot read {run}/runs.csv: Is a directory"),
-    (_replace("runs.csv", b"schema_version,task\n1,\xff\xfe\n"), [], "cannot read {run}/runs.csv: it is not UTF-8 text"),
+    (_replace("runs.csv", b"schema_version,task\n1,\xff\xfe\n"), [],
+     "cannot read {run}/runs.csv: it is not UTF-8 text"),
     (_replace("runs.csv", b'schema_version,task\n1,"a"b\n2,c\n'), [], "{run}/runs.csv, line 2: malformed CSV"),
     (_replace("runs.csv", b"schema_version,task\n1,apple\n"), [],
      "{run}/runs.csv: not a benchsuite runs.csv: missing column(s) cell, backend, num_layers"),
@@ -142,4 +154,5 @@ def test_bad_resume(finished_run, tmp_path, damage, extra, message):
 
 
 def test_resume_of_a_missing_folder(tmp_path):
-    assert_bad_input(invoke("run", "--resume", tmp_path / "nothing"), f"--resume {tmp_path / 'nothing'}: no such run folder")
+    assert_bad_input(invoke("run", "--resume", tmp_path / "nothing"),
+                     f"--resume {tmp_path / 'nothing'}: no such run folder")

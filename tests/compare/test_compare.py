@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from benchsuite.results.schema import KEY_COLUMNS
-
 from helpers.cli import assert_bad_input, invoke
 from helpers.fixture_files import COMPARE_FIXTURES, check_golden, copy_fixture
 

@@ -8,39 +8,29 @@ from pathlib import Path
 
 import pytest
 
-from helpers.cli import invoke
+from helpers.cell import SOURCE as HOOKED_RNN
+from helpers.cli import assert_bad_input, invoke
 from helpers.runs import only_run_dir
 
-PACED_PLUGIN = '''
+PACED_PLUGIN = HOOKED_RNN + '''
 import os
 import time
 
 from benchsuite import CellSpec, hookimpl
 
 
-def build(config):
-    from torch import nn
-
-    class Paced(nn.Module):
-        """nn.RNN that sleeps PACED_MS milliseconds on every forward pass: a slowdown that is real time."""
-
-        def __init__(self):
-            super().__init__()
-            self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
-
-        def forward(self, x):
-            time.sleep(float(os.environ["PACED_MS"]) / 1e3)
-            return self.rnn(x)
-
-    return Paced()
+def paced(layer, output):
+    """Sleep PACED_MS milliseconds on every forward pass: a slowdown that is real time."""
+    time.sleep(float(os.environ["PACED_MS"]) / 1e3)
+    return output
 
 
 @hookimpl
 def register_cells(register):
-    register(CellSpec("paced", "torch", build, "nn.RNN with a fixed sleep per forward pass"))
+    register(CellSpec("paced", "torch", lambda config: HookedRNN(config, paced),
+                      "nn.RNN with a fixed sleep per forward pass"))
 '''
 FAST_MS, SLOW_MS = 10, 30
-
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +83,4 @@ def test_several_runs_against_a_baseline(runs):
 
 
 def test_more_than_two_sides_need_a_baseline(runs):
-    result = invoke("compare", str(runs["a"]), str(runs["b"]), str(runs["fast7"]))
-    assert result.exit_code == 2
-    assert "name it with --baseline" in result.stderr
+    assert_bad_input(invoke("compare", runs["a"], runs["b"], runs["fast7"]), "name it with --baseline")

@@ -6,8 +6,15 @@ import math
 
 import pytest
 
-from benchsuite.compare.significance import (DEFAULT_ALPHA, TOO_FEW, Evidence, Measurement, judge, mann_whitney_p,
-                                             smallest_p_value)
+from benchsuite.compare.significance import (
+    DEFAULT_ALPHA,
+    TOO_FEW,
+    Evidence,
+    Measurement,
+    judge,
+    mann_whitney_p,
+    smallest_p_value,
+)
 from helpers.ranks import enumerated_p, normal_approximation_p
 
 STEP_A = [4.01, 3.98, 4.12, 4.05, 3.91, 4.2, 4.07, 3.99]

@@ -9,12 +9,11 @@ import math
 import numpy
 import pandas
 import pytest
-from click.testing import CliRunner
 
 import benchsuite
-from benchsuite.cli import main
 from benchsuite.results.schema import RUN_COLUMNS
 from benchsuite.results.tuning import scoreboard, tuned
+from helpers.cli import invoke
 from helpers.runs import only_run_dir
 
 LRS = (3e-3, 1e-2, 3e-2)
@@ -30,38 +29,51 @@ def delay_run(tmp_path_factory):
 
 
 def best(run_dir, fmt: str) -> str:
-    result = CliRunner().invoke(main, ["best", str(run_dir), "--format", fmt])
+    result = invoke("best", run_dir, "--format", fmt)
     assert result.exit_code == 0, result.output
     return result.stdout
+
+
+def chosen_by_hand(runs: pandas.DataFrame) -> dict[str, dict]:
+    """Per cell, by pandas alone: the lr with the fewest failed seeds and then the best mean validation accuracy,
+    that lr's mean validation accuracy, and its ok seeds' test rows."""
+    chosen = {}
+    for cell, rows in runs.groupby("cell"):
+        ok = rows[rows["status"] == "ok"]
+        per_lr = pandas.DataFrame({"failed": (rows["status"] != "ok").groupby(rows["lr"]).sum(),
+                                   "valid": ok.groupby("lr")["valid_accuracy"].mean()})
+        lr = per_lr.sort_values(["failed", "valid"], ascending=[True, False], kind="stable").index[0]
+        chosen[cell] = {"lr": lr, "valid": per_lr.loc[lr, "valid"], "test": ok[ok["lr"] == lr]}
+    return chosen
 
 
 def test_best_lr_and_its_test_figures_match_an_independent_computation(delay_run):
     runs = pandas.read_csv(delay_run / "runs.csv")
     assert runs["test_accuracy"].notna().all() and len(runs) == len(LRS) * 3 * 3
     reported = {row["cell"]: row for row in json.loads(best(delay_run, "json"))["tuned"]}
-    for cell, rows in runs.groupby("cell"):
-        ok = rows[rows["status"] == "ok"]
-        per_lr = pandas.DataFrame({"failed": (rows["status"] != "ok").groupby(rows["lr"]).sum(),
-                                   "valid": ok.groupby("lr")["valid_accuracy"].mean()})
-        chosen = per_lr.sort_values(["failed", "valid"], ascending=[True, False], kind="stable").index[0]
-        test = ok.loc[ok["lr"] == chosen, "test_accuracy"]
-        row = reported[cell]
-        assert row["lr"] == chosen and row["reported_on"] == "test" and row["selected_on"] == "valid"
-        assert row["accuracy_mean"] == pytest.approx(test.mean()) and row["n_seeds"] == len(test)
-        assert row["accuracy_std"] == pytest.approx(test.std())
-        assert row["selection_figure"] == pytest.approx(per_lr.loc[chosen, "valid"])
-        assert row["loss_mean"] == pytest.approx(ok.loc[ok["lr"] == chosen, "test_loss"].mean())
+    for cell, expected in chosen_by_hand(runs).items():
+        row, test = reported[cell], expected["test"]
+        assert row["lr"] == expected["lr"] and row["reported_on"] == "test" and row["selected_on"] == "valid"
+        assert row["accuracy_mean"] == pytest.approx(test["test_accuracy"].mean()) and row["n_seeds"] == len(test)
+        assert row["accuracy_std"] == pytest.approx(test["test_accuracy"].std())
+        assert row["selection_figure"] == pytest.approx(expected["valid"])
+        assert row["loss_mean"] == pytest.approx(test["test_loss"].mean())
 
 
 def test_best_formats_and_the_summary_md_section(delay_run):
     text = best(delay_run, "md")
     assert "## Tuned" in text and "### Scoreboard" in text
     assert text.count("| test |") == 3 and "valid (optimistic)" not in text
-    table = pandas.read_csv(io.StringIO(best(delay_run, "csv")))
-    assert set(table["cell"]) == {"rnn", "lstm", "gru"} and set(table["rank"]) <= {1, 2, 3}
+    # One task: each cell's score is its tuned test accuracy, ranked by pandas (1 is best, ties share the lower rank).
+    scores = pandas.Series({cell: expected["test"]["test_accuracy"].mean()
+                            for cell, expected in chosen_by_hand(pandas.read_csv(delay_run / "runs.csv")).items()})
+    ranks = scores.rank(ascending=False, method="min")
+    table = pandas.read_csv(io.StringIO(best(delay_run, "csv"))).set_index("cell")
+    assert sorted(table.index) == sorted(scores.index)
+    assert table["rank"].to_dict() == ranks.to_dict()
     board = json.loads(best(delay_run, "json"))["scoreboard"]
-    scores = {row["cell"]: row["score"] for row in board}
-    assert [row["cell"] for row in board] == sorted(scores, key=lambda cell: -scores[cell])
+    assert [(row["cell"], row["rank"]) for row in board] == sorted(ranks.items(), key=lambda item: (item[1], item[0]))
+    assert {row["cell"]: row["score"] for row in board} == pytest.approx(scores.to_dict())
 
 
 def _runs(rows: list[dict]) -> pandas.DataFrame:

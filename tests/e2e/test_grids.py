@@ -14,6 +14,7 @@ from benchsuite.report.markdown import write_report
 from benchsuite.report.plots import step_quartiles
 from benchsuite.results.load import load_runs, load_samples
 from benchsuite.results.schema import SETTING_COLUMNS
+from helpers.cli import invoke
 from helpers.runs import only_run_dir
 
 LRS, HIDDEN, SEEDS = (0.1, 0.03), (4, 6), (0, 1)
@@ -46,11 +47,7 @@ def test_summary_keeps_each_lr_apart(grid_run):
 
 def test_compare_matches_variants_by_lr(grid_run):
     run_dir, _ = grid_run
-    from click.testing import CliRunner
-
-    from benchsuite.cli import main
-
-    result = CliRunner().invoke(main, ["compare", str(run_dir), str(run_dir), "--format", "json"])
+    result = invoke("compare", run_dir, run_dir, "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     compared = {(m["lr"], m["hidden_size"]) for m in report["metrics"] if m["metric"] == "final_loss"}

@@ -33,7 +33,8 @@ def test_a_timeout_row_keeps_the_last_finished_epochs_figures(tmp_path, bench):
     assert float(row["final_loss"]) == curve[(last, "loss")]
     assert float(row["step_ms_median"]) >= 50  # each step slept 50 ms
     summary = (run_dir / "summary.md").read_text()
-    shown = f"(partial: accuracy {float(row['accuracy']):.4g}, final_loss {float(row['final_loss']):.4g}, step_ms_median"
+    shown = (f"(partial: accuracy {float(row['accuracy']):.4g}, final_loss {float(row['final_loss']):.4g}, "
+             "step_ms_median")
     assert shown in summary, summary
 
 

@@ -33,7 +33,8 @@ def test_apple_predicts_pple(apple_run: Path) -> None:
 
 def test_each_ok_row_saves_its_model_in_its_backends_format(apple_run: Path) -> None:
     names = sorted(path.name for path in (apple_run / "models").iterdir())
-    assert names == ["apple-numpy-rnn-numpy-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0.npz", "apple-rnn-torch-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0.pt"]
+    assert names == ["apple-numpy-rnn-numpy-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0.npz",
+                     "apple-rnn-torch-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0.pt"]
     saved = torch.load(apple_run / "models" / names[1], weights_only=True)
     assert saved["vocab"] == sorted(set("apple!")) and saved["config"]["cell"] == "rnn"
     with np.load(apple_run / "models" / names[0]) as arrays:
@@ -50,8 +51,10 @@ def test_greedy_sampling_from_a_reloaded_apple_model_writes_pple(apple_run: Path
 
 
 def test_a_model_can_be_named_by_its_file(apple_run: Path) -> None:
-    for name in ("apple-rnn-torch-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0", str(apple_run / "models" / "apple-rnn-torch-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0.pt")):
-        result = invoke("sample", str(apple_run), "--model", name, "--prime", "a", "--length", "5", "--temperature", "0")
+    stem = "apple-rnn-torch-1L-uni-h5-lr0.1-batch_size1-max_epochs100-seed0"
+    for name in (stem, str(apple_run / "models" / f"{stem}.pt")):
+        result = invoke("sample", str(apple_run), "--model", name, "--prime", "a", "--length", "5",
+                        "--temperature", "0")
         assert result.stdout == "apple!\n", result.output
     assert_bad_input(invoke("sample", str(apple_run), "--model", "nothing"), "--model nothing: no such checkpoint file")
 
@@ -64,10 +67,12 @@ def test_sampling_is_repeatable_for_a_seed(apple_run: Path) -> None:
 
 def test_bad_sampling_choices_are_one_message(apple_run: Path, tmp_path: Path) -> None:
     assert_bad_input(invoke("sample", str(apple_run), "--prime", "a"), "2 saved models to choose from")
-    assert_bad_input(invoke("sample", str(apple_run), "--cell", "rnn", "--prime", "axe"), "--prime: 'x' not in the model's vocab")
+    assert_bad_input(invoke("sample", str(apple_run), "--cell", "rnn", "--prime", "axe"),
+                     "--prime: 'x' not in the model's vocab")
     assert_bad_input(invoke("sample", str(apple_run), "--cell", "lstm"), "no saved model matches --cell lstm")
     (tmp_path / "runs.csv").write_text("")
-    assert_bad_input(invoke("sample", str(tmp_path), "--cell", "rnn"), "no saved models; run with --save-models to keep them")
+    assert_bad_input(invoke("sample", str(tmp_path), "--cell", "rnn"),
+                     "no saved models; run with --save-models to keep them")
 
 
 def independent_greedy(checkpoint: Path, prime: str, length: int) -> str:

@@ -1,4 +1,5 @@
-"""Nothing finished is lost: kill -9 keeps every finished row, Ctrl-C drops only the row in flight, --resume finishes."""
+"""Nothing finished is lost: kill -9 keeps every finished row, Ctrl-C drops only the row in flight, --resume
+finishes."""
 from __future__ import annotations
 
 import json
@@ -14,8 +15,8 @@ import pytest
 import benchsuite
 from benchsuite.results.files import read_csv_rows
 from benchsuite.results.schema import KEY_COLUMNS, row_key
-from helpers.runs import only_run_dir
 from helpers.faulty_cells import write_plugin
+from helpers.runs import only_run_dir
 
 SEEDS = [str(seed) for seed in range(12)]
 
@@ -43,7 +44,8 @@ def assert_samples_match_rows(run_dir: Path) -> None:
     samples = [(*row_key(point), point["metric"], point["sample"], point["epoch"])
                for point in read_csv_rows(run_dir / "samples.csv")]
     assert len(samples) == len(set(samples))
-    assert {sample[:len(KEY_COLUMNS)] for sample in samples} == {row_key(row) for row in read_csv_rows(run_dir / "runs.csv")}
+    keys = {row_key(row) for row in read_csv_rows(run_dir / "runs.csv")}
+    assert {sample[:len(KEY_COLUMNS)] for sample in samples} == keys
 
 
 def wait_for_rows(runs: Path, count: int, child: subprocess.Popen, limit: float = 120.0) -> None:
@@ -61,7 +63,8 @@ def test_kill_9_keeps_the_finished_rows_and_resume_completes_the_sweep(tmp_path,
     progress = tmp_path / "progress.txt"
     with open(progress, "w") as stderr:
         child = subprocess.Popen(
-            [sys.executable, "-m", "benchsuite", "run", "--tasks", "apple", "--cells", "slow", "--seeds", ",".join(SEEDS),
+            [sys.executable, "-m", "benchsuite", "run", "--tasks", "apple", "--cells", "slow", "--seeds",
+             ",".join(SEEDS),
              "--epochs", "4", "--device", "cpu", "--plugins-dir", str(plugins), "--out", str(out)],
             stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "OMP_NUM_THREADS": "1"})
         try:
@@ -103,15 +106,18 @@ def test_ctrl_c_drops_the_row_in_flight_and_says_how_to_resume(tmp_path, bench):
     assert (f"interrupted: 2 of 4 rows finished and are kept in {run_dir}/runs.csv; the row in flight was dropped. "
             f"Finish the run with: bench run --resume {run_dir} --plugins-dir {plugins}") in stopped.output
     assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1"]
-    assert {key[KEY_COLUMNS.index("seed")] for key in curve_counts(run_dir)} == {0, 1}  # nothing of the dropped row either
+    seeds = {key[KEY_COLUMNS.index("seed")] for key in curve_counts(run_dir)}
+    assert seeds == {0, 1}  # nothing of the dropped row either
 
-    finished = bench("run", "--resume", str(run_dir), "--plugins-dir", str(plugins))  # this plugin interrupts only its third run in a process
+    # this plugin interrupts only its third run in a process
+    finished = bench("run", "--resume", str(run_dir), "--plugins-dir", str(plugins))
     assert finished.exit_code == 0, finished.output
     assert [row["seed"] for row in read_csv_rows(run_dir / "runs.csv")] == ["0", "1", "2", "3"]
 
 
 def test_resume_takes_the_runs_options_and_widens_its_grid(tmp_path, bench):
-    first = bench("run", "--tasks", "apple", "--cells", "rnn", "--epochs", "2", "--device", "cpu", "--out", str(tmp_path))
+    first = bench("run", "--tasks", "apple", "--cells", "rnn", "--epochs", "2", "--device", "cpu", "--out",
+                  str(tmp_path))
     assert first.exit_code == 0, first.output
     run_dir = only_run_dir(tmp_path)
     (original,) = read_csv_rows(run_dir / "runs.csv")
@@ -142,7 +148,7 @@ def test_resume_cleans_a_torn_row_and_orphan_curves(tmp_path, bench):
                    "--out", str(tmp_path))
     assert first.exit_code == 0, first.output
     run_dir = only_run_dir(tmp_path)
-    runs, curves = run_dir / "runs.csv", run_dir / "curves.csv"
+    runs = run_dir / "runs.csv"
     # As a kill would leave them: seed 1's row cut mid-line, its curve complete.
     kept_text = runs.read_text().splitlines(keepends=True)
     runs.write_text("".join(kept_text[:2]) + kept_text[2][:30])

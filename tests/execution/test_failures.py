@@ -9,8 +9,8 @@ import pytest
 import benchsuite
 from benchsuite.execution import isolated as isolation
 from benchsuite.results.files import read_csv_rows
-from helpers.runs import only_run_dir
 from helpers.faulty_cells import SLEEP_SECONDS, write_plugin
+from helpers.runs import only_run_dir
 
 EPOCHS = "5"  # enough for a fourth forward; small enough to keep each row quick
 APPLE = ["run", "--tasks", "apple", "--device", "cpu", "--epochs", EPOCHS]

@@ -19,21 +19,12 @@ from benchsuite.errors import BenchInputError
 from benchsuite.results.files import open_append, read_csv_rows
 from benchsuite.results.lock import RunLock
 from benchsuite.results.schema import row_key
-from helpers.runs import only_run_dir
+from helpers.cli import assert_bad_input
 from helpers.faulty_cells import write_plugin as write_faulty
 from helpers.hardening_plugins import WRITES_A_MARK, write_plugin
+from helpers.runs import only_run_dir
 
 APPLE = ["run", "--tasks", "apple", "--device", "cpu", "--epochs", "2"]
-
-
-def one_line_exit_2(result, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("warning: ")]
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
-    return lines[0]
 
 
 def finished_run(out: Path, seeds: str = "0,1", **options) -> Path:
@@ -47,13 +38,13 @@ def test_out_where_no_folder_can_be_made_is_one_message(bench, tmp_path, out):
     target = tmp_path / out if out == "a_file" else Path(out)
     if out == "a_file":
         target.write_text("not a folder")
-    one_line_exit_2(bench(*APPLE, "--out", str(target)), f"--out {target}: cannot make a run folder there")
+    assert_bad_input(bench(*APPLE, "--out", str(target)), f"--out {target}: cannot make a run folder there")
 
 
 def test_a_report_that_cannot_be_written_names_the_path_and_cause(bench, tmp_path):
     run_dir = finished_run(tmp_path)
     (run_dir / "summary.md").mkdir()  # what the report must replace cannot be replaced
-    one_line_exit_2(bench("report", str(run_dir)), "summary.md", "Is a directory")
+    assert_bad_input(bench("report", str(run_dir)), "summary.md", "Is a directory")
 
 
 @pytest.fixture
@@ -80,7 +71,7 @@ def test_a_disk_that_fills_mid_run_keeps_whole_rows_and_says_how_to_resume(bench
     stopped = bench(*APPLE, "--cells", "rnn", "--seeds", "0,1,2,3", "--out", str(out), "--no-report", "--quiet")
     file_size_limit(resource.RLIM_INFINITY)
     run_dir = only_run_dir(out)
-    line = one_line_exit_2(stopped, "cannot write the run: ", ".csv: File too large",
+    line = assert_bad_input(stopped, "cannot write the run: ", ".csv: File too large",
                            f"finish the run with: bench run --resume {run_dir}")
     kept = read_csv_rows(run_dir / "runs.csv")
     assert f"The {len(kept)} rows finished before are kept" in line
@@ -95,7 +86,7 @@ def test_a_second_writer_is_refused_naming_the_holder(bench, tmp_path):
     run_dir = finished_run(tmp_path)
     (run_dir / "runs.csv").write_text(read_header(run_dir))  # nothing kept: the resume would rerun both rows
     with RunLock(run_dir):
-        line = one_line_exit_2(bench("run", "--resume", str(run_dir)), f"{run_dir} is in use: process {os.getpid()}")
+        line = assert_bad_input(bench("run", "--resume", str(run_dir)), f"{run_dir} is in use: process {os.getpid()}")
     assert "A run folder has one writer at a time" in line
     assert read_csv_rows(run_dir / "runs.csv") == []  # the refused resume changed nothing
 
@@ -175,7 +166,7 @@ def test_a_run_file_that_is_a_link_is_refused_and_its_target_untouched(bench, tm
     elsewhere.write_text("keep me\n")
     (run_dir / "errors.log").symlink_to(elsewhere)
     (run_dir / "runs.csv").write_text(read_header(run_dir))
-    one_line_exit_2(bench("run", "--resume", str(run_dir)), f"{run_dir / 'errors.log'} is a symbolic link")
+    assert_bad_input(bench("run", "--resume", str(run_dir)), f"{run_dir / 'errors.log'} is a symbolic link")
     assert elsewhere.read_text() == "keep me\n"
     with pytest.raises(OSError):  # the writers' own guard, should a link appear after the check
         open_append(run_dir / "errors.log")
@@ -189,8 +180,9 @@ def test_resume_loads_no_plugins_named_only_by_meta_json(bench, tmp_path, monkey
     meta = json.loads((run_dir / "meta.json").read_text())
     meta["options"]["plugins_dir"] = str(planted)
     (run_dir / "meta.json").write_text(json.dumps(meta))
-    line = one_line_exit_2(bench("run", "--resume", str(run_dir)), f"the run loaded plugin files from {str(planted)!r}",
-                           f"pass --plugins-dir {planted} again if you trust that folder")
+    line = assert_bad_input(bench("run", "--resume", str(run_dir)),
+                            f"the run loaded plugin files from {str(planted)!r}",
+                            f"pass --plugins-dir {planted} again if you trust that folder")
     assert line and not mark.exists()
     trusted = bench("run", "--resume", str(run_dir), "--plugins-dir", str(planted))
     assert trusted.exit_code == 0, trusted.output

@@ -14,23 +14,17 @@ from benchsuite.registry.loading import load_registry
 from benchsuite.results.files import read_csv_rows
 from benchsuite.specs import valid_name
 from benchsuite_plugins.char_tasks import _shortest_length, _split_point
-from helpers.runs import only_run_dir
+from helpers.cli import assert_bad_input
 from helpers.hardening_plugins import BAD_NAMES, write_plugin
+from helpers.runs import only_run_dir
 
 APPLE = ["run", "--tasks", "apple", "--device", "cpu", "--epochs", "2"]
-
-
-def assert_exit_2(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.output
 
 
 # D1: --threads 100000 segfaulted torch, 99999999999999999999 was a traceback.
 def test_threads_beyond_the_machine_are_bad_input(bench, tmp_path):
     too_many = max_threads() + 1  # harmless to torch, so before the bound this ran (exit 0)
-    assert_exit_2(bench(*APPLE, "--threads", str(too_many)), f"--threads: {too_many} is above the largest allowed")
+    assert_bad_input(bench(*APPLE, "--threads", str(too_many)), f"--threads: {too_many} is above the largest allowed")
     for value in (100000, 99999999999999999999):
         with pytest.raises(BenchInputError, match="--threads: .* above the largest allowed value"):
             RunOptions.parse(tasks="apple", threads=value)
@@ -91,13 +85,14 @@ def test_plugin_names_outside_the_pattern_are_skipped_with_a_named_warning(tmp_p
 def test_strict_plugins_make_a_bad_name_an_error(tmp_path, monkeypatch, bench):
     monkeypatch.setenv("BENCHSUITE_STRICT_PLUGINS", "1")
     plugins = write_plugin(tmp_path / "plugins", "bad_names", BAD_NAMES)
-    assert_exit_2(bench("list", "--plugins-dir", str(plugins)), "plugin 'bad_names' registered a CellSpec named ''")
+    assert_bad_input(bench("list", "--plugins-dir", str(plugins)), "plugin 'bad_names' registered a CellSpec named ''")
 
 
 # D13: unbounded seeds were an error row on torch and accepted by numpy; a huge --hidden wrote C++ frames.
 def test_seeds_must_fit_every_backend(bench):
-    assert_exit_2(bench(*APPLE, "--seeds", str(MAX_SEED + 1)), f"--seeds: {MAX_SEED + 1} is above the largest allowed")
-    assert_exit_2(bench(*APPLE, "--seeds", "99999999999999999999999"), "--seeds")
+    assert_bad_input(bench(*APPLE, "--seeds", str(MAX_SEED + 1)),
+                     f"--seeds: {MAX_SEED + 1} is above the largest allowed")
+    assert_bad_input(bench(*APPLE, "--seeds", "99999999999999999999999"), "--seeds")
     assert RunOptions.parse(tasks="apple", seeds=[MAX_SEED]).seeds == (MAX_SEED,)
 
 

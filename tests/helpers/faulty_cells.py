@@ -3,34 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers.cell import SOURCE as HOOKED_RNN
+
 SLEEP_SECONDS = 1.0  # per forward of the `sleeps` cell; tests pass a --timeout between one and two of these
 
-SOURCE = '''
+SOURCE = HOOKED_RNN + '''
 import math, os, signal, time
-
-from torch import nn
 
 from benchsuite import CellSpec, hookimpl
 
 SLEEP_SECONDS = {sleep}
-built = 0  # how many layers this module has built, across runs
-
-
-class Wrapped(nn.Module):
-    """torch's RNN, with `misbehave(forward_number, output)` applied to each output."""
-
-    def __init__(self, config, misbehave):
-        super().__init__()
-        global built
-        built += 1
-        self.run_number = built
-        self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
-        self.misbehave, self.calls = misbehave, 0
-
-    def forward(self, x):
-        self.calls += 1
-        output, h_n = self.rnn(x)
-        return self.misbehave(self, output), h_n
 
 
 def raises_on_4th_forward(layer, output):
@@ -81,7 +63,7 @@ def hang_in_build(config):
 def register_cells(register):
     for misbehave in (raises_on_4th_forward, returns_nan, sleeps, slow, hangs, exits_3, kills_itself,
                       ctrl_c_on_3rd_run):
-        register(CellSpec(misbehave.__name__, "torch", lambda config, m=misbehave: Wrapped(config, m)))
+        register(CellSpec(misbehave.__name__, "torch", lambda config, m=misbehave: HookedRNN(config, m)))
     register(CellSpec("hangs_in_build", "torch", hang_in_build))
 '''
 
@@ -89,5 +71,5 @@ def register_cells(register):
 def write_plugin(folder: Path) -> Path:
     """Write the plugin file into `folder` (made if needed) and return the folder, for --plugins-dir."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "faulty_cells.py").write_text(SOURCE.format(sleep=SLEEP_SECONDS))
+    (folder / "faulty_cells.py").write_text(SOURCE.replace("{sleep}", repr(SLEEP_SECONDS)))
     return folder

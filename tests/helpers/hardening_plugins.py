@@ -3,42 +3,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CELLS = '''
-import os, signal, sys, time
+from helpers.cell import SOURCE as HOOKED_RNN
 
-from torch import nn
+CELLS = HOOKED_RNN + '''
+import os, signal, sys, time
 
 from benchsuite import CellSpec, hookimpl
 
-built = 0  # layers built by this module in this process
 
-
-class Wrapped(nn.Module):
-    """torch's RNN, with `misbehave(layer)` called on each forward."""
-
-    def __init__(self, config, misbehave):
-        super().__init__()
-        global built
-        built += 1
-        self.run_number, self.calls, self.misbehave = built, 0, misbehave
-        self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
-
-    def forward(self, x):
-        self.calls += 1
-        self.misbehave(self)
-        return self.rnn(x)
-
-
-def exits_5(layer):
+def exits_5(layer, output):
     sys.exit(5)
 
 
-def sigterm_on_3rd_run(layer):
+def sigterm_on_3rd_run(layer, output):
     if layer.run_number == 3 and layer.calls == 2:
         os.kill(os.getpid(), signal.SIGTERM)
+    return output
 
 
-def sigterm_the_test(layer):
+def sigterm_the_test(layer, output):
     """In an isolated child: note where the child's files are, then SIGTERM the test process (the run's parent)."""
     target = int(os.environ["HARDENING_TEST_PID"])
     if os.getpid() != target:
@@ -46,6 +29,7 @@ def sigterm_the_test(layer):
             note.write(sys.argv[1])
         os.kill(target, signal.SIGTERM)
         time.sleep(60)
+    return output
 
 
 def build_sleeps(config):
@@ -55,7 +39,7 @@ def build_sleeps(config):
 @hookimpl
 def register_cells(register):
     for misbehave in (exits_5, sigterm_on_3rd_run, sigterm_the_test):
-        register(CellSpec(misbehave.__name__, "torch", lambda config, m=misbehave: Wrapped(config, m)))
+        register(CellSpec(misbehave.__name__, "torch", lambda config, m=misbehave: HookedRNN(config, m)))
     register(CellSpec("build_sleeps", "torch", build_sleeps))
 '''
 

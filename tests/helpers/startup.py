@@ -8,16 +8,16 @@ from pathlib import Path
 
 WATCHED = ("torch", "pandas", "pluggy", "ray")
 # Runs the CLI like the console script does, then names the watched modules it left in sys.modules.
-DRIVER = """
+DRIVER = f"""
 import sys
 from benchsuite.cli import main
 try:
     main(sys.argv[1:], prog_name="bench")
 except SystemExit as done:
     code = done.code
-print("imported:" + ",".join(name for name in {watched!r} if name in sys.modules), file=sys.stderr)
+print("imported:" + ",".join(name for name in {WATCHED!r} if name in sys.modules), file=sys.stderr)
 sys.exit(code)
-""".format(watched=WATCHED)
+"""
 
 
 def run_bench(args: list[str], pythonpath: list[Path] = (), env: dict[str, str] | None = None):

@@ -6,8 +6,18 @@ import time
 import numpy as np
 import pytest
 
-from benchsuite.measurement.timing import (INFER_MAX_REPEATS, INFER_MIN_REPEATS, INFER_MIN_SECONDS, INFER_WARMUP, NOISE_RATIO,
-                               Spread, spread_ms, step_spread, thread_count, time_inference)
+from benchsuite.measurement.timing import (
+    INFER_MAX_REPEATS,
+    INFER_MIN_REPEATS,
+    INFER_MIN_SECONDS,
+    INFER_WARMUP,
+    NOISE_RATIO,
+    Spread,
+    spread_ms,
+    step_spread,
+    thread_count,
+    time_inference,
+)
 
 # Fixed samples (seconds): odd and even counts, ties, an outlier.
 SAMPLES = [

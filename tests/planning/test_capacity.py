@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from click.testing import CliRunner
 
 import benchsuite
-from benchsuite.cli import main
 from benchsuite.planning.capacity import matched_hidden
 from benchsuite.planning.tasks import build_task
 from benchsuite.registry.loading import get_registry
+from helpers.cli import assert_bad_input, invoke
 
 TARGET = 3000
 KINDS = {"rnn": (torch.nn.RNN, 1), "lstm": (torch.nn.LSTM, 2), "gru": (torch.nn.GRU, 1)}  # states per layer
@@ -57,12 +56,12 @@ def test_an_unreachable_target_takes_the_closest_and_says_so(tmp_path):
     data = build_task(get_registry().task("apple"), {})
     match = matched_hidden(spec, 1, False, data, 10)  # below even hidden size 1
     assert match.hidden_size == 1 and not match.close
-    result = CliRunner().invoke(main, ["run", "--tasks", "apple", "--cells", "rnn", "--params", "10", "--epochs", "1",
-                                       "--out", str(tmp_path), "--no-report", "--quiet"])
+    result = invoke("run", "--tasks", "apple", "--cells", "rnn", "--params", "10", "--epochs", "1", "--out", tmp_path,
+                    "--no-report", "--quiet")
     assert result.exit_code == 0, result.output
     assert f"--params 10: apple rnn 1L uni comes no closer than {match.params} parameters (hidden 1)" in result.stderr
 
 
 def test_params_and_hidden_together_is_bad_input(tmp_path):
-    result = CliRunner().invoke(main, ["run", "--tasks", "apple", "--params", "100", "--hidden", "4"])
-    assert result.exit_code == 2 and "give --params or --hidden, not both" in result.stderr
+    assert_bad_input(invoke("run", "--tasks", "apple", "--params", "100", "--hidden", "4"),
+                     "give --params or --hidden, not both")

@@ -5,20 +5,19 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from benchsuite.cli import main
 from benchsuite.planning.options import RunOptions, options_from_record, options_record, resume_options
+from helpers.cli import invoke
+from helpers.runs import only_run_dir
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("finished")
-    result = CliRunner().invoke(main, ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device",
-                                       "cpu", "--no-report", "--out", str(out)])
+    result = invoke("run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device", "cpu", "--no-report",
+                    "--out", out)
     assert result.exit_code == 0, result.output
-    (run_dir,) = out.iterdir()
-    return run_dir
+    return only_run_dir(out)
 
 
 def recorded_as(run_dir: Path, tmp_path: Path, **options: object) -> Path:
@@ -39,7 +38,10 @@ def test_isolate_is_the_isolated_executor():
 
 def test_ray_settings_survive_meta_json():
     options = RunOptions.parse(tasks="apple", executor="ray", workers=3, ray_address="head:6379", gpus_per_job=0.25)
-    assert options_from_record(json.loads(json.dumps(options_record(options)))) == options
+    record = json.loads(json.dumps(options_record(options)))
+    assert {name: record[name] for name in ("executor", "workers", "ray_address", "gpus_per_job")} == {
+        "executor": "ray", "workers": 3, "ray_address": "head:6379", "gpus_per_job": 0.25}
+    assert options_from_record(record) == options
 
 
 def test_a_run_recorded_before_the_executor_option_resumes_with_its_isolation(finished_run, tmp_path):
@@ -50,9 +52,10 @@ def test_a_run_recorded_before_the_executor_option_resumes_with_its_isolation(fi
 
 def test_naming_an_executor_on_resume_replaces_the_recorded_one_with_its_settings(finished_run, tmp_path):
     on_ray = recorded_as(finished_run, tmp_path, executor="ray", workers=4, ray_address="head:6379")
-    assert resume_options(on_ray, {"workers": 2}) == RunOptions.parse(
-        **{**options_record(resume_options(on_ray, {})), "workers": 2})
-    assert resume_options(on_ray, {"workers": 2}).ray_address == "head:6379"
+    resumed = resume_options(on_ray, {"workers": 2})
+    # the given setting on top of the recorded ones, and the rest as `finished_run` ran
+    assert (resumed.executor, resumed.workers, resumed.ray_address) == ("ray", 2, "head:6379")
+    assert (resumed.tasks, resumed.cells, resumed.epochs, resumed.device) == (("apple",), ("rnn",), (1,), "cpu")
     inline = resume_options(on_ray, {"executor": "inline"})
     assert (inline.executor, inline.workers, inline.ray_address) == ("inline", None, None)
     assert resume_options(on_ray, {"isolate": True}).executor == "isolated"

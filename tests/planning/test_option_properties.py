@@ -9,10 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchsuite.errors import BenchInputError
-from benchsuite.planning.parsers import (parse_directions, parse_ints, parse_names, parse_task_options, positive_int,
-                                positive_number)
-from benchsuite.planning.options import RunOptions
-from benchsuite.planning.options import options_from_record, options_record
+from benchsuite.planning.options import RunOptions, options_from_record, options_record
+from benchsuite.planning.parsers import (
+    parse_directions,
+    parse_ints,
+    parse_names,
+    parse_task_options,
+    positive_int,
+    positive_number,
+)
 
 spaces = st.sampled_from(["", " ", "  ", "\t"])
 name = st.text(st.characters(exclude_characters=",", exclude_categories=("Cs",)), min_size=1).filter(str.strip)

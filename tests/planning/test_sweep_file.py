@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from benchsuite.cli import main
 from benchsuite.planning.options import RunOptions
 from benchsuite.planning.sweepfile import read_sweep_file
+from helpers.cli import assert_bad_input, invoke
 from helpers.runs import only_run_dir
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sweeps"
@@ -24,10 +23,6 @@ epochs = 2
 seeds = [0, 1]
 threads = 1
 """
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def write(tmp_path: Path, text: str | bytes) -> Path:
@@ -64,7 +59,8 @@ def test_the_shipped_examples_parse():
 def test_underscored_keys_and_task_option_tables_are_read(tmp_path):
     sweep = write(tmp_path, 'tasks = "delay"\nbatch_size = [16, "full"]\n\n[task-opt.delay]\ngap = 5\nsamples = 40\n')
     given = read_sweep_file(sweep)
-    assert given == {"tasks": "delay", "batch_size": [16, "full"], "task_opts": {"delay": {"gap": "5", "samples": "40"}}}
+    assert given == {"tasks": "delay", "batch_size": [16, "full"],
+                     "task_opts": {"delay": {"gap": "5", "samples": "40"}}}
 
 
 @pytest.mark.parametrize("text, line, message", [
@@ -80,26 +76,23 @@ def test_underscored_keys_and_task_option_tables_are_read(tmp_path):
 ])
 def test_bad_sweep_files_exit_2_naming_file_line_and_key(tmp_path, text, line, message):
     sweep = write(tmp_path, text)
-    result = invoke("run", "--config", str(sweep), "--out", str(tmp_path / "out"))
-    assert result.exit_code == 2, result.output
-    assert f"{sweep}:{line}: " in result.stderr and message in result.stderr
-    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+    assert_bad_input(invoke("run", "--config", sweep, "--out", tmp_path / "out"), f"{sweep}:{line}: ", message)
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_missing_or_binary_sweep_file_is_bad_input(tmp_path):
     for path in (tmp_path / "absent.toml", write(tmp_path, b"\xff\xfe")):
-        result = invoke("run", "--config", str(path))
-        assert result.exit_code == 2 and f"--config {path}: cannot read it" in result.stderr
+        assert_bad_input(invoke("run", "--config", path), f"--config {path}: cannot read it")
 
 
 def test_a_sweep_file_with_a_bad_value_names_the_option(tmp_path):
-    result = invoke("run", "--config", str(write(tmp_path, 'tasks = "apple"\nlr = [0.1, -1]\n')))
-    assert result.exit_code == 2 and "--lr: must be a finite number above zero, got -1" in result.stderr
+    assert_bad_input(invoke("run", "--config", write(tmp_path, 'tasks = "apple"\nlr = [0.1, -1]\n')),
+                     "--lr: must be a finite number above zero, got -1")
 
 
 def test_config_and_resume_together_is_bad_input(tmp_path):
-    result = invoke("run", "--config", str(write(tmp_path, SWEEP)), "--resume", str(tmp_path))
-    assert result.exit_code == 2 and "--config does not apply with --resume" in result.stderr
+    assert_bad_input(invoke("run", "--config", write(tmp_path, SWEEP), "--resume", tmp_path),
+                     "--config does not apply with --resume")
 
 
 def test_clip_and_weight_decay_lists_in_a_sweep_file_are_grid_axes(tmp_path):

@@ -25,7 +25,9 @@ def test_targets_exist_only_where_the_input_is_masked_and_restore_real_words():
 
 def test_validation_and_test_windows_are_not_training_windows_nor_each_other():
     data = build_cloze(seq_len=20, samples=300)
-    restore = lambda x, y: {tuple(row) for row in np.where(y >= 0, y, x)}
+    def restore(x: np.ndarray, y: np.ndarray) -> set[tuple]:
+        return {tuple(row) for row in np.where(y >= 0, y, x)}
+
     train, valid = restore(data.x_train, data.y_train), restore(data.x_valid, data.y_valid)
     test = restore(data.x_test, data.y_test)
     assert not train & valid and not train & test and not valid & test and len(test) == len(data.x_test)

@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from benchsuite import testing
-from benchsuite_plugins.formal_tasks import (CLOSERS, OPENERS, build_dyck, build_even_pairs, build_modular,
-                                             build_parity, build_reverse)
+from benchsuite_plugins.formal_tasks import (
+    CLOSERS,
+    OPENERS,
+    build_dyck,
+    build_even_pairs,
+    build_modular,
+    build_parity,
+    build_reverse,
+)
 from helpers.cli import assert_bad_input
 
 PAD = "_"

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from benchsuite.backends import get_backend
+from benchsuite.measurement.train import train
 from benchsuite.registry.loading import get_registry
 from benchsuite.results.files import read_csv_rows
 from benchsuite.specs import CellConfig
-from benchsuite.measurement.train import train
 from helpers.cli import invoke
 from helpers.runs import only_run_dir
 

@@ -9,10 +9,10 @@ import numpy
 import pytest
 from PIL import Image, ImageStat
 
-from benchsuite.report.plots import step_quartiles
-from benchsuite.results.load import load_runs, load_samples
 from benchsuite.report.markdown import summary_markdown
+from benchsuite.report.plots import step_quartiles
 from benchsuite.results.files import replaced_atomically, write_text_atomic
+from benchsuite.results.load import load_runs, load_samples
 from helpers.cli import assert_bad_input, invoke
 from helpers.fixture_files import COMPARE_FIXTURES, copy_fixture
 
@@ -158,7 +158,8 @@ def test_loss_curves_average_only_the_seeds_that_finished_ok() -> None:
 
     from benchsuite.report.plots import loss_panel
 
-    variant = {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1, "bidirectional": False, "hidden_size": 5,
+    variant = {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1, "bidirectional": False,
+               "hidden_size": 5,
                "lr": 0.1, "batch_size": 1, "max_epochs": 2, "clip": None, "weight_decay": 0.0}
     runs = pandas.DataFrame([{**variant, "seed": 0, "status": "ok"}, {**variant, "seed": 1, "status": "diverged"}])
     curves = pandas.DataFrame([{**variant, "seed": seed, "epoch": epoch, "metric": "loss", "value": value}

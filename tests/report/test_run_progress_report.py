@@ -5,9 +5,9 @@ import io
 import subprocess
 import sys
 
+from benchsuite.measurement.train import EpochRecord
 from benchsuite.planning.grid import Job
 from benchsuite.report.progress import ProgressBar, RowLines, run_progress
-from benchsuite.measurement.train import EpochRecord
 from helpers.runs import only_run_dir
 
 RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "3"]

@@ -1,6 +1,7 @@
 """The conformance kit passes every registered cell and task and names what a broken one gets wrong."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from torch import nn
 
 from benchsuite import CellConfig, CellSpec, TaskData, TaskSpec, testing
 from benchsuite.registry.loading import load_registry
+from helpers.cell import SOURCE as HOOKED_RNN
+from helpers.cell import HookedRNN
 
 pytest_plugins = ["pytester"]
 REGISTRY = load_registry()
@@ -44,49 +47,38 @@ def test_kit_passes_registered_tasks(name: str, tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- torch cells that break the contract
 
-class Wrapped(nn.Module):
-    """A working single RNN layer whose output a subclass spoils in one way."""
+# Each spoils the tests' working RNN layer (HookedRNN) in one way.
 
-    def __init__(self, config: CellConfig) -> None:
-        super().__init__()
-        self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
-
-    def forward(self, x):
-        return self.rnn(x)
+def drops_time(config: CellConfig) -> nn.Module:
+    return HookedRNN(config, lambda layer, output: output[:, -1])
 
 
-class DropsTime(Wrapped):
-    def forward(self, x):
-        output, h_n = self.rnn(x)
-        return output[:, -1], h_n
-
-
-class FlatState(Wrapped):
+class FlatState(HookedRNN):
     def forward(self, x):
         output, h_n = self.rnn(x)
         return output, h_n[0]
 
 
-class PeeksAhead(Wrapped):
+class PeeksAhead(HookedRNN):
     def forward(self, x):
         output, h_n = self.rnn(torch.roll(x, -1, dims=1))
         return output, h_n
 
 
-class UnusedParameter(Wrapped):
+class UnusedParameter(HookedRNN):
     def __init__(self, config: CellConfig) -> None:
         super().__init__(config)
         self.forgotten = nn.Parameter(torch.zeros(3))
 
 
-class KeepsState(Wrapped):
+class KeepsState(HookedRNN):
     def forward(self, x):
         output, h_n = self.rnn(x, getattr(self, "last", None))
         self.last = h_n.detach()
         return output, h_n
 
 
-class Unseeded(Wrapped):
+class Unseeded(HookedRNN):
     def __init__(self, config: CellConfig) -> None:
         super().__init__(config)
         with torch.no_grad():
@@ -95,13 +87,13 @@ class Unseeded(Wrapped):
                     size=tuple(parameter.shape))))
 
 
-class DivergesInTraining(Wrapped):
+class DivergesInTraining(HookedRNN):
     def forward(self, x):
         output, h_n = self.rnn(x)
         return (output * float("nan") if self.training else output), h_n
 
 
-class ReturnsOutputOnly(Wrapped):
+class ReturnsOutputOnly(HookedRNN):
     def forward(self, x):
         return self.rnn(x)[0]
 
@@ -110,13 +102,13 @@ def shared_builder():
     cache = {}
 
     def build(config: CellConfig) -> nn.Module:
-        return cache.setdefault(config, Wrapped(config))
+        return cache.setdefault(config, HookedRNN(config))
 
     return build
 
 
 @pytest.mark.parametrize("build, problem", [
-    (DropsTime, r"output has shape \(3, 4\), expected .* \(3, 7, 4\); the time axis is missing"),
+    (drops_time, r"output has shape \(3, 4\), expected .* \(3, 7, 4\); the time axis is missing"),
     (FlatState, r"h_n has shape \(3, 4\), expected \(num_layers \* directions, batch, hidden_size\) = \(1, 3, 4\)"),
     (PeeksAhead, r"output at step 3 changed when only later inputs changed"),
     (UnusedParameter, r"no gradient reaches parameter 'forgotten'"),
@@ -142,8 +134,8 @@ def test_kit_checks_native_variants_against_their_composition() -> None:
 
 
 @pytest.mark.parametrize("spec, problem", [
-    (CellSpec("two,cells", "torch", Wrapped), "cell name 'two,cells' must be a non-empty string without"),
-    (CellSpec("jaxcell", "jax", Wrapped), "unknown backend 'jax'"),
+    (CellSpec("two,cells", "torch", HookedRNN), "cell name 'two,cells' must be a non-empty string without"),
+    (CellSpec("jaxcell", "jax", HookedRNN), "unknown backend 'jax'"),
 ])
 def test_kit_checks_the_spec_itself(spec: CellSpec, problem: str) -> None:
     with pytest.raises(AssertionError, match=problem):
@@ -207,25 +199,16 @@ def test_fixture_is_the_kit(benchsuite_kit, request: pytest.FixtureRequest) -> N
 
 
 def test_fixture_reports_the_kit_message_in_a_plugin_authors_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile('''
-        from torch import nn
+    pytester.makepyfile(HOOKED_RNN + textwrap.dedent('''
         from benchsuite import CellSpec
 
-        class NoTime(nn.Module):
-            def __init__(self, config):
-                super().__init__()
-                self.rnn = nn.RNN(config.input_size, config.hidden_size, batch_first=True)
-
-            def forward(self, x):
-                output, h_n = self.rnn(x)
-                return output[:, -1], h_n
-
         def test_cell(benchsuite_kit):
-            benchsuite_kit.check_cell(CellSpec("notime", "torch", NoTime))
+            no_time = CellSpec("notime", "torch", lambda config: HookedRNN(config, lambda layer, out: out[:, -1]))
+            benchsuite_kit.check_cell(no_time)
 
         def test_task(benchsuite_kit):
             benchsuite_kit.check_task("apple")
-    ''')
+    '''))
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: cell 'notime' (1 layer, unidirectional): output has shape*"

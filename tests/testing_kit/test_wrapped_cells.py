@@ -17,6 +17,7 @@ from benchsuite.planning.options import RunOptions
 from benchsuite.results.files import read_csv_rows
 from benchsuite.testing import KitWarning, check_cell, registered_specs
 from helpers import wrapped_cells
+from helpers.cli import assert_bad_input
 from helpers.runs import only_run_dir
 
 CELLS = {spec.name: spec for spec in registered_specs(wrapped_cells)[0]}
@@ -206,9 +207,8 @@ def test_a_saved_model_is_rebuilt_with_its_cell_options(tmp_path, bench, plugins
     ("heads", "--cell-opt 'heads': expected CELL.KEY=VALUE"),
 ])
 def test_bad_cell_opt_is_exit_2(tmp_path, bench, plugins, option, message):
-    result = bench("run", "--tasks", "apple", "--cells", "heads", "--cell-opt", option, "--plugins-dir", plugins,
-                   "--out", str(tmp_path))
-    assert result.exit_code == 2 and message in result.output, result.output
+    assert_bad_input(bench("run", "--tasks", "apple", "--cells", "heads", "--cell-opt", option, "--plugins-dir",
+                           plugins, "--out", str(tmp_path)), message)
 
 
 # ------------------------------------------------------------------------------------------- sequence length
