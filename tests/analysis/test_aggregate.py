@@ -10,9 +10,16 @@ import pandas
 import pytest
 import scipy.stats
 
-from benchsuite.analysis.aggregate import (aggregate_scoreboard, improvement_interval, improvement_table,
-                                           interquartile_mean, latex_table, normalized_scores,
-                                           probability_of_improvement, stratified_bootstrap_interval)
+from benchsuite.analysis.aggregate import (
+    aggregate_scoreboard,
+    improvement_interval,
+    improvement_table,
+    interquartile_mean,
+    latex_table,
+    normalized_scores,
+    probability_of_improvement,
+    stratified_bootstrap_interval,
+)
 from benchsuite.errors import BenchInputError
 
 RESAMPLES = 300  # enough to exercise the loops; the default (2,000) is checked against scipy below
