@@ -6,15 +6,21 @@ import json
 import math
 import textwrap
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
-from ..analysis.aggregate import aggregate_scoreboard, improvement_table, latex_table
+import pandas
+
+from ..analysis.aggregate import (
+    IMPROVEMENT_COLUMNS,
+    SCOREBOARD_COLUMNS,
+    aggregate_scoreboard,
+    improvement_table,
+    latex_table,
+)
+from ..errors import BenchInputError
 from ..results.schema import SETTING_COLUMNS
 from ..results.tuning import SCORED_CELL, scoreboard, scored_seed_runs, tuned
 from .text_tables import aligned, figure, markdown_table, markdown_text, setting
-
-if TYPE_CHECKING:
-    import pandas
 
 EXPLAINED = ("Each variant's training setting is chosen by its mean validation figure over seeds (accuracy; bits per "
              "character for language modelling), and that setting's test figures are reported (mean ± std over its "
@@ -61,6 +67,7 @@ class Aggregate:
     board: "pandas.DataFrame"
     pairs: "pandas.DataFrame"
     tasks_resampled: bool
+    refused: str | None = None  # why the runs could not be aggregated (the tables are then empty)
 
     def explained(self) -> str:
         resampled = ("seeds resampled within each task, and the tasks themselves, since some task ran one seed"
@@ -95,7 +102,11 @@ def aggregate(runs: "pandas.DataFrame") -> Aggregate:
     with one seed, since resampling one seed alone cannot show any spread."""
     seeds = seed_scores(runs)
     single = bool(seeds.empty or seeds.groupby(["cell", "task"]).size().min() == 1)
-    board = aggregate_scoreboard(seeds, score="reported_accuracy", resample_tasks=single)
+    try:
+        board = aggregate_scoreboard(seeds, score="reported_accuracy", resample_tasks=single)
+    except BenchInputError as exc:  # e.g. a hand-edited runs.csv holding one seed twice: the rest still reports
+        return Aggregate(pandas.DataFrame(columns=SCOREBOARD_COLUMNS), pandas.DataFrame(columns=IMPROVEMENT_COLUMNS),
+                         single, str(exc))
     return Aggregate(board, improvement_table(seeds, board, score="reported_accuracy"), single)
 
 
@@ -125,6 +136,8 @@ def improvement_rows(result: Aggregate) -> list[list[str]]:
 
 
 def _aggregate_markdown(result: Aggregate) -> list[str]:
+    if result.refused:
+        return ["", markdown_text(f"No aggregate scores: {result.refused}")]
     if result.board.empty:
         return []
     lines = ["", result.explained(), "", *markdown_table(aggregate_rows(result))]
@@ -167,7 +180,7 @@ def format_best(runs: "pandas.DataFrame", fmt: str) -> str:
         result = aggregate(runs)
         return json.dumps({"tuned": _records(table), "scoreboard": _records(board),
                            "aggregate": _records(result.board.assign(tasks_resampled=result.tasks_resampled)),
-                           "improvement": _records(result.pairs)}, indent=2, default=str) + "\n"
+                           "improvement": _records(result.pairs), "aggregate_refused": result.refused}, indent=2, default=str) + "\n"
     if fmt == "csv":  # one table a CSV file can hold: the tuned rows, each with its cell's score and rank
         keys = ["cell", "backend", "num_layers", "bidirectional"]
         return table.merge(board[[*keys, "score", "rank"]], on=keys, how="left").to_csv(index=False)
@@ -175,6 +188,8 @@ def format_best(runs: "pandas.DataFrame", fmt: str) -> str:
         return "\n".join(tuned_markdown(runs)) + "\n"
     lines = [*_aligned_section("tuned", tuned_rows(table)), "", *_aligned_section("scoreboard", scoreboard_rows(board))]
     result = aggregate(runs)
+    if result.refused:
+        lines += ["", f"no aggregate scores: {result.refused}"]
     if not result.board.empty:
         lines += ["", *_aligned_section("aggregate", aggregate_rows(result)), *_wrapped(result.explained())]
     if len(result.board) > 1:
