@@ -10,7 +10,7 @@ import click
 @click.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 def report_command(run_dir: Path) -> None:
-    """Write summary.md and PNG plots into RUN_DIR (made by `bench run`)."""
+    """Write summary.md, report.html and PNG plots into RUN_DIR (made by `bench run`)."""
     from ..report.markdown import write_report
 
     for path in write_report(run_dir):
@@ -19,13 +19,17 @@ def report_command(run_dir: Path) -> None:
 
 @click.command("best")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json"]), default="text", show_default=True,
-              help="Output for people (text, md) or machines (csv, json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json", "latex"]), default="text",
+              show_default=True,
+              help="Output for people (text, md), machines (csv, json) or papers (latex: a booktabs table of each "
+                   "cell's tuned accuracy per task, mean ± std over seeds, the best of each task in bold).")
 def best_command(run_dir: Path, fmt: str) -> None:
     """Per task x variant, the swept setting with the best mean validation figure over seeds, reported on test.
 
     Where a task has no test split the figures are selected and reported on validation, and marked optimistic.
-    Then a scoreboard: each cell's tuned accuracy averaged over tasks, ranked.
+    Then a scoreboard: each cell's tuned accuracy averaged over tasks, ranked; the interquartile mean of its
+    normalized accuracy over tasks and seeds with a 95% bootstrap confidence interval; and the probability that
+    each cell beats each other.
     """
     from ..registry.provenance import selection_metrics
     from ..report.tuned import format_best

@@ -136,4 +136,5 @@ def _report_after_run(run_dir: Path) -> None:
         click.echo(f"warning: no report ({type(exc).__name__}: {exc}); retry with `bench report {run_dir}`",
                    err=True)
         return
-    click.echo(f"report: {written[0]} ({len(written) - 1} plots)")
+    summary, page, *plots = written
+    click.echo(f"report: {summary} ({len(plots)} plots) and {page}")
