@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..backbones import open_session
-from ..backends import TrainingSettings
+from ..backends import DEFAULT_PRECISION, TrainingSettings
 from ..checkpoints import ModelState
 from ..measurement.environment import threads_in_use
 from ..measurement.measure import measure
@@ -38,6 +38,8 @@ class JobRequest:
     provenance: dict[str, str] = field(default_factory=dict)  # the plugins (and versions) of the cell and task
     save_model: bool = False  # hand the trained model back in the outcome (--save-models)
     scratch_dir: str | None = None  # where an executor may put temporary files (the run folder's; None: the system's)
+    precision: str = DEFAULT_PRECISION  # one of backends.PRECISIONS
+    compile: bool = False  # train a torch.compile of the model
 
 
 @dataclass
@@ -66,7 +68,7 @@ def one_line_error(exc: BaseException) -> str:
 def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     """The row fields known before training: the key (settings included), the device and the target capacity."""
     job = request.job
-    return {**job.key_fields(), "device": request.device, "epochs": job.epochs,
+    return {**job.key_fields(), "device": request.device, "precision": request.precision, "epochs": job.epochs,
             "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
             "params_target": job.params_target, "clip": job.clip, "weight_decay": job.weight_decay,
             "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
@@ -102,10 +104,11 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
                             longest_sequence(data))
         settings = TrainingSettings(lr=job.lr, seed=job.seed, device=request.device, batch_size=job.batch_size,
-                                    clip=job.clip, weight_decay=job.weight_decay)
+                                    clip=job.clip, weight_decay=job.weight_decay, precision=request.precision,
+                                    compile=request.compile)
         with PeakMemory(request.device) as peak:
             session = open_session(cell, config, data, settings)
-            row["params"] = session.param_count
+            row.update(params=session.param_count, compile_seconds=session.compile_seconds)
             if on_train_start is not None:
                 on_train_start()
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch, task_slicing(data))
