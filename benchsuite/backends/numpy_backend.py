@@ -20,8 +20,17 @@ import numpy as np
 from ..errors import BenchInputError
 from ..layers import Workspace
 from ..specs import TaskData
-from . import (BACKEND_DEVICES, DEFAULT_PRECISION, SPLITS, EvalStats, Footprint, HostStepTimer, StepStats,
-               TrainingSettings, takes_weight_decay)
+from . import (
+    BACKEND_DEVICES,
+    DEFAULT_PRECISION,
+    SPLITS,
+    EvalStats,
+    Footprint,
+    HostStepTimer,
+    StepStats,
+    TrainingSettings,
+    takes_weight_decay,
+)
 from .batching import chunks, is_full_batch, shuffled_batches
 
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps
