@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from .backends import check_precision
 from .checkpoints import write_model
 from .errors import BenchInputError, RunInterrupted, describe_os_error
 from .execution import EpochProgress, Executor, get_executor
@@ -18,9 +19,9 @@ from .execution.job import JobOutcome, JobRequest, one_line_error
 from .measurement.environment import collect_meta, thread_count
 from .planning.capacity import matched_hidden
 from .planning.cells import check_cell_options_target, convert_cell_options
-from .planning.devices import device_name, resolve_device
-from .planning.grid import HiddenFor, Job, check_task_options_target, plan_task
-from .planning.options import RunOptions, options_record, resume_options
+from .planning.grid import HiddenFor, Job, check_task_options_target, device_name, plan_task, resolve_device
+from .planning.options import RunOptions, options_record
+from .planning.resume import resume_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
 from .registry.provenance import plugin_records
@@ -134,6 +135,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     check_task_options_target(options, registry.tasks)
     check_cell_options_target(options.cell_opts, [cell.name for cell in cells], registry.cells)
     device = resolve_device(options.device)
+    check_precision(options.precision, device)
     executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input
     datasets = _build_tasks(options, registry)
     notes: list[str] = []
@@ -158,6 +160,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
         scratch = stack.enter_context(scratch_folder(run_dir))
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
                                task_failure=datasets[job.task][1], save_model=options.save_models,
+                               precision=options.precision, compile=options.compile,
                                scratch_dir=str(scratch), provenance=registry.provenance(job.cell, job.task))
                     for job in jobs]
         try:

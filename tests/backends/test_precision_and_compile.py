@@ -1,6 +1,7 @@
 """Training precision (autocast) and torch.compile: what the CPU can check of the GPU path."""
 from __future__ import annotations
 
+import csv
 import shutil
 
 import pytest
@@ -15,6 +16,8 @@ from benchsuite.measurement.train import train
 from benchsuite.planning.grid import Job
 from benchsuite.planning.tasks import build_task
 from benchsuite.registry.loading import get_registry
+from helpers.cli import assert_bad_input, invoke
+from helpers.runs import only_run_dir
 
 APPLE_EPOCHS = 150
 
@@ -43,7 +46,9 @@ def test_bf16_autocast_on_the_cpu_learns_apple_and_computes_in_bf16() -> None:
 
 
 def test_a_row_records_its_precision() -> None:
-    job = Job("apple", "rnn", "torch", 1, False, 8, 0, 3, 0.05, target=1.0)
+    job = Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=8, seed=0,
+              settings={"lr": 0.05, "batch_size": None, "max_epochs": 3, "clip": None, "weight_decay": 0.0},
+              target=1.0)
     data = build_task(get_registry().task("apple"), {})
     outcome = execute(JobRequest(job, "cpu", precision="bf16"), data)
     assert outcome.row["status"] == "ok", outcome.row["error"]
@@ -93,3 +98,20 @@ def test_cuda_precisions_learn_apple(precision: str) -> None:
     assert result.status == "ok" and len(result.step_seconds) == APPLE_EPOCHS
     assert all(seconds > 0 for seconds in result.step_seconds)  # CUDA events timed every step
     assert (session.logits(data.x_train).argmax(-1) == data.y_train).all()
+
+
+def test_cli_refuses_fp16_on_the_cpu(tmp_path) -> None:
+    result = invoke("run", "--tasks", "apple", "--cells", "rnn", "--precision", "fp16", "--device", "cpu",
+                    "--out", tmp_path)
+    assert_bad_input(result, "--precision fp16 needs --device cuda", "bf16 or fp32")
+    assert not list(tmp_path.iterdir())  # refused before any run folder
+
+
+def test_cli_precision_reaches_every_row(tmp_path) -> None:
+    result = invoke("run", "--tasks", "apple", "--cells", "rnn,gru", "--epochs", "2", "--precision", "bf16",
+                    "--device", "cpu", "--out", tmp_path, "--no-report", "--quiet")
+    assert result.exit_code == 0, result.output
+    with open(only_run_dir(tmp_path) / "runs.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["cell"], row["status"], row["precision"], row["compile_seconds"]) for row in rows] == [
+        ("rnn", "ok", "bf16", ""), ("gru", "ok", "bf16", "")]

@@ -154,8 +154,10 @@ def markdown(figures: dict) -> str:
              f"## Harness vs hand-written nn.LSTM (hidden {bench['hidden']}, batch {bench['batch']}, T {bench['T']})",
              "", f"harness {bench['harness_step_ms']:.3f} ms/step, hand-written {bench['raw_step_ms']:.3f} ms/step: "
              f"ratio {bench['ratio']:.3f} (limit {bench['limit']}, {'met' if bench['within_limit'] else 'MISSED'})",
-             "", "## One layer, forward + backward, against lstm", "", "| cell | T | ms | x lstm |", "| --- | --- | --- | --- |"]
-    lines += [f"| {row['cell']} | {row['T']} | {row['step_ms']:.3f} | {row['vs_lstm']:.2f} |" for row in figures["scans"]]
+             "", "## One layer, forward + backward, against lstm", "", "| cell | T | ms | x lstm |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| {row['cell']} | {row['T']} | {row['step_ms']:.3f} | {row['vs_lstm']:.2f} |"
+              for row in figures["scans"]]
     if figures["sweep"]:
         lines += ["", "## Sweep: every built-in cell on recall", "", "| " + " | ".join(SWEEP_FIELDS) + " |",
                   "| " + " | ".join("---" for _ in SWEEP_FIELDS) + " |"]
