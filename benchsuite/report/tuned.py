@@ -159,7 +159,8 @@ def tuned_markdown(runs: pandas.DataFrame, selection_metrics: Mapping[str, str] 
         return []
     lines = ["## Tuned", "", EXPLAINED, "", *markdown_table(tuned_rows(table)), "", "### Scoreboard", "",
              "Mean over tasks of each cell's tuned accuracy (MAD's score), ranked.", "",
-             *markdown_table(scoreboard_rows(scoreboard(table))), *_aggregate_markdown(aggregate(runs, selection_metrics))]
+             *markdown_table(scoreboard_rows(scoreboard(table))),
+             *_aggregate_markdown(aggregate(runs, selection_metrics))]
     notes = _notes(table)
     return lines + (["", *("- " + markdown_text(note, line_start=True) for note in notes)] if notes else [])
 
@@ -181,10 +182,10 @@ def format_best(runs: pandas.DataFrame, fmt: str, selection_metrics: Mapping[str
         result = aggregate(runs, selection_metrics)
         return json.dumps({"tuned": _records(table), "scoreboard": _records(board),
                            "aggregate": _records(result.board.assign(tasks_resampled=result.tasks_resampled)),
-                           "improvement": _records(result.pairs), "aggregate_refused": result.refused}, indent=2, default=str) + "\n"
+                           "improvement": _records(result.pairs), "aggregate_refused": result.refused},
+                          indent=2, default=str) + "\n"
     if fmt == "csv":  # one table a CSV file can hold: the tuned rows, each with its cell's score and rank
-        keys = ["cell", "backend", "num_layers", "bidirectional"]
-        return table.merge(board[[*keys, "score", "rank"]], on=keys, how="left").to_csv(index=False)
+        return table.merge(board[[*SCORED_CELL, "score", "rank"]], on=SCORED_CELL, how="left").to_csv(index=False)
     if fmt == "md":
         return "\n".join(tuned_markdown(runs, selection_metrics)) + "\n"
     lines = [*_aligned_section("tuned", tuned_rows(table)), "", *_aligned_section("scoreboard", scoreboard_rows(board))]

@@ -14,7 +14,7 @@ import pytest
 import benchsuite
 from benchsuite import TaskSpec
 from benchsuite.results.schema import RUN_COLUMNS
-from benchsuite.results.tuning import scoreboard, tuned
+from benchsuite.results.tuning import scoreboard, scored_seed_runs, tuned
 from helpers.cli import invoke
 from helpers.runs import only_run_dir
 
@@ -120,6 +120,15 @@ def test_a_task_selected_by_bits_per_character():
     assert row["lr"] == 0.1 and row["selected_by"] == "bpc"
     assert row["selection_figure"] == pytest.approx(1.0 / math.log(2))
     assert row["bpc_mean"] == pytest.approx(1.1 / math.log(2))
+
+
+def test_the_aggregates_seed_runs_are_those_of_the_setting_each_tasks_metric_selects():
+    """lr 0.1 wins on bits per character, lr 0.01 on accuracy: the seeds behind the aggregate follow the metric."""
+    runs = _runs(_bpc_or_accuracy("lm"))
+    by_bpc = scored_seed_runs(runs, {"lm": "bpc"})
+    assert list(by_bpc["lr"]) == [0.1] and list(by_bpc["reported_accuracy"]) == [0.5]
+    by_accuracy = scored_seed_runs(runs)
+    assert list(by_accuracy["lr"]) == [0.01] and list(by_accuracy["reported_accuracy"]) == [0.6]
 
 
 def test_bench_best_selects_each_task_by_its_specs_metric(tmp_path):
