@@ -20,7 +20,16 @@ import numpy as np
 from ..errors import BenchInputError
 from ..layers import Workspace
 from ..specs import SPLITS, TaskData
-from . import BACKEND_DEVICES, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
+from . import (
+    BACKEND_DEVICES,
+    DEFAULT_PRECISION,
+    EvalStats,
+    Footprint,
+    HostStepTimer,
+    StepStats,
+    TrainingSettings,
+    takes_weight_decay,
+)
 from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
 
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps
@@ -152,6 +161,10 @@ class NumpySession:
     """A numpy model trained on one task's data, on CPU (see `benchsuite.backends.Session`)."""
 
     def __init__(self, model: Any, data: TaskData, settings: TrainingSettings) -> None:
+        if settings.precision != DEFAULT_PRECISION or settings.compile:
+            raise BenchInputError(f"the numpy backend trains in {DEFAULT_PRECISION} and compiles nothing; "
+                                  "--precision and --compile apply to torch cells")
+        self.compile_seconds = None  # nothing is compiled
         self.model = model
         self.vocab_size = len(data.vocab)
         self.seed, self.batch_size = settings.seed, settings.batch_size
@@ -231,6 +244,9 @@ class NumpySession:
         self.model.forward(batch.x)
         samples, steps = batch.x.shape[:2]
         return samples * steps
+
+    def step_timer(self) -> HostStepTimer:
+        return HostStepTimer()
 
     def synchronize(self) -> None:
         """Nothing is queued: NumPy computes eagerly on the CPU."""

@@ -29,7 +29,7 @@ def note_unloaded_tasks(runs: pandas.DataFrame, metrics: Mapping[str, str]) -> N
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @PLUGINS_DIR
 def report_command(run_dir: Path, plugins_dir: str | None) -> None:
-    """Write summary.md and PNG plots into RUN_DIR (made by `bench run`)."""
+    """Write summary.md, report.html and PNG plots into RUN_DIR (made by `bench run`)."""
     from ..registry.provenance import selection_metrics
     from ..report.markdown import write_report
     from ..results.load import load_runs
@@ -41,14 +41,18 @@ def report_command(run_dir: Path, plugins_dir: str | None) -> None:
 
 @click.command("best")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json"]), default="text", show_default=True,
-              help="Output for people (text, md) or machines (csv, json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "csv", "json", "latex"]), default="text",
+              show_default=True,
+              help="Output for people (text, md), machines (csv, json) or papers (latex: a booktabs table of each "
+                   "cell's tuned accuracy per task, mean ± std over seeds, the best of each task in bold).")
 @PLUGINS_DIR
 def best_command(run_dir: Path, fmt: str, plugins_dir: str | None) -> None:
     """Per task x variant, the swept setting with the best mean validation figure over seeds, reported on test.
 
     Where a task has no test split the figures are selected and reported on validation, and marked optimistic.
-    Then a scoreboard: each cell's tuned accuracy averaged over tasks, ranked.
+    Then a scoreboard: each cell's tuned accuracy averaged over tasks, ranked; the interquartile mean of its
+    normalized accuracy over tasks and seeds with a 95% bootstrap confidence interval; and the probability that
+    each cell beats each other.
     """
     from ..registry.provenance import selection_metrics
     from ..report.tuned import format_best

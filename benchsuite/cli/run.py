@@ -140,4 +140,5 @@ def _report_after_run(run_dir: Path, plugins_dir: str | None) -> None:
         click.echo(f"warning: no report ({type(exc).__name__}: {exc}); retry with `bench report "
                    f"{shlex.quote(str(run_dir))}{plugins}`", err=True)
         return
-    click.echo(f"report: {written[0]} ({len(written) - 1} plots)")
+    summary, page, *plots = written
+    click.echo(f"report: {summary} ({len(plots)} plots) and {page}")

@@ -14,6 +14,7 @@ import os
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, Mapping
 
+from ..backends import DEFAULT_PRECISION, PRECISIONS
 from ..errors import BenchInputError
 from ..results.naming import direction_label
 from .parsers import (
@@ -248,6 +249,14 @@ class RunOptions:
     gpus_per_job: float | None = declared(Option(
         "--gpus-per-job", "--executor ray: each CUDA job's share of a GPU, e.g. 0.25 for four jobs per GPU [default: "
         "1].", positive_number, NUMBER, resume=Resume.EXECUTOR, only_with=("executor", "ray")))
+    precision: str = declared(Option(
+        "--precision", "Arithmetic of the forward pass and the loss: fp32, or autocast to bf16 or fp16 (weights, "
+        "gradients and Adam stay fp32; fp16 needs --device cuda and scales the loss).", _text, NAMES,
+        resume=Resume.FIXED, choices=PRECISIONS), DEFAULT_PRECISION)
+    compile: bool = declared(Option(
+        "--compile/--no-compile", "Train a torch.compile of each torch model, compiled before its first step "
+        "(runs.csv's compile_seconds; step times never include compiling).", _flag, FLAG, resume=Resume.FIXED),
+        False)
     fail_fast: bool = declared(Option(
         "--fail-fast/--no-fail-fast", "Stop at the first row that is not ok or skipped.", _flag, FLAG), False)
     save_models: bool = declared(Option(

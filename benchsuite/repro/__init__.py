@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import math
 import operator
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
-
-import tomllib
 
 from ..errors import BenchInputError
 from ..planning.options import OPTIONS

@@ -28,7 +28,7 @@ from .schema import (
 SCRATCH = ".scratch"  # executors' temporary files (an isolated child's request and result), inside the run
 # Every file a run writes in its folder; a resume refuses a folder where one of them is a symbolic link.
 RUN_FILES = ("runs.csv", "curves.csv", "samples.csv", "errors.log", "meta.json", "summary.csv", "summary.md",
-             ".lock", SCRATCH)
+             "report.html", ".lock", SCRATCH)
 # The files holding a row's details, each keyed like runs.csv: they keep exactly the kept rows' details.
 DETAIL_FILES = {"curves.csv": CURVE_COLUMNS, "samples.csv": SAMPLE_COLUMNS, "slices.csv": SLICE_COLUMNS}
 

@@ -1,6 +1,7 @@
 """What a trained model learned: the prediction column, checkpoints (--save-models) and `bench sample`."""
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -227,3 +228,7 @@ def test_the_report_shows_predictions_and_a_sample_per_variant(apple_run: Path) 
     blocks = report.split("Samples from the saved models")[1].split("```")
     samples = blocks[1::2]  # the fenced blocks' contents, one per variant
     assert len(samples) == 2 and all(sample.strip().startswith("apple") for sample in samples)
+    page = html.unescape((apple_run / "report.html").read_text())  # report.html shows the same, as text
+    for variant in ("rnn 1L uni h5", "numpy-rnn 1L uni h5"):
+        assert f"<li>{variant} seed 0: <code>pple!</code></li>" in page
+    assert all(f"<pre><code>{sample.strip()}\n</code></pre>" in page for sample in samples)

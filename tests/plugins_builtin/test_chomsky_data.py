@@ -2,11 +2,11 @@
 hand-written examples, and the training and test draws against the paper's protocol."""
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tomllib
 
 import benchsuite.repro
 from benchsuite import BenchInputError

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import operator
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 import benchsuite.repro
 

@@ -26,8 +26,8 @@ def test_run_writes_the_report_and_prints_a_line_per_row_when_stderr_is_not_a_te
     assert result.exit_code == 0, result.output
     run_dir = only_run_dir(tmp_path)
     written = {path.name for path in run_dir.iterdir()}
-    assert {"summary.md", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= written
-    assert f"report: {run_dir / 'summary.md'} (3 plots)" in result.stdout
+    assert {"summary.md", "report.html", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= written
+    assert f"report: {run_dir / 'summary.md'} (3 plots) and {run_dir / 'report.html'}\n" in result.stdout
     progress = [line for line in result.stderr.splitlines() if not line.startswith(NOISE_LINE)]
     assert [line.split(":")[0] for line in progress] == ["[1/2] apple rnn 1L uni h5 lr0.1 b1 e3 seed 0",
                                                          "[2/2] apple rnn 1L uni h5 lr0.1 b1 e3 seed 1"]

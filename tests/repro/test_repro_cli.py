@@ -3,11 +3,11 @@ smoke-scale run whose report is recomputed with pandas from runs.csv and slices.
 from __future__ import annotations
 
 import math
+import tomllib
 from pathlib import Path
 
 import pandas
 import pytest
-import tomllib
 
 import benchsuite.repro
 from helpers.cli import assert_bad_input
