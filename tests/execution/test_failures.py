@@ -41,6 +41,21 @@ def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path, bench):
 
 
 @pytest.mark.slow  # each child process imports torch afresh: seconds apiece on a busy machine
+def test_base_exceptions_and_unprintable_errors_cost_only_their_own_row(tmp_path, bench):
+    plugins = write_plugin(tmp_path / "plugins")
+    cells = "raises_generator_exit,raises_base_exception,raises_unprintable,rnn"
+    result = bench(*APPLE, "--cells", cells, "--plugins-dir", str(plugins), "--out", str(tmp_path / "out"))
+
+    assert result.exit_code == 1, result.output
+    errors = {cell: (row["status"], row["error"]) for cell, row in rows_by_cell(tmp_path / "out").items()}
+    assert errors == {
+        "raises_generator_exit": ("error", "GeneratorExit: raised on purpose"),
+        "raises_base_exception": ("error", "NotAnException: raised on purpose"),
+        "raises_unprintable": ("error", "Unprintable: (its message could not be shown: ValueError in __str__)"),
+        "rnn": ("ok", "")}
+    assert "Traceback" not in result.output
+
+
 def test_isolated_crashes_and_kills_become_error_rows(tmp_path, monkeypatch, bench):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # children start faster on a shared machine; results do not change
     plugins = write_plugin(tmp_path / "plugins")
