@@ -47,7 +47,8 @@ def test_bf16_autocast_on_the_cpu_learns_apple_and_computes_in_bf16() -> None:
 
 def test_a_row_records_its_precision() -> None:
     job = Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=8, seed=0,
-              settings={"lr": 0.05, "batch_size": None, "max_epochs": 3, "clip": None, "weight_decay": 0.0},
+              settings={"lr": 0.05, "batch_size": None, "max_epochs": 3, "clip": None, "weight_decay": 0.0,
+                        "steps": None},
               target=1.0)
     data = build_task(get_registry().task("apple"), {})
     outcome = execute(JobRequest(job, "cpu", precision="bf16"), data)
