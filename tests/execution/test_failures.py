@@ -115,3 +115,44 @@ def test_exit_code_is_zero_when_every_row_is_ok_or_skipped(tmp_path, bench):
     assert result.exit_code == 0, result.output
     statuses = sorted(row["status"] for row in read_csv_rows(only_run_dir(tmp_path) / "runs.csv"))
     assert statuses == ["ok", "skipped"]
+
+
+TASKS_THAT_FAIL_TO_BUILD = '''
+from benchsuite import TaskSpec, hookimpl
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise ValueError("no message")
+
+
+def exits_generator(**options):
+    raise GeneratorExit("raised on purpose")
+
+
+def unprintable(**options):
+    raise Unprintable
+
+
+@hookimpl
+def register_tasks(register):
+    register(TaskSpec("builds_generator_exit", exits_generator))
+    register(TaskSpec("builds_unprintable", unprintable))
+'''
+
+
+def test_a_task_build_raising_a_base_exception_costs_only_its_rows(tmp_path, bench):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "failing_tasks.py").write_text(TASKS_THAT_FAIL_TO_BUILD)
+    result = bench("run", "--tasks", "builds_generator_exit,builds_unprintable,apple", "--cells", "rnn",
+                   "--device", "cpu", "--epochs", "1", "--plugins-dir", str(plugins), "--out", str(tmp_path / "out"))
+
+    assert result.exit_code == 1, result.output
+    rows = {row["task"]: (row["status"], row["error"])
+            for row in read_csv_rows(only_run_dir(tmp_path / "out") / "runs.csv")}
+    assert rows == {
+        "builds_generator_exit": ("error", "task build failed: GeneratorExit: raised on purpose"),
+        "builds_unprintable": ("error", "task build failed: Unprintable: (its message could not be shown: "
+                                        "ValueError in __str__)"),
+        "apple": ("ok", "")}
