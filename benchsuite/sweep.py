@@ -44,9 +44,9 @@ def _build_tasks(options: RunOptions, registry: Registry) -> dict[str, Built]:
     for name in options.tasks:
         try:
             built[name] = (build_task(registry.task(name), options.task_opts.get(name, {})), "")
-        except BenchInputError:
+        except (BenchInputError, KeyboardInterrupt):  # bad options and Ctrl-C/SIGTERM stop the run
             raise
-        except (Exception, SystemExit) as exc:  # plugin code: its failure costs its rows, not the run
+        except BaseException as exc:  # plugin code: any failure (GeneratorExit, sys.exit) costs its rows, not the run
             built[name] = (None, f"task build failed: {one_line_error(exc)}")
     return built
 

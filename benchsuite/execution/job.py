@@ -63,7 +63,10 @@ class JobOutcome:
 def one_line_error(exc: BaseException) -> str:
     """'Type: message' on one line for a row; multi-line messages (torch's C++ frames) keep their first line, and
     errors.log gets the whole traceback."""
-    lines = str(exc).strip().splitlines()
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception as unprintable:  # a plugin's broken __str__ must not turn one failed row into a crashed run
+        lines = [f"(its message could not be shown: {type(unprintable).__name__} in __str__)"]
     # A bare `assert` in a cell says nothing on its own: point to the traceback.
     return f"{type(exc).__name__}: {lines[0] if lines else 'raised without a message (errors.log shows where)'}"
 
@@ -124,7 +127,9 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
             row["prediction"] = prediction_text(session, data)
             if request.save_model:
                 model = model_state(session, data, {**job.key_fields(), "cell_options": job.cell_kwargs})
-    except (Exception, SystemExit) as exc:  # a failing cell (even one calling sys.exit) is recorded; the run goes on
+    except KeyboardInterrupt:  # Ctrl-C and SIGTERM (RunInterrupted) stop the run
+        raise
+    except BaseException as exc:  # a failing cell (even sys.exit or GeneratorExit) is recorded; the run goes on
         row.update(status="error", error=one_line_error(exc))
         return JobOutcome(job, row, failure_details=traceback.format_exc())
     return JobOutcome(job, row, measured.curve, measured.samples, model=model, slices=measured.slices)

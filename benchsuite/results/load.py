@@ -204,14 +204,21 @@ def load_summary(path: Path) -> pandas.DataFrame | None:
     return table
 
 
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file's value; an unreadable, malformed or too deeply nested file is a BenchInputError naming `what`."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchInputError(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})") from None
+    except RecursionError:  # the decoder recurses once per nesting level; hostile input must not traceback
+        raise BenchInputError(f"{path}: not a readable {what} (nested too deeply)") from None
+
+
 def load_meta(path: Path) -> dict[str, Any] | None:
     """meta.json as a dict, or None when the run has none."""
     if not path.exists():
         return None
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BenchInputError(f"{path}: not a readable meta.json ({type(exc).__name__}: {exc})") from None
+    meta = read_json(path, "meta.json")
     if not isinstance(meta, dict):
         raise BenchInputError(f"{path}: not a benchsuite meta.json (expected a JSON object)")
     if "schema_version" in meta:
