@@ -90,7 +90,8 @@ class Predictor(Protocol):
 class Session(Protocol):
     """One model on one task's data on one device, ready to train."""
 
-    param_count: int
+    param_count: int  # the whole model's trainable scalars
+    mixer_param_count: int  # the cells' own: the model less its backbone's embedding, norms, MLPs and head
 
     def batches(self, epoch: int) -> Iterable[Any]:
         """The batches of one epoch, in order; opaque to the core."""

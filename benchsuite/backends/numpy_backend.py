@@ -159,6 +159,7 @@ class NumpySession:
         self.optimizer = Adam(list(model.params.values()), settings.lr, clip=settings.clip,
                               weight_decay=settings.weight_decay)
         self.param_count = sum(p.size for p in model.params.values())
+        self.mixer_param_count = model.mixer_parameter_count()
         self.data = {split: (np.asarray(getattr(data, f"x_{split}")), np.asarray(getattr(data, f"y_{split}")))
                      for split in SPLITS if getattr(data, f"x_{split}") is not None}
         self._full_batches: dict[str, Batch] = {}

@@ -27,5 +27,5 @@ def test_a_restored_stack_predicts_as_the_trained_session(cell: str) -> None:
 
 
 def test_an_unknown_backbone_is_bad_input_naming_the_known_ones() -> None:
-    with pytest.raises(BenchInputError, match="unknown backbone 'tower'; known backbones: " + ", ".join(BACKBONES)):
+    with pytest.raises(BenchInputError, match="unknown backbone 'tower'; known backbones: " + ", ".join(sorted(BACKBONES))):
         build_model(get_registry().cell("gru"), CellConfig(5, 4), 5, seed=0, backbone="tower")
