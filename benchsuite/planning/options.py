@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import BenchInputError
+from ..results.naming import direction_label
 from ..results.resume import read_meta
 from .parsers import (check_target, parse_cell_options, parse_directions, parse_ints,
                       parse_names, parse_task_options, positive_int, positive_number)
@@ -148,7 +149,7 @@ def options_record(options: RunOptions) -> dict[str, Any]:
     """The options as JSON-ready values that `RunOptions.parse` reads back to the same options."""
     record = dataclasses.asdict(options)
     if options.directions is not None:
-        record["directions"] = ["bi" if bidirectional else "uni" for bidirectional in options.directions]
+        record["directions"] = [direction_label(bidirectional) for bidirectional in options.directions]
     return record
 
 

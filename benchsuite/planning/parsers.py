@@ -8,8 +8,9 @@ import math
 from typing import Any, Iterable
 
 from ..errors import BenchInputError
+from ..results.naming import DIRECTION_LABELS
 
-DIRECTIONS = {"uni": False, "bi": True}
+DIRECTIONS = {label: bidirectional for bidirectional, label in DIRECTION_LABELS.items()}  # --directions' words
 
 
 def _items(value: str | Iterable, what: str) -> list:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .text_tables import aligned
+from ..results.naming import aligned
 from ..registry.loading import Registry
 from ..planning.cells import cell_options
 from ..planning.defaults import PRECEDENCE, SUITE_DEFAULTS

@@ -7,7 +7,8 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 
 import click
 
-from .console import progress_line, variant_label
+from ..results.naming import variant_label
+from .console import progress_line
 
 if TYPE_CHECKING:
     from ..planning.grid import Job

@@ -11,21 +11,21 @@ from benchsuite import CellConfig, CellSpec, hookimpl
 
 def build_mingru(config: CellConfig, expansion: float = 1.0) -> object:
     """`expansion` e: a state of e x hidden_size with an output projection back (minGRU's mixer form)."""
-    from .min_rnn_layers import MinGRU
+    from .layers.min_rnn import MinGRU
 
     return MinGRU(config.input_size, config.hidden_size, expansion)
 
 
 def build_minlstm(config: CellConfig, expansion: float = 1.0) -> object:
     """`expansion` e: a state of e x hidden_size with an output projection back (minGRU's mixer form)."""
-    from .min_rnn_layers import MinLSTM
+    from .layers.min_rnn import MinLSTM
 
     return MinLSTM(config.input_size, config.hidden_size, expansion)
 
 
 def build_lru(config: CellConfig) -> object:
     """As a block backbone's mixer the LRU drops its GLU: the block's MLP takes that role."""
-    from .lru_layer import LRU
+    from .layers.lru import LRU
 
     return LRU(config.input_size, config.hidden_size, glu=not config.mixer)
 
@@ -43,7 +43,7 @@ def build_transformer(config: CellConfig) -> object:
 
     from benchsuite.layers.torch_layers import build_layer
 
-    from .transformer_layer import SelfAttention, TransformerLayer
+    from .layers.transformer import SelfAttention, TransformerLayer
 
     def block(single: CellConfig, causal: bool) -> nn.Module:
         if config.mixer:  # a block backbone's mixer: attention alone, d -> d
