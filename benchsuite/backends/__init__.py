@@ -96,6 +96,12 @@ class Session(Protocol):
     def batches(self, epoch: int) -> Iterable[Any]:
         """The batches of one epoch, in order; opaque to the core."""
 
+    def steps_per_epoch(self) -> int:
+        """How many batches `batches` yields per epoch."""
+
+    def scale_lr(self, scale: float) -> None:
+        """Set the learning rate of the next steps to `scale` x the settings' lr (a schedule's doing)."""
+
     def train_step(self, batch: Any) -> StepStats:
         """Forward, loss, backward and one optimizer update on `batch`."""
 

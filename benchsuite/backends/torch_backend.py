@@ -23,7 +23,7 @@ from torch import nn
 from ..layers.torch_layers import count_parameters
 from ..specs import TaskData
 from . import SPLITS, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
-from .batching import chunks, is_full_batch, shuffled_batches
+from .batching import chunks, is_full_batch, shuffled_batches, steps_per_epoch
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
 
@@ -124,6 +124,7 @@ class TorchSession:
         self.model = model.to(self.device)
         self.predictor = TorchPredictor(self.model, self.device)
         self.clip = settings.clip
+        self.lr = settings.lr
         self.optimizer = optimizer_for(self.model, settings.lr, settings.weight_decay)
         self.param_count = count_parameters(self.model)
         self.mixer_param_count = self.model.mixer_parameter_count()
@@ -139,6 +140,13 @@ class TorchSession:
         if is_full_batch(train.rows, self.batch_size):
             return (train.whole,)  # as in the notebook
         return (train.batch(rows) for rows in shuffled_batches(train.rows, self.batch_size, self.seed, epoch))
+
+    def steps_per_epoch(self) -> int:
+        return steps_per_epoch(self.splits["train"].rows, self.batch_size)
+
+    def scale_lr(self, scale: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr * scale
 
     def _eval_batches(self, split: Split) -> Iterator[Batch]:
         if is_full_batch(split.rows, self.batch_size):

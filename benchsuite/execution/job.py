@@ -105,7 +105,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
                                     clip=job.clip, weight_decay=job.weight_decay)
         with PeakMemory(request.device) as peak:
             session = open_session(cell, config, data, settings)
-            row["params"] = session.param_count
+            row["params"], row["params_mixer"] = session.param_count, session.mixer_param_count
             if on_train_start is not None:
                 on_train_start()
             measured = measure(session, job.epochs, request.timeout, job.target, on_epoch, task_slicing(data))

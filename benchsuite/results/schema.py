@@ -32,7 +32,7 @@ RUN_COLUMNS = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device"
                "peak_memory_mb", "batch_size", "prediction", "param_bytes", "optimizer_bytes", "activation_bytes",
                "max_epochs", "test_loss", "test_accuracy", "test_bpc", "state_size", "params_target", "chance",
                "clip", "weight_decay", "cell_options", "partial", "cell_plugin", "cell_plugin_version", "task_plugin",
-               "task_plugin_version"]
+               "task_plugin_version", "params_mixer", "stop_reason"]
 assert set(KEY_COLUMNS) <= set(RUN_COLUMNS)
 # What a file must hold to be read as a runs.csv (or a curves.csv, samples.csv) at all. Older files may lack
 # setting columns that were added later; readers fill them in blank.
@@ -44,7 +44,7 @@ SLICE_COLUMNS = ["schema_version", *KEY_COLUMNS, "split", "slice_name", "slice",
 DETAIL_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed"]
 # Columns read as text and as True/False; every other run column outside the key is a measured or set number.
 TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error", "prediction", "cell_options", "cell_plugin",
-                "cell_plugin_version", "task_plugin", "task_plugin_version"]
+                "cell_plugin_version", "task_plugin", "task_plugin_version", "stop_reason"]
 BOOLEAN_COLUMNS = ["bidirectional", "step_ms_noisy", "partial"]
 NUMERIC_COLUMNS = [column for column in RUN_COLUMNS
                    if column not in ("schema_version", *KEY_COLUMNS, *TEXT_COLUMNS, *BOOLEAN_COLUMNS)]
