@@ -18,9 +18,9 @@ from .execution.job import JobOutcome, JobRequest, one_line_error
 from .measurement.environment import collect_meta, thread_count
 from .planning.capacity import matched_hidden
 from .planning.cells import check_cell_options_target, convert_cell_options
-from .planning.devices import device_name, resolve_device
-from .planning.grid import HiddenFor, Job, check_task_options_target, plan_task
-from .planning.options import RunOptions, options_record, resume_options
+from .planning.grid import HiddenFor, Job, check_task_options_target, device_name, plan_task, resolve_device
+from .planning.options import RunOptions, options_record
+from .planning.resume import resume_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
 from .registry.provenance import plugin_records

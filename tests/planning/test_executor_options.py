@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from benchsuite.planning.options import RunOptions, options_from_record, options_record, resume_options
+from benchsuite.planning.options import RunOptions, options_from_record, options_record
+from benchsuite.planning.resume import resume_options
 from helpers.cli import invoke
 from helpers.runs import only_run_dir
 
