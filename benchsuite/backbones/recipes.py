@@ -75,13 +75,15 @@ PRESETS: dict[str, BlockRecipe] = {
 }
 
 
+KNOBS = {knob.name: knob.default for knob in fields(BlockRecipe)}
+
+
 def recipe(preset: str | None = None, **knobs: Any) -> BlockRecipe:
     """The default recipe or `preset`'s, with `knobs` (knob name -> typed value) on top."""
     if preset is not None and preset not in PRESETS:
         raise BenchInputError(f"unknown block preset {preset!r}; known presets: {', '.join(PRESETS)}")
-    unknown = sorted(set(knobs) - {field.name for field in fields(BlockRecipe)})
+    unknown = sorted(set(knobs) - set(KNOBS))
     if unknown:
-        raise BenchInputError(f"unknown block knob(s) {', '.join(unknown)}; known knobs: "
-                              f"{', '.join(field.name for field in fields(BlockRecipe))}")
+        raise BenchInputError(f"unknown block knob(s) {', '.join(unknown)}; known knobs: {', '.join(KNOBS)}")
     return replace(PRESETS[preset] if preset else BlockRecipe(), **knobs)
 

@@ -7,10 +7,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..backends import Session
+from ..backends import Schedule, Session
 from .slices import Slicing, slice_points
 from .timing import InferenceTiming, step_spread, time_inference, warmup_count
-from .train import EpochRecord, Schedule, TrainResult, train
+from .train import EpochRecord, TrainResult, train
 
 
 @dataclass

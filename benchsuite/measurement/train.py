@@ -16,33 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..backends import Session
-
-
-SCHEDULES = ("constant", "cosine")
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """The learning rate over a run, as a share of the set lr: `warmup` steps rising linearly from 1/warmup to 1,
-    then constant, or (cosine) falling along half a cosine to `floor` (a share of lr) at the run's last step."""
-
-    kind: str = "constant"
-    warmup: int = 0
-    floor: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.kind not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.kind!r}")
-
-    def scale(self, step: int, total: int) -> float:
-        """The lr share at step `step` (0-based) of `total`."""
-        if step < self.warmup:
-            return (step + 1) / self.warmup
-        if self.kind == "constant":
-            return 1.0
-        progress = (step - self.warmup) / max(1, total - 1 - self.warmup)
-        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+from ..backends import Schedule, Session
 
 
 @dataclass

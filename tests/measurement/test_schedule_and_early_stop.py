@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from benchsuite.measurement.train import Schedule, train
+from benchsuite.backends import Schedule
+from benchsuite.measurement.train import train
 from helpers.sessions import ScriptedSession
 
 
