@@ -29,7 +29,7 @@ from .results.load import read_runs
 from .results.lock import RunLock
 from .results.naming import direction_label
 from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
-from .results.schema import FAILED_STATUSES, SETTING_COLUMNS
+from .results.schema import FAILED_STATUSES, SETTING_COLUMNS, is_neutral
 from .results.summary import write_summary
 from .specs import CellSpec, TaskData
 
@@ -81,9 +81,9 @@ def _matcher(task: str, data: TaskData, target: int, notes: list[str]) -> Hidden
         if variant not in matches:
             match = matched_hidden(cell, layers, bidirectional, data, target, backbone, preset)
             if not match.close:
-                notes.append(f"--params {target}: {task} {cell.name} {layers}L {direction_label(bidirectional)} "
-                             f"{backbone} comes no closer than {match.params} parameters (hidden "
-                             f"{match.hidden_size})")
+                shown = "" if is_neutral("backbone", backbone) else f" {backbone}"
+                notes.append(f"--params {target}: {task} {cell.name} {layers}L {direction_label(bidirectional)}"
+                             f"{shown} comes no closer than {match.params} parameters (hidden {match.hidden_size})")
             matches[variant] = match.hidden_size
         return matches[variant]
     return hidden_for

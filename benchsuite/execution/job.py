@@ -127,7 +127,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
             if on_train_start is not None:
                 on_train_start()
             measured = measure(session, job.settings["max_epochs"], request.timeout, job.target, on_epoch,
-                               task_slicing(data), Schedule(job.settings["schedule"], job.settings["warmup"]),
+                               task_slicing(data), Schedule(job.settings["schedule"], job.settings["warmup_steps"]),
                                job.target if job.early_stop else None)
         row.update(measured.fields, peak_memory_mb=peak.mib)
         model = None

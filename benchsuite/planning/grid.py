@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from ..backbones import RECIPE_BACKBONES, unsupported
 from ..backends import BACKEND_DEVICES
 from ..errors import BenchInputError
-from ..results.schema import ARCHITECTURE_COLUMNS, SETTING_COLUMNS, RowKey, row_key
+from ..results.schema import ARCHITECTURE_COLUMNS, NEUTRAL_SETTINGS, SETTING_COLUMNS, RowKey, row_key
 from ..specs import CellConfig, CellSpec
 from .cells import constraint_refusal
 from .options import DEVICE_CHOICES, SUITE_DEFAULTS, SWEPT, RunOptions
@@ -27,6 +27,8 @@ class Settings(Mapping[str, Any]):
     __slots__ = ("_pairs",)
 
     def __init__(self, values: Mapping[str, Any]) -> None:
+        # A setting added later may be left out where it has a neutral value (older callers name only theirs).
+        values = {**{column: NEUTRAL_SETTINGS[column] for column in NEUTRAL_SETTINGS if column not in values}, **values}
         if set(values) != set(SETTING_COLUMNS):
             raise ValueError(f"settings must name exactly {', '.join(SETTING_COLUMNS)}; got {', '.join(values)}")
         object.__setattr__(self, "_pairs", tuple((column, values[column]) for column in SETTING_COLUMNS))

@@ -249,7 +249,7 @@ class RunOptions:
         _grid(_choice(SCHEDULES)), NAMES, listed=True, column="schedule", suite_default=("schedule", "constant")))
     warmup: Grid = declared(Option(
         "--warmup", "Steps of linear lr warmup, e.g. 0,100 [default: 0].", _grid(_non_negative_int), WHOLE,
-        listed=True, column="warmup", suite_default=("warmup", 0)))
+        listed=True, column="warmup_steps", suite_default=("warmup_steps", 0)))
     early_stop: bool = declared(Option(
         "--early-stop/--no-early-stop", "Stop a run once its validation accuracy reaches the target (--target); "
         "rows say why each run stopped.", _flag, FLAG, resume=Resume.FIXED), False)

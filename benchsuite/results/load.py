@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
 from .files import complete_csv_text
-from .schema import (DETAIL_REQUIRED, NUMERIC_COLUMNS, RUN_REQUIRED, SETTING_COLUMNS, SLICE_COLUMNS, TEXT_COLUMNS,
-                     check_schema_version)
+from .schema import (DETAIL_REQUIRED, NEUTRAL_SETTINGS, NUMERIC_COLUMNS, RUN_REQUIRED, SETTING_COLUMNS,
+                     SLICE_COLUMNS, TEXT_COLUMNS, check_schema_version)
 
 if TYPE_CHECKING:
     import pandas
@@ -45,12 +45,15 @@ def _read_csv(path: Path, required: list[str], what: str, infer_types: bool = Fa
     return table
 
 
-def _with_settings(table: "pandas.DataFrame") -> "pandas.DataFrame":
+def with_settings(table: "pandas.DataFrame") -> "pandas.DataFrame":
     """Setting columns absent from a runs.csv written before they existed, added blank: every row has a full key.
+    A text setting's blank reads as its neutral value (a run from before --backbone is a `stack` run).
     (curves.csv and samples.csv keep only the columns they had: readers join them to runs.csv on those.)"""
     for column in SETTING_COLUMNS:
         if column not in table:
             table[column] = None
+        if SETTING_COLUMNS[column] is str and NEUTRAL_SETTINGS.get(column) is not None:
+            table[column] = table[column].fillna(NEUTRAL_SETTINGS[column])
     return table
 
 
@@ -93,8 +96,8 @@ def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
     for column in ("num_layers", "hidden_size", "seed"):
         table[column] = whole(table, column, source)
     table["bidirectional"] = boolean(table, "bidirectional", source)
-    for column in SETTING_COLUMNS:
-        if column in table:
+    for column, kind in SETTING_COLUMNS.items():
+        if column in table and kind is not str:
             table[column] = numeric(table, column, source)
     for column in ("task", "cell", "backend"):
         if table[column].isna().any():
@@ -104,7 +107,7 @@ def _typed_keys(table: "pandas.DataFrame", source: Path) -> "pandas.DataFrame":
 
 def load_runs(path: Path) -> "pandas.DataFrame":
     """runs.csv with typed key columns and every known metric and setting as floats (blank: NaN)."""
-    table = _typed_keys(_with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv")), path)
+    table = _typed_keys(with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv")), path)
     for column in NUMERIC_COLUMNS:
         if column in table:
             table[column] = numeric(table, column, path)
@@ -117,7 +120,7 @@ def read_runs(run_dir: str | Path) -> "pandas.DataFrame":
     """A run folder's runs.csv as users see it (`benchsuite.run`'s table): checked like `load_runs`, names as
     text, other columns as pandas infers them (whole-number columns stay whole)."""
     path = Path(run_dir) / "runs.csv"
-    return _with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv", infer_types=True))
+    return with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv", infer_types=True))
 
 
 def _load_details(path: Path, columns: list[str], what: str) -> "pandas.DataFrame | None":

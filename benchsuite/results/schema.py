@@ -18,15 +18,15 @@ ARCHITECTURE_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidde
 # `bench best`). `max_epochs` is the epochs a run was set to train (`epochs` counts those it did, fewer when it
 # stopped early). Sweeping another setting: one line here and its option in planning/options.py.
 # `backbone` is the model around the cell (benchsuite/backbones), `preset` the block recipe's published preset
-# (blank: the default recipe), `schedule` and `warmup` the lr schedule.
+# (blank: the default recipe), `schedule` and `warmup_steps` the lr schedule.
 SETTING_COLUMNS: dict[str, type] = {"lr": float, "batch_size": int, "max_epochs": int, "clip": float,
                                      "weight_decay": float, "backbone": str, "preset": str, "schedule": str,
-                                     "warmup": int}
+                                     "warmup_steps": int}
 # Settings that change nothing at these values (no clipping, no weight decay, the notebook's stack model, ...):
 # variant names and model file names leave them out there, so runs that do not use them read as before these
 # settings were swept. A file written before a setting existed has it blank, which reads as this value.
 NEUTRAL_SETTINGS: dict[str, Any] = {"clip": None, "weight_decay": 0.0, "backbone": "stack", "preset": None,
-                                    "schedule": "constant", "warmup": 0}
+                                    "schedule": "constant", "warmup_steps": 0}
 VARIANT_COLUMNS = [*ARCHITECTURE_COLUMNS, *SETTING_COLUMNS]
 KEY_COLUMNS = ["task", *VARIANT_COLUMNS, "seed"]
 GROUP_COLUMNS = ["task", *VARIANT_COLUMNS, "device"]
@@ -37,7 +37,7 @@ RUN_COLUMNS = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device"
                "peak_memory_mb", "batch_size", "prediction", "param_bytes", "optimizer_bytes", "activation_bytes",
                "max_epochs", "test_loss", "test_accuracy", "test_bpc", "state_size", "params_target", "chance",
                "clip", "weight_decay", "cell_options", "partial", "cell_plugin", "cell_plugin_version", "task_plugin",
-               "task_plugin_version", "params_mixer", "stop_reason", "backbone", "preset", "schedule", "warmup",
+               "task_plugin_version", "params_mixer", "stop_reason", "backbone", "preset", "schedule", "warmup_steps",
                "recipe"]
 assert set(KEY_COLUMNS) <= set(RUN_COLUMNS)
 # What a file must hold to be read as a runs.csv (or a curves.csv, samples.csv) at all. Older files may lack
