@@ -21,7 +21,7 @@ from ..errors import BenchInputError
 from ..layers import Workspace
 from ..specs import SPLITS, TaskData
 from . import BACKEND_DEVICES, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
-from .batching import chunks, is_full_batch, shuffled_batches
+from .batching import chunks, is_full_batch, shuffled_batches, steps_per_epoch
 
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps
 # np.exp off its underflow path, 10 to 20 times slower, which confident models otherwise reach within epochs;
@@ -156,9 +156,11 @@ class NumpySession:
         self.vocab_size = len(data.vocab)
         self.seed, self.batch_size = settings.seed, settings.batch_size
         self.names = list(model.params)
+        self.lr = settings.lr
         self.optimizer = Adam(list(model.params.values()), settings.lr, clip=settings.clip,
                               weight_decay=settings.weight_decay)
         self.param_count = sum(p.size for p in model.params.values())
+        self.mixer_param_count = model.mixer_parameter_count()
         self.data = {split: (np.asarray(getattr(data, f"x_{split}")), np.asarray(getattr(data, f"y_{split}")))
                      for split in SPLITS if getattr(data, f"x_{split}") is not None}
         self._full_batches: dict[str, Batch] = {}
@@ -189,6 +191,12 @@ class NumpySession:
         if is_full_batch(rows, self.batch_size):
             return (self._whole("train"),)
         return self._batches("train", shuffled_batches(rows, self.batch_size, self.seed, epoch))
+
+    def steps_per_epoch(self) -> int:
+        return steps_per_epoch(self._rows("train"), self.batch_size)
+
+    def scale_lr(self, scale: float) -> None:
+        self.optimizer.lr = self.lr * scale
 
     def train_step(self, batch: Batch) -> StepStats:
         loss, row_correct, d_logits = score(self.model.forward(batch.x), batch)

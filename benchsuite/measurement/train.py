@@ -4,6 +4,10 @@ Per step the loop only reads the clock twice (three times with a timeout, which 
 `train_seconds` does) and appends one float: measuring must not slow training.
 Validation (where the task has a split) runs after each epoch with the training clock paused, as
 AlgoPerf keeps evaluation out of the time it charges to training.
+
+The training recipe the papers use: a learning-rate `Schedule` (constant, or cosine after a linear warmup, as
+nanoGPT and Zoology) set before every step, and an optional early stop once validation accuracy reaches a
+target (Zoology stops at 0.99).
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..backends import Session
+from ..backends import Schedule, Session
 
 
 @dataclass
@@ -38,6 +42,7 @@ class EpochRecord:
 class TrainResult:
     status: str  # "ok", "diverged" or "timeout"
     error: str = ""
+    stop_reason: str = ""  # why training ended: the epochs ran out, early stop, divergence or timeout
     train_seconds: float = 0.0
     step_seconds: list[float] = field(default_factory=list)
     curve: list[EpochRecord] = field(default_factory=list)
@@ -53,20 +58,28 @@ class TrainResult:
 
 
 def train(session: Session, epochs: int, timeout: float | None = None,
-          on_epoch: Callable[[EpochRecord], None] | None = None) -> TrainResult:
-    """Train for `epochs`; stop early as "diverged" on a non-finite loss or "timeout" past `timeout` seconds.
+          on_epoch: Callable[[EpochRecord], None] | None = None, schedule: Schedule | None = None,
+          stop_at: float | None = None) -> TrainResult:
+    """Train for `epochs`; stop early as "diverged" on a non-finite loss or "timeout" past `timeout` seconds, and
+    (still "ok") once validation accuracy reaches `stop_at` where the task has a validation split.
 
-    `on_epoch` (a progress display) sees each finished epoch while the training clock is paused.
+    `on_epoch` (a progress display) sees each finished epoch while the training clock is paused. The lr follows
+    `schedule` (None: constant) over the run's planned steps (epochs x steps per epoch).
     """
     clock = time.perf_counter
     result = TrainResult("ok")
     steps = result.step_seconds
     started = clock()
     paused = 0.0  # seconds spent validating, kept out of training time
+    total_steps = epochs * session.steps_per_epoch()
+    scheduled = schedule if schedule is not None and schedule != Schedule() else None  # constant: lr untouched
+    result.stop_reason = f"ran its {epochs} epochs"
     for epoch in range(1, epochs + 1):
         loss_sum = correct = counted = 0
         first_step = len(steps)
         for batch in session.batches(epoch):
+            if scheduled is not None:
+                session.scale_lr(scheduled.scale(len(steps), total_steps))
             session.synchronize()  # work queued while preparing the batch belongs to no step's time
             step_started = clock()
             stats = session.train_step(batch)
@@ -87,6 +100,7 @@ def train(session: Session, epochs: int, timeout: float | None = None,
         result.curve.append(record)
         if result.status != "ok":
             record.finished = False
+            result.stop_reason = result.error
             break
         valid = session.evaluate("valid")
         if valid is not None:
@@ -94,5 +108,8 @@ def train(session: Session, epochs: int, timeout: float | None = None,
         if on_epoch is not None:
             on_epoch(record)
         paused += clock() - validating
+        if stop_at is not None and valid is not None and valid.accuracy >= stop_at and epoch < epochs:
+            result.stop_reason = f"early stop: validation accuracy {valid.accuracy:.4f} >= {stop_at:g} at epoch {epoch}"
+            break
     result.train_seconds = clock() - started - paused
     return result

@@ -30,14 +30,18 @@ class MinRNN(nn.Module, ABC):
     """One unidirectional layer h_t = a_t * h_{t-1} + b_t, h_0 = 0, batch first, returning (output, h_n).
 
     Subclasses give a_t and b_t in linear space (`coefficients`) and as logarithms (`log_coefficients`).
+    With `expansion` e != 1 the state has round(e x hidden_size) channels and `out_proj` maps it back to
+    hidden_size (the paper's mixer form: e = 6 for selective copying); h_n is then None, as torch's h_n shape
+    (layers, batch, hidden_size) cannot hold the wider state.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, gates: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, gates: int, expansion: float = 1.0) -> None:
         super().__init__()
-        self.hidden_size = hidden_size
+        self.hidden_size = max(1, round(expansion * hidden_size))
         self.mode: Mode = "scan"
         # One linear map of the input per gate plus the candidate, fused into one matrix product.
-        self.linear = nn.Linear(input_size, hidden_size * (gates + 1))
+        self.linear = nn.Linear(input_size, self.hidden_size * (gates + 1))
+        self.out_proj = nn.Linear(self.hidden_size, hidden_size) if expansion != 1 else None
 
     @abstractmethod
     def coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,14 +62,16 @@ class MinRNN(nn.Module, ABC):
                 h = a[:, t] * h + b[:, t]
                 steps.append(h)
             output = torch.stack(steps, dim=1)
+        if self.out_proj is not None:
+            return self.out_proj(output), None
         return output, output[:, -1].unsqueeze(0)
 
 
 class MinGRU(MinRNN):
     """minGRU: h_t = (1 - z_t) h_{t-1} + z_t g(h~_t), with z_t = sigmoid(W_z x_t + b_z), h~_t = W_h x_t + b_h."""
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size, gates=1)
+    def __init__(self, input_size: int, hidden_size: int, expansion: float = 1.0) -> None:
+        super().__init__(input_size, hidden_size, gates=1, expansion=expansion)
 
     def coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k, candidate = self.linear(x).chunk(2, dim=-1)
@@ -85,8 +91,8 @@ class MinLSTM(MinRNN):
     f' = f / (f + i) and i' = i / (f + i) make the recurrence independent of the time scale, as in the paper.
     """
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size, gates=2)
+    def __init__(self, input_size: int, hidden_size: int, expansion: float = 1.0) -> None:
+        super().__init__(input_size, hidden_size, gates=2, expansion=expansion)
 
     def coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k_forget, k_input, candidate = self.linear(x).chunk(3, dim=-1)
