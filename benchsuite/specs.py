@@ -27,7 +27,7 @@ def qualified_name(plugin: str, name: str) -> str | None:
 
 # Hyperparameters a task may suggest through `defaults`; the command line overrides them.
 # A `batch_size` of None means full batch: one step per epoch over the whole training split.
-HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size")
+HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size", "steps")
 # Optimizer settings a cell may suggest through `CellSpec.defaults`: the learning rate, the largest gradient norm
 # (None: no clipping) and decoupled weight decay (AdamW's; 0 is plain Adam).
 # Precedence, lowest first: the suite's defaults, the task's, the cell's, the command line.
@@ -130,7 +130,9 @@ class TaskData:
 
     Additions to the contract, all optional: a test split (`x_test`, `y_test`); one integer per valid or test
     row (`valid_slices`, `test_slices`) naming the slice it belongs to, `slice_name` saying what that value is
-    (e.g. "length"), for accuracy per slice; `chance`, the accuracy guessing reaches.
+    (e.g. "length"), for accuracy per slice; `chance`, the accuracy guessing reaches; `sample_batch(rng,
+    batch_size) -> (x, y)`, for a task that draws fresh training data: with `--steps N` each epoch trains on N
+    batches drawn from it instead of on `x_train` (which then only gives the shapes a model is built for).
     """
 
     vocab: Sequence[str]
@@ -146,6 +148,7 @@ class TaskData:
     test_slices: Any = None
     slice_name: str | None = None
     chance: float | None = None
+    sample_batch: Callable[[Any, int], tuple[Any, Any]] | None = None
 
 
 @dataclass(frozen=True)

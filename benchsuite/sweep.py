@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .backends import check_precision
 from .errors import BenchInputError, RunInterrupted, describe_os_error
 from .execution import EpochProgress, Executor, get_executor
 from .execution.job import JobOutcome, JobRequest, one_line_error
@@ -126,6 +127,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     check_task_options_target(options, registry.tasks)
     check_cell_options_target(options.cell_opts, [cell.name for cell in cells], registry.cells)
     device = resolve_device(options.device)
+    check_precision(options.precision, device)
     executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input
     datasets = _build_tasks(options, registry)
     notes: list[str] = []
@@ -155,6 +157,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
         scratch = stack.enter_context(scratch_folder(run_dir))
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
                                task_failure=datasets[job.task][1], save_model=options.save_models,
+                               precision=options.precision, compile=options.compile,
                                scratch_dir=str(scratch), provenance=registry.provenance(job.cell, job.task))
                     for job in jobs]
         try:

@@ -12,6 +12,7 @@ from ..errors import BenchInputError, describe_os_error
 from .compare import compare_command
 from .listing import list_command, plugins_command
 from .report import best_command, report_command
+from .repro import repro_group
 from .run import run_command
 from .sample import sample_command
 
@@ -57,5 +58,5 @@ def main() -> None:
 
 
 for command in (run_command, list_command, plugins_command, compare_command, report_command, sample_command,
-                best_command):
+                best_command, repro_group):
     main.add_command(command)

@@ -35,7 +35,8 @@ ENTRY_POINT_GROUP = "benchsuite"
 # Each built-in plugin's module, by plugin name (runs.csv's cell_plugin/task_plugin): a hook module's own name.
 BUILTIN_MODULES = {name: f"benchsuite_plugins.{group}.{name}"
                    for group, names in (("cells", ("torch_cells", "numpy_rnn", "baseline_cells")),
-                                        ("tasks", ("seed_tasks", "char_tasks", "memory_tasks", "formal_tasks")))
+                                        ("tasks", ("seed_tasks", "char_tasks", "memory_tasks", "formal_tasks",
+                                                   "chomsky_tasks")))
                    for name in names}
 BUILTIN_PLUGINS = tuple(BUILTIN_MODULES)
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"

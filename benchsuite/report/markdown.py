@@ -1,4 +1,5 @@
-"""`bench report RUN_DIR`: summary.md (one table per task, the best of each metric marked) and PNG plots.
+"""`bench report RUN_DIR`: summary.md (one table per task, the best of each metric marked), PNG plots and
+report.html (all of them in one page).
 
 Everything is read back from the run folder's files, so a report can be made for any run, finished
 or interrupted, and remade at will; each file is replaced atomically.
@@ -32,18 +33,23 @@ if TYPE_CHECKING:
     import pandas
 
 
-def write_report(run_dir: Path) -> list[Path]:
-    """Write summary.md and the plots into `run_dir`; return the paths written."""
+def write_report(run_dir: Path, plugins_dir: str | None = None) -> list[Path]:
+    """Write summary.md, the plots and report.html (the same summary as one self-contained page) into `run_dir`;
+    return the paths written. Plugin files load only from `plugins_dir` (given on the command line, never read
+    from the run's meta.json)."""
+    from .html import report_html
     from .plots import draw_plots
 
     runs = load_runs(run_dir / "runs.csv")
     meta = load_meta(run_dir / "meta.json")
     plots = draw_plots(runs, load_curves(run_dir / "curves.csv"), load_samples(run_dir / "samples.csv"), run_dir,
                        load_slices(run_dir / "slices.csv"))
-    summary = run_dir / "summary.md"
-    write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots],
-                                                model_samples(run_dir, meta), selection_metrics(meta)))
-    return [summary, *plots]
+    summary, page = run_dir / "summary.md", run_dir / "report.html"
+    text = summary_markdown(run_dir.name, runs, meta, [p.name for p in plots], model_samples(run_dir, plugins_dir),
+                            selection_metrics(plugins_dir))
+    write_text_atomic(summary, text)
+    write_text_atomic(page, report_html(run_dir.name, text, meta, plots))
+    return [summary, page, *plots]
 
 
 def _environment(meta: dict[str, Any] | None) -> str:

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -30,7 +30,7 @@ from .schema import (
 
 def create_run_dir(out: str | os.PathLike) -> Path:
     """A new, uniquely named folder under `out` for one run; a place where none can be made is bad input."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = Path(out)
     for attempt in range(1000):
         run_dir = out / (stamp if attempt == 0 else f"{stamp}-{attempt}")

@@ -21,10 +21,11 @@ SHORT_NAMES = {"num_layers": "layers", "bidirectional": "dir", "hidden_size": "h
                "test_accuracy": "test_acc", "final_loss": "loss", "train_seconds": "train_s",
                "step_ms_median": "step_ms"}
 # Short labels of the training settings in a variant's name; a setting without one shows as `column=value`.
-SETTING_LABELS = {"lr": "lr", "batch_size": "b", "max_epochs": "e", "clip": "clip", "weight_decay": "wd"}
+SETTING_LABELS = {"lr": "lr", "batch_size": "b", "max_epochs": "e", "clip": "clip", "weight_decay": "wd",
+                  "steps": "s"}
 # How a neutral setting (schema.NEUTRAL_SETTINGS) reads where a table must tell it from the others' values; a full
 # variant name and the shared settings leave it out.
-NEUTRAL_LABELS = {"clip": "noclip", "weight_decay": "wd0"}
+NEUTRAL_LABELS = {"clip": "noclip", "weight_decay": "wd0", "steps": "split"}
 
 
 def short_name(column: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Collection, Iterator, Mapping
 
@@ -28,7 +28,7 @@ from .schema import (
 SCRATCH = ".scratch"  # executors' temporary files (an isolated child's request and result), inside the run
 # Every file a run writes in its folder; a resume refuses a folder where one of them is a symbolic link.
 RUN_FILES = ("runs.csv", "curves.csv", "samples.csv", "errors.log", "meta.json", "summary.csv", "summary.md",
-             ".lock", SCRATCH)
+             "report.html", ".lock", SCRATCH)
 # The files holding a row's details, each keyed like runs.csv: they keep exactly the kept rows' details.
 DETAIL_FILES = {"curves.csv": CURVE_COLUMNS, "samples.csv": SAMPLE_COLUMNS, "slices.csv": SLICE_COLUMNS}
 
@@ -105,7 +105,7 @@ def record_resume(run_dir: Path, argv: list[str], options: Mapping[str, Any], ke
     """Add this resume to meta.json's `resumes` list: when, how, what was kept and what is to run."""
     meta = read_meta(run_dir)
     meta.setdefault("resumes", []).append({
-        "resumed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "resumed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "argv": argv, "kept_rows": kept, "planned_rows": planned, "options": dict(options),
     })
     write_json(run_dir / "meta.json", meta)

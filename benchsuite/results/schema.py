@@ -22,13 +22,13 @@ ARCHITECTURE_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidde
 # `backbone` is the model around the cell (benchsuite/backbones), `preset` the block recipe's published preset
 # (blank: the default recipe), `schedule` and `warmup_steps` the lr schedule.
 SETTING_COLUMNS: dict[str, type] = {"lr": float, "batch_size": int, "max_epochs": int, "clip": float,
-                                     "weight_decay": float, "backbone": str, "preset": str, "schedule": str,
-                                     "warmup_steps": int}
-# Settings that change nothing at these values (no clipping, no weight decay, the notebook's stack model, ...):
-# variant names and model file names leave them out there, so runs that do not use them read as before these
-# settings were swept. A file written before a setting existed has it blank, which reads as this value.
-NEUTRAL_SETTINGS: dict[str, Any] = {"clip": None, "weight_decay": 0.0, "backbone": "stack", "preset": None,
-                                    "schedule": "constant", "warmup_steps": 0}
+                                     "weight_decay": float, "steps": int, "backbone": str, "preset": str,
+                                     "schedule": str, "warmup_steps": int}
+# Settings that change nothing at these values (no clipping, no weight decay, the task's own steps, the notebook's
+# stack model, ...): variant names and model file names leave them out there, so runs that do not use them read as
+# before these settings were swept. A file written before a setting existed has it blank, which reads as this value.
+NEUTRAL_SETTINGS: dict[str, Any] = {"clip": None, "weight_decay": 0.0, "steps": None, "backbone": "stack",
+                                    "preset": None, "schedule": "constant", "warmup_steps": 0}
 VARIANT_COLUMNS = [*ARCHITECTURE_COLUMNS, *SETTING_COLUMNS]
 KEY_COLUMNS = ["task", *VARIANT_COLUMNS, "seed"]
 GROUP_COLUMNS = ["task", *VARIANT_COLUMNS, "device"]
@@ -39,8 +39,8 @@ RUN_COLUMNS = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device"
                "peak_memory_mb", "batch_size", "prediction", "param_bytes", "optimizer_bytes", "activation_bytes",
                "max_epochs", "test_loss", "test_accuracy", "test_bpc", "state_size", "params_target", "chance",
                "clip", "weight_decay", "cell_options", "partial", "cell_plugin", "cell_plugin_version", "task_plugin",
-               "task_plugin_version", "extras", "params_mixer", "stop_reason", "backbone", "preset", "schedule",
-               "warmup_steps", "recipe"]
+               "task_plugin_version", "steps", "precision", "compile_seconds", "params_mixer", "stop_reason",
+               "backbone", "preset", "schedule", "warmup_steps", "recipe", "extras"]
 assert set(KEY_COLUMNS) <= set(RUN_COLUMNS)
 # What a file must hold to be read as a runs.csv (or a curves.csv, samples.csv) at all. Older files may lack
 # setting columns that were added later; readers fill them in blank.
@@ -52,8 +52,8 @@ SLICE_COLUMNS = ["schema_version", *KEY_COLUMNS, "split", "slice_name", "slice",
 DETAIL_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed"]
 # Columns read as text and as True/False; every other run column outside the key is a measured or set number.
 TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error", "prediction", "cell_options", "cell_plugin",
-                "cell_plugin_version", "task_plugin", "task_plugin_version", "stop_reason", "backbone", "preset",
-                "schedule", "recipe"]
+                "cell_plugin_version", "task_plugin", "task_plugin_version", "precision", "stop_reason", "backbone",
+                "preset", "schedule", "recipe"]
 BOOLEAN_COLUMNS = ["bidirectional", "step_ms_noisy", "partial"]
 # Figures a cell or measurement adds beyond the columns above, as one JSON object (blank: none). Readers give a dict.
 EXTRAS_COLUMN = "extras"

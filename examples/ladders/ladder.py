@@ -16,9 +16,8 @@ import argparse
 import shlex
 import subprocess
 import sys
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 
 def rung_command(task: str, run: dict, options: dict, out: Path) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from benchsuite.backends import EvalStats, StepStats
+from benchsuite.backends import EvalStats, HostStepTimer, StepStats
 
 
 class ScriptedSession:
@@ -40,6 +40,9 @@ class ScriptedSession:
 
     def infer(self, batch: int) -> int:
         return 1
+
+    def step_timer(self) -> HostStepTimer:
+        return HostStepTimer()
 
     def synchronize(self) -> None:
         pass

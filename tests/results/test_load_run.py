@@ -16,9 +16,9 @@ from benchsuite.results.load import load_runs
 from benchsuite.results.schema import BOOLEAN_COLUMNS, RUN_COLUMNS, TEXT_COLUMNS
 
 ROW = {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1, "bidirectional": False, "hidden_size": 4,
-       "lr": 0.1, "batch_size": None, "max_epochs": 2, "clip": None, "weight_decay": 0.0, "backbone": "stack",
-       "preset": None, "schedule": "constant", "warmup_steps": 0, "seed": 0, "device": "cpu", "status": "ok",
-       "final_loss": 1.25}
+       "lr": 0.1, "batch_size": None, "max_epochs": 2, "clip": None, "weight_decay": 0.0, "steps": None,
+       "backbone": "stack", "preset": None, "schedule": "constant", "warmup_steps": 0, "seed": 0, "device": "cpu",
+       "status": "ok", "final_loss": 1.25}
 
 
 def _text_rows(path: Path) -> list[dict[str, str]]:
@@ -113,7 +113,8 @@ def test_extras_that_are_not_a_json_object_are_bad_input(tmp_path) -> None:
     path = tmp_path / "runs.csv"
     with RunWriter(tmp_path) as writer:
         writer.append(ROW, [])
-    table = pandas.read_csv(path, dtype=str, keep_default_na=False).assign(extras="[1, 2]")
+    table = pandas.read_csv(path, dtype=str, keep_default_na=False)
+    table["extras"] = "[1, 2]"
     table.to_csv(path, index=False)
     with pytest.raises(BenchInputError, match=r"runs.csv, line 2: extras '\[1, 2\]' is not a JSON object"):
         load_runs(path)
