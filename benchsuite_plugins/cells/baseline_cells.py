@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from benchsuite import CellConfig, CellSpec, hookimpl
+from benchsuite import BenchInputError, CellConfig, CellSpec, hookimpl
 
 
 def build_mingru(config: CellConfig, expansion: float = 1.0) -> object:
@@ -30,9 +30,11 @@ def build_lru(config: CellConfig) -> object:
     return LRU(config.input_size, config.hidden_size, glu=not config.mixer)
 
 
-def build_transformer(config: CellConfig) -> object:
+def build_transformer(config: CellConfig, heads: int = 0) -> object:
     """`num_layers` blocks; `bidirectional=True` drops the causal mask (the suite keeps it off causal tasks).
     As a block backbone's mixer (`config.mixer`) each block is bare self-attention (`SelfAttention`).
+    `heads`: attention heads, a divisor of hidden_size (Zoology's MQAR uses 1, nanoGPT's CPU recipe 4); 0 takes
+    the most heads of at least 16 features.
 
     Layers and directions are wired as for every other cell (stacked; a second direction reads the sequence
     reversed and is concatenated), so outputs have torch's shapes and each block holds a single layer's parameters.
@@ -43,12 +45,17 @@ def build_transformer(config: CellConfig) -> object:
 
     from benchsuite.layers.torch_layers import build_layer
 
-    from .layers.transformer import SelfAttention, TransformerLayer
+    from .layers.transformer import SelfAttention, TransformerLayer, head_count
+
+    if heads < 0 or (heads and config.hidden_size % heads):
+        raise BenchInputError(f"transformer.heads: must divide hidden_size={config.hidden_size} (or be 0 for the "
+                              f"default, {head_count(config.hidden_size)} here), got {heads}")
+    heads = heads or head_count(config.hidden_size)
 
     def block(single: CellConfig, causal: bool) -> nn.Module:
         if config.mixer:  # a block backbone's mixer: attention alone, d -> d
-            return SelfAttention(single.hidden_size, causal=causal)
-        return TransformerLayer(single.input_size, single.hidden_size, causal=causal)
+            return SelfAttention(single.hidden_size, heads, causal=causal)
+        return TransformerLayer(single.input_size, single.hidden_size, heads, causal=causal)
 
     return build_layer(partial(block, causal=not config.bidirectional), config, native_variants=False)
 

@@ -32,10 +32,10 @@ class SelfAttention(nn.Module):
     the embedding once, and its blocks supply the norms and MLP), so a stack of blocks is a standard pre-norm
     Transformer. Returns (output, h_n) as nn.RNN does, h_n the output at the last step as TransformerLayer's."""
 
-    def __init__(self, size: int, causal: bool = True) -> None:
+    def __init__(self, size: int, heads: int, causal: bool = True) -> None:
         super().__init__()
         self.causal = causal
-        self.heads = head_count(size)
+        self.heads = heads
         self.qkv = nn.Linear(size, 3 * size)
         self.out_proj = nn.Linear(size, size)  # the residual branch's output (scaled by the block's init)
 
@@ -55,10 +55,10 @@ class TransformerLayer(nn.Module):
     accuracy by 0.05 to 0.1 in a trial run.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, causal: bool = True) -> None:
+    def __init__(self, input_size: int, hidden_size: int, heads: int, causal: bool = True) -> None:
         super().__init__()
         self.causal = causal
-        self.heads = head_count(hidden_size)
+        self.heads = heads
         self.embed = nn.Linear(input_size, hidden_size)
         self.embed_norm = nn.LayerNorm(hidden_size)
         self.attn_norm = nn.LayerNorm(hidden_size)
