@@ -133,6 +133,24 @@ def run_grid(repro: Reproduction, scale: str) -> Grid:
     return Grid(given, missing, axes)
 
 
+def with_user_task_options(repro: Reproduction, grid: Grid, user: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """The grid's `bench run` options with the task options the user gave (task -> key -> value) added: those the
+    reproduction asks of the user (`user_task_options`, e.g. the corpus's path) must be there, and none may change
+    what the protocol sets."""
+    merged = {task: dict(opts) for task, opts in grid.given.get("task_opts", {}).items()}
+    for task, opts in user.items():
+        for key, value in opts.items():
+            if key in merged.get(task, {}):
+                raise BenchInputError(f"--task-opt {task}.{key}: the {repro.name} protocol sets it "
+                                      f"({merged[task][key]}); a reproduction's protocol is fixed")
+            merged.setdefault(task, {})[key] = value
+    for dotted, what in repro.content.get("user_task_options", {}).items():
+        task, _, key = dotted.partition(".")
+        if key not in merged.get(task, {}):
+            raise BenchInputError(f"{repro.name} needs --task-opt {dotted}=FILE: {what}")
+    return {**grid.given, "task_opts": merged} if merged else dict(grid.given)
+
+
 def command_line(grid: Grid) -> str:
     """`bench run ...` for the grid (keys no option expresses yet shown as the flags they would be)."""
     parts = ["bench run"]
@@ -142,6 +160,8 @@ def command_line(grid: Grid) -> str:
             parts += [f"{flag} {owner}.{key}={raw}" for owner, opts in value.items() for key, raw in opts.items()]
         elif name == "backbone_opts":
             parts += [f"{flag} {key}={raw}" for key, raw in value.items()]
+        elif isinstance(value, bool):
+            parts.append(flag if value else f"--no-{flag[2:]}")
         else:
             parts.append(f"{flag} {','.join(map(str, value)) if isinstance(value, list) else value}")
     return " ".join(parts)
