@@ -62,7 +62,8 @@ def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: boo
              if ctx.get_parameter_source(key) is not ParameterSource.DEFAULT}
     # the user's task options (e.g. the corpus's path) join the protocol's, never replace them
     user = OPTIONS["task_opts"].parse(given.pop("task_opts", ()), OPTIONS["task_opts"].flag_name)
-    args = {} if resume else {**repro.with_user_task_options(reproduction, grid, user), **given}
+    # resuming, the run folder holds the protocol; only where and how it runs may change (e.g. --executor)
+    args = given if resume else {**repro.with_user_task_options(reproduction, grid, user), **given}
     from ..report.progress import run_progress
     from ..sweep import choose_options, run_options
 

@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from benchsuite import CellConfig, get_cell
+from benchsuite import BenchInputError, CellConfig, get_cell
 from benchsuite_plugins.cells.layers.lru import LRU, R_MAX, R_MIN
 from benchsuite_plugins.cells.layers.min_rnn import MinGRU, MinLSTM
 from benchsuite_plugins.cells.layers.scan import CHUNK
@@ -70,6 +70,27 @@ def test_transformer_mask_hides_the_future_unless_bidirectional(num_layers, bidi
         assert earlier > 1e-3, "without the mask, earlier steps must see the later input"
     else:
         assert earlier == 0.0, f"a causal block's earlier outputs moved by {earlier:.3g}"
+
+
+@pytest.mark.parametrize("heads", [1, 4])
+def test_transformer_heads_split_attention_as_written_by_hand(heads):
+    torch.manual_seed(0)
+    width, steps = 16, 7
+    mixer = get_cell("transformer").build(CellConfig(width, width, mixer=True), heads=heads).eval()
+    attention = mixer[0] if isinstance(mixer, torch.nn.Sequential) else mixer
+    x = torch.randn(BATCH, steps, width)
+    q, k, v = (part.view(BATCH, steps, heads, -1).transpose(1, 2) for part in attention.qkv(x).chunk(3, dim=-1))
+    scores = q @ k.transpose(-1, -2) / math.sqrt(width // heads)
+    scores = scores.masked_fill(torch.ones(steps, steps).triu(1).bool(), float("-inf"))  # step t reads <= t
+    expected = attention.out_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(BATCH, steps, width))
+    with torch.no_grad():
+        assert torch.allclose(mixer(x)[0], expected, atol=1e-5)
+
+
+def test_transformer_heads_must_divide_the_width():
+    with pytest.raises(BenchInputError, match=r"transformer.heads: must divide hidden_size=16 \(or be 0 for the "
+                                              r"default, 1 here\), got 3"):
+        get_cell("transformer").build(CellConfig(16, 16, mixer=True), heads=3)
 
 
 def test_lru_initialisation_follows_the_paper():
