@@ -3,7 +3,11 @@
 Each reproduction is a TOML file in protocols/ (shipped with the package): its source, one protocol per scale
 (`paper`: the published one; `cpu`: a stated smaller one for a 2-core machine; `smoke`, where present: a minute,
 for CI), the published figures (tagged V/A/R: verified, quoted, recalled), the paper's aggregation and the claims,
-each a threshold. `run_grid` turns a protocol into the options of an ordinary `bench run`; `write_report` reads the
+each a threshold. A protocol's keys are `bench run` options (some under the paper's name, e.g. `width`, `lrs`),
+tables of task, cell and block-recipe options (`task_options`, `cell_options`, `backbone_options`), or descriptive
+keys no option expresses (listed as missing). `user_task_options` names what the user must give (a corpus's path).
+Published figures and claims may be given per setting (`width`, `num_layers`: `setting`, `where`); a claim with
+`over_settings` takes the best of its settings. `run_grid` turns a protocol into the options of an ordinary `bench run`; `write_report` reads the
 finished run folder back and writes repro.md and repro.csv: per claim, the published figure, ours aggregated the
 paper's way, ours as mean ± std over seeds, a verdict, and every difference from the paper's protocol.
 """
@@ -45,9 +49,8 @@ TASK_OPTION_KEYS = {
 TABLE_OPTIONS = {"cell_options": ("cell_opts", lambda value: {cell: {key: str(raw) for key, raw in opts.items()}
                                                               for cell, opts in value.items()}),
                  "backbone_options": ("backbone_opts", lambda value: {key: str(raw) for key, raw in value.items()})}
-# Keys that describe the protocol without being an option: Adam is AdamW at weight decay 0, and the stack
-# backbone is what every run builds until a backbone option exists.
-DESCRIPTIVE = {"optimizer": ("adam", "adamw"), "backbone": ("stack",)}
+# Keys that describe the protocol without being an option: Adam is AdamW at weight decay 0 (--weight-decay).
+DESCRIPTIVE = {"optimizer": ("adam", "adamw")}
 # A run's figure where the aggregation names no test-length sweep: the runs.csv column holding it.
 FIGURE_COLUMNS = {"accuracy": "test_accuracy", "val_loss": "valid_loss"}
 TABLES = ("task_opts", "cell_opts", "backbone_opts")  # options that are tables of settings, never grid axes
@@ -116,7 +119,7 @@ def run_grid(repro: Reproduction, scale: str) -> Grid:
         elif key in TABLE_OPTIONS:
             option, convert = TABLE_OPTIONS[key]
             given[option] = convert(value)
-        elif key in DESCRIPTIVE and value in DESCRIPTIVE[key] and key not in OPTIONS:
+        elif key in DESCRIPTIVE and value in DESCRIPTIVE[key]:
             continue
         elif OPTION_FOR_KEY.get(key, key) in OPTIONS:
             given[OPTION_FOR_KEY.get(key, key)] = value
