@@ -282,15 +282,15 @@ def aggregate(repro: Reproduction, runs: pandas.DataFrame) -> dict[str, Any]:
 
 def best_setting(how: str, groups: list[tuple[dict[str, Any], dict[str, Any], tuple[float | None, str]]]
                  ) -> tuple[dict[str, Any], dict[str, Any], tuple[float | None, str]]:
-    """The claims' `over_settings`: one (setting, ours, published) for the best of `groups`, ours from the best
-    measured setting (over all their runs), the published figure the best the paper gives among them."""
+    """The claims' `over_settings`: one (setting, ours, published) for the best of `groups`, ours (and its run
+    count, which the verdict needs) from the best measured setting, the published figure the best the paper gives
+    among them."""
     pick = {"max": max, "min": min}[how]
     measured = [group for group in groups if group[1]["ours"] is not None]
     ours = pick(measured, key=lambda group: group[1]["ours"])[1] if measured else groups[0][1]
     published = [group[2] for group in groups if group[2][0] is not None]
     label = f"{how} over {', '.join(_setting_label(group[0]) for group in groups)}"
-    return ({"label": label}, {**ours, "runs": sum(group[1]["runs"] for group in groups)},
-            pick(published, key=lambda item: item[0]) if published else (None, ""))
+    return ({"label": label}, ours, pick(published, key=lambda item: item[0]) if published else (None, ""))
 
 
 def _verdict(row: dict[str, Any], claim: Mapping[str, Any], rule: Mapping[str, Any]) -> tuple[str, str]:
