@@ -3,8 +3,8 @@
 Sources (see the literature notes, section A): the default is the minLM / minRNNs recipe (RMSNorm, GELU MLP x4,
 untied bias-free head, no dropout, torch's default initialisation); `zoology` is Zoology's MQAR model (LayerNorm,
 no MLP, tied head, embedding and attention dropout 0.1, N(0, 0.02) init with residual outputs scaled, learned
-positions for attention); `nanogpt` is nanoGPT's GPT with bias=False (LayerNorm without bias, GELU x4, tied head, the same init,
-learned positions); `mad` is MAD's LanguageModel (RMSNorm, SwiGLU, untied biased head).
+positions for attention); `nanogpt` is nanoGPT's GPT with bias=False (LayerNorm without bias, GELU x4, tied head,
+the same init, learned positions); `mad` is MAD's LanguageModel (RMSNorm, SwiGLU, untied biased head).
 Backend-neutral and light: planning reads it without importing torch.
 """
 from __future__ import annotations
