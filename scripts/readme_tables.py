@@ -149,7 +149,8 @@ def main() -> None:
         current = marked_tables(README.read_text(encoding="utf-8"))
         stale = [name for name, body in marked_tables(readme).items() if current[name] != body]
         if stale:
-            sys.exit(f"README.md tables differ from their scripts: {', '.join(stale)} (python scripts/readme_tables.py)")
+            sys.exit(f"README.md tables differ from their scripts: {', '.join(stale)} "
+                     "(python scripts/readme_tables.py rewrites them)")
         return
     README.write_text(readme, encoding="utf-8")
 

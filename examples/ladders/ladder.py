@@ -47,7 +47,8 @@ def test_accuracy_table(ladders: list[tuple[str, list[dict]]], out: Path) -> str
     lines, cells = [], None
     for task, rungs in ladders:
         for rung in rungs:
-            runs = pandas.concat(pandas.read_csv(path) for path in sorted((out / task / rung["name"]).glob("*/runs.csv")))
+            files = sorted((out / task / rung["name"]).glob("*/runs.csv"))
+            runs = pandas.concat(pandas.read_csv(path) for path in files)
             means = runs.groupby("cell", sort=False)["test_accuracy"].mean()
             cells = cells or list(means.index)
             label = f"{rung['name']} ({rung_setting(rung)}; chance {runs['chance'].iloc[0]:.2f})"

@@ -39,8 +39,10 @@ PROGRAMS = ("bench", ".venv/bin/bench", "python", ".venv/bin/python", "../.venv/
 # `results/<run-id>` is no placeholder: it stands for the run its block made last.
 PLACEHOLDER = re.compile(r"[\[|]|\.\.|(?<![\w.-])[A-Z][A-Z_]*(?![\w.-])|<(?!run-id>)[a-z-]+>")
 REPO_FILE = re.compile(r"^[\w./-]+\.(py|sh|toml|md)$")
-# The size a test affords: one epoch, flags on top of the README's (a later flag wins).
-TINY = ["--epochs", "1"]
+# The size a test affords: one epoch and one seed, flags on top of the README's (a later flag wins); the columns of a
+# run's printed table that they change.
+TINY = ["--epochs", "1", "--seeds", "0"]
+TINY_COLUMNS = {"epochs", "seed"}
 # Cheap enough to run whole, and what follows them in the README shows what the trained model does.
 AS_WRITTEN = {"bench run --tasks ship --cells gru --save-models"}
 STAND_IN_TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 40
@@ -192,10 +194,30 @@ def test_each_block_of_bench_commands_runs_in_order(block: int, tmp_path: Path, 
             shown = [line.split() for line in command.output if line.strip() and not line.startswith(("results:",
                                                                                                           "report:"))]
             printed = [line.split() for line in result.stdout.splitlines()[:len(shown)]]
-            keys = shown[0].index("params") + 1  # the columns before the measured figures
-            assert [row[:keys] for row in printed] == [row[:keys] for row in shown], result.stdout
+            assert printed[0] == shown[0], result.stdout
+            keys = [index for index, column in enumerate(shown[0][:shown[0].index("params") + 1])
+                    if column not in TINY_COLUMNS]  # the row's key and parameter count, not its measured figures
+            assert [[row[index] for index in keys] for row in printed[1:]] == \
+                   [[row[index] for index in keys] for row in shown[1:]], result.stdout
         if command.output and command.words[1] == "sample" and "--temperature 0" in command.text:
             assert result.stdout.strip() == "\n".join(command.output).strip()
+
+
+def quick(command: Command) -> bool:
+    """Trains nothing and needs no run folder; a bare `bench` is the program's name in prose."""
+    leaf, words = leaf_command(command.words)
+    return (command.concrete and len(command.words) > 1 and leaf.name not in ("run", "sample", "best")
+            and not any(param.required for param in leaf.params))
+
+
+@pytest.mark.parametrize("text", [pytest.param(text, marks=[pytest.mark.slow] if "--check" in text else [])
+                                  for text in sorted({command.text for command in BENCH
+                                                      if command.block is None and quick(command)})])
+def test_each_quick_command_in_the_prose_runs(text: str, tmp_path: Path, monkeypatch):
+    """`bench --help`, `bench list` and the like: exit 0."""
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*Command(text, (), None).words[1:])
+    assert result.exit_code == 0, (text, result.output)
 
 
 def test_the_files_a_command_names_exist():
