@@ -300,3 +300,26 @@ def test_the_check_mode_names_a_stale_table(tmp_path: Path):
     assert stale.returncode == 1 and "ladder-scoreboard" in stale.stderr, stale.stderr
     subprocess.run(check[:-1], check=True, timeout=120)  # rewrite
     assert (copy / "README.md").read_text(encoding="utf-8") == README
+
+
+def test_the_ladder_table_is_rendered_from_the_ladder_runs(tmp_path: Path):
+    """From run folders laid out as ladder.py writes them (`--out DIR`: DIR/TASK/RUNG/RUN/runs.csv), the table has the
+    README's layout, each figure the mean over the runs' seeds and the rung's chance in its label."""
+    import pandas
+
+    tables = load_tables()
+    header, labels = tables.ladder_layout()
+    cells = header[2:]
+    for row, (task, rung, _) in enumerate(labels):
+        for seed in (0, 1):  # two runs of a rung, one seed each: the figure is their mean
+            folder = tmp_path / task / rung / f"run-{seed}"
+            folder.mkdir(parents=True)
+            pandas.DataFrame({"cell": cells, "seed": seed, "chance": 0.25,
+                              "test_accuracy": [(row + column + seed) / 100 for column in range(len(cells))]}
+                             ).to_csv(folder / "runs.csv", index=False)
+    table = tables.TABLES["ladder"].render(tmp_path)
+    assert tables.ladder_table_layout(table) == (header, labels)
+    rows = tables.markdown_rows(table)[1:]
+    assert [row[1].endswith("; chance 0.25)") for row in rows] == [True] * len(labels)
+    assert [[float(value) for value in row[2:]] for row in rows] == \
+           [[(index + column + 0.5) / 100 for column in range(len(cells))] for index in range(len(labels))]
