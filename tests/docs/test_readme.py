@@ -273,6 +273,24 @@ def test_every_marked_table_is_registered_and_names_its_command():
         assert f"`{table.command}`" in before, f"the command of table {name} is not given above it"
 
 
+def figure_tables() -> list[tuple[int, str]]:
+    """(offset, first line) of each markdown table in the README with a cell that is a figure alone."""
+    figure = re.compile(r"-?\d*\.\d+( ± \d*\.\d+)?|\[-?\d*\.\d+, -?\d*\.\d+\]")
+    unfenced = FENCE.sub(lambda match: " " * len(match[0]), README)  # offsets kept
+    tables = re.finditer(r"(?m)^ *\|.*\|\n(?: *\|.*\|\n)+", unfenced)
+    return [(table.start(), table[0].splitlines()[0].strip()) for table in tables
+            if any(figure.fullmatch(cell.strip()) for cell in table[0].replace("\n", "|").split("|"))]
+
+
+def test_every_figure_table_names_the_command_that_made_it():
+    """A command (`bench ...`, `python ...`, `pytest ...`) stands in the 1,200 characters before each figure table."""
+    command = re.compile(r"(?:`|^)(?:[A-Za-z_]+=\S+ )*(?:bench|python|pytest|\.venv/bin/\w+)\s", re.M)
+    tables = figure_tables()
+    assert len(tables) >= 7  # the example's is a console block, not a markdown table
+    for start, header in tables:
+        assert command.search(README[max(0, start - 1200):start]), f"no command before the table {header}"
+
+
 @pytest.mark.parametrize("name", [name for name, table in load_tables().TABLES.items() if table.derive])
 def test_a_derived_table_is_what_its_script_renders(name: str):
     tables = load_tables()
