@@ -1,15 +1,19 @@
-"""The README is true as written: every command it shows runs or parses, and every figure table is its script's.
+"""The README is true as written: every command it shows runs or parses, and every figure table says what made it.
 
 Commands: each line of a fenced block that starts with a program (`$ ` lines where a block shows output), joined over
-`\\` and split at `&&`, and each inline `bench ...` span. A `bench` command without placeholders runs in a
-temporary folder, in its block's order (`results/<run-id>` is the run the block made last), a `bench run` at
-TINY size unless it is in AS_WRITTEN; one with placeholders (`RUN_DIR`, `[--flag ...]`, `a|b`) must name a command
-and only flags it has. Programs other than `bench` are not run (setup, pytest, Ray, downloads): the files they name
-must exist, and `ray` must know their flags. A downloaded file is stood in for by a small one of the same name.
+`\\` and split at `&&`, and each inline command span. Every `bench` command must name a command and only flags it has,
+placeholders (`RUN_DIR`, `[--flag ...]`, `a|b`) and all; one without placeholders must parse with click as written.
+A fenced block's `bench` commands also run, in order, in a temporary folder (`results/<run-id>` is the run the block
+made last; a `bench run` at TINY size unless it is in AS_WRITTEN), and output shown under a command is checked; in
+prose, those that train nothing (`bench --help`, `bench list`) run. Other programs are not run (setup, pytest, Ray,
+downloads): the files they name must exist, and `ray` must know their flags; a download is stood in for by a small
+file of the same name.
 
-Tables: a table made by a script lies between `<!-- table: NAME -->` and `<!-- /table -->`, NAME registered in
-scripts/readme_tables.py's TABLES (that file says how). To add one: write its generator there, add it to TABLES,
-wrap the README's table in the markers with its command beside it, and run `python scripts/readme_tables.py`.
+Tables: every markdown table of figures has the command that made it just above it. A table a script writes lies
+between `<!-- table: NAME -->` and `<!-- /table -->`, NAME registered in scripts/readme_tables.py's TABLES. To add one:
+write its generator there (`derive` from committed text, checked whole; or `layout`/`labels`/`render` for a measured
+one, checked for its columns and rows), add it to TABLES, wrap the README's table in the markers with the command
+above it, and run `python scripts/readme_tables.py`.
 """
 from __future__ import annotations
 
