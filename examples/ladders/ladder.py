@@ -48,6 +48,9 @@ def test_accuracy_table(ladders: list[tuple[str, list[dict]]], out: Path) -> str
     for task, rungs in ladders:
         for rung in rungs:
             files = sorted((out / task / rung["name"]).glob("*/runs.csv"))
+            if not files:
+                print(f"error: no runs.csv under {out / task / rung['name']}: run that rung first", file=sys.stderr)
+                sys.exit(2)
             runs = pandas.concat(pandas.read_csv(path) for path in files)
             means = runs.groupby("cell", sort=False)["test_accuracy"].mean()
             cells = cells or list(means.index)
