@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from benchsuite import BenchInputError, CellConfig, get_cell
+from benchsuite import CellConfig, get_cell
 from benchsuite_plugins.cells.layers.lru import LRU, R_MAX, R_MIN
 from benchsuite_plugins.cells.layers.min_rnn import MinGRU, MinLSTM
 from benchsuite_plugins.cells.layers.scan import CHUNK
@@ -72,27 +72,6 @@ def test_transformer_mask_hides_the_future_unless_bidirectional(num_layers, bidi
         assert earlier == 0.0, f"a causal block's earlier outputs moved by {earlier:.3g}"
 
 
-@pytest.mark.parametrize("heads", [1, 4])
-def test_transformer_heads_split_attention_as_written_by_hand(heads):
-    torch.manual_seed(0)
-    width, steps = 16, 7
-    mixer = get_cell("transformer").build(CellConfig(width, width, mixer=True), heads=heads).eval()
-    attention = mixer[0] if isinstance(mixer, torch.nn.Sequential) else mixer
-    x = torch.randn(BATCH, steps, width)
-    q, k, v = (part.view(BATCH, steps, heads, -1).transpose(1, 2) for part in attention.qkv(x).chunk(3, dim=-1))
-    scores = q @ k.transpose(-1, -2) / math.sqrt(width // heads)
-    scores = scores.masked_fill(torch.ones(steps, steps).triu(1).bool(), float("-inf"))  # step t reads <= t
-    expected = attention.out_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(BATCH, steps, width))
-    with torch.no_grad():
-        assert torch.allclose(mixer(x)[0], expected, atol=1e-5)
-
-
-def test_transformer_heads_must_divide_the_width():
-    with pytest.raises(BenchInputError, match=r"transformer.heads: must divide hidden_size=16 \(or be 0 for the "
-                                              r"default, 1 here\), got 3"):
-        get_cell("transformer").build(CellConfig(16, 16, mixer=True), heads=3)
-
-
 def test_lru_initialisation_follows_the_paper():
     torch.manual_seed(0)
     layer = LRU(INPUT, HIDDEN, state_size=4000)
@@ -111,3 +90,30 @@ def test_lru_counts_complex_weights_as_two_real_scalars():
     by_hand = 3 * n + 2 * n * i + 2 * h * n + h * i + (h * 2 * h + 2 * h)  # nu, theta, gamma; B; C; D; GLU
     assert sum(p.numel() for p in layer.parameters()) == by_hand
     assert all(not p.is_complex() for p in layer.parameters())
+
+
+@pytest.mark.parametrize("heads", [1, 2, 4])
+def test_transformer_mixer_with_heads_is_torchs_multihead_attention(heads: int) -> None:
+    d, time = 8, 5
+    torch.manual_seed(0)
+    attention = get_cell("transformer").build(CellConfig(d, d, mixer=True), heads=heads).eval()
+    # A hand count: the fused query/key/value matrix d x 3d and its bias, the output matrix d x d and its bias;
+    # heads split these matrices, they add none.
+    assert sum(p.numel() for p in attention.parameters()) == d * 3 * d + 3 * d + d * d + d
+    reference = torch.nn.MultiheadAttention(d, heads, batch_first=True).eval()
+    with torch.no_grad():
+        reference.in_proj_weight.copy_(attention.qkv.weight)
+        reference.in_proj_bias.copy_(attention.qkv.bias)
+        reference.out_proj.weight.copy_(attention.out_proj.weight)
+        reference.out_proj.bias.copy_(attention.out_proj.bias)
+    x = torch.randn(BATCH, time, d)
+    future = torch.triu(torch.ones(time, time, dtype=torch.bool), diagonal=1)  # True: may not attend
+    expected, _ = reference(x, x, x, attn_mask=future, need_weights=False)
+    output, _ = attention(x)
+    torch.testing.assert_close(output, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_transformer_refuses_heads_that_do_not_divide_the_hidden_size() -> None:
+    spec = get_cell("transformer")
+    assert spec.constraint(CellConfig(4, 12), heads=4) == ""
+    assert "multiple of heads (5)" in spec.constraint(CellConfig(4, 12), heads=5)
