@@ -1,0 +1,56 @@
+"""A run's memory does not grow with its epochs (issue 29: 1M epochs of a 90-parameter model held 3.2 GB of curve
+points and step samples until its row ended): curves and step samples are thinned to a bounded count, while
+time-to-target, the step-time spread and the last epoch stay exact."""
+from __future__ import annotations
+
+import statistics
+import tracemalloc
+
+from benchsuite.measurement.measure import measure
+from helpers.sessions import ScriptedSession
+
+TARGET = 0.9
+
+
+def peak_bytes(epochs: int, reached_at: int) -> tuple[int, object]:
+    """The peak memory `measure` allocates for a run of `epochs` whose accuracy reaches TARGET at `reached_at`."""
+    script = [0.5] * (reached_at - 1) + [0.95] * (epochs - reached_at + 1)
+    session = ScriptedSession(script)
+    tracemalloc.start()
+    try:
+        measured = measure(session, epochs, None, TARGET)
+        return tracemalloc.get_traced_memory()[1], measured
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_does_not_grow_with_epochs() -> None:
+    short, _ = peak_bytes(2_000, 1_500)
+    long, measured = peak_bytes(40_000, 31_234)
+    per_epoch = (long - short) / 38_000
+    # One step per epoch: eight bytes for its time, and a few for its epoch's step count; was ~1.5 kB.
+    assert per_epoch < 64, per_epoch
+    assert measured.fields["epochs"] == 40_000
+
+
+def test_a_long_run_keeps_its_figures_exact_and_its_curve_thinned() -> None:
+    epochs, reached_at = 40_000, 31_234
+    _, measured = peak_bytes(epochs, reached_at)
+    assert measured.fields["epochs_to_target"] == reached_at  # not the next epoch a thinned curve kept
+    curve_epochs = sorted({point["epoch"] for point in measured.curve})
+    assert curve_epochs[0] == 1 and curve_epochs[-1] == epochs  # the first and the last epoch are always kept
+    assert 1_000 <= len(curve_epochs) <= 2_100
+    steps = [sample for sample in measured.samples if sample["metric"] == "step_ms"]
+    assert 5_000 <= len(steps) <= 20_100
+    assert steps[0]["sample"] == 1 and steps[0]["warmup"] and steps[-1]["sample"] == epochs
+    assert all(sample["epoch"] == sample["sample"] for sample in steps)  # one step per epoch: step n is in epoch n
+    # The spread is over every step, not the kept samples: the kept ones' median is close, not necessarily equal.
+    kept_median = statistics.median(sample["value"] for sample in steps if not sample["warmup"])
+    assert abs(measured.fields["step_ms_median"] - kept_median) < 0.5 * kept_median
+
+
+def test_a_short_run_keeps_every_epoch_and_step() -> None:
+    _, measured = peak_bytes(300, 120)
+    assert sorted({point["epoch"] for point in measured.curve}) == list(range(1, 301))
+    assert [sample["sample"] for sample in measured.samples if sample["metric"] == "step_ms"] == list(range(1, 301))
+    assert measured.fields["epochs_to_target"] == 120
