@@ -12,30 +12,34 @@ from helpers.sessions import ScriptedSession
 TARGET = 0.9
 
 
-def peak_bytes(epochs: int, reached_at: int) -> tuple[int, object]:
-    """The peak memory `measure` allocates for a run of `epochs` whose accuracy reaches TARGET at `reached_at`."""
-    script = [0.5] * (reached_at - 1) + [0.95] * (epochs - reached_at + 1)
-    session = ScriptedSession(script)
+def session_reaching(epochs: int, reached_at: int) -> ScriptedSession:
+    """A run of `epochs` one-step epochs whose accuracy reaches TARGET at epoch `reached_at`."""
+    return ScriptedSession([0.5] * (reached_at - 1) + [0.95] * (epochs - reached_at + 1))
+
+
+def peak_bytes(epochs: int) -> int:
+    """The peak memory `measure` allocates for a run of `epochs` (what it imports on first use left out)."""
+    measure(session_reaching(10, 5), 10, None, TARGET)
+    session = session_reaching(epochs, epochs // 2)
     tracemalloc.start()
     try:
-        measured = measure(session, epochs, None, TARGET)
-        return tracemalloc.get_traced_memory()[1], measured
+        measure(session, epochs, None, TARGET)
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
 def test_memory_does_not_grow_with_epochs() -> None:
-    short, _ = peak_bytes(2_000, 1_500)
-    long, measured = peak_bytes(40_000, 31_234)
-    per_epoch = (long - short) / 38_000
-    # One step per epoch: eight bytes for its time, and a few for its epoch's step count; was ~1.5 kB.
-    assert per_epoch < 64, per_epoch
-    assert measured.fields["epochs"] == 40_000
+    # Both runs are long enough to be thinned: what grows is a few eight-byte numbers per step and epoch (its time,
+    # its epoch's end) and a curve point now and then; it was 1.1 kB an epoch.
+    per_epoch = (peak_bytes(36_000) - peak_bytes(12_000)) / 24_000
+    assert per_epoch < 100, per_epoch
 
 
 def test_a_long_run_keeps_its_figures_exact_and_its_curve_thinned() -> None:
     epochs, reached_at = 40_000, 31_234
-    _, measured = peak_bytes(epochs, reached_at)
+    measured = measure(session_reaching(epochs, reached_at), epochs, None, TARGET)
+    assert measured.fields["epochs"] == epochs
     assert measured.fields["epochs_to_target"] == reached_at  # not the next epoch a thinned curve kept
     curve_epochs = sorted({point["epoch"] for point in measured.curve})
     assert curve_epochs[0] == 1 and curve_epochs[-1] == epochs  # the first and the last epoch are always kept
@@ -50,7 +54,7 @@ def test_a_long_run_keeps_its_figures_exact_and_its_curve_thinned() -> None:
 
 
 def test_a_short_run_keeps_every_epoch_and_step() -> None:
-    _, measured = peak_bytes(300, 120)
+    measured = measure(session_reaching(300, 120), 300, None, TARGET)
     assert sorted({point["epoch"] for point in measured.curve}) == list(range(1, 301))
     assert [sample["sample"] for sample in measured.samples if sample["metric"] == "step_ms"] == list(range(1, 301))
     assert measured.fields["epochs_to_target"] == 120
