@@ -19,7 +19,15 @@ from .execution.job import JobOutcome, JobRequest, one_line_error
 from .measurement.environment import collect_meta, thread_count
 from .planning.capacity import matched_hidden
 from .planning.cells import check_cell_options_target, convert_cell_options
-from .planning.grid import HiddenFor, Job, check_task_options_target, device_name, plan_task, resolve_device
+from .planning.grid import (
+    HiddenFor,
+    Job,
+    check_grid_size,
+    check_task_options_target,
+    device_name,
+    plan_task,
+    resolve_device,
+)
 from .planning.options import RunOptions, options_record
 from .planning.resume import resume_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
@@ -130,6 +138,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     cells = [registry.cell(name) for name in (options.cells or registry.cells)]
     check_task_options_target(options, registry.tasks)
     check_cell_options_target(options.cell_opts, [cell.name for cell in cells], registry.cells)
+    check_grid_size(options, len(cells), {name: registry.task(name).causal for name in options.tasks})
     device = resolve_device(options.device)
     check_precision(options.precision, device)
     executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input

@@ -38,6 +38,7 @@ from .parsers import (
 # Limits on values that would otherwise crash or hang the process rather than fail one row.
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding, the narrowest a backend accepts
 MAX_LAYERS = 64  # a cell is built in the driver without --isolate, where nothing can stop a hung constructor
+MAX_PARAMS = 10**7  # --params: each hidden size its search tries builds the whole model (at 10^8: minutes, gigabytes)
 THREADS_PER_CPU = 4  # torch's thread pool crashes (even segfaults) far beyond the machine's cores
 DEVICE_CHOICES = ("cpu", "cuda", "auto")
 PRECEDENCE = "command line > cell defaults > task defaults > suite defaults"
@@ -147,6 +148,10 @@ def _non_negative_int(value: Any, flag: str) -> int:
 
 def _seeds(value: Any, flag: str) -> tuple[int, ...]:
     return parse_ints(value, flag, minimum=0, maximum=MAX_SEED, why="what every backend's seeding accepts")
+
+
+def _params(value: Any, flag: str) -> int:
+    return positive_int(value, flag, maximum=MAX_PARAMS, why="sizing a larger model builds models for minutes")
 
 
 def _threads(value: Any, flag: str) -> int:
@@ -272,7 +277,8 @@ class RunOptions:
         "rows say why each run stopped.", _flag, FLAG, resume=Resume.FIXED), False)
     params: int | None = declared(Option(
         "--params", "Matched capacity: each cell variant gets the hidden size whose whole model (embedding, norms, "
-        "MLPs and head included) has the parameter count closest to this (instead of --hidden).", positive_int, WHOLE))
+        "MLPs and head included) has the parameter count closest to this, at most 10^7 (instead of --hidden).", _params,
+        WHOLE))
     seeds: tuple[int, ...] = declared(Option(
         "--seeds", "Comma-separated seeds from 0 to 2^32-1; one row per seed.", _seeds, WHOLE, listed=True), (0,))
     device: str = declared(Option(  # its resolved value is checked against the run's in results/resume.prepare_resume

@@ -143,7 +143,8 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _load_file(path: Path) -> ModuleType:
+def load_plugin_file(path: Path) -> ModuleType:
+    """A loose plugin file, imported as `--plugins-dir` imports each of its files."""
     module_name = f"benchsuite_loose_{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
@@ -179,7 +180,7 @@ def plugin_sources(plugins_dir: str | None = None) -> list[PluginSource]:
         folder = Path(plugins_dir)
         if not folder.is_dir():
             raise BenchInputError(f"--plugins-dir {plugins_dir!r} is not a folder")
-        sources += [PluginSource(path.stem, str(path), "", functools.partial(_load_file, path))
+        sources += [PluginSource(path.stem, str(path), "", functools.partial(load_plugin_file, path))
                     for path in sorted(folder.glob("*.py"))]
     return sources
 
