@@ -197,7 +197,8 @@ def format_best(runs: pandas.DataFrame, fmt: str, selection_metrics: Mapping[str
         return table.merge(board[[*SCORED_CELL, "score", "rank"]], on=SCORED_CELL, how="left").to_csv(index=False)
     if fmt == "md":
         return "\n".join(tuned_markdown(runs, selection_metrics)) + "\n"
-    lines = [*_aligned_section("tuned", tuned_rows(table, runs)), "", *_aligned_section("scoreboard", scoreboard_rows(board))]
+    lines = [*_aligned_section("tuned", tuned_rows(table, runs)), "",
+             *_aligned_section("scoreboard", scoreboard_rows(board))]
     result = aggregate(runs, selection_metrics)
     if result.refused:
         lines += ["", f"no aggregate scores: {result.refused}"]

@@ -89,7 +89,8 @@ def _specs_of_file(path: Path, kind: str) -> list[Any]:
 
 
 def check_cell(spec: CellSpec | str | PluginFile, seed: int = 0, **options: Any) -> None:
-    """Check a cell (a spec, a registered name, or every cell of a loose plugin file) on a tiny config, for 1 and 2 layers and both directions, as the suite will build it.
+    """Check a cell (a spec, a registered name, or every cell of a loose plugin file) on a tiny config, for 1 and 2
+    layers and both directions, as the suite will build it.
 
     Checks: the (output, h_n) shapes (h_n may be None; a returned state must be real and shaped as torch's);
     output finite; the same input gives the same output twice; changing one sample leaves the others' outputs
