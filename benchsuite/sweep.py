@@ -176,9 +176,11 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
 
 
 def resume_command(run_dir: Path, options: RunOptions) -> str:
-    """The command that finishes this run (a resume loads plugin files only from a --plugins-dir given again)."""
+    """The command that finishes this run (a resume loads plugin files only from a --plugins-dir, and reaches a
+    cluster only at a --ray-address, given again)."""
     plugins = f" --plugins-dir {shlex.quote(options.plugins_dir)}" if options.plugins_dir else ""
-    return f"bench run --resume {shlex.quote(str(run_dir))}{plugins}"
+    cluster = f" --ray-address {shlex.quote(options.ray_address)}" if options.ray_address else ""
+    return f"bench run --resume {shlex.quote(str(run_dir))}{plugins}{cluster}"
 
 
 def _finished_rows(run_dir: Path) -> int:

@@ -8,8 +8,9 @@ decay, which are part of every row's key, --params, seeds, timeout, executor and
 plugins-dir); rows new to the grid are run, rows already `ok` are kept, rows outside the (narrowed) grid are kept
 whatever their status.
 Naming an executor again (`--executor`, `--isolate`) replaces the recorded executor and its Ray settings as a whole.
-A run that loaded plugin files needs --plugins-dir again: a resume never loads code named only by meta.json, which
-anyone who can write the folder can edit. Options that change what a row measures without showing in its key (task
+A run that loaded plugin files needs --plugins-dir again, and one that used a Ray cluster --ray-address (or another
+--executor): a resume never loads code nor reaches a cluster named only by meta.json, which anyone who can write the
+folder can edit. Options that change what a row measures without showing in its key (task
 and cell options, target, threads, the device) must stay as they were, or the table would mix incomparable rows:
 changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own
 parent (the command repeated with --resume added).
@@ -172,6 +173,10 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
                               "A resume runs no code named only by the run's meta.json: pass --plugins-dir "
                               f"{stored['plugins_dir']} again if you trust that folder")
     stored = {**stored, "plugins_dir": None}
+    if stored.get("ray_address") and not any(name in given for name in ("executor", "isolate", "ray_address")):
+        raise BenchInputError(f"--resume {run_dir}: the run used the Ray cluster at {stored['ray_address']}. A "
+                              "resume connects to no cluster named only by the run's meta.json: pass --ray-address "
+                              f"{stored['ray_address']} again if you trust that cluster, or choose an --executor")
     if any(name in given for name in ("executor", "isolate")):
         stored = {name: value for name, value in stored.items() if name not in EXECUTOR_CHOICE}
     original, merged = options_from_record(stored), options_from_record({**stored, **given})

@@ -100,3 +100,33 @@ def test_exit_code_is_zero_when_every_row_is_ok_or_skipped(tmp_path, bench):
     assert result.exit_code == 0, result.output
     statuses = sorted(row["status"] for row in read_csv_rows(only_run_dir(tmp_path) / "runs.csv"))
     assert statuses == ["ok", "skipped"]
+
+
+class Planted:
+    """What a forged Ray cluster hands back: an object of its choice from `get`, as a head under another's control can."""
+
+    class exceptions:  # noqa: N801  (stands for the `ray.exceptions` module)
+        RayError = RuntimeError
+
+    def __init__(self, returned: object) -> None:
+        self.returned = returned
+
+    def get(self, ref: object) -> object:
+        return self.returned
+
+
+# Issue 29, item 2: the driver took whatever a cluster returned as the job's outcome, and crashed on a non-outcome.
+def test_what_a_ray_task_returns_is_recorded_only_as_that_jobs_outcome():
+    from benchsuite.execution.job import JobOutcome, JobRequest
+    from benchsuite.execution.ray_executor import _collect
+    from benchsuite.planning.grid import Job
+
+    job = Job("apple", "rnn", "torch", 1, False, 4, 0, 1, 0.01)
+    request = JobRequest(job, "cpu")
+    other_job = JobOutcome(Job("apple", "rnn", "torch", 1, False, 4, 7, 1, 0.01), {"status": "ok"})
+    for returned in ("marker", {"status": "ok"}, other_job, JobOutcome(job, "not a row")):
+        row = _collect(Planted(returned), None, request, None).row
+        assert (row["status"], row["seed"], row["cell"]) == ("error", 0, "rnn"), returned
+        assert row["error"].startswith(f"the Ray task of this job returned a {type(returned).__name__} that is not")
+    genuine = JobOutcome(job, {"status": "ok", "accuracy": 0.5})
+    assert _collect(Planted(genuine), None, request, None) is genuine
