@@ -13,6 +13,7 @@ if it is the outcome of the job asked for.
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import tempfile
@@ -41,6 +42,9 @@ RETRIES = 3
 POLL_SECONDS = 1.0
 # How long reaching --ray-address may take: Ray retries an address where nothing answers without end.
 CONNECT_SECONDS = 30.0
+# Ray's warnings about what the driver does on purpose, left unsaid: its logger, and how the warning begins.
+EXPECTED_NOTICES = {"ray._private.worker": "SIGTERM handler is not set",  # the driver keeps its own
+                    "ray._private.authentication.authentication_token_setup": "Token authentication is enabled"}
 
 
 def available_cores() -> int:
@@ -126,7 +130,16 @@ class RayExecutor:
             ray.shutdown()  # stops the local instance; from a cluster, only disconnects
 
     def _connect(self, ray: Any) -> None:
-        if self.address is not None:
+        with _expected_notices_unsaid():
+            if self.address is None:
+                workers = self.workers or available_cores()
+                # address="local": always a new instance for this run, never a cluster that happens to run on this
+                # machine. Ray runs its workers at nice 15 by default, so any other load on the machine would slow
+                # (and distort the timings of) the jobs; they run at the driver's own priority instead.
+                _init_keeping_sigterm(ray, None, address="local", num_cpus=workers * self.job_threads,
+                                      include_dashboard=False, logging_level="warning",
+                                      _system_config={"worker_niceness": 0})
+                return
             _use_token_if_this_user_has_one()
             try:
                 _init_keeping_sigterm(ray, CONNECT_SECONDS, address=self.address, logging_level="warning")
@@ -140,13 +153,6 @@ class RayExecutor:
                                       f"({cause}); start one with `ray start --head`, check the address, and give "
                                       "this machine the cluster's token if it has one (`ray get-auth-token`, "
                                       "RAY_AUTH_TOKEN)") from None
-            return
-        workers = self.workers or available_cores()
-        # address="local": always a new instance for this run, never a cluster that happens to run on this machine.
-        # Ray runs its workers at nice 15 by default, so any other load on the machine would slow (and distort the
-        # timings of) the jobs; they run at the driver's own priority instead.
-        _init_keeping_sigterm(ray, None, address="local", num_cpus=workers * self.job_threads,
-                              include_dashboard=False, logging_level="warning", _system_config={"worker_niceness": 0})
 
 
 def _use_token_if_this_user_has_one() -> None:
@@ -157,8 +163,7 @@ def _use_token_if_this_user_has_one() -> None:
     is token, so a head started by the same user could not be reached. RAY_AUTH_MODE=disabled still opts out.
     """
     try:
-        from ray._private.authentication.authentication_token_setup import (
-            maybe_enable_token_auth_if_token_available)
+        from ray._private.authentication.authentication_token_setup import maybe_enable_token_auth_if_token_available
     except ImportError:  # a Ray before token authentication (2.52)
         return
     maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
@@ -192,6 +197,30 @@ def _init_keeping_sigterm(ray: Any, limit: float | None, **settings: Any) -> Non
     finally:
         if handler is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, handler)
+
+
+class _Unsaid(logging.Filter):
+    """Drops the records of a logger whose message begins with `beginning`."""
+
+    def __init__(self, beginning: str) -> None:
+        super().__init__()
+        self.beginning = beginning
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.beginning)
+
+
+@contextmanager
+def _expected_notices_unsaid() -> Iterator[None]:
+    """Ray's EXPECTED_NOTICES left unsaid while the driver starts or reaches Ray."""
+    filters = {logging.getLogger(name): _Unsaid(beginning) for name, beginning in EXPECTED_NOTICES.items()}
+    for logger, unsaid in filters.items():
+        logger.addFilter(unsaid)
+    try:
+        yield
+    finally:
+        for logger, unsaid in filters.items():
+            logger.removeFilter(unsaid)
 
 
 def _collect(ray: Any, ref: Any, request: JobRequest, data: TaskData | None) -> JobOutcome:

@@ -103,9 +103,9 @@ def test_exit_code_is_zero_when_every_row_is_ok_or_skipped(tmp_path, bench):
 
 
 class Planted:
-    """What a forged Ray cluster hands back: an object of its choice from `get`, as a head under another's control can."""
+    """A stand-in for the `ray` module whose `get` hands back an object of its choice, as a forged head can."""
 
-    class exceptions:  # noqa: N801  (stands for the `ray.exceptions` module)
+    class exceptions:  # stands for the `ray.exceptions` module
         RayError = RuntimeError
 
     def __init__(self, returned: object) -> None:
