@@ -37,6 +37,16 @@ class CellConfig:
     bidirectional: bool = False
     max_seq_len: int | None = None  # the longest sequence the layer will read (the task's T); None if unknown
 
+    @property
+    def directions(self) -> int:
+        """Passes over the sequence per layer: 2 when bidirectional (forward and reverse), else 1."""
+        return 2 if self.bidirectional else 1
+
+    @property
+    def output_size(self) -> int:
+        """Features per step of the layer's output: every direction's hidden state, concatenated."""
+        return self.hidden_size * self.directions
+
 
 @dataclass(frozen=True)
 class CellSpec:

@@ -11,23 +11,22 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from .checkpoints import write_model
 from .errors import BenchInputError, RunInterrupted, describe_os_error
 from .execution import EpochProgress, Executor, get_executor
 from .execution.job import JobOutcome, JobRequest, one_line_error
-from .measurement.environment import collect_meta
-from .models.checkpoint import write_model
-from .measurement.timing import thread_count
-from .planning.devices import device_name, resolve_device
+from .measurement.environment import collect_meta, thread_count
 from .planning.capacity import matched_hidden
+from .planning.cells import check_cell_options_target, convert_cell_options
+from .planning.devices import device_name, resolve_device
 from .planning.grid import HiddenFor, Job, check_task_options_target, plan_task
 from .planning.options import RunOptions, options_record, resume_options
-from .planning.cells import check_cell_options_target, convert_cell_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
 from .registry.provenance import plugin_records
 from .results.files import RunWriter, append_text, create_run_dir, read_csv_rows, refuse_links, write_json
-from .results.lock import RunLock
 from .results.load import read_runs
+from .results.lock import RunLock
 from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
 from .results.schema import FAILED_STATUSES, SETTING_COLUMNS
 from .results.summary import write_summary

@@ -35,7 +35,7 @@ def build_transformer(config: CellConfig) -> object:
     """
     from functools import partial
 
-    from benchsuite.backends.torch_variants import build_layer
+    from benchsuite.layers.torch_layers import build_layer
 
     from .transformer_layer import TransformerLayer
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchsuite import CellConfig
-from benchsuite.backends.workspace import Workspace
+from benchsuite.layers import Workspace
 
 DIRECTION_SUFFIXES = ("", "_reverse")
 
@@ -33,7 +33,7 @@ class NumpyRNN:
     `forward(x)` takes x of shape (batch, time, input_size) and returns `(output, h_n)` with
     output (batch, time, hidden * directions) and h_n (layers * directions, batch, hidden);
     `backward(d_output)` fills `grads` for the last forward and returns d_x. Parameters start at
-    zero: the numpy backend initialises them (see `benchsuite.backends.numpy_backend`).
+    zero: the backbone initialises them (see `benchsuite.backbones.numpy_stack`).
     """
 
     def __init__(self, config: CellConfig) -> None:

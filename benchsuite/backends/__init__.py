@@ -1,11 +1,12 @@
-"""Backends turn a cell into a trainable char model on one device; the core drives them through `Session`.
+"""Backends train a built model on one device; the core drives them through `Session`.
 
-A backend module exposes `open_session(cell, config, data, lr, device, seed, batch_size=None, clip=None,
-weight_decay=0.0) -> Session`, where a `batch_size` of None means full batch (one step per epoch), `clip` is the
-largest gradient norm (None: no clipping) and `weight_decay` is decoupled, as AdamW's; and `restore(cell, config,
-vocab_size, state) -> Predictor`, a trained model rebuilt from a session's `state()`; the devices each backend runs
-on are listed here in BACKEND_DEVICES. Backend modules import their heavy libraries at top, so they are imported only when a
-run needs them.
+A backend module exposes `open_session(model, data, settings: TrainingSettings) -> Session` for a model its
+backbone built (`benchsuite.backbones`), and `restore(model, state) -> Predictor`, such a model loaded with a
+session's `state()`; the devices each backend runs on are listed here in BACKEND_DEVICES. Backend modules import
+their heavy libraries at top, so they are imported only when a run needs them.
+
+Both backends train with Adam on cross-entropy over the vocabulary; weight decay is decoupled (AdamW's) and reaches
+only the matrices (`takes_weight_decay`), and clipping rescales all gradients together before each update.
 """
 from __future__ import annotations
 
@@ -20,6 +21,29 @@ BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend", "numpy": "bench
 # Kept here, not read from the modules, so planning can skip rows without importing a backend.
 BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "numpy": ("cpu",)}
 SPLITS = ("train", "valid", "test")  # a task's splits; train is always there, the held-out ones where it has them
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingSettings:
+    """How a session trains its model.
+
+    `seed` orders the mini-batches (the model's initial weights come from its backbone, built with the same seed);
+    a `batch_size` of None is full batch (one step per epoch); `clip` is the largest gradient norm (None: no
+    clipping); `weight_decay` is decoupled, as AdamW's (0: plain Adam).
+    """
+
+    lr: float
+    seed: int = 0
+    device: str = "cpu"
+    batch_size: int | None = None
+    clip: float | None = None
+    weight_decay: float = 0.0
+
+
+def takes_weight_decay(parameter: Any) -> bool:
+    """Whether weight decay applies to a parameter (a tensor or array): matrices and beyond do, while biases,
+    norm gains and other vectors do not (nanoGPT's rule: decaying them only pulls the model off its scale)."""
+    return parameter.ndim >= 2
 
 
 @dataclass(frozen=True)

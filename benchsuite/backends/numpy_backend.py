@@ -1,17 +1,12 @@
-"""The numpy backend: one-hot inputs, the cell, a linear head, softmax cross-entropy and Adam, all in NumPy, on CPU.
+"""The numpy backend: a numpy model (its backbone's, initialised there), softmax cross-entropy and Adam, on CPU.
 
 It mirrors the torch backend step for step, so that the two train the same model the same way:
-- Initialisation is the backend's job, as it is a torch module's: a numpy cell may create its
-  `params` with any values (zeros will do) and never needs a random generator. The session fills
-  every array of the cell's `params` in place, in the order of that dict, from
-  U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) (torch's rule for RNN, LSTM and GRU), then the
-  head's weight and bias from U(-1/sqrt(features), 1/sqrt(features)) (nn.Linear's rule), all drawn
-  from `np.random.default_rng(seed)`.
-- The optimizer updates the cell's `params` arrays in place, so a cell must keep the same array
+- The optimizer updates the model's `params` arrays in place, so a cell must keep the same array
   objects and may only rebind entries of `grads` (which are read again after every backward).
 - Arithmetic is float64; loss, gradients and the Adam update follow torch's formulas
   (`F.cross_entropy` with ignored targets, `torch.optim.Adam` with its defaults; with weight decay,
-  `torch.optim.AdamW`'s decoupled decay; with `clip`, `nn.utils.clip_grad_norm_` before the update).
+  `torch.optim.AdamW`'s decoupled decay, on matrices only; with `clip`, `nn.utils.clip_grad_norm_` before the
+  update).
 """
 from __future__ import annotations
 
@@ -23,13 +18,11 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from ..errors import BenchInputError
+from ..layers import Workspace
+from ..specs import TaskData
+from . import BACKEND_DEVICES, SPLITS, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
 from .batching import chunks, is_full_batch, shuffled_batches
-from ..specs import CellConfig, CellSpec, TaskData
-from . import BACKEND_DEVICES, SPLITS, EvalStats, Footprint, StepStats
-from .numpy_variants import build_layer
-from .workspace import Workspace
 
-LAYER_PREFIX, HEAD_PREFIX = "layer.", "head."  # the names torch's CharModel state dict uses
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps
 # np.exp off its underflow path, 10 to 20 times slower, which confident models otherwise reach within epochs;
 # no loss or gradient moves by more than 1e-40.
@@ -37,15 +30,11 @@ LOGIT_FLOOR = -100.0
 
 
 class Batch:
-    """Samples turned into what a step needs: one-hot inputs, and targets with ignored ones weighted zero.
+    """Samples turned into what a step needs: the model's inputs (`x`, encoded by the model), and targets with
+    ignored ones weighted zero, flattened time-major (step by step) as the model orders its logits' positions."""
 
-    Positions are flattened time-major (step by step), the order in which a recurrent cell produces
-    them, so the head reads a time-major cell's output without copying it.
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, vocab_size: int) -> None:
-        # Built time-major, handed over as the batch-first view (batch, time, vocab) the cell contract asks for.
-        self.x = np.eye(vocab_size)[x.T].transpose(1, 0, 2)
+    def __init__(self, x: Any, y: np.ndarray) -> None:
+        self.x = x
         targets = y.T.reshape(-1)
         self.counted_mask = targets >= 0
         self.counted = int(self.counted_mask.sum())
@@ -53,31 +42,6 @@ class Batch:
         self.targets = np.where(self.counted_mask, targets, 0)  # ignored ones point anywhere; they weigh zero
         # Each counted target weighs 1/counted: cross_entropy's mean over the targets it does not ignore.
         self.weights = self.counted_mask / max(self.counted, 1)
-
-
-class LinearHead:
-    """nn.Linear from features to vocabulary logits, with positions as columns: logits are (vocab, positions)."""
-
-    def __init__(self, features: int, vocab_size: int) -> None:
-        self.params = {"weight": np.zeros((vocab_size, features)), "bias": np.zeros(vocab_size)}
-        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
-        self._inputs = np.zeros((0, features))
-        self._workspace = Workspace()
-
-    def forward(self, inputs: np.ndarray) -> np.ndarray:
-        """Logits (vocab, positions) for `inputs` (positions, features), reused by the next call."""
-        self._inputs = inputs
-        weight = self.params["weight"]
-        logits = np.matmul(weight, inputs.T, out=self._workspace.array("logits", (len(weight), len(inputs))))
-        logits += self.params["bias"][:, None]
-        return logits
-
-    def backward(self, d_logits: np.ndarray) -> np.ndarray:
-        """Fills `grads` and returns d_inputs (positions, features), reused by the next call."""
-        np.matmul(d_logits, self._inputs, out=self.grads["weight"])
-        np.sum(d_logits, axis=1, out=self.grads["bias"])
-        d_inputs = self._workspace.array("d_inputs", self._inputs.shape)
-        return np.matmul(d_logits.T, self.params["weight"], out=d_inputs)
 
 
 def score(logits: np.ndarray, batch: Batch) -> tuple[float, np.ndarray, np.ndarray]:
@@ -105,12 +69,14 @@ CLIP_EPS = 1e-6  # clip_grad_norm_'s guard against a zero norm
 
 class Adam:
     """torch.optim.Adam's update (no amsgrad), over all parameters as one flat vector; with `weight_decay`,
-    AdamW's decoupled decay, and with `clip`, the gradient norm clipped first as clip_grad_norm_ does."""
+    AdamW's decoupled decay on the parameters that take it (`takes_weight_decay`), and with `clip`, the gradient
+    norm clipped first as clip_grad_norm_ does."""
 
     def __init__(self, params: list[np.ndarray], lr: float, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, clip: float | None = None, weight_decay: float = 0.0) -> None:
         self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
         self.clip, self.weight_decay = clip, weight_decay
+        self.decayed = [param for param in params if takes_weight_decay(param)]
         ends = np.cumsum([p.size for p in params])
         self.spans = list(zip([0, *ends[:-1]], ends))
         size = int(ends[-1]) if len(ends) else 0
@@ -125,7 +91,7 @@ class Adam:
         if self.clip is not None:
             grad *= min(self.clip / (float(np.linalg.norm(grad)) + CLIP_EPS), 1.0)
         if self.weight_decay:
-            for param in self.params:  # param.mul_(1 - lr * weight_decay)
+            for param in self.decayed:  # param.mul_(1 - lr * weight_decay)
                 param *= 1 - self.lr * self.weight_decay
         self.steps += 1
         np.subtract(grad, self.exp_avg, out=scratch)  # exp_avg.lerp_(grad, 1 - beta1)
@@ -182,70 +148,29 @@ def kept_array_bytes(holders: Iterable[object], exclude: Iterable[np.ndarray] = 
     return sum(owners.values())
 
 
-class NumpyPredictor:
-    """The layer and head of a numpy char model, scoring the next character (see `benchsuite.backends.Predictor`)."""
-
-    def __init__(self, layer: Any, head: LinearHead, features: int, vocab_size: int) -> None:
-        self.layer, self.head, self.features, self.vocab_size = layer, head, features, vocab_size
-
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
-        """Logits (vocab, positions), positions time-major, for one-hot `x` (batch, time, vocab); and the
-        layer output's shape."""
-        output, _ = self.layer.forward(x)
-        # Time-major rows, as Batch orders targets; a view for cells that are time-major inside.
-        features = output.transpose(1, 0, 2).reshape(-1, self.features)
-        return self.head.forward(features), output.shape
-
-    def logits(self, codes: Any) -> np.ndarray:
-        codes = np.asarray(codes)
-        samples, steps = codes.shape
-        logits, _ = self.forward(np.eye(self.vocab_size)[codes])
-        return logits.reshape(self.vocab_size, steps, samples).transpose(2, 1, 0).copy()
-
-
-def _uniform_fill(arrays: Iterable[np.ndarray], bound: float, rng: np.random.Generator) -> None:
-    for array in arrays:
-        array[...] = rng.uniform(-bound, bound, array.shape)
-
-
 class NumpySession:
-    """A char model for one numpy cell, task and seed, on CPU (see `benchsuite.backends.Session`)."""
+    """A numpy model trained on one task's data, on CPU (see `benchsuite.backends.Session`)."""
 
-    def __init__(self, cell: CellSpec, config: CellConfig, data: TaskData, lr: float, seed: int,
-                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> None:
+    def __init__(self, model: Any, data: TaskData, settings: TrainingSettings) -> None:
+        self.model = model
         self.vocab_size = len(data.vocab)
-        self.seed, self.batch_size = seed, batch_size
-        self.layer = build_layer(cell.build, config, cell.native_variants)
-        self.features = config.hidden_size * (2 if config.bidirectional else 1)
-        self.head = LinearHead(self.features, self.vocab_size)
-        rng = np.random.default_rng(seed)
-        _uniform_fill(self.layer.params.values(), 1 / math.sqrt(config.hidden_size), rng)
-        _uniform_fill(self.head.params.values(), 1 / math.sqrt(self.features), rng)
-        self.predictor = NumpyPredictor(self.layer, self.head, self.features, self.vocab_size)
-        self.names = list(self.params)
-        self.optimizer = Adam(list(self.params.values()), lr, clip=clip, weight_decay=weight_decay)
-        self.param_count = sum(p.size for p in self.params.values())
+        self.seed, self.batch_size = settings.seed, settings.batch_size
+        self.names = list(model.params)
+        self.optimizer = Adam(list(model.params.values()), settings.lr, clip=settings.clip,
+                              weight_decay=settings.weight_decay)
+        self.param_count = sum(p.size for p in model.params.values())
         self.data = {split: (np.asarray(getattr(data, f"x_{split}")), np.asarray(getattr(data, f"y_{split}")))
                      for split in SPLITS if getattr(data, f"x_{split}") is not None}
         self._full_batches: dict[str, Batch] = {}
 
-    def _named(self, attribute: str) -> dict[str, np.ndarray]:
-        return {prefix + name: value for prefix, part in ((LAYER_PREFIX, self.layer), (HEAD_PREFIX, self.head))
-                for name, value in getattr(part, attribute).items()}
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        """Every trained array, named as the torch backend's model state dict names it."""
-        return self._named("params")
-
     def _grads(self) -> list[np.ndarray]:
-        grads = self._named("grads")  # read again each step: a cell may rebind its grads
+        grads = self.model.grads  # read again each step: a cell may rebind its grads
         return [grads[name] for name in self.names]
 
     def _whole(self, split: str) -> Batch:
         """The whole split as one batch, built once and kept: full-batch training reuses it every epoch."""
         if split not in self._full_batches:
-            self._full_batches[split] = Batch(*self.data[split], self.vocab_size)
+            self._full_batches[split] = self._batch(*self.data[split])
         return self._full_batches[split]
 
     def _rows(self, split: str) -> int:
@@ -254,7 +179,10 @@ class NumpySession:
     def _batches(self, split: str, selections: Iterable[np.ndarray | slice]) -> Iterator[Batch]:
         x, y = self.data[split]
         for rows in selections:
-            yield Batch(x[rows], y[rows], self.vocab_size)
+            yield self._batch(x[rows], y[rows])
+
+    def _batch(self, x: np.ndarray, y: np.ndarray) -> Batch:
+        return Batch(self.model.encode(x), y)
 
     def batches(self, epoch: int) -> Iterable[Batch]:
         rows = self._rows("train")
@@ -262,16 +190,11 @@ class NumpySession:
             return (self._whole("train"),)
         return self._batches("train", shuffled_batches(rows, self.batch_size, self.seed, epoch))
 
-    def _logits(self, batch: Batch) -> tuple[np.ndarray, tuple[int, ...]]:
-        return self.predictor.forward(batch.x)
-
     def train_step(self, batch: Batch) -> StepStats:
-        logits, (samples, steps, features) = self._logits(batch)
-        loss, row_correct, d_logits = score(logits, batch)
+        loss, row_correct, d_logits = score(self.model.forward(batch.x), batch)
         d_logits[batch.targets, batch.positions] -= 1.0  # softmax - one_hot(target), ...
         d_logits *= batch.weights  # ... averaged over counted targets, zero for ignored ones
-        d_features = self.head.backward(d_logits).reshape(steps, samples, features)
-        self.layer.backward(d_features.transpose(1, 0, 2))
+        self.model.backward(d_logits)
         self.optimizer.step(self._grads())
         return StepStats(loss, int(row_correct.sum()), batch.counted)
 
@@ -283,7 +206,7 @@ class NumpySession:
         rows = self._rows(split)
         whole = is_full_batch(rows, self.batch_size)
         for batch in (self._whole(split),) if whole else self._batches(split, chunks(rows, self.batch_size)):
-            loss, row_correct, _ = score(self._logits(batch)[0], batch)
+            loss, row_correct, _ = score(self.model.forward(batch.x), batch)
             loss_sum += loss * batch.counted
             rights.append(row_correct)
             counted += batch.counted
@@ -292,12 +215,15 @@ class NumpySession:
         return EvalStats(loss_sum / max(counted, 1), int(row_correct.sum()) / max(counted, 1), row_correct,
                          row_counted)
 
-    def state_size(self) -> int:
-        _, final = self.layer.forward(next(self._batches("train", [slice(0, 1)])).x)
-        return sum(np.asarray(part)[:, 0].size for part in (final if isinstance(final, tuple) else (final,)))
+    def state_size(self) -> int | None:
+        finals = self.model.cell_states(next(self._batches("train", [slice(0, 1)])).x)
+        if any(final is None for final in finals):  # a cell without a usable state: nothing to count
+            return None
+        return sum(np.asarray(part)[:, 0].size for final in finals
+                   for part in (final if isinstance(final, tuple) else (final,)))
 
     def infer(self, batch: Batch) -> int:
-        self._logits(batch)
+        self.model.forward(batch.x)
         samples, steps = batch.x.shape[:2]
         return samples * steps
 
@@ -305,32 +231,28 @@ class NumpySession:
         """Nothing is queued: NumPy computes eagerly on the CPU."""
 
     def logits(self, codes: Any) -> np.ndarray:
-        return self.predictor.logits(codes)
+        return self.model.logits(codes)
 
     def state(self) -> dict[str, np.ndarray]:
-        return {name: value.copy() for name, value in self.params.items()}
+        return {name: value.copy() for name, value in self.model.params.items()}
 
     def footprint(self, batch: Batch) -> Footprint:
-        params = list(self.params.values())
-        self._logits(batch)  # what the layer and head keep is what the last forward left
+        params = list(self.model.params.values())
+        self.model.forward(batch.x)  # what the model keeps is what the last forward left
         return Footprint(sum(p.nbytes for p in params),
                          self.optimizer.exp_avg.nbytes + self.optimizer.exp_avg_sq.nbytes,
-                         kept_array_bytes((self.layer, self.head), [*params, *self._named("grads").values()]))
+                         kept_array_bytes((self.model,), [*params, *self.model.grads.values()]))
 
 
-def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
-                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> NumpySession:
-    if device not in BACKEND_DEVICES["numpy"]:  # planning skips such rows; this guards direct callers
-        raise BenchInputError(f"backend 'numpy' runs on {', '.join(BACKEND_DEVICES['numpy'])} only, not {device}")
-    return NumpySession(cell, config, data, lr, seed, batch_size, clip, weight_decay)
+def open_session(model: Any, data: TaskData, settings: TrainingSettings) -> NumpySession:
+    if settings.device not in BACKEND_DEVICES["numpy"]:  # planning skips such rows; this guards direct callers
+        raise BenchInputError(f"backend 'numpy' runs on {', '.join(BACKEND_DEVICES['numpy'])} only, "
+                              f"not {settings.device}")
+    return NumpySession(model, data, settings)
 
 
-def restore(cell: CellSpec, config: CellConfig, vocab_size: int, state: dict[str, Any]) -> NumpyPredictor:
-    """The trained model of a session's `state()`, its arrays copied into a freshly built layer and head."""
-    layer = build_layer(cell.build, config, cell.native_variants)
-    features = config.hidden_size * (2 if config.bidirectional else 1)
-    head = LinearHead(features, vocab_size)
-    for prefix, part in ((LAYER_PREFIX, layer), (HEAD_PREFIX, head)):
-        for name, value in part.params.items():
-            value[...] = state[prefix + name]
-    return NumpyPredictor(layer, head, features, vocab_size)
+def restore(model: Any, state: dict[str, Any]) -> Any:
+    """`model` (a numpy backbone's) with a session's `state()` copied into its arrays: a Predictor."""
+    for name, value in model.params.items():
+        value[...] = state[name]
+    return model

@@ -1,15 +1,16 @@
-"""The torch backend: the cell, a linear head, cross-entropy and Adam; full batch as in the notebook, or mini-batches.
+"""The torch backend: a torch model (its backbone's), cross-entropy and Adam; full batch as in the notebook, or
+mini-batches.
 
-Optimizer settings: weight decay is decoupled (torch's AdamW; 0 gives plain Adam), and clipping rescales all
-gradients together when their norm exceeds `clip` (torch's clip_grad_norm_), before each update.
+Optimizer settings: weight decay is decoupled (torch's AdamW, in a parameter group of the matrices only; 0 gives
+plain Adam), and clipping rescales all gradients together when their norm exceeds `clip` (torch's
+clip_grad_norm_), before each update.
 
-Splits live on the device as compact integer codes; one-hot inputs are built per batch, so memory grows
-with the batch and not with the corpus.
+Splits live on the device as compact integer codes; the model's inputs (one-hot for `stack`) are encoded per
+batch, so memory grows with the batch and not with the corpus.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
-
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator
@@ -19,31 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..layers.torch_layers import count_parameters
+from ..specs import TaskData
+from . import SPLITS, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
 from .batching import chunks, is_full_batch, shuffled_batches
-from ..specs import CellConfig, CellSpec, TaskData
-from . import SPLITS, EvalStats, Footprint, StepStats
-from .torch_variants import build_layer, count_parameters
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
-
-
-class CharModel(nn.Module):
-    """A recurrent layer followed by a linear head over the vocabulary at every step."""
-
-    def __init__(self, layer: nn.Module, features: int, vocab_size: int) -> None:
-        super().__init__()
-        self.layer = layer
-        self.head = nn.Linear(features, vocab_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        output, _ = self.layer(x)
-        return self.head(output)
-
-
-def build_model(cell: CellSpec, config: CellConfig, vocab_size: int) -> CharModel:
-    """The cell's layer (composed into the variant where needed) under a linear head."""
-    layer = build_layer(cell.build, config, cell.native_variants)
-    return CharModel(layer, config.hidden_size * (2 if config.bidirectional else 1), vocab_size)
 
 
 def saved_tensor_bytes(step: Callable[[], object], exclude: Iterable[torch.Tensor] = ()) -> int:
@@ -66,12 +48,12 @@ def saved_tensor_bytes(step: Callable[[], object], exclude: Iterable[torch.Tenso
 class TorchPredictor:
     """A char model scoring the next character (see `benchsuite.backends.Predictor`)."""
 
-    def __init__(self, model: CharModel, vocab_size: int, device: torch.device) -> None:
-        self.model, self.vocab_size, self.device = model, vocab_size, device
+    def __init__(self, model: nn.Module, device: torch.device) -> None:
+        self.model, self.device = model, device
 
     @torch.no_grad()
     def logits(self, codes: Any) -> np.ndarray:
-        x = F.one_hot(torch.as_tensor(np.asarray(codes), device=self.device).long(), self.vocab_size).float()
+        x = self.model.encode(torch.as_tensor(np.asarray(codes), device=self.device))
         was_training = self.model.training
         self.model.eval()
         try:
@@ -82,7 +64,7 @@ class TorchPredictor:
 
 @dataclass(frozen=True)
 class Batch:
-    """Rows ready for the model: one-hot inputs, targets with ignored ones marked, how many targets count."""
+    """Rows ready for the model: its encoded inputs, targets with ignored ones marked, how many targets count."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -90,11 +72,11 @@ class Batch:
 
 
 class Split:
-    """One split moved to the device once, as the integer codes the task gave (no one-hot yet)."""
+    """One split moved to the device once, as the integer codes the task gave (not encoded yet)."""
 
-    def __init__(self, x: Any, y: Any, vocab_size: int, device: torch.device) -> None:
+    def __init__(self, x: Any, y: Any, encode: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> None:
         y = np.asarray(y)
-        self.vocab_size = vocab_size
+        self.encode = encode
         self.device = device
         self.x = torch.as_tensor(np.asarray(x)).to(device)
         self.y = torch.as_tensor(y).to(device)
@@ -103,11 +85,10 @@ class Split:
         self.counted = int(self.row_counted.sum())
 
     def batch(self, rows: np.ndarray | slice) -> Batch:
-        """The one-hot batch of `rows` (indices or a slice)."""
+        """The encoded batch of `rows` (indices or a slice)."""
         index = rows if isinstance(rows, slice) else torch.as_tensor(rows, device=self.device)
         y = self.y[index].long()
-        return Batch(F.one_hot(self.x[index].long(), self.vocab_size).float(),
-                     torch.where(y < 0, IGNORED, y), int(self.row_counted[rows].sum()))
+        return Batch(self.encode(self.x[index]), torch.where(y < 0, IGNORED, y), int(self.row_counted[rows].sum()))
 
     @cached_property
     def whole(self) -> Batch:
@@ -115,23 +96,31 @@ class Split:
         return self.batch(slice(None))
 
 
-class TorchSession:
-    """A char model for one cell, task, seed and device (see `benchsuite.backends.Session`)."""
+def optimizer_for(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam over the model's parameters; with weight decay, AdamW whose decay reaches only the parameters that take
+    it (`takes_weight_decay`), through a second parameter group without decay."""
+    if not weight_decay:
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    parameters = list(model.parameters())
+    groups = [{"params": [p for p in parameters if takes_weight_decay(p)], "weight_decay": weight_decay},
+              {"params": [p for p in parameters if not takes_weight_decay(p)], "weight_decay": 0.0}]
+    return torch.optim.AdamW([group for group in groups if group["params"]], lr=lr)
 
-    def __init__(self, cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
-                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> None:
-        torch.manual_seed(seed)
-        self.seed = seed
-        self.batch_size = batch_size
-        self.device = torch.device(device)
+
+class TorchSession:
+    """A torch model trained on one task's data on one device (see `benchsuite.backends.Session`)."""
+
+    def __init__(self, model: nn.Module, data: TaskData, settings: TrainingSettings) -> None:
+        self.seed = settings.seed
+        self.batch_size = settings.batch_size
+        self.device = torch.device(settings.device)
         self.vocab_size = len(data.vocab)
-        self.model = build_model(cell, config, self.vocab_size).to(self.device)
-        self.predictor = TorchPredictor(self.model, self.vocab_size, self.device)
-        self.clip = clip
-        self.optimizer = (torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=weight_decay) if weight_decay
-                          else torch.optim.Adam(self.model.parameters(), lr=lr))
+        self.model = model.to(self.device)
+        self.predictor = TorchPredictor(self.model, self.device)
+        self.clip = settings.clip
+        self.optimizer = optimizer_for(self.model, settings.lr, settings.weight_decay)
         self.param_count = count_parameters(self.model)
-        self.splits = {split: Split(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), self.vocab_size,
+        self.splits = {split: Split(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), self.model.encode,
                                     self.device)
                        for split in SPLITS if getattr(data, f"x_{split}") is not None}
 
@@ -199,10 +188,11 @@ class TorchSession:
     @torch.no_grad()
     def state_size(self) -> int | None:
         with self._eval_mode():
-            _, final = self.model.layer(self.splits["train"].batch(slice(0, 1)).x)
-        if final is None:  # a layer without a usable state (allowed by the contract): nothing to count
+            finals = self.model.cell_states(self.splits["train"].batch(slice(0, 1)).x)
+        if any(final is None for final in finals):  # a cell without a usable state (the contract allows it)
             return None
-        return sum(part[:, 0].numel() for part in (final if isinstance(final, tuple) else (final,)))
+        return sum(part[:, 0].numel() for final in finals
+                   for part in (final if isinstance(final, tuple) else (final,)))
 
     @torch.no_grad()
     def infer(self, batch: Batch) -> int:
@@ -233,13 +223,11 @@ class TorchSession:
                          saved_tensor_bytes(forward_and_loss, parameters))
 
 
-def open_session(cell: CellSpec, config: CellConfig, data: TaskData, lr: float, device: str, seed: int,
-                 batch_size: int | None = None, clip: float | None = None, weight_decay: float = 0.0) -> TorchSession:
-    return TorchSession(cell, config, data, lr, device, seed, batch_size, clip, weight_decay)
+def open_session(model: nn.Module, data: TaskData, settings: TrainingSettings) -> TorchSession:
+    return TorchSession(model, data, settings)
 
 
-def restore(cell: CellSpec, config: CellConfig, vocab_size: int, state: dict[str, Any]) -> TorchPredictor:
-    """The trained model of a session's `state()` (numpy arrays or tensors), on the CPU."""
-    model = build_model(cell, config, vocab_size)
+def restore(model: nn.Module, state: dict[str, Any]) -> TorchPredictor:
+    """`model` (a torch backbone's) loaded with a session's `state()` (numpy arrays or tensors), on the CPU."""
     model.load_state_dict({name: torch.as_tensor(np.asarray(value)) for name, value in state.items()})
-    return TorchPredictor(model, vocab_size, torch.device("cpu"))
+    return TorchPredictor(model, torch.device("cpu"))

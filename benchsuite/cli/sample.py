@@ -20,7 +20,7 @@ import click
 def sample_command(run_dir: Path, cell: str | None, task: str | None, model_name: str | None, prime: str | None,
                    length: int, temperature: float, seed: int) -> None:
     """Generate text from a saved model: the prime, then what the model writes after it."""
-    from ..models.sampling import choose_model, load_predictor, named_model, sample_text
+    from ..checkpoints.sampling import choose_model, load_predictor, named_model, sample_text
     from ..results.load import load_meta
 
     model = named_model(run_dir, model_name) if model_name else choose_model(run_dir, cell, task)

@@ -21,7 +21,7 @@ from .isolated import ChildFailure, describe_exit, die_with_parent
 # ray 2.60): torch._dynamo is imported lazily by the first optimizer a process builds (about 2 s a job otherwise),
 # and ray by the Ray worker's main script, which multiprocessing re-runs in every job's process (about 0.4 s).
 PRELOAD = ["ray", "torch", "torch._dynamo", "benchsuite.execution.job", "benchsuite.backends.torch_backend",
-           *(f"benchsuite_plugins.{name}" for name in BUILTIN_PLUGINS)]
+           "benchsuite.backbones.torch_stack", *(f"benchsuite_plugins.{name}" for name in BUILTIN_PLUGINS)]
 STARTED = "started"  # what the job's process says first, as it begins the job
 
 

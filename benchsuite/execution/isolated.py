@@ -127,7 +127,7 @@ def _child_main(request_path: str, result_path: str, ready: str, parent: str) ->
     die_with_parent(int(parent))
     # Ctrl-C reaches the whole process group; the parent handles it and ends this child.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from ..measurement.timing import thread_count
+    from ..measurement.environment import thread_count
 
     def started() -> None:
         os.write(int(ready), b"!")

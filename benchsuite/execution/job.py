@@ -10,15 +10,16 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..backends import get_backend
+from ..backbones import open_session
+from ..backends import TrainingSettings
+from ..checkpoints import ModelState
+from ..measurement.environment import threads_in_use
 from ..measurement.measure import measure
 from ..measurement.memory import PeakMemory
 from ..measurement.predictions import model_state, prediction_text
 from ..measurement.slices import task_slicing
-from ..measurement.timing import threads_in_use
 from ..measurement.train import EpochRecord
 from ..planning.grid import Job
-from ..models.checkpoint import ModelState
 from ..planning.tasks import longest_sequence
 from ..registry.loading import get_registry
 from ..specs import CellConfig, TaskData
@@ -98,12 +99,12 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
     row = {**base_row(request, data), "threads": threads_in_use()}
     try:
         cell = get_registry(request.plugins_dir).cell(job.cell).with_options(job.cell_kwargs)
-        backend = get_backend(cell.backend)
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
                             longest_sequence(data))
+        settings = TrainingSettings(lr=job.lr, seed=job.seed, device=request.device, batch_size=job.batch_size,
+                                    clip=job.clip, weight_decay=job.weight_decay)
         with PeakMemory(request.device) as peak:
-            session = backend.open_session(cell, config, data, job.lr, request.device, job.seed, job.batch_size,
-                                           clip=job.clip, weight_decay=job.weight_decay)
+            session = open_session(cell, config, data, settings)
             row["params"] = session.param_count
             if on_train_start is not None:
                 on_train_start()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from ..errors import BenchInputError
-from ..measurement.timing import thread_count
+from ..measurement.environment import thread_count
 from ..registry.loading import get_registry, loose_plugin_files
 from ..specs import TaskData
 from . import EpochProgress, isolated

@@ -1,17 +1,18 @@
-"""What a run was measured on: versions, machine, device, command line, commit."""
+"""What a run is measured on: versions, machine, device, command line, commit; and the threads it may use."""
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from ..results.schema import SCHEMA_VERSION
 from . import timing
 from .memory import memory_method
-from ..results.schema import SCHEMA_VERSION
 
 
 def _git(*args: str) -> str:
@@ -84,3 +85,27 @@ def collect_meta(device: str, device_name: str, argv: list[str]) -> dict[str, An
         "executable": sys.executable,
         "measurement": _measurement(device),
     }
+
+
+@contextmanager
+def thread_count(threads: int | None) -> Iterator[int]:
+    """Run the block with torch using `threads` intra-op threads and the BLAS and OpenMP pools (NumPy's among
+    them) limited to as many, through threadpoolctl (None: leave all as they are); yields torch's count in use."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):  # None changes nothing
+            yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+
+
+def threads_in_use() -> int:
+    """torch's intra-op thread count in this process now, recorded on every row."""
+    import torch
+
+    return torch.get_num_threads()

@@ -1,14 +1,14 @@
-"""Measure one opened session: train it, then turn what happened into row fields, curve points and timing samples."""
+"""Measure one opened session: train it, then turn what happened into row fields (time-to-target among them), curve
+points and timing samples."""
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..backends import Session
 from .slices import Slicing, slice_points
-from .target import time_to_target
 from .timing import InferenceTiming, step_spread, time_inference, warmup_count
 from .train import EpochRecord, TrainResult, train
 
@@ -80,6 +80,24 @@ def partial_figures(result: TrainResult) -> dict[str, Any]:
         fields.update(valid_loss=record.valid_loss, valid_accuracy=record.valid_accuracy,
                       bpc=record.valid_loss / math.log(2))
     return fields
+
+
+# Time-to-target, after the AlgoPerf rules: the first evaluation point (here, epoch) at which the accuracy reaches
+# the target, with the training time spent to get there; nothing when it never does.
+def time_to_target(curve: Sequence[EpochRecord], target: float) -> tuple[int | None, float | None]:
+    """(epoch, training seconds) of the first epoch whose accuracy reaches `target`, or (None, None).
+
+    The accuracy checked is the validation accuracy where the task has a split, else the epoch's
+    training accuracy, measured by its own forward passes. The choice is made once for the whole curve:
+    the last epoch of a run that timed out or diverged is not validated, and its training accuracy must
+    not stand in for a validation one.
+    """
+    validated = any(record.valid_accuracy is not None for record in curve)
+    for record in curve:
+        accuracy = record.valid_accuracy if validated else record.accuracy
+        if accuracy is not None and accuracy >= target:
+            return record.epoch, record.seconds
+    return None, None
 
 
 def measure(session: Session, epochs: int, timeout: float | None, target: float,

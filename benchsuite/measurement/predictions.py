@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..backends import Session
-from ..models.checkpoint import ModelState
+from ..checkpoints import ModelState
 from ..specs import TaskData
 
 PREDICTION_CHARS = 60  # a row holds the start of the prediction: enough to read, short enough for a table

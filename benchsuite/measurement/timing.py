@@ -1,4 +1,4 @@
-"""Timing: warm-up excluded, median and interquartile range, a noise flag, inference timing, thread control.
+"""Timing: warm-up excluded, median and interquartile range, a noise flag, inference timing.
 
 Clocks are `time.perf_counter`; every timed call is followed by `session.synchronize()` so queued
 device work (CUDA) is finished before the clock is read.
@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     from ..backends import Session
@@ -66,18 +65,6 @@ def step_spread(step_seconds: Sequence[float]) -> Spread:
     return spread_ms(steady_steps(step_seconds))
 
 
-def noise_summary(spreads: Sequence[Spread]) -> str | None:
-    """One line on how many of these timings were noisy (None when none was): a note past NOISE_RATIO, a warning
-    when some are past WARN_RATIO."""
-    noisy = [spread for spread in spreads if spread.noisy]
-    if not noisy:
-        return None
-    very = sum(spread.iqr_ms / spread.median_ms > WARN_RATIO for spread in noisy)
-    line = (f"{len(noisy)} of {len(spreads)} rows had noisy step times (IQR > {NOISE_RATIO:.0%} of the median"
-            + (f"; {very} over {WARN_RATIO:.0%}" if very else "") + ")")
-    return f"{'warning' if very else 'note'}: {line}; see step_ms_noisy (other load on the machine disturbs timings)"
-
-
 @dataclass(frozen=True)
 class InferenceTiming:
     """Forward-only passes over one batch: their times (warm-up excluded) and the characters each read."""
@@ -111,27 +98,3 @@ def time_inference(session: "Session", batch: Any) -> InferenceTiming:
         session.synchronize()
         seconds.append(clock() - before)
     return InferenceTiming(seconds, characters)
-
-
-@contextmanager
-def thread_count(threads: int | None) -> Iterator[int]:
-    """Run the block with torch using `threads` intra-op threads and the BLAS and OpenMP pools (NumPy's among
-    them) limited to as many, through threadpoolctl (None: leave all as they are); yields torch's count in use."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):  # None changes nothing
-            yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(previous)
-
-
-def threads_in_use() -> int:
-    """torch's intra-op thread count in this process now, recorded on every row."""
-    import torch
-
-    return torch.get_num_threads()

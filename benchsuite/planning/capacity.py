@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..backends import get_backend
+from ..backbones import open_session
+from ..backends import TrainingSettings
 from ..specs import CellConfig, CellSpec, TaskData
 
 MAX_HIDDEN = 1 << 14
@@ -28,7 +29,7 @@ class Match:
 def count_params(cell: CellSpec, config: CellConfig, data: TaskData) -> int:
     """Trainable parameters of the model a run would train for `config` on `data` (cell and head)."""
     one_row = TaskData(data.vocab, data.x_train[:1], data.y_train[:1])  # the model does not depend on the rows
-    return get_backend(cell.backend).open_session(cell, config, one_row, 1e-3, "cpu", 0).param_count
+    return open_session(cell, config, one_row, TrainingSettings(lr=1e-3)).param_count
 
 
 def matched_hidden(cell: CellSpec, num_layers: int, bidirectional: bool, data: TaskData, target: int) -> Match:

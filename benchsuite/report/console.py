@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..measurement.timing import Spread, noise_summary
+from ..measurement.timing import NOISE_RATIO, WARN_RATIO, Spread
 from ..results.schema import SETTING_COLUMNS, is_blank, is_neutral
 
 if TYPE_CHECKING:
@@ -91,6 +91,14 @@ def format_runs(table: "pandas.DataFrame") -> str:
 
 
 def noise_line(table: "pandas.DataFrame") -> str | None:
-    """One line on the rows whose step times were too spread out to trust, or None when no row's were."""
+    """One line on the rows whose step times were too spread out to trust, or None when no row's were: a note
+    past NOISE_RATIO, a warning when some are past WARN_RATIO."""
     timed = table.dropna(subset=["step_ms_median", "step_ms_iqr"])
-    return noise_summary([Spread(row.step_ms_median, row.step_ms_iqr) for row in timed.itertuples(index=False)])
+    spreads = [Spread(row.step_ms_median, row.step_ms_iqr) for row in timed.itertuples(index=False)]
+    noisy = [spread for spread in spreads if spread.noisy]
+    if not noisy:
+        return None
+    very = sum(spread.iqr_ms / spread.median_ms > WARN_RATIO for spread in noisy)
+    line = (f"{len(noisy)} of {len(spreads)} rows had noisy step times (IQR > {NOISE_RATIO:.0%} of the median"
+            + (f"; {very} over {WARN_RATIO:.0%}" if very else "") + ")")
+    return f"{'warning' if very else 'note'}: {line}; see step_ms_noisy (other load on the machine disturbs timings)"

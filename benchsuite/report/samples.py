@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..checkpoints import read_model, saved_models
+from ..checkpoints.sampling import load_predictor, sample_text
 from ..errors import BenchInputError
-from ..models.checkpoint import read_model, saved_models
-from ..models.sampling import load_predictor, sample_text
 from .console import variant_name
 
 SAMPLE_LENGTH = 120

@@ -6,7 +6,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from ..backends.composition import layer_configs
+from ..layers import layer_configs
 from ..specs import CellConfig
 
 # Tiny on purpose: the kit runs in plugin authors' unit tests. Sizes differ from each other so that
@@ -38,8 +38,7 @@ def failure_named(what: str) -> Iterator[None]:
 
 def expected_shapes(config: CellConfig, batch: int = BATCH, time: int = TIME) -> tuple[tuple, tuple]:
     """The output and h_n shapes torch's nn.RNN(batch_first=True) gives for `config`."""
-    directions = 2 if config.bidirectional else 1
-    return (batch, time, config.hidden_size * directions), (config.num_layers * directions, batch, config.hidden_size)
+    return (batch, time, config.output_size), (config.num_layers * config.directions, batch, config.hidden_size)
 
 
 def _is_complex(state: Any) -> bool:
@@ -56,7 +55,7 @@ def check_output_shapes(output: Any, h_n: Any, config: CellConfig, where: str, b
     hint = ""
     if len(shape) == 2:
         hint = "; the time axis is missing: return one output per time step"
-    elif len(shape) == 3 and shape[:2] == (batch, config.hidden_size * (2 if config.bidirectional else 1)):
+    elif len(shape) == 3 and shape[:2] == (batch, config.output_size):
         hint = "; the time and feature axes look swapped"
     assert shape == want_output, (
         f"{where}: output has shape {shape}, expected (batch, time, hidden_size * directions) = {want_output}{hint}")

@@ -6,7 +6,8 @@ import functools
 import importlib
 from typing import Any, Callable
 
-from ..backends import BACKEND_MODULES, get_backend
+from ..backbones import open_session
+from ..backends import BACKEND_MODULES, TrainingSettings
 from ..planning.cells import constraint_refusal
 from ..planning.tasks import check_task_data
 from ..registry.loading import BUILTIN_PLUGINS, collect_specs, get_registry, new_manager
@@ -97,7 +98,7 @@ def check_cell(spec: CellSpec | str, seed: int = 0, **options: Any) -> None:
         for config in (CellConfig(INPUT_SIZE, hidden, max_seq_len=TASK_TIME),
                        CellConfig(INPUT_SIZE, hidden, 2, True, TASK_TIME)):
             if fits(config):
-                with checks.seeded(seed):  # the backend seeds torch's global generator; the caller's is restored
+                with checks.seeded(seed):  # the backbone seeds torch's global generator; the caller's is restored
                     _check_training(built, config, seed, f"cell {spec.name!r} ({_variant(config)})")
 
 
@@ -146,16 +147,15 @@ def tiny_task(seed: int = 0) -> TaskData:
 
 def _check_training(spec: CellSpec, config: CellConfig, seed: int, where: str) -> None:
     data = tiny_task(seed)
-    backend = get_backend(spec.backend)
     losses = []
     for _ in range(2):  # two sessions with one seed must start from the same model
         with failure_named(f"{where}: opening a {spec.backend} session"):
-            session = backend.open_session(spec, config, data, TRAIN_LR, "cpu", seed)
+            session = open_session(spec, config, data, TrainingSettings(lr=TRAIN_LR, seed=seed))
         with failure_named(f"{where}: evaluating before training"):
             losses.append(session.evaluate("train").loss)
     assert losses[0] == losses[1], (
         f"{where}: two models built with seed {seed} give different losses ({losses[0]!r} and {losses[1]!r}); "
-        "build() must draw its random numbers from the generator the backend seeds")
+        "build() must draw its random numbers from the generator the suite seeds")
     with failure_named(f"{where}: training"):
         for _ in range(TRAIN_STEPS):
             for batch in session.batches(1):

@@ -2,7 +2,7 @@
 
 A numpy cell has `params` and `grads` (dicts of float arrays named as torch's nn.RNN state dict names
 them), `forward(x) -> (output, h_n)` and `backward(d_output) -> d_x`, which fills `grads` for the
-last forward. The backend initialises `params` in place, so the checks do too. The backward pass is
+last forward. The backbone initialises `params` in place, so the checks do too. The backward pass is
 written by hand, so gradients are checked by finite differences.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backends.numpy_variants import build_layer
+from ..layers.numpy_layers import build_layer
 from ..specs import CellConfig, CellSpec
 from .common import TIME, call_forward, check_forward, check_param_count, failure_named, seeded, single_layer_configs
 
@@ -32,7 +32,7 @@ def _check_interface(layer: Any, config: CellConfig, where: str) -> None:
         assert isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating), (
             f"{where}: params[{name!r}] must be a float numpy array, got {type(value).__name__}")
     suffixes = [f"_l{layer_index}{'_reverse' if reverse else ''}" for layer_index in range(config.num_layers)
-                for reverse in range(2 if config.bidirectional else 1)]
+                for reverse in range(config.directions)]
     for suffix in suffixes:
         assert any(name.endswith(suffix) for name in layer.params), (
             f"{where}: no parameter is named for '{suffix}'; name them as torch's nn.RNN state dict does "

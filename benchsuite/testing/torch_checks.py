@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..backends.torch_variants import build_layer, count_parameters
-from ..measurement.timing import thread_count
+from ..layers.torch_layers import build_layer, count_parameters
+from ..measurement.environment import thread_count
 from ..specs import CellConfig, CellSpec
 from .common import (
     BATCH,

@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite import TaskData, get_cell
+from benchsuite.backbones import open_session
+from benchsuite.backends import TrainingSettings
 from benchsuite.backends.batching import chunks, shuffled_batches
-from benchsuite.backends.torch_backend import open_session
 from benchsuite.measurement.train import train
 from benchsuite.specs import CellConfig
 from helpers.tasks import random_task
@@ -37,7 +38,7 @@ TASK = {"samples": 37, "vocab": 5, "ignored": 0.3, "valid": 23}
 
 def session(data, batch_size, seed=0):
     config = CellConfig(len(data.vocab), 8)
-    return open_session(get_cell("gru"), config, data, 0.01, "cpu", seed, batch_size)
+    return open_session(get_cell("gru"), config, data, TrainingSettings(lr=0.01, seed=seed, batch_size=batch_size))
 
 
 def test_mini_batches_are_one_hot_per_batch_and_count_only_kept_targets():
@@ -115,7 +116,8 @@ def test_splits_stay_compact_codes_on_the_device():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_mini_batches_match_cpu():
     data = random_task(**TASK)
-    cpu, cuda = session(data, 10), open_session(get_cell("gru"), CellConfig(5, 8), data, 0.01, "cuda", 0, 10)
+    cpu, cuda = session(data, 10), open_session(get_cell("gru"), CellConfig(5, 8), data,
+                                                    TrainingSettings(lr=0.01, device="cuda", batch_size=10))
     cuda.model.load_state_dict(cpu.model.state_dict())
     a, b = train(cpu, 3), train(cuda, 3)
     assert [r.loss for r in a.curve] == pytest.approx([r.loss for r in b.curve], rel=1e-3)

@@ -9,17 +9,17 @@ import torch
 import torch.nn.functional as F
 
 from benchsuite import CellConfig, CellSpec
-from benchsuite.backends import BACKEND_DEVICES, get_backend
+from benchsuite.backbones import open_session
+from benchsuite.backends import BACKEND_DEVICES, TrainingSettings
 from benchsuite.backends.numpy_backend import Adam, Batch, score
-from benchsuite.backends.numpy_variants import ComposedLayers
 from benchsuite.errors import BenchInputError
+from benchsuite.layers.numpy_layers import ComposedLayers
 from benchsuite.measurement.train import train
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
 from benchsuite_plugins.numpy_rnn import build_numpy_rnn
 from helpers.tasks import random_task
 
-numpy_backend = get_backend("numpy")
 NATIVE = CellSpec("native", "numpy", build_numpy_rnn, native_variants=True)
 COMPOSED = CellSpec("composed", "numpy", build_numpy_rnn, native_variants=False)
 INPUT_SIZE = 3
@@ -47,7 +47,7 @@ def test_score_matches_torch_cross_entropy_and_argmax() -> None:
     rng = np.random.default_rng(1)
     x = rng.integers(0, 6, (5, 4))
     y = np.where(rng.random((5, 4)) < 0.3, -1, rng.integers(0, 6, (5, 4)))
-    batch = Batch(x, y, 6)
+    batch = Batch(x, y)  # a model would read x encoded; scoring needs only the targets
     logits = rng.normal(size=(6, y.size)) * 3  # (vocab, positions), positions time-major as Batch orders them
     loss, row_correct, probabilities = score(logits.copy(), batch)  # score overwrites what it is given
     d_logits = probabilities.copy()
@@ -68,26 +68,26 @@ def test_score_matches_torch_cross_entropy_and_argmax() -> None:
 def test_initialisation_follows_torch_rule_and_the_seed() -> None:
     data = random_task(vocab=7)
     config = CellConfig(7, 16, num_layers=2, bidirectional=True)
-    session = numpy_backend.open_session(NATIVE, config, data, 0.01, "cpu", seed=3)
+    session = open_session(NATIVE, config, data, TrainingSettings(lr=0.01, seed=3))
     cell_bound, head_bound = 1 / math.sqrt(16), 1 / math.sqrt(32)
-    cell_values = np.concatenate([v.ravel() for n, v in session.params.items() if n.startswith("layer.")])
-    head_values = np.concatenate([session.params["head.weight"].ravel(), session.params["head.bias"]])
+    cell_values = np.concatenate([v.ravel() for n, v in session.model.params.items() if n.startswith("layer.")])
+    head_values = np.concatenate([session.model.params["head.weight"].ravel(), session.model.params["head.bias"]])
     for values, bound in ((cell_values, cell_bound), (head_values, head_bound)):
         assert np.abs(values).max() <= bound
         assert np.abs(values).max() > 0.95 * bound  # spread over the whole interval, not squeezed
         assert abs(values.mean()) < 0.1 * bound
-    again = numpy_backend.open_session(NATIVE, config, data, 0.01, "cpu", seed=3)
-    other = numpy_backend.open_session(NATIVE, config, data, 0.01, "cpu", seed=4)
-    for name, value in session.params.items():
-        np.testing.assert_array_equal(value, again.params[name])
-        assert not np.array_equal(value, other.params[name])
+    again = open_session(NATIVE, config, data, TrainingSettings(lr=0.01, seed=3))
+    other = open_session(NATIVE, config, data, TrainingSettings(lr=0.01, seed=4))
+    for name, value in session.model.params.items():
+        np.testing.assert_array_equal(value, again.model.params[name])
+        assert not np.array_equal(value, other.model.params[name])
 
 
 def test_mini_batches_train_and_evaluate_like_the_full_batch() -> None:
     data = random_task(samples=30, seed=2)
     config = CellConfig(4, 8)
-    whole = numpy_backend.open_session(NATIVE, config, data, 0.05, "cpu", seed=0)
-    mini = numpy_backend.open_session(NATIVE, config, data, 0.05, "cpu", seed=0, batch_size=7)
+    whole = open_session(NATIVE, config, data, TrainingSettings(lr=0.05, seed=0))
+    mini = open_session(NATIVE, config, data, TrainingSettings(lr=0.05, seed=0, batch_size=7))
     assert [b.x.shape[0] for b in mini.batches(1)] == [7, 7, 7, 7, 2]
     # Same weights: evaluating in chunks of 7 gives the whole split's loss and accuracy.
     assert mini.evaluate("train").loss == pytest.approx(whole.evaluate("train").loss, abs=1e-12)
@@ -100,11 +100,11 @@ def test_mini_batches_train_and_evaluate_like_the_full_batch() -> None:
 
 def test_infer_reads_every_input_character_and_changes_nothing() -> None:
     data = random_task(samples=9, steps=5)
-    session = numpy_backend.open_session(NATIVE, CellConfig(4, 6), data, 0.05, "cpu", seed=0)
-    before = {name: value.copy() for name, value in session.params.items()}
+    session = open_session(NATIVE, CellConfig(4, 6), data, TrainingSettings(lr=0.05, seed=0))
+    before = {name: value.copy() for name, value in session.model.params.items()}
     loss = session.evaluate("train").loss
     assert [session.infer(batch) for batch in session.batches(1)] == [9 * 5]
-    assert all(np.array_equal(value, before[name]) for name, value in session.params.items())
+    assert all(np.array_equal(value, before[name]) for name, value in session.model.params.items())
     assert session.evaluate("train").loss == loss
 
 
@@ -131,9 +131,9 @@ def test_composed_session_trains_exactly_as_the_native_one() -> None:
     """Both draw the same initial weights (same names, same order), so their loss curves coincide."""
     data = random_task()
     config = CellConfig(4, 6, num_layers=2, bidirectional=True)
-    native = numpy_backend.open_session(NATIVE, config, data, 0.05, "cpu", seed=5)
-    composed = numpy_backend.open_session(COMPOSED, config, data, 0.05, "cpu", seed=5)
-    assert isinstance(composed.layer, ComposedLayers) and native.param_count == composed.param_count
+    native = open_session(NATIVE, config, data, TrainingSettings(lr=0.05, seed=5))
+    composed = open_session(COMPOSED, config, data, TrainingSettings(lr=0.05, seed=5))
+    assert isinstance(composed.model.layer, ComposedLayers) and native.param_count == composed.param_count
     native_curve = [record.loss for record in train(native, 30).curve]
     composed_curve = [record.loss for record in train(composed, 30).curve]
     np.testing.assert_allclose(composed_curve, native_curve, rtol=0, atol=1e-10)
@@ -145,7 +145,7 @@ def test_numpy_rows_are_skipped_on_cuda_with_the_reason() -> None:
     jobs = plan_task(RunOptions.parse(tasks="apple"), "apple", True, {}, [NATIVE], "cuda")
     assert [job.skip_reason for job in jobs] == ["backend 'numpy' runs on cpu only, not cuda"]
     with pytest.raises(BenchInputError, match="cpu only"):
-        numpy_backend.open_session(NATIVE, CellConfig(4, 3), random_task(), 0.1, "cuda", 0)
+        open_session(NATIVE, CellConfig(4, 3), random_task(), TrainingSettings(lr=0.1, device="cuda", seed=0))
 
 
 class PairStateRNN:

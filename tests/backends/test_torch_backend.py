@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from benchsuite import CellConfig, TaskData, get_cell
-from benchsuite.backends.torch_backend import TorchSession
+from benchsuite.backbones import open_session
+from benchsuite.backends import TrainingSettings
 
 
 def _data_with_ignored_targets() -> TaskData:
@@ -17,7 +18,7 @@ def _data_with_ignored_targets() -> TaskData:
 
 def test_loss_and_accuracy_ignore_negative_targets() -> None:
     data = _data_with_ignored_targets()
-    session = TorchSession(get_cell("gru"), CellConfig(4, 3), data, lr=0.01, device="cpu", seed=0)
+    session = open_session(get_cell("gru"), CellConfig(4, 3), data, TrainingSettings(lr=0.01, seed=0))
     stats = session.evaluate("train")
     with torch.no_grad():
         logits = session.model(torch.nn.functional.one_hot(torch.tensor(data.x_train), 4).float()).numpy()
@@ -36,7 +37,7 @@ def test_same_seed_same_initial_weights_and_losses() -> None:
     data = _data_with_ignored_targets()
 
     def losses(seed: int) -> list[float]:
-        session = TorchSession(get_cell("lstm"), CellConfig(4, 5, 2), data, lr=0.05, device="cpu", seed=seed)
+        session = open_session(get_cell("lstm"), CellConfig(4, 5, 2), data, TrainingSettings(lr=0.05, seed=seed))
         return [session.train_step(batch).loss for epoch in range(1, 6) for batch in session.batches(epoch)]
 
     assert losses(3) == losses(3)
@@ -46,8 +47,8 @@ def test_same_seed_same_initial_weights_and_losses() -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_session_trains_and_matches_cpu_initial_loss() -> None:
     data = _data_with_ignored_targets()
-    cpu = TorchSession(get_cell("rnn"), CellConfig(4, 3), data, lr=0.01, device="cpu", seed=1)
-    gpu = TorchSession(get_cell("rnn"), CellConfig(4, 3), data, lr=0.01, device="cuda", seed=1)
+    cpu = open_session(get_cell("rnn"), CellConfig(4, 3), data, TrainingSettings(lr=0.01, seed=1))
+    gpu = open_session(get_cell("rnn"), CellConfig(4, 3), data, TrainingSettings(lr=0.01, device="cuda", seed=1))
     assert gpu.evaluate("train").loss == pytest.approx(cpu.evaluate("train").loss, rel=1e-4)
     first = gpu.train_step(next(iter(gpu.batches(1)))).loss
     for epoch in range(2, 30):
@@ -59,7 +60,7 @@ def test_cuda_session_trains_and_matches_cpu_initial_loss() -> None:
 
 def test_model_is_back_in_training_mode_after_evaluate_and_infer() -> None:
     data = _data_with_ignored_targets()
-    session = TorchSession(get_cell("rnn"), CellConfig(4, 3), data, lr=0.01, device="cpu", seed=0)
+    session = open_session(get_cell("rnn"), CellConfig(4, 3), data, TrainingSettings(lr=0.01, seed=0))
     session.evaluate("train")
     session.infer(next(iter(session.batches(1))))
     assert all(module.training for module in session.model.modules())

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchsuite.backends import BACKEND_DEVICES, get_backend
-from benchsuite.measurement.timing import threads_in_use
+from benchsuite.backbones import open_session
+from benchsuite.backends import BACKEND_DEVICES, TrainingSettings
+from benchsuite.measurement.environment import threads_in_use
 from benchsuite.planning.grid import SUITE_DEFAULTS
 from benchsuite.planning.tasks import build_task, effective_defaults
 from benchsuite.registry.loading import BUILTIN_PLUGINS, get_registry
@@ -27,7 +28,7 @@ DEVICES = ("cpu", "cuda")
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def open_session(cell_name: str, task: str, device: str) -> tuple[Any, TaskData]:
+def task_session(cell_name: str, task: str, device: str) -> tuple[Any, TaskData]:
     """A fresh session for the cell on the task with the task's default hyperparameters, and the task's data."""
     registry = get_registry()
     cell, spec = registry.cell(cell_name), registry.task(task)
@@ -41,7 +42,7 @@ def open_session(cell_name: str, task: str, device: str) -> tuple[Any, TaskData]
     data = build_task(spec, {})
     hyper = {**SUITE_DEFAULTS, **effective_defaults(spec, data)}
     config = CellConfig(len(data.vocab), hyper["hidden_size"], hyper["num_layers"])
-    session = get_backend(cell.backend).open_session(cell, config, data, hyper["lr"], device, 0)
+    session = open_session(cell, config, data, TrainingSettings(lr=hyper["lr"], device=device))
     return session, data
 
 
@@ -55,7 +56,7 @@ def describe(benchmark: Any, session: Any, cell: str, task: str, device: str, ki
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("cell", BUILTIN_CELLS)
 def test_train_step(benchmark, cell, task, device):
-    session, data = open_session(cell, task, device)
+    session, data = task_session(cell, task, device)
     batch = next(iter(session.batches(1)))
     describe(benchmark, session, cell, task, device, "train step")
 
@@ -73,7 +74,7 @@ def test_train_step(benchmark, cell, task, device):
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("cell", BUILTIN_CELLS)
 def test_inference(benchmark, cell, task, device):
-    session, data = open_session(cell, task, device)
+    session, data = task_session(cell, task, device)
     batch = next(iter(session.batches(1)))
     describe(benchmark, session, cell, task, device, "inference")
     before = session.evaluate("train")

@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from benchsuite import CellConfig, get_cell, get_task
-from benchsuite.backends.torch_backend import TorchSession
+from benchsuite.backbones import open_session
+from benchsuite.backends import TrainingSettings
 from benchsuite.measurement.train import train
 
 ROUNDS = 15
@@ -68,7 +69,7 @@ def notebook_seconds(task: str, hidden: int, layers: int, lr: float) -> float:
 def suite_seconds(task: str, hidden: int, layers: int, lr: float) -> float:
     """Seconds for EPOCHS epochs of the suite's loop, with every record it keeps."""
     data = get_task(task).build()
-    session = TorchSession(get_cell("rnn"), CellConfig(len(data.vocab), hidden, layers), data, lr, "cpu", seed=0)
+    session = open_session(get_cell("rnn"), CellConfig(len(data.vocab), hidden, layers), data, TrainingSettings(lr=lr))
     return train(session, EPOCHS).train_seconds
 
 

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from benchsuite.backends import Session, get_backend
+from benchsuite.backbones import open_session
+from benchsuite.backends import Session, TrainingSettings
 from benchsuite.registry.loading import get_registry
 from benchsuite.specs import CellConfig
 from helpers.threads import single_thread
@@ -33,8 +34,7 @@ def open_sessions(task: str, num_layers: int, hidden_size: int | None = None,
     data = spec.build(**task_options)
     defaults = {**spec.defaults, **data.defaults}
     config = CellConfig(len(data.vocab), hidden_size or defaults["hidden_size"], num_layers)
-    return {cell: get_backend(registry.cell(cell).backend).open_session(
-                registry.cell(cell), config, data, defaults["lr"], "cpu", 0)
+    return {cell: open_session(registry.cell(cell), config, data, TrainingSettings(lr=defaults["lr"]))
             for cell in CELLS}
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchsuite.backends import get_backend
+from benchsuite.backbones import open_session
+from benchsuite.backends import TrainingSettings
 from benchsuite.measurement.timing import spread_ms
 from benchsuite.registry.loading import get_registry
 from benchsuite.specs import CellConfig, TaskData
@@ -46,13 +47,13 @@ FULL = Sizes((64, 256, 1024), batch=32, hidden=128, rounds=5)
 TINY = Sizes((4, 8, 16), batch=2, hidden=8, rounds=2)
 
 
-def open_session(cell: str, length: int, sizes: Sizes):
+def random_session(cell: str, length: int, sizes: Sizes):
     """A session of `cell` on one full batch of random characters of `length` steps, and that batch."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, VOCAB, size=(sizes.batch, length))
     data = TaskData([chr(ord("!") + i) for i in range(VOCAB)], x, np.roll(x, -1, axis=1))
     spec = get_registry().cell(cell)
-    session = get_backend(spec.backend).open_session(spec, CellConfig(VOCAB, sizes.hidden), data, 1e-3, "cpu", 0)
+    session = open_session(spec, CellConfig(VOCAB, sizes.hidden), data, TrainingSettings(lr=1e-3))
     return session, next(iter(session.batches(1)))
 
 
@@ -62,7 +63,7 @@ Samples = dict[str, dict[tuple[str, int], list[float]]]  # clock -> (cell, lengt
 
 def step_times(sizes: Sizes) -> Samples:
     """Seconds per training step for every (cell, length) on each clock, rounds interleaved, warm-up dropped."""
-    sessions = {(cell, length): open_session(cell, length, sizes) for length in sizes.lengths for cell in CELLS}
+    sessions = {(cell, length): random_session(cell, length, sizes) for length in sizes.lengths for cell in CELLS}
     keys = list(sessions)
     samples: Samples = {clock: {key: [] for key in keys} for clock in CLOCKS}
     for round_ in range(sizes.rounds + 1):

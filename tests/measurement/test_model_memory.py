@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from benchsuite.backends import get_backend
+from benchsuite.backbones import open_session
+from benchsuite.backends import TrainingSettings
 from benchsuite.backends.torch_backend import saved_tensor_bytes
 from benchsuite.registry.loading import get_registry
 from benchsuite.specs import CellConfig
@@ -72,8 +73,8 @@ def test_activation_bytes_grow_linearly_with_sequence_length(cell):
     figures = []
     for steps in (10, 20, 40, 80):
         data = build_ship(seq_len=steps)
-        session = get_backend(spec.backend).open_session(spec, CellConfig(len(data.vocab), 25, 2, False), data, 0.1,
-                                                         "cpu", 0, 32)
+        session = open_session(spec, CellConfig(len(data.vocab), 25, 2, False), data,
+                               TrainingSettings(lr=0.1, batch_size=32))
         figures.append(session.footprint(next(iter(session.batches(1)))).activation_bytes)
     increments = [later - earlier for earlier, later in zip(figures, figures[1:])]
     # Each doubling of the length adds twice what the one before added (oneDNN's LSTM workspace is rounded up).

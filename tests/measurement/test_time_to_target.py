@@ -7,7 +7,7 @@ import pytest
 
 from benchsuite.backends import EvalStats, StepStats
 from benchsuite.errors import BenchInputError
-from benchsuite.measurement.target import time_to_target
+from benchsuite.measurement.measure import time_to_target
 from benchsuite.measurement.train import train
 from benchsuite.planning.grid import resolve_target
 from benchsuite.planning.parsers import check_target

@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 
+from benchsuite.measurement.environment import thread_count
 from benchsuite.measurement.timing import (
     INFER_MAX_REPEATS,
     INFER_MIN_REPEATS,
@@ -15,7 +16,6 @@ from benchsuite.measurement.timing import (
     Spread,
     spread_ms,
     step_spread,
-    thread_count,
     time_inference,
 )
 

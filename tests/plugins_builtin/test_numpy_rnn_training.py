@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchsuite.backends import get_backend
+from benchsuite.backbones import open_session
+from benchsuite.backends import TrainingSettings
 from benchsuite.measurement.train import train
 from benchsuite.registry.loading import get_registry
 from benchsuite.results.files import read_csv_rows
@@ -16,11 +17,12 @@ from helpers.runs import only_run_dir
 
 
 def start_from_torch_weights(numpy_session: object, torch_session: object) -> None:
-    """Copy the torch session's initial weights into the numpy session, whose `params` use the same names."""
+    """Copy the torch session's initial weights into the numpy session, whose model's `params` use the same
+    names."""
     state = torch_session.model.state_dict()
-    assert sorted(state) == sorted(numpy_session.params)
+    assert sorted(state) == sorted(numpy_session.model.params)
     for name, value in state.items():
-        numpy_session.params[name][...] = value.numpy()
+        numpy_session.model.params[name][...] = value.numpy()
 
 
 @pytest.mark.usefixtures("one_thread")
@@ -31,10 +33,9 @@ def test_numpy_backend_follows_torch_backend_loss_curve_on_apple(optimizer: dict
     task = registry.task("apple")
     data = task.build()
     config = CellConfig(len(data.vocab), task.defaults["hidden_size"])
-    lr = task.defaults["lr"]
-    torch_session = get_backend("torch").open_session(registry.cell("rnn"), config, data, lr, "cpu", 0, **optimizer)
-    numpy_session = get_backend("numpy").open_session(registry.cell("numpy-rnn"), config, data, lr, "cpu", 0,
-                                                      **optimizer)
+    settings = TrainingSettings(lr=task.defaults["lr"], **optimizer)
+    torch_session = open_session(registry.cell("rnn"), config, data, settings)
+    numpy_session = open_session(registry.cell("numpy-rnn"), config, data, settings)
     start_from_torch_weights(numpy_session, torch_session)
 
     torch_curve = train(torch_session, 100).curve

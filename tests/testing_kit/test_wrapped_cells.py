@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from benchsuite import CellConfig, CellSpec, get_task
-from benchsuite.backends import get_backend
+from benchsuite.backbones import open_session
+from benchsuite.backends import TrainingSettings
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
 from benchsuite.results.files import read_csv_rows
@@ -121,8 +122,8 @@ def _job(cell: CellSpec, task: str = "apple", **options):
 def _session(cell: CellSpec, job):
     data = get_task(job.task).build()
     config = CellConfig(len(data.vocab), job.hidden_size)
-    return get_backend("torch").open_session(cell, config, data, job.lr, "cpu", 0, job.batch_size, clip=job.clip,
-                                             weight_decay=job.weight_decay), data
+    settings = TrainingSettings(lr=job.lr, batch_size=job.batch_size, clip=job.clip, weight_decay=job.weight_decay)
+    return open_session(cell, config, data, settings), data
 
 
 def test_cell_defaults_reach_the_optimizer_above_the_task_defaults():
@@ -130,9 +131,10 @@ def test_cell_defaults_reach_the_optimizer_above_the_task_defaults():
     job = _job(tuned)
     assert get_task("apple").defaults["lr"] != tuned.defaults["lr"]  # the cell's lr wins over the task's
     session, _ = _session(tuned, job)
-    (group,) = session.optimizer.param_groups
+    decayed, undecayed = session.optimizer.param_groups  # weight decay reaches only the matrices
     assert isinstance(session.optimizer, torch.optim.AdamW)
-    assert (group["lr"], group["weight_decay"], session.clip) == (0.003, 0.01, 0.5)
+    assert (decayed["lr"], decayed["weight_decay"], session.clip) == (0.003, 0.01, 0.5)
+    assert (undecayed["lr"], undecayed["weight_decay"]) == (0.003, 0.0)
 
     session.train_step(next(iter(session.batches(1))))
     norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in session.model.parameters()]))

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from benchsuite.backends.torch_variants import ComposedLayers, build_layer
+from benchsuite.layers.torch_layers import ComposedLayers, build_layer
 from benchsuite.specs import CellConfig
 
 INPUT, HIDDEN = 6, 5

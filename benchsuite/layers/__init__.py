@@ -1,12 +1,16 @@
-"""Deep and bidirectional variants composed from single unidirectional layers, wired as torch's nn.RNN wires them.
+"""Building blocks for cells and backbones, public for plugins: deep and bidirectional variants composed from single
+unidirectional layers, and the NumPy `Workspace`.
 
-Shared by both backends (torch_variants.py and numpy_variants.py supply only their array operations): layer l > 0
-reads the concatenated outputs of layer l - 1; a reverse layer reads the sequence flipped in time and its output
-is flipped back; final states are stacked layer by layer, forward before reverse, as torch orders h_n.
+Composition is shared by both backends (torch_layers.py and numpy_layers.py supply only their array operations),
+wired as torch's nn.RNN wires it: layer l > 0 reads the concatenated outputs of layer l - 1; a reverse layer reads
+the sequence flipped in time and its output is flipped back; final states are stacked layer by layer, forward before
+reverse, as torch orders h_n.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence, TypeVar
+
+import numpy as np
 
 from ..specs import CellConfig
 
@@ -15,10 +19,9 @@ Layer = TypeVar("Layer")
 
 def layer_configs(config: CellConfig) -> list[list[CellConfig]]:
     """The one-layer unidirectional configs a variant is made of: per layer, one per direction."""
-    directions = 2 if config.bidirectional else 1
-    return [[CellConfig(config.input_size if layer == 0 else config.hidden_size * directions, config.hidden_size,
+    return [[CellConfig(config.input_size if layer == 0 else config.output_size, config.hidden_size,
                         max_seq_len=config.max_seq_len)
-             for _ in range(directions)]
+             for _ in range(config.directions)]
             for layer in range(config.num_layers)]
 
 
@@ -49,3 +52,24 @@ def stack_states(states: list[Any], concat_layers: Callable[[list[Any]], Any]) -
     if isinstance(states[0], tuple):
         return tuple(concat_layers(list(parts)) for parts in zip(*states))
     return concat_layers(states)
+
+
+class Workspace:
+    """Named float64 arrays, created zero-filled on first request for a shape and returned again after: arrays kept
+    from one training step to the next, so that NumPy code allocates nothing large per step.
+
+    Fresh large arrays are not free: the allocator maps new pages for them and the kernel zero-fills each one
+    (measured on ship, one layer, CPU time per epoch: 6.5 -> 5.0 ms at hidden size 100, 4.3 -> 3.8 ms at
+    40-character windows). Steps of one run repeat the same few shapes, so each array is made once per shape.
+    A numpy model's memory accounting leaves workspaces out: they are scratch, not kept for backward.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+
+    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """The array for `name` and `shape`; it holds whatever its last user left in it."""
+        key = (name, shape)
+        if key not in self._arrays:
+            self._arrays[key] = np.zeros(shape)
+        return self._arrays[key]

@@ -1,4 +1,4 @@
-"""NumPy layers composed into deep and bidirectional variants (the wiring is composition.py's), with nn.RNN's
+"""NumPy layers composed into deep and bidirectional variants (the wiring is in `benchsuite.layers`), with nn.RNN's
 parameter names for the whole stack and backpropagation through the composition."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..specs import CellConfig
-from .composition import composed_forward, layer_configs, needs_composition, stack_states
+from . import composed_forward, layer_configs, needs_composition, stack_states
 
 DIRECTION_SUFFIXES = ("", "_reverse")
 SINGLE_LAYER_SUFFIX = "_l0"
@@ -20,7 +20,8 @@ def _reversed_in_time(x: np.ndarray) -> np.ndarray:
 def _public_name(name: str, layer: int, suffix: str) -> str:
     """`weight_ih_l0` of a single layer becomes `weight_ih_l1_reverse` when it is layer 1's reverse pass."""
     if not name.endswith(SINGLE_LAYER_SUFFIX):
-        raise ValueError(f"parameter {name!r} of a numpy cell should end in {SINGLE_LAYER_SUFFIX!r}, as nn.RNN names it")
+        raise ValueError(f"parameter {name!r} of a numpy cell should end in {SINGLE_LAYER_SUFFIX!r}, "
+                         "as nn.RNN names it")
     return f"{name[:-len(SINGLE_LAYER_SUFFIX)]}_l{layer}{suffix}"
 
 

@@ -11,11 +11,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ..backends import Predictor, get_backend
+from ..backbones import restore
+from ..backends import Predictor
 from ..errors import BenchInputError
 from ..registry.loading import get_registry
 from ..specs import CellConfig
-from .checkpoint import ModelState, read_model, saved_models
+from . import ModelState, read_model, saved_models
 
 
 def check_prime(prime: str, vocab: Sequence[str]) -> list[int]:
@@ -57,7 +58,7 @@ def load_predictor(model: ModelState, plugins_dir: str | None = None) -> Predict
     cell = get_registry(plugins_dir).cell(str(config["cell"])).with_options(config.get("cell_options") or {})
     shape = CellConfig(int(config["input_size"]), int(config["hidden_size"]), int(config["num_layers"]),
                        bool(config["bidirectional"]), int(config["window"]))  # built for the length it trained on
-    return get_backend(cell.backend).restore(cell, shape, len(model.vocab), model.state)
+    return restore(cell, shape, len(model.vocab), model.state)
 
 
 def named_model(run_dir: Path, name: str) -> ModelState:

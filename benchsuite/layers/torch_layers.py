@@ -1,4 +1,4 @@
-"""Torch layers composed into deep and bidirectional variants (the wiring is composition.py's)."""
+"""Torch layers composed into deep and bidirectional variants (the wiring is in `benchsuite.layers`)."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ..specs import CellConfig
-from .composition import composed_forward, layer_configs, needs_composition, stack_states
+from . import composed_forward, layer_configs, needs_composition, stack_states
 
 
 class ComposedLayers(nn.Module):

@@ -1,4 +1,5 @@
-"""Checkpoints: one file per ok row under `<run>/models/`, named by the row key.
+"""Trained models kept after a run (`--save-models`): one checkpoint file per ok row under `<run>/models/`, named by
+the row key (sampling.py reads them back and generates text).
 
 A torch model is saved with `torch.save` as `{"state_dict", "vocab", "config"}` (tensors, a list of strings and a
 dict of plain values, so `torch.load(..., weights_only=True)` reads it); a numpy model as `.npz`, its arrays under
