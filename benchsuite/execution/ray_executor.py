@@ -140,7 +140,7 @@ class RayExecutor:
                                       include_dashboard=False, logging_level="warning",
                                       _system_config={"worker_niceness": 0})
                 return
-            _use_token_if_this_user_has_one()
+            use_token_if_this_user_has_one()
             try:
                 _init_keeping_sigterm(ray, CONNECT_SECONDS, address=self.address, logging_level="warning")
             except TimeoutError:
@@ -155,7 +155,7 @@ class RayExecutor:
                                       "RAY_AUTH_TOKEN)") from None
 
 
-def _use_token_if_this_user_has_one() -> None:
+def use_token_if_this_user_has_one() -> None:
     """Authenticate to a cluster with this user's Ray token when there is one and RAY_AUTH_MODE is unset.
 
     `ray start --head` turns token authentication on whenever its user has a token (RAY_AUTH_TOKEN,

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from benchsuite.execution import isolated
-from benchsuite.execution.ray_executor import available_cores
+from benchsuite.execution.ray_executor import use_token_if_this_user_has_one, available_cores
 from benchsuite.results.files import read_csv_rows
 from benchsuite.results.schema import row_key
 from helpers.cell import SOURCE as HOOKED_RNN
@@ -226,7 +226,10 @@ def ray_head(monkeypatch):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A head without CPUs (the driver's node) and one worker node of two CPUs: jobs only run on worker nodes."""
+    """A head without CPUs (the driver's node) and one worker node of two CPUs: jobs only run on worker nodes.
+    It runs in this process, whose authentication mode the driver sets to token when this user has a Ray token
+    (as `ray start --head` does): it is started in that mode, or its nodes could not call back to the driver."""
+    use_token_if_this_user_has_one()
     simulated = cluster_utils.Cluster(initialize_head=True,
                         head_node_args={"num_cpus": 0, "_system_config": FAST_HEALTH_CHECKS})
     simulated.add_node(num_cpus=2)
