@@ -18,6 +18,12 @@ def valid_name(name: object) -> bool:
     return isinstance(name, str) and NAME_PATTERN.fullmatch(name) is not None
 
 
+def qualified_name(plugin: str, name: str) -> str | None:
+    """`PLUGIN:NAME`: what a plugin's cell or task is called when an earlier plugin took NAME (the registry's
+    only names with a colon; a plugin cannot register one). None when the plugin's own name breaks NAME_RULE."""
+    return f"{plugin}:{name}" if valid_name(plugin) else None
+
+
 # Hyperparameters a task may suggest through `defaults`; the command line overrides them.
 # A `batch_size` of None means full batch: one step per epoch over the whole training split.
 HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size")
@@ -25,6 +31,10 @@ HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size")
 # (None: no clipping) and decoupled weight decay (AdamW's; 0 is plain Adam).
 # Precedence, lowest first: the suite's defaults, the task's, the cell's, the command line.
 CELL_HYPERPARAMETERS = ("lr", "clip", "weight_decay")
+# What may pick a variant's best setting (`TaskSpec.selection_metric`), on validation where the task has it: the
+# accuracy (higher is better), or bits per character (lower is better; language modelling's figure).
+SELECTION_METRICS = ("accuracy", "bpc")
+DEFAULT_SELECTION_METRIC = "accuracy"
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,8 @@ class TaskSpec:
     `build(**options)` returns `TaskData`; its keyword parameters are the options users set
     with `--task-opt NAME.KEY=VALUE`. `defaults` (an addition to the contract) lets
     `bench list` show suggested hyperparameters without building the data; `TaskData.defaults`
-    override them.
+    override them. `selection_metric` (an addition) is the figure `bench best` picks each variant's setting by,
+    one of SELECTION_METRICS.
     """
 
     name: str
@@ -130,3 +141,9 @@ class TaskSpec:
     description: str = ""
     causal: bool = True
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    selection_metric: str = DEFAULT_SELECTION_METRIC
+
+    def __post_init__(self) -> None:
+        if self.selection_metric not in SELECTION_METRICS:
+            raise ValueError(f"task {self.name!r}: selection_metric must be one of {', '.join(SELECTION_METRICS)}, "
+                             f"got {self.selection_metric!r}")

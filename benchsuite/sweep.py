@@ -18,15 +18,16 @@ from .execution.job import JobOutcome, JobRequest, one_line_error
 from .measurement.environment import collect_meta, thread_count
 from .planning.capacity import matched_hidden
 from .planning.cells import check_cell_options_target, convert_cell_options
-from .planning.devices import device_name, resolve_device
-from .planning.grid import HiddenFor, Job, check_task_options_target, plan_task
-from .planning.options import RunOptions, options_record, resume_options
+from .planning.grid import HiddenFor, Job, check_task_options_target, device_name, plan_task, resolve_device
+from .planning.options import RunOptions, options_record
+from .planning.resume import resume_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
 from .registry.provenance import plugin_records
 from .results.files import RunWriter, append_text, create_run_dir, read_csv_rows, refuse_links, write_json
 from .results.load import read_runs
 from .results.lock import RunLock
+from .results.naming import direction_label
 from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
 from .results.schema import FAILED_STATUSES, SETTING_COLUMNS
 from .results.summary import write_summary
@@ -76,7 +77,7 @@ def _matcher(task: str, data: TaskData, target: int, notes: list[str]) -> Hidden
     def hidden_for(cell: CellSpec, layers: int, bidirectional: bool) -> int:
         match = matched_hidden(cell, layers, bidirectional, data, target)
         if not match.close:
-            notes.append(f"--params {target}: {task} {cell.name} {layers}L {'bi' if bidirectional else 'uni'} "
+            notes.append(f"--params {target}: {task} {cell.name} {layers}L {direction_label(bidirectional)} "
                          f"comes no closer than {match.params} parameters (hidden {match.hidden_size})")
         return match.hidden_size
     return hidden_for

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from ..errors import BenchInputError
 from ..results.files import replaced_atomically
+from ..results.naming import direction_label
 from ..results.schema import KEY_COLUMNS, SETTING_COLUMNS, is_neutral
 
 MODELS_DIR = "models"
@@ -46,8 +47,7 @@ def file_stem(key: Mapping[str, Any]) -> str:
     """The file name (without suffix) of a row's model, e.g. `ship-lstm-torch-2L-uni-h25-lr0.1-batch_size170-
     max_epochs100-seed0`: every key column (a neutral clip or weight decay left out), so the models of a grid's
     settings do not overwrite each other."""
-    direction = "bi" if key["bidirectional"] in (True, "True") else "uni"
-    parts = [key["task"], key["cell"], key["backend"], f"{key['num_layers']}L", direction,
+    parts = [key["task"], key["cell"], key["backend"], f"{key['num_layers']}L", direction_label(key["bidirectional"]),
              f"h{key['hidden_size']}",
              *(f"{column}{key[column]}" for column in SETTING_COLUMNS if not is_neutral(column, key[column])),
              f"seed{key['seed']}"]

@@ -27,7 +27,9 @@ def best_command(run_dir: Path, fmt: str) -> None:
     Where a task has no test split the figures are selected and reported on validation, and marked optimistic.
     Then a scoreboard: each cell's tuned accuracy averaged over tasks, ranked.
     """
+    from ..registry.provenance import selection_metrics
     from ..report.tuned import format_best
-    from ..results.load import load_runs
+    from ..results.load import load_meta, load_runs
 
-    click.echo(format_best(load_runs(run_dir / "runs.csv"), fmt), nl=False)
+    runs = load_runs(run_dir / "runs.csv")
+    click.echo(format_best(runs, fmt, selection_metrics(load_meta(run_dir / "meta.json"))), nl=False)

@@ -4,16 +4,21 @@ from __future__ import annotations
 import signal
 import sys
 from contextlib import contextmanager
+from dataclasses import MISSING
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 from click.core import ParameterSource
 
 from ..errors import BenchInputError, RunInterrupted
 from ..execution import EXECUTORS
+from ..planning.options import FLAG, INPUTS, NUMBER, OPTIONS, TABLES, WHOLE, Option, RunOptions
 from ..results.schema import FAILED_STATUSES
 
+CLICK_TYPES = {WHOLE: click.INT, NUMBER: click.FLOAT}  # a single value of these kinds; text otherwise
+# Choices the planner cannot name: the executors live in a package above it (it checks them when the run starts).
+CHOICES_NAMED_ABOVE_PLANNING = {"executor": tuple(EXECUTORS)}
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 TERMINATED_EXIT = 143  # ... and by SIGTERM
 
@@ -39,60 +44,36 @@ def _interrupted_exit(received: list[int]) -> int:
     return TERMINATED_EXIT if signal.SIGTERM in received else INTERRUPTED_EXIT
 
 
+def run_option_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` with a click option for every input of `bench run` (planning/options.py declares them)."""
+    for name, spec in reversed(INPUTS.items()):  # each decorator goes on top: reversed keeps the declared order
+        command = click.option(spec.flag, name, **_click_settings(name, spec))(command)
+    return command
+
+
+def _click_settings(name: str, spec: Option) -> dict[str, object]:
+    """The click settings of one option: its type follows from the values it takes; a comma list is text."""
+    settings: dict[str, object] = {"help": spec.help or None, "metavar": spec.metavar}
+    if spec.kinds == FLAG:
+        negatable = "/" in spec.flag  # '--fail-fast/--no-fail-fast' declares its own pair
+        return {**settings, "default": False, **({} if negatable else {"is_flag": True})}
+    if spec.kinds == TABLES:
+        return {**settings, "multiple": True}
+    choices = CHOICES_NAMED_ABOVE_PLANNING.get(name, spec.choices)
+    if choices:
+        settings["type"] = click.Choice(list(choices))
+    elif not spec.listed and spec.kinds in CLICK_TYPES:
+        settings["type"] = CLICK_TYPES[spec.kinds]
+    default = RunOptions.__dataclass_fields__[name].default if name in OPTIONS else None
+    if default not in (None, MISSING):
+        # Shown in the help only: a value left at its default is not passed on (its source is DEFAULT).
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else str(default)
+        settings.update(default=shown, show_default=True)
+    return settings
+
+
 @click.command("run")
-@click.option("--tasks", default=None, help="Comma-separated task names (see `bench list`); required unless --resume.")
-@click.option("--cells", default=None, help="Comma-separated cell names [default: every cell].")
-@click.option("--layers", default=None, help="Layer counts, e.g. 1,2, at most 64 [default: the task's].")
-@click.option("--directions", default=None,
-              help="uni, bi or uni,bi [default: uni on causal tasks, both otherwise].")
-@click.option("--hidden", default=None, help="Hidden sizes, e.g. 32,64 [default: the task's].")
-@click.option("--epochs", default=None, help="Training epochs, e.g. 10,20 [default: the task's].")
-@click.option("--lr", default=None,
-              help="Adam learning rates, e.g. 3e-3,1e-2,3e-2 [default: the cell's, else the task's]. Lists of any of "
-                   "the swept options make a grid, their product; each setting is part of a variant's identity.")
-@click.option("--clip", default=None,
-              help="Largest gradient norms, clipped to before each update; 'none' for no clipping, e.g. 0.5,1,none "
-                   "[default: the cell's, else none].")
-@click.option("--weight-decay", default=None,
-              help="Decoupled weight decays (AdamW), e.g. 0,1e-4,1e-2 [default: the cell's, else 0, plain Adam].")
-@click.option("--batch-size", default=None,
-              help="Samples per training step, or 'full' for one step per epoch, e.g. 32,full [default: the task's].")
-@click.option("--params", type=int, default=None,
-              help="Matched capacity: each cell variant gets the hidden size whose model has the parameter count "
-                   "closest to this (instead of --hidden).")
-@click.option("--seeds", default="0", show_default=True,
-              help="Comma-separated seeds from 0 to 2^32-1; one row per seed.")
-@click.option("--device", default="auto", show_default=True, type=click.Choice(["cpu", "cuda", "auto"]))
-@click.option("--out", default="results", show_default=True, help="Folder that receives the run folder.")
-@click.option("--task-opt", "task_opts", multiple=True, metavar="TASK.KEY=VALUE",
-              help="A task option, e.g. delay.gap=50 (repeatable).")
-@click.option("--cell-opt", "cell_opts", multiple=True, metavar="CELL.KEY=VALUE",
-              help="An option of a cell's build function, e.g. mycell.heads=4 (repeatable; see `bench list`).")
-@click.option("--plugins-dir", default=None, help="Also load every *.py plugin file in this folder.")
-@click.option("--timeout", type=float, default=None,
-              help="Seconds one training run may take (checked between steps). With --isolate a child that takes "
-                   "this plus a grace to build its cell, or to finish a step, is killed; without it nothing can "
-                   "stop a cell whose build or step hangs.")
-@click.option("--threads", type=int, default=None,
-              help="torch's intra-op thread count for the run, at most 4 per CPU [default: torch's own choice].")
-@click.option("--target", type=float, default=None,
-              help="Accuracy for time-to-target [default: 0.99 x the task's ceiling, else 0.99].")
-@click.option("--executor", type=click.Choice(list(EXECUTORS)), default=None,
-              help="Where jobs run: in this process (inline), each in a child process (isolated), or as Ray tasks "
-                   "(ray; needs pip install 'benchsuite[ray]') [default: inline].")
-@click.option("--isolate/--no-isolate", default=False,
-              help="Run each training run in a child process, so a crash or kill of it becomes an error row "
-                   "(the same as --executor isolated).")
-@click.option("--workers", type=int, default=None,
-              help="--executor ray: jobs at once on the local Ray instance the run starts [default: one per core].")
-@click.option("--ray-address", default=None, metavar="HOST:PORT",
-              help="--executor ray: use this existing Ray cluster (also read from RAY_ADDRESS) instead of a local "
-                   "instance.")
-@click.option("--gpus-per-job", type=float, default=None,
-              help="--executor ray: each CUDA job's share of a GPU, e.g. 0.25 for four jobs per GPU [default: 1].")
-@click.option("--fail-fast/--no-fail-fast", default=False, help="Stop at the first row that is not ok or skipped.")
-@click.option("--save-models", is_flag=True, default=False,
-              help="Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).")
+@run_option_flags
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
                    "default to the run's own (--task-opt, --cell-opt, --target, --threads and the device cannot "
@@ -106,9 +87,9 @@ def _interrupted_exit(received: list[int]) -> int:
 def run_command(ctx: click.Context, resume: str | None, config: str | None, no_report: bool, quiet: bool,
                 **options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
+    from ..report.console import format_runs, noise_line
     from ..report.progress import run_progress
     from ..sweep import choose_options, run_options
-    from ..report.console import format_runs, noise_line
 
     given = {name: value for name, value in options.items()
              if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}

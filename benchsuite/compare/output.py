@@ -11,10 +11,10 @@ import json
 import math
 from typing import Any, Callable, Sequence
 
-from .verdicts import Comparison, MetricChange
-from ..report.text_tables import aligned, figure, markdown_table, markdown_text, setting
+from ..results.naming import aligned, direction_label, figure, markdown_table, markdown_text, setting, short_name
 from .inputs import Key
 from .significance import TOO_FEW
+from .verdicts import Comparison, MetricChange
 
 SECTIONS = (
     ("regressed", "regressed"),
@@ -22,16 +22,14 @@ SECTIONS = (
     ("too_few_runs", "too few runs for a verdict (beyond the threshold; not gated on)"),
     ("improved", "improved"),
 )
-KEY_HEADERS = {"num_layers": "layers", "bidirectional": "dir", "hidden_size": "hidden", "batch_size": "batch",
-               "max_epochs": "epochs", "weight_decay": "wd"}
 
 
 def _key_headers(comparison: Comparison) -> list[str]:
-    return [KEY_HEADERS.get(column, column) for column in comparison.key_columns]
+    return [short_name(column) for column in comparison.key_columns]
 
 
 def _key_cells(comparison: Comparison, key: Key) -> list[str]:
-    return [("bi" if value else "uni") if column == "bidirectional" else setting(value)
+    return [direction_label(value) if column == "bidirectional" else setting(value)
             for column, value in zip(comparison.key_columns, key)]
 
 

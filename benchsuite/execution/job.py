@@ -7,7 +7,7 @@ here from the plugins the request names.
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from ..backbones import open_session
@@ -23,6 +23,9 @@ from ..planning.grid import Job
 from ..planning.tasks import longest_sequence
 from ..registry.loading import get_registry
 from ..specs import CellConfig, TaskData
+
+# The swept settings a session trains with: those named as TrainingSettings' fields (max_epochs goes to `measure`).
+TRAINED = {setting.name for setting in fields(TrainingSettings)}
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,9 @@ def one_line_error(exc: BaseException) -> str:
 def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     """The row fields known before training: the key (settings included), the device and the target capacity."""
     job = request.job
-    return {**job.key_fields(), "device": request.device, "epochs": job.epochs,
+    return {**job.key_fields(), "device": request.device, "epochs": job.settings["max_epochs"],
             "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
-            "params_target": job.params_target, "clip": job.clip, "weight_decay": job.weight_decay,
+            "params_target": job.params_target,
             "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
 
 
@@ -101,14 +104,15 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
         cell = get_registry(request.plugins_dir).cell(job.cell).with_options(job.cell_kwargs)
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
                             longest_sequence(data))
-        settings = TrainingSettings(lr=job.lr, seed=job.seed, device=request.device, batch_size=job.batch_size,
-                                    clip=job.clip, weight_decay=job.weight_decay)
+        settings = TrainingSettings(seed=job.seed, device=request.device,
+                                    **{name: value for name, value in job.settings.items() if name in TRAINED})
         with PeakMemory(request.device) as peak:
             session = open_session(cell, config, data, settings)
             row["params"] = session.param_count
             if on_train_start is not None:
                 on_train_start()
-            measured = measure(session, job.epochs, request.timeout, job.target, on_epoch, task_slicing(data))
+            measured = measure(session, job.settings["max_epochs"], request.timeout, job.target, on_epoch,
+                               task_slicing(data))
         row.update(measured.fields, peak_memory_mb=peak.mib)
         model = None
         if row["status"] == "ok":

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import BenchInputError
 from ..specs import CellConfig, CellSpec
-from .plugin_options import convert_options, signature_options
+from .parsers import convert_options, signature_options
 
 FITTING_SIZES_SHOWN = 2  # the nearest hidden sizes that fit, named when a variant is skipped
 

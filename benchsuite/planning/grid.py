@@ -1,28 +1,61 @@
 """The grid of training runs: tasks x cells x layers x directions x swept hyperparameters x seeds, hyperparameters
-resolved, skips explained."""
+resolved, skips explained; and the device the run uses, decided once before anything trains."""
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..backends import BACKEND_DEVICES
 from ..errors import BenchInputError
-from ..results.schema import ARCHITECTURE_COLUMNS, RowKey, row_key
+from ..results.schema import ARCHITECTURE_COLUMNS, SETTING_COLUMNS, RowKey, row_key
 from ..specs import CellConfig, CellSpec
 from .cells import constraint_refusal
-from .defaults import SUITE_DEFAULTS
-from .options import RunOptions
+from .options import DEVICE_CHOICES, SUITE_DEFAULTS, SWEPT, RunOptions
 from .parsers import FULL_BATCH
-from .sweepable import SWEPT
 
 # The default target is this share of the task's ceiling (of 1.0 where the task states none).
 TARGET_SHARE = 0.99
 CAUSAL_BIDIRECTIONAL = "bidirectional variant on a causal task would read the character it must predict"
 
 
+class Settings(Mapping[str, Any]):
+    """A job's swept training settings by runs.csv column (results/schema.SETTING_COLUMNS, every one of them): read
+    like a dict, and immutable, hashable and picklable like the job that carries it."""
 
-@dataclass(frozen=True)
+    __slots__ = ("_pairs",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        if set(values) != set(SETTING_COLUMNS):
+            raise ValueError(f"settings must name exactly {', '.join(SETTING_COLUMNS)}; got {', '.join(values)}")
+        object.__setattr__(self, "_pairs", tuple((column, values[column]) for column in SETTING_COLUMNS))
+
+    def __getitem__(self, column: str) -> Any:
+        for name, value in self._pairs:
+            if name == column:
+                return value
+        raise KeyError(column)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __hash__(self) -> int:
+        return hash(self._pairs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Settings, (dict(self._pairs),)
+
+    def __repr__(self) -> str:
+        return f"Settings({dict(self._pairs)!r})"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Job:
     """One training run to perform (or to record as skipped, with the reason). Cell and task are named, not held,
     so a job pickles and any executor can ship it; the worker resolves the names in its own registry."""
@@ -34,15 +67,15 @@ class Job:
     bidirectional: bool
     hidden_size: int
     seed: int
-    epochs: int
-    lr: float
-    batch_size: int | None = None  # rows per step (None: full batch, when the task's data is unknown)
+    settings: Settings  # the swept training settings (lr, batch size, epochs to train, ...) by runs.csv column
     skip_reason: str = ""
     target: float | None = None  # the accuracy for time-to-target
     params_target: int | None = None  # --params: the hidden size was chosen for about this many parameters
-    clip: float | None = None  # the largest gradient norm; None: no clipping
-    weight_decay: float = 0.0  # decoupled weight decay (AdamW); 0: plain Adam
     cell_options: tuple[tuple[str, Any], ...] = ()  # --cell-opt values for this cell, typed
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.settings, Settings):
+            object.__setattr__(self, "settings", Settings(self.settings))
 
     @property
     def cell_kwargs(self) -> dict[str, Any]:
@@ -55,11 +88,37 @@ class Job:
     def key_fields(self) -> dict[str, Any]:
         """The row key's columns and values (see results/schema.py)."""
         return {"task": self.task, **{column: getattr(self, column) for column in ARCHITECTURE_COLUMNS},
-                **{swept.column: getattr(self, swept.hyper) for swept in SWEPT}, "seed": self.seed}
+                **self.settings, "seed": self.seed}
 
     @property
     def key(self) -> RowKey:
         return row_key(self.key_fields())
+
+
+def resolve_device(requested: str) -> str:
+    """"cpu", "cuda" or "auto" to "cpu" or "cuda"; CUDA asked for but absent is a bad-input error."""
+    import torch
+
+    if requested not in DEVICE_CHOICES:
+        raise BenchInputError(f"--device {requested!r}: expected one of {', '.join(DEVICE_CHOICES)}")
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise BenchInputError(
+            f"--device cuda: CUDA is not available here (torch {torch.__version__}, "
+            f"built for CUDA {torch.version.cuda or 'none'}); use --device cpu or --device auto"
+        )
+    return requested
+
+
+def device_name(device: str) -> str:
+    """A human name for the device, for meta.json: the GPU's model on CUDA."""
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    return "cpu"
+
 
 def resolve_target(requested: float | None, ceiling: float | None) -> float:
     """The accuracy a run must reach: `--target` when given, else 0.99 x the ceiling (or 0.99)."""
@@ -70,15 +129,15 @@ def resolve_target(requested: float | None, ceiling: float | None) -> float:
 
 def hyperparameter_grid(options: RunOptions, task_defaults: Mapping[str, Any], train_rows: int | None = None,
                         cell_defaults: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every combination of the swept hyperparameters, each given on the command line, else the cell's default,
-    else the task's, else the suite's (defaults.PRECEDENCE).
+    """Every combination of the swept hyperparameters by runs.csv column, each given on the command line, else the
+    cell's default, else the task's, else the suite's (options.PRECEDENCE).
     A batch size is resolved to the rows per step when the training split's size is known, so 'full' and any size
     beyond the split are one setting."""
     defaults = {**SUITE_DEFAULTS, **task_defaults, **(cell_defaults or {})}
-    axes = [getattr(options, swept.option) or (defaults[swept.hyper],) for swept in SWEPT]
+    axes = [getattr(options, name) or (defaults[spec.suite_default[0]],) for name, spec in SWEPT.items()]
     grid = []
     for values in itertools.product(*axes):
-        hyper = {swept.hyper: value for swept, value in zip(SWEPT, values)}
+        hyper = {spec.column: value for spec, value in zip(SWEPT.values(), values)}
         batch = None if hyper["batch_size"] == FULL_BATCH else hyper["batch_size"]
         hyper["batch_size"] = batch if train_rows is None else min(batch or train_rows, train_rows)
         grid.append(hyper)
@@ -124,9 +183,12 @@ def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[st
                     if not refusal and shape is not None:
                         refusal = constraint_refusal(cell, CellConfig(shape[0], hidden, layers, bidirectional,
                                                                       shape[1]), extra)
-                    jobs += [Job(task, cell.name, cell.backend, layers, bidirectional, hidden, seed, hyper["epochs"],
-                                 hyper["lr"], hyper["batch_size"], refusal, target, options.params, hyper["clip"],
-                                 hyper["weight_decay"], tuple(sorted(extra.items())))
+                    settings = Settings({column: value for column, value in hyper.items()
+                                         if column in SETTING_COLUMNS})
+                    jobs += [Job(task=task, cell=cell.name, backend=cell.backend, num_layers=layers,
+                                 bidirectional=bidirectional, hidden_size=hidden, seed=seed, settings=settings,
+                                 skip_reason=refusal, target=target, params_target=options.params,
+                                 cell_options=tuple(sorted(extra.items())))
                              for seed in options.seeds]
     return jobs
 
@@ -136,6 +198,6 @@ def check_task_options_target(options: RunOptions, known_tasks: Iterable[str]) -
     selected = set(options.tasks)
     for task in options.task_opts:
         if task not in selected:
-            raise BenchInputError(f"--task-opt {task}.*: task {task!r} is not in --tasks "
-                                  f"({', '.join(options.tasks)})"
-                                  + ("" if task in set(known_tasks) else f"; known tasks: {', '.join(sorted(known_tasks))}"))
+            known = "" if task in set(known_tasks) else f"; known tasks: {', '.join(sorted(known_tasks))}"
+            raise BenchInputError(f"--task-opt {task}.*: task {task!r} is not in --tasks ({', '.join(options.tasks)})"
+                                  f"{known}")

@@ -1,39 +1,42 @@
-"""What the user asked for (`RunOptions`), how it is recorded in meta.json, and how a resumed run's options are
-chosen.
+"""What the user may ask of `bench run`, declared once: each `RunOptions` field carries its `Option` (flag, value
+kinds, parser, grid axis, resume rule, help). The click options of `bench run`, the sweep-file schema, parsing, the
+resume rules (planning/resume.py) and the meta.json record are all read from these declarations, so a new option is
+one field here.
 
-Resume policy: a resumed run reuses the options recorded in the run's meta.json (a sweep file's included, resolved),
-so `--resume RUN_DIR` needs nothing else. Options given again override them when they only select rows or steer
-execution (tasks, cells, layers, directions, the swept hyperparameters hidden, epochs, lr, batch size, clip and weight
-decay, which are part of every row's key, --params, seeds, timeout, executor and its settings, fail-fast,
-plugins-dir); rows new to the grid are run, rows already `ok` are kept, rows outside the (narrowed) grid are kept
-whatever their status.
-Naming an executor again (`--executor`, `--isolate`) replaces the recorded executor and its Ray settings as a whole.
-A run that loaded plugin files needs --plugins-dir again, and one that used a Ray cluster --ray-address (or another
---executor): a resume never loads code nor reaches a cluster named only by meta.json, which anyone who can write the
-folder can edit. Options that change what a row measures without showing in its key (task
-and cell options, target, threads, the device) must stay as they were, or the table would mix incomparable rows:
-changing them is bad input. `--out` does not apply: it is accepted only as the run folder's own
-parent (the command repeated with --resume added).
+A swept hyperparameter is an option with a runs.csv `column`: each of its values is a setting, part of every row's
+key, and the grid is the product of them all. Its `suite_default` is the value used when neither the command line,
+the cell nor the task sets it (PRECEDENCE).
 """
 from __future__ import annotations
 
-import dataclasses
-import inspect
+import enum
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, Mapping
 
 from ..errors import BenchInputError
-from ..results.resume import read_meta
-from .parsers import (check_target, parse_cell_options, parse_directions, parse_ints,
-                      parse_names, parse_task_options, positive_int, positive_number)
-from .sweepable import SWEPT, parse_grid
+from ..results.naming import direction_label
+from .parsers import (
+    batch_size_value,
+    check_target,
+    clip_value,
+    list_items,
+    non_negative_number,
+    parse_cell_options,
+    parse_directions,
+    parse_ints,
+    parse_names,
+    parse_task_options,
+    positive_int,
+    positive_number,
+)
 
 # Limits on values that would otherwise crash or hang the process rather than fail one row.
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding, the narrowest a backend accepts
 MAX_LAYERS = 64  # a cell is built in the driver without --isolate, where nothing can stop a hung constructor
 THREADS_PER_CPU = 4  # torch's thread pool crashes (even segfaults) far beyond the machine's cores
+DEVICE_CHOICES = ("cpu", "cuda", "auto")
+PRECEDENCE = "command line > cell defaults > task defaults > suite defaults"
 
 
 def max_threads() -> int:
@@ -41,84 +44,237 @@ def max_threads() -> int:
     return THREADS_PER_CPU * (os.cpu_count() or 1)
 
 
-# Options that only the ray executor reads, and the executor's own choice: a resume that names an executor anew
-# drops the recorded ones together (a run recorded with --isolate can be finished with --executor ray).
-EXECUTOR_CHOICE = ("executor", "isolate", "workers", "ray_address", "gpus_per_job")
-# Options whose change would make old and new rows incomparable although their keys match.
-FIXED_ON_RESUME = {"task_opts": "--task-opt", "target": "--target", "threads": "--threads", "cell_opts": "--cell-opt"}
-Grid = tuple[Any, ...] | None  # a swept hyperparameter's settings; None: the task's default
+class Resume(enum.Enum):
+    """What `--resume RUN_DIR` does with an option; planning/resume.py applies the rules."""
+
+    REPLACE = "taken from the run's meta.json; given again, it replaces that (new grid values add rows)"
+    FIXED = "must stay as the run had it: it changes what a row measures without showing in the row's key"
+    EXECUTOR = "taken from meta.json, but naming an executor again replaces the executor and all of these"
+    LOADS_CODE = "never taken from meta.json, which anyone who can write the folder can edit: given again or unset"
+    REACHES_CLUSTER = ("an executor setting (see EXECUTOR) that meta.json alone never sets, as anyone who can write "
+                       "the folder can edit it: given again, or another executor named")
+    RUN_FOLDER = "does not apply: accepted only when it names the run folder's own parent"
+
+
+# What one value may be in a sweep file (TOML types); a single-valued flag's click type follows from it.
+NAMES = (str,)
+WHOLE = (int,)
+NUMBER = (int, float)
+FLAG = (bool,)
+TABLES = (dict,)  # [task-opt.TASK] tables of KEY = VALUE; on the command line NAME.KEY=VALUE, repeatable
+
+
+@dataclass(frozen=True)
+class Option:
+    """How one `RunOptions` field is given, checked, swept, resumed and recorded."""
+
+    flag: str  # on the command line; a boolean's may name its negation too ('--fail-fast/--no-fail-fast')
+    help: str
+    parse: Callable[[Any, str], Any]  # the value as given (text, a TOML value, a Python one) and the flag -> checked
+    kinds: tuple[type, ...]  # what one value may be in a sweep file
+    listed: bool = False  # takes several values: a comma list on the command line, an array in a sweep file
+    resume: Resume = Resume.REPLACE
+    column: str | None = None  # a swept hyperparameter: its runs.csv column, part of every row's key
+    suite_default: tuple[str, Any] | None = None  # its name among cell, task and suite defaults, and the suite's value
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    record: Callable[[Any], Any] | None = None  # the meta.json form, when JSON's own is not one `parse` reads back
+    only_with: tuple[str, Any] | None = None  # given, it needs this other option at this value
+    aliases: Mapping[str, Alias] = field(default_factory=dict)  # by keyword: flags standing for one of its values
+
+    @property
+    def flag_name(self) -> str:
+        """The flag as messages name it: '--fail-fast'."""
+        return self.flag.split("/")[0]
+
+    @property
+    def key(self) -> str:
+        """The flag without its dashes: the sweep file's key (where `_` may stand for `-`)."""
+        return self.flag_name.removeprefix("--")
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A boolean flag that stands for one value of its option (`--isolate` is `--executor isolated`)."""
+
+    flag: str
+    means: Any
+    help: str
+
+    def as_option(self, owner: Option) -> Option:
+        return Option(self.flag, self.help, _flag, FLAG, resume=owner.resume)
+
+
+def _flag(value: Any, flag: str) -> bool:
+    return bool(value)
+
+
+def _text(value: Any, flag: str) -> str:
+    return str(value)
+
+
+def _text_or_none(value: Any, flag: str) -> str | None:
+    return str(value) or None
+
+
+def _grid(parse_one: Callable[[Any, str], Any]) -> Callable[[Any, str], tuple[Any, ...]]:
+    """A swept hyperparameter's parser: a value as given ('1e-3,1e-2', a list, or one number) to the tuple of its
+    settings, each checked by `parse_one`, without repeats."""
+    def parse(value: Any, flag: str) -> tuple[Any, ...]:
+        items = list_items(value, flag, "a value or a comma-separated list like 1,2")
+        return tuple(dict.fromkeys(parse_one(item, flag) for item in items))
+    return parse
+
+
+def _dotted(parse_pairs: Callable[[Any], dict[str, dict[str, str]]]) -> Callable[[Any, str], dict[str, dict[str, str]]]:
+    """Task or cell options given as {name: {key: value}} (Python, a sweep file, meta.json) or NAME.KEY=VALUE pairs."""
+    def parse(value: Any, flag: str) -> dict[str, dict[str, str]]:
+        if isinstance(value, Mapping):
+            return {name: {str(key): str(raw) for key, raw in opts.items()} for name, opts in value.items()}
+        return parse_pairs(value)
+    return parse
+
+
+def _layers(value: Any, flag: str) -> tuple[int, ...]:
+    return parse_ints(value, flag, minimum=1, maximum=MAX_LAYERS, why="deeper stacks take too long to build")
+
+
+def _seeds(value: Any, flag: str) -> tuple[int, ...]:
+    return parse_ints(value, flag, minimum=0, maximum=MAX_SEED, why="what every backend's seeding accepts")
+
+
+def _threads(value: Any, flag: str) -> int:
+    return positive_int(value, flag, maximum=max_threads(), why=f"{THREADS_PER_CPU} per CPU of this machine")
+
+
+def _target(value: Any, flag: str) -> float:
+    return check_target(positive_number(value, flag))
+
+
+def _direction_names(directions: tuple[bool, ...] | None) -> list[str] | None:
+    return None if directions is None else [direction_label(bidirectional) for bidirectional in directions]
+
+
+def declared(spec: Option, default: Any = None) -> Any:
+    """A `RunOptions` field declared by `spec`; `default` is its value when it is not given (MISSING: required)."""
+    if isinstance(default, (dict, tuple)) and not default:
+        return field(default_factory=type(default), metadata={"option": spec})
+    return field(default=default, metadata={"option": spec})
+
+
+Grid = tuple[Any, ...] | None  # a swept hyperparameter's settings; None: the cell's or task's default
+GRID_HELP = ("Lists of any of the swept options make a grid, their product; each setting is part of a variant's "
+             "identity.")
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What the user asked for, parsed and checked; None means "the task's default"."""
+    """What the user asked for, parsed and checked; None means "the task's default". Fields are in help order."""
 
-    tasks: tuple[str, ...]
-    cells: tuple[str, ...] | None = None
-    layers: tuple[int, ...] | None = None
-    directions: tuple[bool, ...] | None = None
-    hidden: Grid = None
-    epochs: Grid = None
-    lr: Grid = None
-    batch_size: Grid = None  # ints and FULL_BATCH
-    seeds: tuple[int, ...] = (0,)
-    device: str = "auto"
-    out: str = "results"
-    task_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    plugins_dir: str | None = None
-    timeout: float | None = None
-    threads: int | None = None
-    target: float | None = None
-    executor: str = "inline"  # a name in execution.EXECUTORS (checked there); `--isolate` is "isolated"
-    fail_fast: bool = False  # stop at the first row that is not ok or skipped
-    params: int | None = None  # choose each variant's hidden size for about this many parameters
-    clip: Grid = None  # largest gradient norms (None within: no clipping); None: the cell's or task's default
-    weight_decay: Grid = None  # decoupled (AdamW) weight decays; None: the cell's or task's default
-    cell_opts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    workers: int | None = None  # ray: jobs at once (local instance: its size; default one per core)
-    ray_address: str | None = None  # ray: an existing cluster to use instead of a local instance
-    gpus_per_job: float | None = None  # ray: each CUDA job's share of a GPU (default 1)
-    save_models: bool = False  # keep each ok row's trained model under <run>/models/
+    tasks: tuple[str, ...] = declared(Option(
+        "--tasks", "Comma-separated task names (see `bench list`); required unless --resume.",
+        parse_names, NAMES, listed=True), MISSING)
+    cells: tuple[str, ...] | None = declared(Option(
+        "--cells", "Comma-separated cell names [default: every cell].", parse_names, NAMES, listed=True))
+    layers: tuple[int, ...] | None = declared(Option(
+        "--layers", "Layer counts, e.g. 1,2, at most 64 [default: the task's].", _layers, WHOLE, listed=True,
+        suite_default=("num_layers", 1)))
+    directions: tuple[bool, ...] | None = declared(Option(
+        "--directions", "uni, bi or uni,bi [default: uni on causal tasks, both otherwise].", parse_directions, NAMES,
+        listed=True, record=_direction_names))
+    hidden: Grid = declared(Option(
+        "--hidden", "Hidden sizes, e.g. 32,64 [default: the task's].", _grid(positive_int), WHOLE, listed=True,
+        column="hidden_size", suite_default=("hidden_size", 32)))
+    epochs: Grid = declared(Option(
+        "--epochs", "Training epochs, e.g. 10,20 [default: the task's].", _grid(positive_int), WHOLE, listed=True,
+        column="max_epochs", suite_default=("epochs", 100)))
+    lr: Grid = declared(Option(
+        "--lr", "Adam learning rates, e.g. 3e-3,1e-2,3e-2 [default: the cell's, else the task's]. " + GRID_HELP,
+        _grid(positive_number), NUMBER, listed=True, column="lr", suite_default=("lr", 0.01)))
+    batch_size: Grid = declared(Option(  # ints and FULL_BATCH
+        "--batch-size", "Samples per training step, or 'full' for one step per epoch, e.g. 32,full [default: the "
+        "task's].", _grid(batch_size_value), (int, str), listed=True, column="batch_size",
+        suite_default=("batch_size", None)))  # full batch, as in the notebook
+    clip: Grid = declared(Option(  # None within: no clipping
+        "--clip", "Largest gradient norms, clipped to before each update; 'none' for no clipping, e.g. 0.5,1,none "
+        "[default: the cell's, else none].", _grid(clip_value), (int, float, str), listed=True, column="clip",
+        suite_default=("clip", None)))
+    weight_decay: Grid = declared(Option(
+        "--weight-decay", "Decoupled weight decays (AdamW), e.g. 0,1e-4,1e-2 [default: the cell's, else 0, plain "
+        "Adam].", _grid(non_negative_number), NUMBER, listed=True, column="weight_decay",
+        suite_default=("weight_decay", 0.0)))
+    params: int | None = declared(Option(
+        "--params", "Matched capacity: each cell variant gets the hidden size whose model has the parameter count "
+        "closest to this (instead of --hidden).", positive_int, WHOLE))
+    seeds: tuple[int, ...] = declared(Option(
+        "--seeds", "Comma-separated seeds from 0 to 2^32-1; one row per seed.", _seeds, WHOLE, listed=True), (0,))
+    device: str = declared(Option(  # its resolved value is checked against the run's in results/resume.prepare_resume
+        "--device", "", _text, NAMES, choices=DEVICE_CHOICES), "auto")
+    out: str = declared(Option(
+        "--out", "Folder that receives the run folder.", _text, NAMES, resume=Resume.RUN_FOLDER), "results")
+    task_opts: Mapping[str, Mapping[str, str]] = declared(Option(
+        "--task-opt", "A task option, e.g. delay.gap=50 (repeatable).", _dotted(parse_task_options), TABLES,
+        resume=Resume.FIXED, metavar="TASK.KEY=VALUE"), {})
+    cell_opts: Mapping[str, Mapping[str, str]] = declared(Option(
+        "--cell-opt", "An option of a cell's build function, e.g. mycell.heads=4 (repeatable; see `bench list`).",
+        _dotted(parse_cell_options), TABLES, resume=Resume.FIXED, metavar="CELL.KEY=VALUE"), {})
+    plugins_dir: str | None = declared(Option(
+        "--plugins-dir", "Also load every *.py plugin file in this folder.", _text, NAMES, resume=Resume.LOADS_CODE))
+    timeout: float | None = declared(Option(
+        "--timeout", "Seconds one training run may take (checked between steps). With --isolate a child that takes "
+        "this plus a grace to build its cell, or to finish a step, is killed; without it nothing can stop a cell "
+        "whose build or step hangs.", positive_number, NUMBER))
+    threads: int | None = declared(Option(
+        "--threads", "torch's intra-op thread count for the run, at most 4 per CPU [default: torch's own choice].",
+        _threads, WHOLE, resume=Resume.FIXED))
+    target: float | None = declared(Option(
+        "--target", "Accuracy for time-to-target [default: 0.99 x the task's ceiling, else 0.99].", _target, NUMBER,
+        resume=Resume.FIXED))
+    executor: str = declared(Option(  # a name in execution.EXECUTORS, checked there (it lies above planning)
+        "--executor", "Where jobs run: in this process (inline), each in a child process (isolated), or as Ray tasks "
+        "(ray; needs pip install 'benchsuite[ray]').", _text, NAMES, resume=Resume.EXECUTOR,
+        aliases={"isolate": Alias("--isolate/--no-isolate", "isolated",
+                                  "Run each training run in a child process, so a crash or kill of it becomes an "
+                                  "error row (the same as --executor isolated).")}), "inline")
+    workers: int | None = declared(Option(
+        "--workers", "--executor ray: jobs at once on the local Ray instance the run starts [default: one per core].",
+        positive_int, WHOLE, resume=Resume.EXECUTOR, only_with=("executor", "ray")))
+    ray_address: str | None = declared(Option(
+        "--ray-address", "--executor ray: use this existing Ray cluster (also read from RAY_ADDRESS) instead of a "
+        "local instance.", _text_or_none, NAMES, resume=Resume.REACHES_CLUSTER, metavar="HOST:PORT",
+        only_with=("executor", "ray")))
+    gpus_per_job: float | None = declared(Option(
+        "--gpus-per-job", "--executor ray: each CUDA job's share of a GPU, e.g. 0.25 for four jobs per GPU [default: "
+        "1].", positive_number, NUMBER, resume=Resume.EXECUTOR, only_with=("executor", "ray")))
+    fail_fast: bool = declared(Option(
+        "--fail-fast/--no-fail-fast", "Stop at the first row that is not ok or skipped.", _flag, FLAG), False)
+    save_models: bool = declared(Option(
+        "--save-models", "Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).", _flag, FLAG),
+        False)
 
     @classmethod
-    def parse(cls, tasks: Any, cells: Any = None, layers: Any = None, directions: Any = None,
-              hidden: Any = None, epochs: Any = None, lr: Any = None, batch_size: Any = None, seeds: Any = (0,),
-              device: str = "auto", out: str = "results", task_opts: Any = (), plugins_dir: str | None = None,
-              timeout: float | None = None, threads: int | None = None, target: float | None = None,
-              isolate: bool = False, fail_fast: bool = False, executor: str | None = None, workers: int | None = None,
-              ray_address: str | None = None, gpus_per_job: float | None = None, params: Any = None,
-              save_models: bool = False, clip: Any = None, weight_decay: Any = None,
-              cell_opts: Any = ()) -> "RunOptions":
-        """Options as users give them (strings like 'a,b' or Python sequences) to checked values."""
-        given = locals()
-        grids = {swept.option: parse_grid(given[swept.option], swept) for swept in SWEPT}
-        if params is not None and grids["hidden"] is not None:
+    def parse(cls, **given: Any) -> RunOptions:
+        """Options as users give them (text like 'a,b', TOML values or Python ones, by keyword: a field's name or an
+        alias's) to checked values; None means not given."""
+        unknown = sorted(set(given) - set(INPUTS))
+        if unknown:
+            raise TypeError(f"RunOptions.parse() got unexpected keyword arguments: {', '.join(unknown)}")
+        values = {}
+        for name, spec in OPTIONS.items():
+            value = _with_aliases(name, spec, given)
+            if value is not None:
+                values[name] = spec.parse(value, spec.flag_name)
+        options = cls(**values)
+        if options.params is not None and options.hidden is not None:
             raise BenchInputError("--params chooses each variant's hidden size; give --params or --hidden, not both")
-        return cls(
-            tasks=parse_names(tasks, "--tasks"),
-            cells=None if cells is None else parse_names(cells, "--cells"),
-            layers=None if layers is None else parse_ints(layers, "--layers", minimum=1, maximum=MAX_LAYERS,
-                                                              why="deeper stacks take too long to build"),
-            directions=None if directions is None else parse_directions(directions),
-            **grids,
-            seeds=parse_ints(seeds, "--seeds", minimum=0, maximum=MAX_SEED, why="what every backend's seeding accepts"),
-            device=device,
-            out=str(out),
-            task_opts=_dotted(task_opts, parse_task_options),
-            plugins_dir=plugins_dir,
-            timeout=None if timeout is None else positive_number(timeout, "--timeout"),
-            threads=None if threads is None else positive_int(threads, "--threads", maximum=max_threads(),
-                                                                 why=f"{THREADS_PER_CPU} per CPU of this machine"),
-            target=None if target is None else check_target(positive_number(target, "--target")),
-            executor=parse_executor(executor, bool(isolate), workers, ray_address, gpus_per_job),
-            fail_fast=bool(fail_fast),
-            params=None if params is None else positive_int(params, "--params"),
-            cell_opts=_dotted(cell_opts, parse_cell_options),
-            workers=None if workers is None else positive_int(workers, "--workers"),
-            ray_address=ray_address or None,
-            gpus_per_job=None if gpus_per_job is None else positive_number(gpus_per_job, "--gpus-per-job"),
-            save_models=bool(save_models),
-        )
+        needing = [spec for name, spec in OPTIONS.items() if spec.only_with is not None and name in values]
+        for other, value in dict.fromkeys(spec.only_with for spec in needing):
+            wrong = [spec.flag_name for spec in needing
+                     if spec.only_with == (other, value) and getattr(options, other) != value]
+            if wrong:
+                raise BenchInputError(f"{', '.join(wrong)}: only for {OPTIONS[other].flag_name} {value} (this run "
+                                      f"uses {getattr(options, other)})")
+        return options
 
     @property
     def isolate(self) -> bool:
@@ -126,66 +282,45 @@ class RunOptions:
         return self.executor == "isolated"
 
 
-def parse_executor(name: str | None, isolate: bool, *ray_settings: Any) -> str:
-    """The executor's name from `--executor` and the `--isolate` alias; Ray settings need the ray executor."""
-    if isolate and name not in (None, "isolated"):
-        raise BenchInputError(f"--isolate is --executor isolated; it cannot be combined with --executor {name}")
-    chosen = "isolated" if isolate else name or "inline"
-    given = [flag for flag, value in zip(("--workers", "--ray-address", "--gpus-per-job"), ray_settings)
-             if value is not None]
-    if given and chosen != "ray":
-        raise BenchInputError(f"{', '.join(given)}: only for --executor ray (this run uses {chosen})")
+def _with_aliases(name: str, spec: Option, given: Mapping[str, Any]) -> Any:
+    """The option's value as given, or the value an alias given instead stands for; both, when they differ, are
+    bad input."""
+    chosen = given.get(name)
+    for alias_name, alias in spec.aliases.items():
+        if given.get(alias_name):
+            if chosen not in (None, alias.means):
+                raise BenchInputError(f"{alias.as_option(spec).flag_name} is {spec.flag_name} {alias.means}; it "
+                                      f"cannot be combined with {spec.flag_name} {chosen}")
+            chosen = alias.means
     return chosen
 
 
-def _dotted(value: Any, parse: Callable[[Any], dict[str, dict[str, str]]]) -> dict[str, dict[str, str]]:
-    """Task or cell options given as {name: {key: value}} (Python, meta.json) or as NAME.KEY=VALUE pairs."""
-    if isinstance(value, Mapping):
-        return {name: {str(key): str(raw) for key, raw in opts.items()} for name, opts in value.items()}
-    return parse(value)
+# Every field's option by field name, and every input `bench run` takes by keyword (aliases after their option),
+# in help order.
+OPTIONS: dict[str, Option] = {run_field.name: run_field.metadata["option"] for run_field in fields(RunOptions)}
+INPUTS: dict[str, Option] = {
+    name: spec for field_name, owner in OPTIONS.items()
+    for name, spec in [(field_name, owner), *((alias_name, alias.as_option(owner))
+                                              for alias_name, alias in owner.aliases.items())]}
+SWEPT: dict[str, Option] = {name: spec for name, spec in OPTIONS.items() if spec.column is not None}
+SUITE_DEFAULTS: dict[str, Any] = dict(spec.suite_default for spec in OPTIONS.values() if spec.suite_default is not None)
 
 
 def options_record(options: RunOptions) -> dict[str, Any]:
     """The options as JSON-ready values that `RunOptions.parse` reads back to the same options."""
-    record = dataclasses.asdict(options)
-    if options.directions is not None:
-        record["directions"] = ["bi" if bidirectional else "uni" for bidirectional in options.directions]
+    record = {}
+    for name, spec in OPTIONS.items():
+        value = getattr(options, name)
+        record[name] = spec.record(value) if spec.record is not None else _plain(value)
     return record
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return list(value) if isinstance(value, tuple) else value
+
+
 def options_from_record(record: Mapping[str, Any]) -> RunOptions:
-    """`RunOptions` from what `options_record` wrote (fields this version does not know are ignored)."""
-    accepted = inspect.signature(RunOptions.parse).parameters
-    return RunOptions.parse(**{name: value for name, value in record.items() if name in accepted})
-
-
-def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
-    """The interrupted run's own options with the `given` ones (as typed, unparsed) on top; see the policy above."""
-    run_dir = Path(run_dir)
-    if "out" in given:  # pressing up and adding --resume repeats --out: fine when it names the run's own parent
-        if Path(given["out"]).resolve() != run_dir.resolve().parent:
-            raise BenchInputError(f"--out {given['out']} does not apply with --resume: the run is finished in "
-                                  f"{run_dir} itself, under {run_dir.parent}")
-        given = {name: value for name, value in given.items() if name != "out"}
-    stored = read_meta(run_dir)["options"]
-    if stored.get("plugins_dir") is not None and "plugins_dir" not in given:
-        raise BenchInputError(f"--resume {run_dir}: the run loaded plugin files from {stored['plugins_dir']!r}. "
-                              "A resume runs no code named only by the run's meta.json: pass --plugins-dir "
-                              f"{stored['plugins_dir']} again if you trust that folder")
-    stored = {**stored, "plugins_dir": None}
-    if stored.get("ray_address") and not any(name in given for name in ("executor", "isolate", "ray_address")):
-        raise BenchInputError(f"--resume {run_dir}: the run used the Ray cluster at {stored['ray_address']}. A "
-                              "resume connects to no cluster named only by the run's meta.json: pass --ray-address "
-                              f"{stored['ray_address']} again if you trust that cluster, or choose an --executor")
-    if any(name in given for name in ("executor", "isolate")):
-        stored = {name: value for name, value in stored.items() if name not in EXECUTOR_CHOICE}
-    original, merged = options_from_record(stored), options_from_record({**stored, **given})
-    for name, flag in FIXED_ON_RESUME.items():
-        if getattr(merged, name) != getattr(original, name):
-            raise BenchInputError(f"--resume {run_dir}: {flag} {_shown(getattr(merged, name))} differs from the run's "
-                                  f"own {_shown(getattr(original, name))}; rows measured that way would not compare "
-                                  "with the rows already there, so start a new run instead")
-    return merged
-
-def _shown(value: Any) -> str:
-    return "unset (the default)" if value in (None, {}) else str(value)
+    """`RunOptions` from what `options_record` wrote (keys this version does not know are ignored)."""
+    return RunOptions.parse(**{name: value for name, value in record.items() if name in INPUTS})

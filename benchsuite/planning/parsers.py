@@ -1,27 +1,35 @@
-"""Parsers for the values users type: comma lists, directions, `TASK.KEY=VALUE` task and cell options.
+"""Parsers for the values users type: comma lists, directions, `TASK.KEY=VALUE` task and cell options, and those
+options' values typed from the plugin's `build` signature.
 
-Shared by the command line and `benchsuite.run` so both reject the same input with the same message.
+Shared by the command line, sweep files and `benchsuite.run` so all reject the same input with the same message.
+One mechanism for both kinds of plugin option: `--task-opt TASK.KEY=VALUE` reaches `TaskSpec.build(**options)`,
+`--cell-opt CELL.KEY=VALUE` reaches `CellSpec.build(config, **options)`. An option's type is its default's; an option
+without a default, or with a text or None default, takes the text as typed.
 """
 from __future__ import annotations
 
+import inspect
 import math
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import BenchInputError
+from ..results.naming import DIRECTION_LABELS
 
-DIRECTIONS = {"uni": False, "bi": True}
+DIRECTIONS = {label: bidirectional for bidirectional, label in DIRECTION_LABELS.items()}  # --directions' words
 
 
-def _items(value: str | Iterable, what: str) -> list:
-    items = [item.strip() for item in value.split(",")] if isinstance(value, str) else list(value)
-    if not items or any(item == "" for item in items):
-        raise BenchInputError(f"{what}: expected a comma-separated list like a,b, got {value!r}")
+def list_items(value: Any, what: str, expected: str = "a comma-separated list like a,b") -> list:
+    """Text 'a,b', a sequence, or one value (a sweep file's `layers = 2`) as a list of its items, none blank."""
+    items = ([item.strip() for item in value.split(",")] if isinstance(value, str)
+             else list(value) if isinstance(value, Iterable) else [value])
+    if not items or any(isinstance(item, str) and not item.strip() for item in items):
+        raise BenchInputError(f"{what}: expected {expected}, got {value!r}")
     return items
 
 
 def parse_names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
     """'a,b' or ['a', 'b'] to ('a', 'b'), without repeats."""
-    return tuple(dict.fromkeys(str(item) for item in _items(value, what)))
+    return tuple(dict.fromkeys(str(item) for item in list_items(value, what)))
 
 
 def _whole_number(value: Any, what: str) -> int:
@@ -44,7 +52,7 @@ def parse_ints(value: str | Iterable, what: str, minimum: int, maximum: int | No
                why: str = "") -> tuple[int, ...]:
     """'1,2' to (1, 2); each at least `minimum` and at most `maximum` (`why` says where that limit comes from)."""
     numbers = []
-    for item in _items(value, what):
+    for item in list_items(value, what):
         number = _whole_number(item, what)
         if number < minimum:
             raise BenchInputError(f"{what}: {number} is below the smallest allowed value, {minimum}")
@@ -52,12 +60,12 @@ def parse_ints(value: str | Iterable, what: str, minimum: int, maximum: int | No
     return tuple(dict.fromkeys(numbers))
 
 
-def parse_directions(value: str | Iterable[str]) -> tuple[bool, ...]:
+def parse_directions(value: str | Iterable[str], what: str = "--directions") -> tuple[bool, ...]:
     """'uni,bi' to (False, True): whether each variant is bidirectional."""
-    names = parse_names(value, "--directions")
+    names = parse_names(value, what)
     unknown = [name for name in names if name not in DIRECTIONS]
     if unknown:
-        raise BenchInputError(f"--directions: unknown direction {unknown[0]!r}; expected uni, bi or uni,bi")
+        raise BenchInputError(f"{what}: unknown direction {unknown[0]!r}; expected uni, bi or uni,bi")
     return tuple(DIRECTIONS[name] for name in names)
 
 
@@ -147,3 +155,55 @@ def check_target(value: float) -> float:
     if not 0 < value <= 1:
         raise BenchInputError(f"--target: an accuracy above 0 and at most 1 is expected, got {value}")
     return value
+
+VALUE_KINDS = {int: "a whole number", float: "a number", bool: "true or false"}
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def _parameters(build: Callable[..., Any], skip: int) -> list[inspect.Parameter]:
+    return list(inspect.signature(build).parameters.values())[skip:]
+
+
+def signature_options(build: Callable[..., Any], skip: int = 0) -> dict[str, Any]:
+    """The keyword options `build` accepts after its first `skip` parameters, with their defaults (None if
+    required)."""
+    return {p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in _parameters(build, skip) if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+
+def accepts_any_option(build: Callable[..., Any]) -> bool:
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(build).parameters.values())
+
+
+def convert_value(where: str, raw: str, default: Any) -> Any:
+    """The text a user typed for the option at `where` (e.g. '--task-opt delay.gap=x'), as its default's type."""
+    if default is None or isinstance(default, str):
+        return raw
+    kind = type(default)
+    try:
+        if kind is bool:
+            if raw.lower() not in TRUE_WORDS + FALSE_WORDS:
+                raise ValueError
+            return raw.lower() in TRUE_WORDS
+        return kind(raw)
+    except ValueError:
+        raise BenchInputError(f"{where}: expected {VALUE_KINDS.get(kind, kind.__name__)}, like {default!r}") from None
+
+
+def convert_options(flag: str, kind: str, name: str, build: Callable[..., Any], raw: Mapping[str, str],
+                    skip: int = 0) -> dict[str, Any]:
+    """User options for the `kind` ("task" or "cell") called `name`, checked against `build`'s signature and
+    converted to its types; `flag` names the command-line option in messages."""
+    accepted = signature_options(build, skip)
+    converted = {}
+    for key, value in raw.items():
+        if key not in accepted and not accepts_any_option(build):
+            raise BenchInputError(f"{flag} {name}.{key}: {kind} {name!r} has no option {key!r}; "
+                                  f"its options: {', '.join(accepted) or 'none'}")
+        converted[key] = convert_value(f"{flag} {name}.{key}={value}", value, accepted.get(key))
+    return converted
+
+
+def shown_options(options: Mapping[str, Any]) -> str:
+    """'gap=30 path' for `bench list`: each option with its default (bare when it has none)."""
+    return " ".join(f"{key}={value!r}" if value is not None else key for key, value in options.items()) or "-"

@@ -1,34 +1,24 @@
 """Sweep files (`bench run --config FILE.toml`): the options of `bench run` in TOML, checked with file:line.
 
-Keys are the long option names without their dashes (`batch-size`, or `batch_size`); a grid is a TOML array
-(`lr = [3e-3, 1e-2, 3e-2]`), a single value a plain one; task options form tables (`[task-opt.delay]`, `gap = 30`).
+Every option of `bench run` is a key (planning/options.py declares them): the long option name without its dashes
+(`batch-size`, or `batch_size`); a grid is a TOML array (`lr = [3e-3, 1e-2, 3e-2]`), a single value a plain one; task
+and cell options form tables (`[task-opt.delay]` holding `gap = 30`, `[cell-opt.mycell]`).
 Options given on the command line go on top of the file's. Paths are read as the command line reads them, from the
 current folder.
 """
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import BenchInputError
-from .parsers import parse_task_options
+import tomllib
 
-NAMES = (str,)
-WHOLE = (int,)
-NUMBER = (int, float)
-FLAG = (bool,)
-# Each key, the types one value may have, and whether it takes a list (a grid, or several names).
-KEYS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "tasks": (NAMES, True), "cells": (NAMES, True), "layers": (WHOLE, True), "directions": (NAMES, True),
-    "hidden": (WHOLE, True), "epochs": (WHOLE, True), "lr": (NUMBER, True), "batch-size": ((int, str), True),
-    "clip": ((int, float, str), True), "weight-decay": (NUMBER, True),
-    "seeds": (WHOLE, True), "params": (WHOLE, False), "device": (NAMES, False), "out": (NAMES, False),
-    "plugins-dir": (NAMES, False), "timeout": (NUMBER, False), "threads": (WHOLE, False),
-    "target": (NUMBER, False), "isolate": (FLAG, False), "fail-fast": (FLAG, False),
-}
-TASK_OPTIONS = "task-opt"
+from ..errors import BenchInputError
+from .options import INPUTS, TABLES, Option
+
+# Each key as written in a file (the flag without its dashes) and the keyword it gives `RunOptions.parse`.
+KEYWORDS = {spec.key: name for name, spec in INPUTS.items()}
 TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
 
 
@@ -65,7 +55,10 @@ def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
 
 def _checked(key: str, spelled: str, value: Any, at: _Located) -> Any:
     """The value of `key` (written `spelled` in the file), checked against the types the key takes."""
-    kinds, listed = KEYS[key]
+    spec = INPUTS[KEYWORDS[key]]
+    if spec.kinds == TABLES:
+        return _tables(key, spec, value, at)
+    kinds, listed = spec.kinds, spec.listed
     line = at.line(spelled)
     if isinstance(value, list):
         if not listed:
@@ -81,18 +74,19 @@ def _checked(key: str, spelled: str, value: Any, at: _Located) -> Any:
     return value
 
 
-def _task_options(value: Any, at: _Located) -> dict[str, dict[str, str]]:
-    """`[task-opt.TASK]` tables to {task: {key: text}}, the form `--task-opt TASK.KEY=VALUE` gives."""
+def _tables(key: str, spec: Option, value: Any, at: _Located) -> dict[str, dict[str, str]]:
+    """`[task-opt.TASK]` (or `[cell-opt.CELL]`) tables to {name: {key: text}}, the form `--task-opt TASK.KEY=VALUE`
+    gives."""
     if not isinstance(value, dict) or not all(isinstance(options, dict) for options in value.values()):
-        raise at.error(at.line(TASK_OPTIONS), f"{TASK_OPTIONS}: expected tables like [{TASK_OPTIONS}.delay] "
-                                              "holding KEY = VALUE lines")
+        owner = spec.metavar.split(".")[0] if spec.metavar else "NAME"
+        raise at.error(at.line(key), f"{key}: expected tables like [{key}.{owner}] holding KEY = VALUE lines")
     parsed: dict[str, dict[str, str]] = {}
-    for task, options in value.items():
-        for key, option in options.items():
+    for name, options in value.items():
+        for option_key, option in options.items():
             if not _fits(option, (str, int, float, bool)):
-                raise at.error(at.line(key, f"{TASK_OPTIONS}.{task}"),
-                               f"{TASK_OPTIONS}.{task}.{key}: expected text, a number or true/false, got {option!r}")
-            parsed.setdefault(task, {})[key] = str(option).lower() if isinstance(option, bool) else str(option)
+                raise at.error(at.line(option_key, f"{key}.{name}"),
+                               f"{key}.{name}.{option_key}: expected text, a number or true/false, got {option!r}")
+            parsed.setdefault(name, {})[option_key] = str(option).lower() if isinstance(option, bool) else str(option)
     return parsed
 
 
@@ -113,21 +107,19 @@ def read_sweep_file(path: str | Path) -> dict[str, Any]:
     given: dict[str, Any] = {}
     for raw_key, value in document.items():
         key = raw_key.replace("_", "-")
-        if key == TASK_OPTIONS:
-            given["task_opts"] = _task_options(value, at)
-        elif key in KEYS:
-            given[key.replace("-", "_")] = _checked(key, raw_key, value, at)
-        else:
-            raise at.error(at.line(raw_key), f"unknown key {raw_key!r}; known keys: "
-                                             f"{', '.join([*KEYS, TASK_OPTIONS])}")
+        if key not in KEYWORDS:
+            raise at.error(at.line(raw_key), f"unknown key {raw_key!r}; known keys: {', '.join(KEYWORDS)}")
+        given[KEYWORDS[key]] = _checked(key, raw_key, value, at)
     return given
 
 
 def with_command_line(from_file: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """The file's options with those given on the command line on top (task options key by key)."""
+    """The file's options with those given on the command line on top (task and cell options key by key)."""
     merged = {**from_file, **given}
-    if "task_opts" in from_file and "task_opts" in given:
-        typed = parse_task_options(given["task_opts"])
-        merged["task_opts"] = {task: {**from_file["task_opts"].get(task, {}), **typed.get(task, {})}
-                               for task in {**from_file["task_opts"], **typed}}
+    for name in set(from_file) & set(given):
+        spec = INPUTS[name]
+        if spec.kinds == TABLES:
+            typed = spec.parse(given[name], spec.flag_name)
+            merged[name] = {target: {**from_file[name].get(target, {}), **typed.get(target, {})}
+                            for target in {**from_file[name], **typed}}
     return merged

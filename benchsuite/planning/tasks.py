@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..specs import TaskData, TaskSpec
-from .plugin_options import convert_options as convert_plugin_options, signature_options
+from .parsers import convert_options as convert_plugin_options
+from .parsers import signature_options
 
 
 def task_options(spec: TaskSpec) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
@@ -24,11 +24,15 @@ import pluggy
 from .. import hookspecs
 from ..backends import BACKEND_MODULES
 from ..errors import BenchInputError, unknown_name
-from ..specs import NAME_RULE, CellSpec, TaskSpec, valid_name
+from ..specs import NAME_RULE, CellSpec, TaskSpec, qualified_name, valid_name
 from ..version import __version__
 
-BUILTIN_PLUGINS = ("torch_cells", "numpy_rnn", "baseline_cells", "seed_tasks", "char_tasks", "memory_tasks",
-                   "formal_tasks")
+# Each built-in plugin's module, by plugin name (runs.csv's cell_plugin/task_plugin): a hook module's own name.
+BUILTIN_MODULES = {name: f"benchsuite_plugins.{group}.{name}"
+                   for group, names in (("cells", ("torch_cells", "numpy_rnn", "baseline_cells")),
+                                        ("tasks", ("seed_tasks", "char_tasks", "memory_tasks", "formal_tasks")))
+                   for name in names}
+BUILTIN_PLUGINS = tuple(BUILTIN_MODULES)
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
 LOAD_ENV = "BENCHSUITE_LOAD_PLUGINS"
@@ -104,16 +108,25 @@ class Registry:
         return ([name for name, entry in self.cells.items() if entry.plugin == plugin],
                 [name for name, entry in self.tasks.items() if entry.plugin == plugin])
 
-    def add(self, specs: Iterable[CellSpec | TaskSpec], plugin: str) -> None:
-        """Add one plugin's specs; a name taken by another plugin is an error naming both."""
+    def add(self, specs: Iterable[CellSpec | TaskSpec], plugin: str, strict: bool = False) -> None:
+        """Add one plugin's specs. A name an earlier plugin took stays theirs, and this plugin's spec is renamed
+        `PLUGIN:NAME` (specs.qualified_name) with a warning naming both (an error if `strict`); so a clash costs
+        one name, not the tool. Where that name is taken too, or unusable, the spec is skipped."""
         for spec in specs:
             table = self.cells if isinstance(spec, CellSpec) else self.tasks
             kind = "cell" if isinstance(spec, CellSpec) else "task"
             if spec.name in table:
-                raise BenchInputError(
-                    f"{kind} {spec.name!r} is registered twice: by plugin {table[spec.name].plugin!r} "
-                    f"and by plugin {plugin!r}; disable one with {DISABLE_ENV}={plugin}"
-                )
+                first, qualified = table[spec.name].plugin, qualified_name(plugin, spec.name)
+                clash = f"plugin {plugin!r} registered {kind} {spec.name!r}, which plugin {first!r} registered first"
+                if strict:
+                    raise PluginError(f"{clash} ({STRICT_ENV} is set; disable one with {DISABLE_ENV}={plugin})")
+                if qualified is None or qualified in table:
+                    why = (f"{qualified!r} is taken too" if qualified else
+                           f"the plugin's name cannot qualify it (a name must be {NAME_RULE})")
+                    _warn(f"{clash}; skipped: {why}")
+                    continue
+                _warn(f"{clash}; the one from plugin {plugin!r} is named {qualified!r}")
+                spec = replace(spec, name=qualified)
             table[spec.name] = Registered(spec, plugin)
 
 
@@ -150,9 +163,8 @@ def _entry_point_sources() -> list[PluginSource]:
 
 def plugin_sources(plugins_dir: str | None = None) -> list[PluginSource]:
     """Every plugin to try, in load order: built-ins, entry points, loose files in `plugins_dir`."""
-    sources = [PluginSource(name, "built-in", __version__,
-                            functools.partial(importlib.import_module, f"benchsuite_plugins.{name}"))
-               for name in BUILTIN_PLUGINS]
+    sources = [PluginSource(name, "built-in", __version__, functools.partial(importlib.import_module, module))
+               for name, module in BUILTIN_MODULES.items()]
     sources += _entry_point_sources()
     if plugins_dir is not None:
         sources += [PluginSource(path.stem, str(path), "", functools.partial(_load_file, path))
@@ -255,7 +267,7 @@ def load_registry(plugins_dir: str | None = None, *, strict: bool | None = None,
             _fail(info, exc, strict)
             continue
         info.version = info.version or str(getattr(plugin, "__version__", ""))
-        registry.add(specs, source.name)
+        registry.add(specs, source.name, strict)
     unknown = disabled - set(origins)
     if unknown:
         _warn(f"{DISABLE_ENV} names no known plugin: {', '.join(sorted(unknown))} "

@@ -1,12 +1,14 @@
 """Where each loaded plugin came from, for meta.json: its version and, for an installed one, the versions of its
-distribution and of what that distribution requires, so a row of a wrapped cell traces to the package it wraps."""
+distribution and of what that distribution requires, so a row of a wrapped cell traces to the package it wraps.
+And back from meta.json: the plugins a recorded run's rows are read with."""
 from __future__ import annotations
 
 import re
 from importlib import metadata
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping
 
-from .loading import PluginInfo, Registry
+from .loading import PluginInfo, Registry, get_registry
 
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -46,3 +48,12 @@ def plugin_records(registry: Registry) -> list[dict[str, Any]]:
     """Every plugin the registry tried: name, version, origin, status, and for an entry point its distribution
     with the installed versions of its requirements."""
     return [_record(info) for info in registry.plugins]
+
+
+def selection_metrics(meta: Mapping[str, Any] | None) -> dict[str, str]:
+    """Each task's `TaskSpec.selection_metric` by name, from the plugins a run was made with: its --plugins-dir
+    (recorded in meta.json) where that folder is still there, and the built-in and installed ones."""
+    plugins_dir = ((meta or {}).get("options") or {}).get("plugins_dir")
+    if plugins_dir is not None and not Path(plugins_dir).is_dir():
+        plugins_dir = None  # moved or deleted since: the tasks it held are selected by accuracy
+    return {name: entry.spec.selection_metric for name, entry in get_registry(plugins_dir).tasks.items()}

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .text_tables import aligned
+from ..results.naming import aligned
 from ..registry.loading import Registry
 from ..planning.cells import cell_options
-from ..planning.defaults import PRECEDENCE, SUITE_DEFAULTS
-from ..planning.plugin_options import shown_options
+from ..planning.options import PRECEDENCE, SUITE_DEFAULTS
+from ..planning.parsers import shown_options
 from ..planning.tasks import task_options
 
 if TYPE_CHECKING:

@@ -8,15 +8,16 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .text_tables import figure, markdown_table, markdown_text, setting
+from ..registry.provenance import selection_metrics
 from ..results.metrics import METRICS, Metric
 from ..results.load import load_curves, load_meta, load_runs, load_samples, load_slices
 from ..results.files import write_text_atomic
 from ..results.summary import SUMMARY_METRICS, summarize
+from ..results.naming import (figure, fixed_settings, markdown_table, markdown_text, setting, variant_name,
+                              varying_settings)
 from ..results.schema import VARIANT_COLUMNS, is_blank
-from .console import fixed_settings, variant_name, varying_settings
 from .samples import SAMPLE_TEMPERATURE, model_samples
 from .tuned import tuned_markdown
 
@@ -34,7 +35,7 @@ def write_report(run_dir: Path) -> list[Path]:
                        load_slices(run_dir / "slices.csv"))
     summary = run_dir / "summary.md"
     write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots],
-                                                model_samples(run_dir, meta)))
+                                                model_samples(run_dir, meta), selection_metrics(meta)))
     return [summary, *plots]
 
 
@@ -154,7 +155,9 @@ def _samples(samples: list[tuple[str, str]]) -> list[str]:
 
 
 def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] | None, plots: list[str],
-                     samples: dict[str, list[tuple[str, str]]] | None = None) -> str:
+                     samples: dict[str, list[tuple[str, str]]] | None = None,
+                     selection_metrics: Mapping[str, str] | None = None) -> str:
+    """summary.md's text; `selection_metrics` (each task's, by name) selects the Tuned section's settings."""
     lines = [f"# benchsuite report: {markdown_text(title)}", "", _environment(meta), "",
              "Figures are means over the seeds that finished ok (± standard deviation over several seeds; "
              "time-to-target over the seeds that reached it); the best of each metric is in **bold**."]
@@ -173,7 +176,7 @@ def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] 
         failures = _not_ok(group)
         if failures:
             lines += ["", "Not ok:", "", *failures]
-    tuned_section = tuned_markdown(runs)
+    tuned_section = tuned_markdown(runs, selection_metrics)
     if tuned_section:
         lines += ["", *tuned_section]
     if plots:

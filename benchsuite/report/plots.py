@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..results.files import replaced_atomically
+from ..results.naming import variant_name, varying_settings
 from ..results.schema import VARIANT_COLUMNS
-from .console import variant_name, varying_settings
 
 if TYPE_CHECKING:
     import pandas

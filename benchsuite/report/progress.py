@@ -7,7 +7,8 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 
 import click
 
-from .console import progress_line, variant_label
+from ..results.naming import variant_label
+from .console import progress_line
 
 if TYPE_CHECKING:
     from ..planning.grid import Job
@@ -38,7 +39,7 @@ class ProgressBar:
     def epoch(self, index: int, total: int, job: "Job", record: "EpochRecord") -> None:
         label = variant_label(job.key_fields())
         self.progress.update(self.task_id, total=total, completed=index - 1,
-                             description=f"{label}  epoch {record.epoch}/{job.epochs}  loss {record.loss:.4f}")
+                             description=f"{label}  epoch {record.epoch}/{job.settings['max_epochs']}  loss {record.loss:.4f}")
 
     def finished(self, index: int, total: int, row: dict[str, Any]) -> None:
         self.progress.console.print(progress_line(index, total, row), markup=False, highlight=False)

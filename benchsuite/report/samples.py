@@ -7,7 +7,7 @@ from typing import Any
 from ..checkpoints import read_model, saved_models
 from ..checkpoints.sampling import load_predictor, sample_text
 from ..errors import BenchInputError
-from .console import variant_name
+from ..results.naming import variant_name
 
 SAMPLE_LENGTH = 120
 SAMPLE_TEMPERATURE = 0.8

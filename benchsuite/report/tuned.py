@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from ..results.naming import aligned, architecture_name, figure, markdown_table, markdown_text, setting
 from ..results.schema import SETTING_COLUMNS
 from ..results.tuning import scoreboard, tuned
-from .text_tables import aligned, figure, markdown_table, markdown_text, setting
 
 if TYPE_CHECKING:
     import pandas
@@ -26,9 +26,9 @@ def _spread(mean: float, std: float, seeds: int) -> str:
 
 
 def _architecture(row: dict[str, Any]) -> str:
-    direction = "bi" if row["bidirectional"] in (True, "True") else "uni"
+    """A tuned row's cell architecture with its width; a scoreboard row's without."""
     hidden = f" h{setting(row['hidden_size'])}" if "hidden_size" in row else ""
-    return f"{row['cell']} {row['num_layers']}L {direction}{hidden}"
+    return architecture_name(row) + hidden
 
 
 def tuned_rows(table: "pandas.DataFrame") -> list[list[str]]:
@@ -57,9 +57,10 @@ def _notes(table: "pandas.DataFrame") -> list[str]:
             if not note.endswith("reported on test")]
 
 
-def tuned_markdown(runs: "pandas.DataFrame") -> list[str]:
-    """summary.md's "Tuned" section: the tuned table, the scoreboard and what is optimistic."""
-    table = tuned(runs)
+def tuned_markdown(runs: "pandas.DataFrame", selection_metrics: Mapping[str, str] | None = None) -> list[str]:
+    """summary.md's "Tuned" section: the tuned table, the scoreboard and what is optimistic (`selection_metrics`:
+    each task's selection metric by name, as `tuned` takes them)."""
+    table = tuned(runs, selection_metrics)
     if table.empty:
         return []
     lines = ["## Tuned", "", EXPLAINED, "", *markdown_table(tuned_rows(table)), "", "### Scoreboard", "",
@@ -75,9 +76,9 @@ def _records(frame: "pandas.DataFrame") -> list[dict[str, Any]]:
             for row in frame.to_dict("records")]
 
 
-def format_best(runs: "pandas.DataFrame", fmt: str) -> str:
+def format_best(runs: "pandas.DataFrame", fmt: str, selection_metrics: Mapping[str, str] | None = None) -> str:
     """`bench best`'s output in `fmt`: the tuned table, then the scoreboard."""
-    table = tuned(runs)
+    table = tuned(runs, selection_metrics)
     board = scoreboard(table)
     if fmt == "json":
         return json.dumps({"tuned": _records(table), "scoreboard": _records(board)}, indent=2, default=str) + "\n"
@@ -85,7 +86,7 @@ def format_best(runs: "pandas.DataFrame", fmt: str) -> str:
         keys = ["cell", "backend", "num_layers", "bidirectional"]
         return table.merge(board[[*keys, "score", "rank"]], on=keys, how="left").to_csv(index=False)
     if fmt == "md":
-        return "\n".join(tuned_markdown(runs)) + "\n"
+        return "\n".join(tuned_markdown(runs, selection_metrics)) + "\n"
     lines = [*_aligned_section("tuned", tuned_rows(table)), "", *_aligned_section("scoreboard", scoreboard_rows(board))]
     notes = _notes(table)
     return "\n".join(lines + (["", *notes] if notes else [])) + "\n"

@@ -1,6 +1,6 @@
 """Finishing an interrupted run in its own folder (`--resume RUN_DIR`): its meta.json, kept rows and details.
 
-Which options a resumed run uses is decided in planning/options.py; this module keeps the folder consistent.
+Which options a resumed run uses is decided in planning/resume.py; this module keeps the folder consistent.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ ARCHITECTURE_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidde
 # The training settings a sweep may vary, as runs.csv records them, with the type their text reads back as. Each is
 # part of a variant's identity, so rows trained differently are never pooled (summary, compare, resume, reports,
 # `bench best`). `max_epochs` is the epochs a run was set to train (`epochs` counts those it did, fewer when it
-# stopped early). Sweeping another setting: one line here and one in planning/sweepable.SWEPT.
+# stopped early). Sweeping another setting: one line here and its option in planning/options.py.
 SETTING_COLUMNS: dict[str, type] = {"lr": float, "batch_size": int, "max_epochs": int, "clip": float,
                                      "weight_decay": float}
 # Settings that change nothing at these values (no clipping, no weight decay): variant names and model file names

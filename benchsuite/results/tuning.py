@@ -6,12 +6,12 @@ seeds is chosen, and that setting's *test* figures are reported, so selection an
 Where a task has no test split the figures are selected and reported on validation (optimistic), and where it has no
 validation split either, on the training data (more optimistic still); the `reported_on` column says which.
 
-Selection figure: validation accuracy, except for tasks in SELECTED_BY_BPC (language modelling), where it is
-validation bits per character. A seed that did not finish ok (error, diverged, timeout) is a failure of its
-setting, not a missing value: settings are ranked first by how many seeds failed (fewer first), then by the mean
-figure over the seeds that finished, then by their settings in column order (smaller first), which breaks exact
-ties reproducibly. Reported means and standard deviations are over the chosen setting's ok seeds; `n_seeds` and
-`n_failed` say how many there were.
+Selection figure: each task's `TaskSpec.selection_metric` on validation: accuracy, or bits per character (language
+modelling); a task whose spec is not at hand (its plugin is gone) is selected by accuracy. A seed that did not finish
+ok (error, diverged, timeout) is a failure of its setting, not a missing value: settings are ranked first by how many
+seeds failed (fewer first), then by the mean figure over the seeds that finished, then by their settings in column
+order (smaller first), which breaks exact ties reproducibly. Reported means and standard deviations are over the
+chosen setting's ok seeds; `n_seeds` and `n_failed` say how many there were.
 
 The scoreboard (MAD's score) ranks each cell architecture (cell, backend, layers, direction) by the mean over tasks
 of its tuned reported accuracy; where a task has several hidden sizes of one architecture, the one selected on
@@ -20,14 +20,14 @@ validation counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from ..specs import DEFAULT_SELECTION_METRIC
 from .schema import ARCHITECTURE_COLUMNS, FAILED_STATUSES, SETTING_COLUMNS
 
 if TYPE_CHECKING:
     import pandas
 
-SELECTED_BY_BPC = frozenset({"text"})  # next-character language modelling: judged by bits per character
 TUNED_VARIANT = ["task", *ARCHITECTURE_COLUMNS, "device"]
 SCORED_CELL = ["cell", "backend", "num_layers", "bidirectional"]
 OPTIMISTIC = {"valid": "selected and reported on validation (optimistic: the task has no test split)",
@@ -77,8 +77,9 @@ def _settings_ranked(variant: "pandas.DataFrame", select: Split, by_bpc: bool) -
     return sorted(settings, key=lambda s: (s["n_failed"], -s["score"] if s["score"] == s["score"] else float("inf")))
 
 
-def tuned(runs: "pandas.DataFrame") -> "pandas.DataFrame":
-    """One row per task x variant: the chosen setting, how it was chosen, and its reported figures."""
+def tuned(runs: "pandas.DataFrame", selection_metrics: Mapping[str, str] | None = None) -> "pandas.DataFrame":
+    """One row per task x variant: the chosen setting, how it was chosen, and its reported figures.
+    `selection_metrics` gives each task's `TaskSpec.selection_metric` by name (a task it lacks: accuracy)."""
     import math
 
     import pandas
@@ -87,14 +88,15 @@ def tuned(runs: "pandas.DataFrame") -> "pandas.DataFrame":
     runs = runs[runs["status"] != "skipped"]
     for task, task_runs in runs.groupby("task", sort=True):
         select, report = _splits(task_runs)
-        by_bpc = task in SELECTED_BY_BPC
+        metric = (selection_metrics or {}).get(task, DEFAULT_SELECTION_METRIC)
+        by_bpc = metric == "bpc"
         for key, variant in task_runs.groupby(TUNED_VARIANT, sort=True, dropna=False):
             ranked = _settings_ranked(variant, select, by_bpc)
             best, ok = ranked[0], ranked[0]["rows"]
             bpc = ok[report.loss] / math.log(2)
             rows.append({
                 **dict(zip(TUNED_VARIANT, key)), **best["values"], "settings_tried": len(ranked),
-                "selected_on": select.name, "selected_by": "bpc" if by_bpc else "accuracy",
+                "selected_on": select.name, "selected_by": metric,
                 "selection_figure": (-best["score"] if by_bpc else best["score"]),
                 "reported_on": report.name, "accuracy_mean": ok[report.accuracy].mean(),
                 "accuracy_std": ok[report.accuracy].std(), "loss_mean": ok[report.loss].mean(),

@@ -10,7 +10,7 @@ from ..backbones import open_session
 from ..backends import BACKEND_MODULES, TrainingSettings
 from ..planning.cells import constraint_refusal
 from ..planning.tasks import check_task_data
-from ..registry.loading import BUILTIN_PLUGINS, collect_specs, get_registry, new_manager
+from ..registry.loading import BUILTIN_MODULES, collect_specs, get_registry, new_manager
 from ..specs import HYPERPARAMETERS, NAME_RULE, CellConfig, CellSpec, TaskData, TaskSpec, valid_name
 from .common import (
     HIDDEN_SIZE,
@@ -124,8 +124,8 @@ def _wider_configs(hidden: int) -> list[tuple[CellConfig, int, str]]:
 def builtin_task_sizes() -> dict[int, str]:
     """Each hidden size the built-in tasks suggest, with the first task that does."""
     sizes: dict[int, str] = {}
-    for name in BUILTIN_PLUGINS:
-        for task in registered_specs(importlib.import_module(f"benchsuite_plugins.{name}"))[1]:
+    for module in BUILTIN_MODULES.values():
+        for task in registered_specs(importlib.import_module(module))[1]:
             if "hidden_size" in task.defaults:
                 sizes.setdefault(int(task.defaults["hidden_size"]), task.name)
     return dict(sorted(sizes.items()))

@@ -1,5 +1,5 @@
-"""The architecture holds: import-linter checks the layers, the absence of import cycles, and that built-in plugins
-use only the public API (contracts in pyproject.toml's [tool.importlinter])."""
+"""The architecture holds: import-linter checks the layers, the absence of import cycles, that compare and report
+stand apart, and that built-in plugins use only the public API (contracts in pyproject.toml's [tool.importlinter])."""
 from __future__ import annotations
 
 import subprocess
@@ -13,7 +13,8 @@ def test_import_contracts_are_kept() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 3 kept, 0 broken." in result.stdout
+    contracts = (ROOT / "pyproject.toml").read_text().count("[[tool.importlinter.contracts]]")
+    assert f"Contracts: {contracts} kept, 0 broken." in result.stdout  # every contract was checked
 
 
 def test_a_layer_violation_is_caught(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from benchsuite.layers.numpy_layers import ComposedLayers
 from benchsuite.measurement.train import train
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
-from benchsuite_plugins.numpy_rnn import build_numpy_rnn
+from benchsuite_plugins.cells.numpy_rnn import build_numpy_rnn
 from helpers.tasks import random_task
 
 NATIVE = CellSpec("native", "numpy", build_numpy_rnn, native_variants=True)

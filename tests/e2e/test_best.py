@@ -11,6 +11,7 @@ import pandas
 import pytest
 
 import benchsuite
+from benchsuite import TaskSpec
 from benchsuite.results.schema import RUN_COLUMNS
 from benchsuite.results.tuning import scoreboard, tuned
 from helpers.cli import invoke
@@ -105,15 +106,42 @@ def test_ties_go_to_the_smaller_setting_and_untested_tasks_are_marked_optimistic
     assert row["accuracy_mean"] == 0.8
 
 
-def test_text_is_selected_by_bits_per_character():
-    runs = _runs([{"task": "text", "lr": 0.1, "seed": 0, "valid_accuracy": 0.5, "valid_loss": 1.0, "test_loss": 1.1,
-                   "test_accuracy": 0.5},
-                  {"task": "text", "lr": 0.01, "seed": 0, "valid_accuracy": 0.6, "valid_loss": 1.2, "test_loss": 1.3,
-                   "test_accuracy": 0.6}])
-    (row,) = tuned(runs).to_dict("records")
+def _bpc_or_accuracy(task: str) -> list[dict]:
+    """Two settings of one variant on `task`: lr 0.1 has the lower validation loss, lr 0.01 the higher accuracy."""
+    return [{"task": task, "lr": 0.1, "seed": 0, "valid_accuracy": 0.5, "valid_loss": 1.0, "test_loss": 1.1,
+             "test_accuracy": 0.5},
+            {"task": task, "lr": 0.01, "seed": 0, "valid_accuracy": 0.6, "valid_loss": 1.2, "test_loss": 1.3,
+             "test_accuracy": 0.6}]
+
+
+def test_a_task_selected_by_bits_per_character():
+    (row,) = tuned(_runs(_bpc_or_accuracy("lm")), {"lm": "bpc"}).to_dict("records")
     assert row["lr"] == 0.1 and row["selected_by"] == "bpc"
     assert row["selection_figure"] == pytest.approx(1.0 / math.log(2))
     assert row["bpc_mean"] == pytest.approx(1.1 / math.log(2))
+
+
+def test_bench_best_selects_each_task_by_its_specs_metric(tmp_path):
+    """text (built-in) and lm (a --plugins-dir task the run's meta.json names) say bpc; a task no plugin has left
+    is selected by accuracy."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "lm_tasks.py").write_text(
+        "from benchsuite import TaskSpec, hookimpl\n\n"
+        "@hookimpl\ndef register_tasks(register):\n"
+        "    register(TaskSpec('lm', lambda: None, selection_metric='bpc'))\n")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    rows = [{**row, "schema_version": 1} for task in ("text", "lm", "gone") for row in _bpc_or_accuracy(task)]
+    _runs(rows).to_csv(run_dir / "runs.csv", index=False)
+    (run_dir / "meta.json").write_text(json.dumps({"options": {"plugins_dir": str(plugins)}}))
+    chosen = {row["task"]: (row["selected_by"], row["lr"]) for row in json.loads(best(run_dir, "json"))["tuned"]}
+    assert chosen == {"text": ("bpc", 0.1), "lm": ("bpc", 0.1), "gone": ("accuracy", 0.01)}
+
+
+def test_a_task_spec_refuses_an_unknown_selection_metric():
+    with pytest.raises(ValueError, match="task 'lm': selection_metric must be one of accuracy, bpc, got 'loss'"):
+        TaskSpec("lm", lambda: None, selection_metric="loss")
 
 
 def test_the_scoreboard_averages_tasks_and_ranks_cells():

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from benchsuite.results.schema import KEY_COLUMNS
-from benchsuite_plugins.seed_tasks import build_ship
+from benchsuite_plugins.tasks.seed_tasks import build_ship
 from helpers.cell import SOURCE as HOOKED_RNN
 from helpers.cli import assert_bad_input, invoke
 from helpers.runs import only_run_dir

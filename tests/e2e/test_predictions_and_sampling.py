@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from benchsuite_plugins.seed_tasks import SHIP_SENTENCE
+from benchsuite_plugins.tasks.seed_tasks import SHIP_SENTENCE
 from helpers.cli import assert_bad_input, invoke
 from helpers.runs import only_run_dir
 

@@ -13,8 +13,8 @@ import benchsuite
 from benchsuite.backends import EvalStats
 from benchsuite.measurement.slices import Slicing, slice_points
 from benchsuite.report.markdown import write_report
-from benchsuite.report.text_tables import figure
-from benchsuite_plugins.formal_tasks import build_parity
+from benchsuite.results.naming import figure
+from benchsuite_plugins.tasks.formal_tasks import build_parity
 
 PARITY = {"train_len": "6", "test_len": "10", "samples": "80"}
 

@@ -8,8 +8,8 @@ from helpers.runs import only_run_dir
 
 PLUGIN = '''
 from benchsuite import CellSpec, TaskSpec, hookimpl
-from benchsuite_plugins.seed_tasks import build_apple
-from benchsuite_plugins.torch_cells import _builder
+from benchsuite_plugins.tasks.seed_tasks import build_apple
+from benchsuite_plugins.cells.torch_cells import _builder
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from benchsuite.planning.options import MAX_SEED, RunOptions, max_threads
 from benchsuite.registry.loading import load_registry
 from benchsuite.results.files import read_csv_rows
 from benchsuite.specs import valid_name
-from benchsuite_plugins.char_tasks import _shortest_length, _split_point
+from benchsuite_plugins.tasks.char_tasks import _shortest_length, _split_point
 from helpers.cli import assert_bad_input
 from helpers.hardening_plugins import BAD_NAMES, write_plugin
 from helpers.runs import only_run_dir
@@ -46,7 +46,7 @@ def test_shortest_text_length_is_computed_not_searched_step_by_step(tmp_path):
     corpus.write_text("hello world " * 50)
     script = textwrap.dedent(f"""
         from benchsuite.errors import BenchInputError
-        from benchsuite_plugins.char_tasks import build_text
+        from benchsuite_plugins.tasks.char_tasks import build_text
         for options in ({{"valid_fraction": 1e-9}}, {{"seq_len": 10_000_000}}):
             try:
                 build_text({str(corpus)!r}, **options)

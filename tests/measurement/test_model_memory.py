@@ -12,7 +12,7 @@ from benchsuite.backends import TrainingSettings
 from benchsuite.backends.torch_backend import saved_tensor_bytes
 from benchsuite.registry.loading import get_registry
 from benchsuite.specs import CellConfig
-from benchsuite_plugins.seed_tasks import SHIP_SENTENCE, build_ship
+from benchsuite_plugins.tasks.seed_tasks import SHIP_SENTENCE, build_ship
 from helpers.cli import invoke
 from helpers.runs import only_run_dir
 

@@ -12,7 +12,7 @@ def planned_batch_size(task: str, **options) -> int | None:
     spec = get_task(task)
     jobs = plan_task(RunOptions.parse(tasks=task, **options), task, spec.causal, spec.defaults, [get_cell("rnn")],
                      "cpu")
-    return jobs[0].batch_size
+    return jobs[0].settings["batch_size"]
 
 
 def test_task_default_then_command_line_then_full():

@@ -8,7 +8,8 @@ import pytest
 
 from benchsuite.errors import BenchInputError
 from benchsuite.execution import ray_executor
-from benchsuite.planning.options import RunOptions, options_from_record, options_record, resume_options
+from benchsuite.planning.options import RunOptions, options_from_record, options_record
+from benchsuite.planning.resume import resume_options
 from helpers.cli import assert_bad_input, invoke
 from helpers.runs import only_run_dir
 

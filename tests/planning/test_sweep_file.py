@@ -99,3 +99,8 @@ def test_clip_and_weight_decay_lists_in_a_sweep_file_are_grid_axes(tmp_path):
     path = write(tmp_path, 'tasks = "apple"\nclip = ["none", 1, 0.5]\nweight-decay = [0, 0.01]\n')
     options = RunOptions.parse(**read_sweep_file(path))
     assert options.clip == (None, 1.0, 0.5) and options.weight_decay == (0.0, 0.01)
+
+
+def test_one_value_for_a_list_option_is_a_list_of_one(tmp_path):
+    options = RunOptions.parse(**read_sweep_file(write(tmp_path, 'tasks = "apple"\nlayers = 2\nseeds = 3\n')))
+    assert (options.tasks, options.layers, options.seeds) == (("apple",), (2,), (3,))

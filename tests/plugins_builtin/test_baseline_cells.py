@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from benchsuite import CellConfig, get_cell
-from benchsuite_plugins.lru_layer import LRU, R_MAX, R_MIN
-from benchsuite_plugins.min_rnn_layers import MinGRU, MinLSTM
-from benchsuite_plugins.scan import DIAGONAL_CHUNK, LOG_CHUNK
+from benchsuite_plugins.cells.layers.lru import LRU, R_MAX, R_MIN
+from benchsuite_plugins.cells.layers.min_rnn import MinGRU, MinLSTM
+from benchsuite_plugins.cells.layers.scan import DIAGONAL_CHUNK, LOG_CHUNK
 
 # Every length around the scans' block edges, and the longest the acceptance asks for.
 LENGTHS = sorted({1, 2, 3, 5, 100, 300, 512} | {k * c + d for c in (LOG_CHUNK, DIAGONAL_CHUNK)

@@ -6,8 +6,8 @@ import pytest
 
 import benchsuite
 from benchsuite.report.console import format_runs
-from benchsuite_plugins.char_data import causal_window_ceiling
-from benchsuite_plugins.seed_tasks import SHIP_SENTENCE, build_apple, build_ship
+from benchsuite_plugins.tasks.data.char import causal_window_ceiling
+from benchsuite_plugins.tasks.seed_tasks import SHIP_SENTENCE, build_apple, build_ship
 
 
 def ceiling_by_hand(text: str, seq_len: int) -> float:

@@ -5,7 +5,7 @@ import pytest
 import benchsuite
 from benchsuite.planning.grid import plan_task
 from benchsuite.planning.options import RunOptions
-from benchsuite_plugins.char_tasks import CLOZE_WORDS, MASK, build_cloze
+from benchsuite_plugins.tasks.char_tasks import CLOZE_WORDS, MASK, build_cloze
 
 
 def test_targets_exist_only_where_the_input_is_masked_and_restore_real_words():

@@ -3,7 +3,7 @@ import numpy as np
 import pandas
 import pytest
 
-from benchsuite_plugins.char_tasks import DELAY_CUE, DELAY_DISTRACTORS, build_delay
+from benchsuite_plugins.tasks.char_tasks import DELAY_CUE, DELAY_DISTRACTORS, build_delay
 from helpers.cli import assert_bad_input
 from helpers.runs import only_run_dir
 

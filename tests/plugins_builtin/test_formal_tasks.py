@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from benchsuite import testing
-from benchsuite_plugins.formal_tasks import (
+from benchsuite_plugins.tasks.formal_tasks import (
     CLOSERS,
     OPENERS,
     build_dyck,

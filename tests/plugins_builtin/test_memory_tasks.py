@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from benchsuite import testing
-from benchsuite_plugins.memory_tasks import DELIMITER, FILLER, KEYS, TRIGGER, build_copy, build_induction, build_recall
+from benchsuite_plugins.tasks.memory_tasks import (
+    DELIMITER,
+    FILLER,
+    KEYS,
+    TRIGGER,
+    build_copy,
+    build_induction,
+    build_recall,
+)
 from helpers.cli import assert_bad_input
 
 HELD_OUT = ("valid", "test")

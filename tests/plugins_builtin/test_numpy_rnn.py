@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from benchsuite import CellConfig
-from benchsuite_plugins.numpy_rnn_layer import NumpyRNN
+from benchsuite_plugins.cells.layers.numpy_rnn import NumpyRNN
 
 BATCH, STEPS, INPUT, HIDDEN = 3, 7, 4, 5
 

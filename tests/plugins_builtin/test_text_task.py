@@ -6,7 +6,7 @@ import pytest
 
 import benchsuite
 from benchsuite.report.console import format_runs
-from benchsuite_plugins.char_tasks import build_text
+from benchsuite_plugins.tasks.char_tasks import build_text
 from helpers.cli import assert_bad_input
 
 SAMPLE = "the quick brown fox jumps over the lazy dog; ünïcödé ✓ too.\n" * 40

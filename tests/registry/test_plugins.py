@@ -174,18 +174,42 @@ def test_disabling_an_unknown_plugin_warns(capsys: pytest.CaptureFixture) -> Non
     assert "disabled" not in statuses(registry).values()
 
 
-def test_two_plugins_registering_one_cell_name_is_an_error_naming_both(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind, source, builtin, name", [
+    ("cell", cell_plugin("rnn", "own-cell"), "torch_cells", "rnn"),
+    ("task", TASK_PLUGIN.format(tasks=["ship", "own-task"]), "seed_tasks", "ship"),
+])
+def test_a_name_a_builtin_has_stays_the_builtins_and_the_plugins_is_qualified(
+        tmp_path: Path, capsys: pytest.CaptureFixture, kind: str, source: str, builtin: str, name: str) -> None:
+    (tmp_path / "mine.py").write_text(source)
+    registry = load_registry(str(tmp_path))
+    table = registry.cells if kind == "cell" else registry.tasks
+    assert table[name].plugin == builtin and table[name].spec.name == name
+    assert table[f"mine:{name}"].plugin == "mine" and table[f"mine:{name}"].spec.name == f"mine:{name}"
+    assert table[f"own-{kind}"].plugin == "mine"  # the plugin's other names are untouched
+    assert statuses(registry)["mine"] == "loaded"
+    (warning,) = capsys.readouterr().err.splitlines()
+    assert warning == (f"warning: plugin 'mine' registered {kind} {name!r}, which plugin {builtin!r} registered "
+                       f"first; the one from plugin 'mine' is named 'mine:{name}'")
+
+
+def test_a_name_clash_is_an_error_when_strict(tmp_path: Path) -> None:
     (tmp_path / "mine.py").write_text(cell_plugin("rnn"))
-    with pytest.raises(BenchInputError, match="cell 'rnn' is registered twice: by plugin 'torch_cells' and by "
-                                              "plugin 'mine'"):
-        load_registry(str(tmp_path))
+    with pytest.raises(PluginError, match="plugin 'mine' registered cell 'rnn', which plugin 'torch_cells' "
+                                          "registered first"):
+        load_registry(str(tmp_path), strict=True)
 
 
-def test_two_plugins_registering_one_task_name_is_an_error_naming_both(tmp_path: Path) -> None:
-    (tmp_path / "mine.py").write_text(TASK_PLUGIN.format(tasks=["ship"]))
-    with pytest.raises(BenchInputError, match="task 'ship' is registered twice: by plugin 'seed_tasks' and by "
-                                              "plugin 'mine'"):
-        load_registry(str(tmp_path))
+def test_a_clash_that_cannot_be_qualified_costs_that_one_name(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "twice.py").write_text(cell_plugin("rnn", "rnn", "kept"))  # its qualified name is taken by itself
+    (tmp_path / "bad name.py").write_text(cell_plugin("lstm", "also-kept"))  # "bad name" cannot qualify a name
+    registry = load_registry(str(tmp_path))
+    assert registry.cells["twice:rnn"].plugin == "twice" and registry.cells["kept"].plugin == "twice"
+    assert registry.cells["lstm"].plugin == "torch_cells" and registry.cells["also-kept"].plugin == "bad name"
+    assert not [name for name in registry.cells if name.startswith("bad name")]
+    err = capsys.readouterr().err
+    assert ("plugin 'twice' registered cell 'rnn', which plugin 'torch_cells' registered first; skipped: "
+            "'twice:rnn' is taken too") in err
+    assert "plugin 'bad name' registered cell 'lstm'" in err and "skipped: the plugin's name cannot qualify it" in err
 
 
 def test_two_plugins_with_one_name_is_an_error_naming_both(site: Path, tmp_path: Path,

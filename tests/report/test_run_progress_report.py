@@ -53,8 +53,8 @@ def test_run_progress_picks_the_display_for_the_stream():
 
 def test_progress_bar_shows_the_variant_epoch_and_loss_then_the_finished_row():
     stream = Terminal()
-    job = Job(task="apple", cell="rnn", backend="torch", num_layers=1,
-              bidirectional=False, hidden_size=5, seed=0, epochs=40, lr=0.1, batch_size=1)
+    job = Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=5, seed=0,
+              settings={"lr": 0.1, "batch_size": 1, "max_epochs": 40, "clip": None, "weight_decay": 0.0})
     with ProgressBar(stream) as bar:
         bar.epoch(1, 2, job, EpochRecord(epoch=7, loss=0.12345, accuracy=0.8, seconds=1.5, steps=1))
         bar.progress.refresh()

@@ -122,7 +122,8 @@ def _job(cell: CellSpec, task: str = "apple", **options):
 def _session(cell: CellSpec, job):
     data = get_task(job.task).build()
     config = CellConfig(len(data.vocab), job.hidden_size)
-    settings = TrainingSettings(lr=job.lr, batch_size=job.batch_size, clip=job.clip, weight_decay=job.weight_decay)
+    settings = TrainingSettings(lr=job.settings["lr"], batch_size=job.settings["batch_size"],
+                                clip=job.settings["clip"], weight_decay=job.settings["weight_decay"])
     return open_session(cell, config, data, settings), data
 
 
@@ -148,7 +149,8 @@ def test_the_command_line_overrides_cell_defaults():
     assert type(session.optimizer) is torch.optim.Adam
     assert (group["lr"], group["weight_decay"], session.clip) == (0.02, 0, 2.0)
     plain = _job(CELLS["stateless"])  # a cell without defaults keeps the task's lr and no clipping
-    assert (plain.lr, plain.clip, plain.weight_decay) == (get_task("apple").defaults["lr"], None, 0.0)
+    assert (plain.settings["lr"], plain.settings["clip"], plain.settings["weight_decay"]) == (
+        get_task("apple").defaults["lr"], None, 0.0)
 
 
 def test_runs_record_each_rows_optimizer_settings(tmp_path, bench, plugins):

@@ -13,7 +13,7 @@ SHIP_SENTENCE = (
 
 def build_apple() -> TaskData:
     """One sample: read `apple`, emit `pple!` (each step predicts the next character)."""
-    from .char_data import encode  # numpy, imported only when a task is built
+    from .data.char import encode  # numpy, imported only when a task is built
 
     source, target = "apple", "pple!"
     vocab = sorted(set(source + target))
@@ -27,7 +27,7 @@ def build_ship(seq_len: int = 10) -> TaskData:
 
     The ceiling is below 1: a window's first characters often do not decide what comes next.
     """
-    from .char_data import causal_window_ceiling, encode, next_char_windows
+    from .data.char import causal_window_ceiling, encode, next_char_windows
 
     vocab = sorted(set(SHIP_SENTENCE))
     x, y = next_char_windows(encode(SHIP_SENTENCE, vocab), seq_len)

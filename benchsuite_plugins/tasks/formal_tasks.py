@@ -15,7 +15,7 @@ from .task_options import check_range, check_samples
 
 DIGITS = "0123456789"
 OPENERS, CLOSERS = "([{<", ")]}>"
-DYCK_ANSWERS = "bux"  # balanced, unfinished (brackets open), broken: in the order of formal_data's labels
+DYCK_ANSWERS = "bux"  # balanced, unfinished (brackets open), broken: in the order of data/formal.py's labels
 DELIMITER = "|"
 
 
@@ -28,7 +28,7 @@ def _check_lengths(task: str, train_len: int, test_len: int, samples: int) -> No
 
 def _length_split(split: str, rng, rows: int, train_len: int, test_len: int):
     """Row lengths for a split, and the longest: 1..train_len to train on, train_len+1..test_len held out."""
-    from .split_data import uniform_lengths
+    from .data.splits import uniform_lengths
 
     if split == "train":
         return uniform_lengths(rng, rows, 1, train_len), train_len
@@ -41,7 +41,7 @@ def _prefix_task(vocab: list[str], draw: Callable, label: Callable, samples: int
 
     Held-out rows score only the prefixes longer than any training string.
     """
-    from .split_data import IGNORED, generated_task, pad_rows
+    from .data.splits import IGNORED, generated_task, pad_rows
 
     def make_split(split, rng, rows):
         lengths, width = _length_split(split, rng, rows, train_len, test_len)
@@ -65,7 +65,7 @@ def build_modular(modulus: int = 5, train_len: int = 40, test_len: int = 100, sa
     """Digits 0..modulus-1; at every step, the sum of the digits so far mod `modulus`."""
     _check_lengths("modular", train_len, test_len, samples)
     check_range("modular", "modulus", modulus, 2, len(DIGITS))
-    from .formal_data import running_sum_labels
+    from .data.formal import running_sum_labels
 
     return _prefix_task([*DIGITS[:modulus], "_"], _digit_strings(modulus),
                         lambda x: running_sum_labels(x, modulus), samples, train_len, test_len)
@@ -80,7 +80,7 @@ def build_parity(train_len: int = 40, test_len: int = 100, samples: int = 2000) 
 def build_even_pairs(train_len: int = 40, test_len: int = 100, samples: int = 2000) -> TaskData:
     """Strings of a and b; at every step, y if the count of ab and ba pairs so far is even, else n."""
     _check_lengths("even-pairs", train_len, test_len, samples)
-    from .formal_data import same_as_first_labels
+    from .data.formal import same_as_first_labels
 
     # codes: a, b, then the answers n (odd: 0 + 2) and y (even: 1 + 2)
     return _prefix_task(["a", "b", "n", "y", "_"], _digit_strings(2), lambda x: same_as_first_labels(x) + 2,
@@ -94,7 +94,7 @@ def build_dyck(depth: int = 2, kinds: int = 1, train_len: int = 40, test_len: in
     _check_lengths("dyck", train_len, test_len, samples)
     check_range("dyck", "depth", depth, 1, test_len)
     check_range("dyck", "kinds", kinds, 1, len(OPENERS))
-    from .formal_data import dyck_labels, dyck_strings
+    from .data.formal import dyck_labels, dyck_strings
 
     brackets = [*OPENERS[:kinds], *CLOSERS[:kinds]]
     return _prefix_task([*brackets, *DYCK_ANSWERS, "_"],
@@ -110,8 +110,8 @@ def build_reverse(symbols: int = 2, train_len: int = 40, test_len: int = 100, sa
     """
     _check_lengths("reverse", train_len, test_len, samples)
     check_range("reverse", "symbols", symbols, 2, len(DIGITS))
-    from .formal_data import reverse_rows
-    from .split_data import generated_task, pad_rows
+    from .data.formal import reverse_rows
+    from .data.splits import generated_task, pad_rows
 
     vocab = [*DIGITS[:symbols], DELIMITER, "_"]
 

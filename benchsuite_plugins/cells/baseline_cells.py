@@ -10,19 +10,19 @@ from benchsuite import CellConfig, CellSpec, hookimpl
 
 
 def build_mingru(config: CellConfig) -> object:
-    from .min_rnn_layers import MinGRU
+    from .layers.min_rnn import MinGRU
 
     return MinGRU(config.input_size, config.hidden_size)
 
 
 def build_minlstm(config: CellConfig) -> object:
-    from .min_rnn_layers import MinLSTM
+    from .layers.min_rnn import MinLSTM
 
     return MinLSTM(config.input_size, config.hidden_size)
 
 
 def build_lru(config: CellConfig) -> object:
-    from .lru_layer import LRU
+    from .layers.lru import LRU
 
     return LRU(config.input_size, config.hidden_size)
 
@@ -37,7 +37,7 @@ def build_transformer(config: CellConfig) -> object:
 
     from benchsuite.layers.torch_layers import build_layer
 
-    from .transformer_layer import TransformerLayer
+    from .layers.transformer import TransformerLayer
 
     def block(single: CellConfig, causal: bool) -> TransformerLayer:
         return TransformerLayer(single.input_size, single.hidden_size, causal=causal)

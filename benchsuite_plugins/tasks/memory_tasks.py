@@ -31,8 +31,8 @@ def build_recall(vocab: int = 8, kv_pairs: int = 2, seq_len: int = 12, queries: 
     if seq_len < needed:
         raise BenchInputError(f"recall.seq_len: {kv_pairs} pairs and their queries need at least {needed} steps, "
                               f"got {seq_len}")
-    from .memory_data import recall_rows
-    from .split_data import generated_task
+    from .data.memory import recall_rows
+    from .data.splits import generated_task
 
     return generated_task([*KEYS[:keys], *VALUES[:values], FILLER], samples,
                           lambda split, rng, rows: recall_rows(rng, rows, keys, values, kv_pairs, seq_len, queries),
@@ -46,8 +46,8 @@ def build_copy(seq_len: int = 24, tokens: int = 4, vocab: int = 8, samples: int 
     if not 1 <= tokens <= seq_len // 2:
         raise BenchInputError(f"copy.tokens: must lie in 1..seq_len/2 = {seq_len // 2} (the tokens are scattered "
                               f"over the first seq_len - tokens steps, then emitted), got {tokens}")
-    from .memory_data import copy_rows
-    from .split_data import generated_task
+    from .data.memory import copy_rows
+    from .data.splits import generated_task
 
     return generated_task([*VALUES[:vocab], FILLER, DELIMITER], samples,
                           lambda split, rng, rows: copy_rows(rng, rows, vocab, seq_len, tokens))
@@ -59,8 +59,8 @@ def build_induction(seq_len: int = 32, vocab: int = 8, samples: int = 2000) -> T
     check_range("induction", "vocab", vocab, 2, len(VALUES))
     if seq_len < 3:
         raise BenchInputError(f"induction.seq_len: must be at least 3 (trigger, symbol, trigger), got {seq_len}")
-    from .memory_data import induction_rows
-    from .split_data import generated_task
+    from .data.memory import induction_rows
+    from .data.splits import generated_task
 
     return generated_task([*VALUES[:vocab], TRIGGER], samples,
                           lambda split, rng, rows: induction_rows(rng, rows, vocab, seq_len))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .split_data import IGNORED, Rows
+from .splits import IGNORED, Rows
 
 
 def random_subsets(rng: np.random.Generator, count: int, population: int, size: int) -> np.ndarray:

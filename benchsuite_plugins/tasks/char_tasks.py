@@ -37,8 +37,8 @@ def build_cloze(seq_len: int = 32, mask_fraction: float = 0.15, samples: int = 2
         raise BenchInputError(f"cloze.mask_fraction: expected a share in (0, 1], got {mask_fraction}")
     import numpy as np
 
-    from .char_data import encode, masked_windows, random_words
-    from .split_data import split_rng
+    from .data.char import encode, masked_windows, random_words
+    from .data.splits import split_rng
 
     rng = np.random.default_rng(DATA_SEED)
     vocab = sorted(set("".join(CLOZE_WORDS)) | {" ", MASK})
@@ -67,8 +67,8 @@ def build_delay(gap: int = 30, symbols: int = 4, samples: int = 4000, min_gap: i
                               f"got symbols={symbols}, samples={samples}")
     import numpy as np
 
-    from .char_data import recall_sequences
-    from .split_data import split_rng
+    from .data.char import recall_sequences
+    from .data.splits import split_rng
 
     rng = np.random.default_rng(DATA_SEED)
     vocab = list(DELAY_SYMBOLS[:symbols] + DELAY_DISTRACTORS + DELAY_CUE)
@@ -112,8 +112,8 @@ def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float
         raise BenchInputError(f"text.seq_len: must be at least 1, got {seq_len}")
     if not 0 < valid_fraction < 1:
         raise BenchInputError(f"text.valid_fraction: expected a share between 0 and 1, got {valid_fraction}")
-    from .char_data import code_dtype, encode, next_char_windows
     from .corpus import read_text_file
+    from .data.char import code_dtype, encode, next_char_windows
 
     text = read_text_file(path, "text.path")
     start = _split_point(len(text), seq_len, valid_fraction)
@@ -143,4 +143,5 @@ def register_tasks(register: Callable[[TaskSpec], None]) -> None:
     register(TaskSpec("delay", build_delay, "recall a symbol after `gap` distractor steps", causal=True,
                       defaults={"hidden_size": 32, "num_layers": 1, "epochs": 20, "lr": 0.01, "batch_size": 32}))
     register(TaskSpec("text", build_text, "next character of any UTF-8 text file (text.path=FILE)", causal=True,
-                      defaults={"hidden_size": 128, "num_layers": 1, "epochs": 5, "lr": 0.002, "batch_size": 64}))
+                      defaults={"hidden_size": 128, "num_layers": 1, "epochs": 5, "lr": 0.002, "batch_size": 64},
+                      selection_metric="bpc"))  # language modelling: judged by bits per character

@@ -7,7 +7,7 @@ import numpy as np
 
 from benchsuite import TaskData
 
-from .task_options import DATA_SEED, rows_in
+from ..task_options import DATA_SEED, rows_in
 
 SPLITS = ("train", "valid", "test")
 PAD = "_"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .split_data import IGNORED, Rows
+from .splits import IGNORED, Rows
 
 
 def running_sum_labels(x: np.ndarray, modulus: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from benchsuite import CellConfig, CellSpec, hookimpl
 
 
 def build_numpy_rnn(config: CellConfig) -> object:
-    from .numpy_rnn_layer import NumpyRNN
+    from .layers.numpy_rnn import NumpyRNN
 
     return NumpyRNN(config)
 

@@ -1,0 +1,65 @@
+"""Which options a resumed run (`--resume RUN_DIR`) uses: each option's `Resume` rule (planning/options.py) applied.
+
+A resumed run reuses the options recorded in the run's meta.json (a sweep file's included, resolved), so
+`--resume RUN_DIR` needs nothing else. Options given again replace them when they only select rows or steer execution
+(REPLACE): rows new to the grid are run, rows already `ok` are kept, rows outside the (narrowed) grid are kept whatever
+their status. Naming an executor again replaces the recorded executor and its settings as a whole (EXECUTOR). A run
+that loaded plugin files needs --plugins-dir again (LOADS_CODE): a resume never loads code named only by meta.json,
+which anyone who can write the folder can edit; for the same reason one that used a Ray cluster needs --ray-address
+again, or another executor named (REACHES_CLUSTER). Options that change what a row measures without showing in its key
+must stay as they were (FIXED), or the table would mix incomparable rows. `--out` does not apply (RUN_FOLDER): it is
+accepted only as the run folder's own parent (the command repeated with --resume added). The device is checked once
+resolved, against the one the run measured on (results/resume.prepare_resume).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import BenchInputError
+from ..results.resume import read_meta
+from .options import INPUTS, OPTIONS, Resume, RunOptions, options_from_record
+
+
+def _ruled(rule: Resume) -> list[str]:
+    """The keywords (aliases included) of the options under `rule`."""
+    return [name for name, spec in INPUTS.items() if spec.resume is rule]
+
+
+def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
+    """The interrupted run's own options with the `given` ones (as typed, unparsed) on top; see the policy above."""
+    run_dir = Path(run_dir)
+    for name in _ruled(Resume.RUN_FOLDER):
+        if name in given:  # pressing up and adding --resume repeats --out: fine when it names the run's own parent
+            if Path(given[name]).resolve() != run_dir.resolve().parent:
+                raise BenchInputError(f"{INPUTS[name].flag_name} {given[name]} does not apply with --resume: the run "
+                                      f"is finished in {run_dir} itself, under {run_dir.parent}")
+            given = {key: value for key, value in given.items() if key != name}
+    stored = dict(read_meta(run_dir)["options"])
+    for name in _ruled(Resume.LOADS_CODE):
+        if stored.get(name) is not None and name not in given:
+            flag = INPUTS[name].flag_name
+            raise BenchInputError(f"--resume {run_dir}: the run loaded plugin files from {stored[name]!r}. "
+                                  "A resume runs no code named only by the run's meta.json: pass "
+                                  f"{flag} {stored[name]} again if you trust that folder")
+        stored[name] = None
+    executor = _ruled(Resume.EXECUTOR) + _ruled(Resume.REACHES_CLUSTER)
+    if any(name in given for name in ("executor", *OPTIONS["executor"].aliases)):
+        stored = {name: value for name, value in stored.items() if name not in executor}
+    for name in _ruled(Resume.REACHES_CLUSTER):
+        if stored.get(name) is not None and name not in given:
+            flag = INPUTS[name].flag_name
+            raise BenchInputError(f"--resume {run_dir}: the run used the Ray cluster at {stored[name]}. A resume "
+                                  "connects to no cluster named only by the run's meta.json: pass "
+                                  f"{flag} {stored[name]} again if you trust that cluster, or choose an --executor")
+    original, merged = options_from_record(stored), options_from_record({**stored, **given})
+    for name in _ruled(Resume.FIXED):
+        if getattr(merged, name) != getattr(original, name):
+            raise BenchInputError(f"--resume {run_dir}: {INPUTS[name].flag_name} {_shown(getattr(merged, name))} "
+                                  f"differs from the run's own {_shown(getattr(original, name))}; rows measured that "
+                                  "way would not compare with the rows already there, so start a new run instead")
+    return merged
+
+
+def _shown(value: Any) -> str:
+    return "unset (the default)" if value in (None, {}) else str(value)

@@ -1,0 +1,1 @@
+"""The built-in cells' layers (torch or numpy), imported by the hook modules' `build` functions."""

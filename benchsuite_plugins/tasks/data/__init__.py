@@ -1,0 +1,1 @@
+"""The built-in tasks' data generators: numpy arrays for each split."""
