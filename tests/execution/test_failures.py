@@ -121,9 +121,14 @@ def test_what_a_ray_task_returns_is_recorded_only_as_that_jobs_outcome():
     from benchsuite.execution.ray_executor import _collect
     from benchsuite.planning.grid import Job
 
-    job = Job("apple", "rnn", "torch", 1, False, 4, 0, 1, 0.01)
+    def job_of_seed(seed: int) -> Job:
+        return Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=4,
+                   seed=seed, settings={"lr": 0.01, "batch_size": None, "max_epochs": 1, "clip": None,
+                                        "weight_decay": 0.0})
+
+    job = job_of_seed(0)
     request = JobRequest(job, "cpu")
-    other_job = JobOutcome(Job("apple", "rnn", "torch", 1, False, 4, 7, 1, 0.01), {"status": "ok"})
+    other_job = JobOutcome(job_of_seed(7), {"status": "ok"})
     for returned in ("marker", {"status": "ok"}, other_job, JobOutcome(job, "not a row")):
         row = _collect(Planted(returned), None, request, None).row
         assert (row["status"], row["seed"], row["cell"]) == ("error", 0, "rnn"), returned

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from benchsuite.execution import isolated
-from benchsuite.execution.ray_executor import use_token_if_this_user_has_one, available_cores
+from benchsuite.execution.ray_executor import available_cores, use_token_if_this_user_has_one
 from benchsuite.results.files import read_csv_rows
 from benchsuite.results.schema import row_key
 from helpers.cell import SOURCE as HOOKED_RNN
