@@ -8,16 +8,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import BenchInputError
-from .specs import CellConfig, CellSpec, TaskData, TaskSpec
+from .specs import CellConfig, CellSpec, Sink, TaskData, TaskSpec
 from .version import __version__
 
 if TYPE_CHECKING:
-    import pandas
+    from pathlib import Path
 
     from .hookspecs import hookimpl
+    from .results.load import RunResult
 
-__all__ = ["__version__", "BenchInputError", "CellConfig", "CellSpec", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl",
-           "run"]
+__all__ = ["__version__", "BenchInputError", "CellConfig", "CellSpec", "RunResult", "Sink", "TaskData", "TaskSpec",
+           "get_cell", "get_task", "hookimpl", "load_run", "run"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,6 +27,10 @@ def __getattr__(name: str) -> Any:
         from .hookspecs import hookimpl
 
         return hookimpl
+    if name == "RunResult":
+        from .results.load import RunResult
+
+        return RunResult
     raise AttributeError(f"module 'benchsuite' has no attribute {name!r}")
 
 
@@ -43,9 +48,16 @@ def get_task(name: str) -> TaskSpec:
     return get_registry().task(name)
 
 
-def run(tasks: Any = None, cells: Any = None, **options: Any) -> "pandas.DataFrame":
-    """Run the grid from Python and return the runs table; options are `bench run`'s, by keyword
-    (`resume="results/<run-id>"` finishes an interrupted run)."""
+def run(tasks: Any = None, cells: Any = None, **options: Any) -> RunResult:
+    """Run the grid from Python and return its `RunResult` (`.runs` the runs table, `.run_dir`, `.meta`, ...); options
+    are `bench run`'s, by keyword (`resume="results/<run-id>"` finishes an interrupted run)."""
     from .sweep import run as run_grid
 
     return run_grid(tasks=tasks, cells=cells, **options)
+
+
+def load_run(run_dir: str | Path) -> RunResult:
+    """A run folder read back, typed: `.runs`, `.summary`, `.curves`, `.samples`, `.slices` and `.meta`."""
+    from .results.load import load_run as load
+
+    return load(run_dir)

@@ -3,16 +3,20 @@
 A plugin is a module (or any object) with functions decorated by `benchsuite.hookimpl` and named
 after a hook below. An implementation may take the hook's arguments by name or none of them; a
 misspelled hook name or an unknown argument makes the plugin fail to load (named in a warning).
-Each hook is called once per plugin, when the registry is first needed. `bench list` loads every
+Each hook is called once per plugin, when the registry is first needed (`register_commands` when `bench` looks for
+a command it does not have built in, or lists them all). `bench list` loads every
 plugin and must stay fast, so a plugin module imports torch (or numpy) only inside `build`.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pluggy
 
-from .specs import CellSpec, TaskSpec
+from .specs import CellSpec, Sink, TaskSpec
+
+if TYPE_CHECKING:
+    import click
 
 PROJECT = "benchsuite"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -38,3 +42,18 @@ def register_tasks(register: Callable[[TaskSpec], None]) -> None:
     failure rules as `register_cells` apply. `TaskSpec.build` should be cheap to reference: it
     runs only when a task is used, not when it is listed.
     """
+
+
+@hookspec
+def register_sinks(register: Callable[[Sink], None]) -> None:
+    """Listen to every run: call `register(sink)` with a `benchsuite.Sink` (called once per process, for all runs).
+
+    The run folder's files are written first; a sink that raises is named on stderr and in errors.log and gets no
+    more events that run, which goes on with every row kept.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to `bench`: decorate functions with `@cli.command()` (installed plugins only; import heavy
+    libraries inside the command). A name `bench` already has is left out with a warning."""

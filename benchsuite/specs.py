@@ -5,7 +5,8 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 # What a cell or task name may be: the command line separates names with commas and task options with dots and
 # '=', reports print names into tables and CSV files. A letter or digit first, then letters, digits, '_' or '-'.
@@ -26,7 +27,7 @@ def qualified_name(plugin: str, name: str) -> str | None:
 
 # Hyperparameters a task may suggest through `defaults`; the command line overrides them.
 # A `batch_size` of None means full batch: one step per epoch over the whole training split.
-HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size")
+HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size", "steps")
 # Optimizer settings a cell may suggest through `CellSpec.defaults`: the learning rate, the largest gradient norm
 # (None: no clipping) and decoupled weight decay (AdamW's; 0 is plain Adam).
 # Precedence, lowest first: the suite's defaults, the task's, the cell's, the command line.
@@ -82,7 +83,7 @@ class CellSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     constraint: Callable[..., str] | None = None
 
-    def with_options(self, options: Mapping[str, Any]) -> "CellSpec":
+    def with_options(self, options: Mapping[str, Any]) -> CellSpec:
         """This cell with `options` bound into `build`, so backends and composition call `build(config)` alone."""
         return replace(self, build=partial(self.build, **options)) if options else self
 
@@ -101,13 +102,20 @@ class CellSpec:
                                  f"{'at or above' if zero_allowed else 'above'} 0, got {value!r}")
 
 
+# A task's splits, named as TaskData's fields are: training data always, the held-out ones where it has them.
+SPLITS = ("train", "valid", "test")
+HELD_OUT = SPLITS[1:]
+
+
 @dataclass(frozen=True)
 class TaskData:
     """One task's data: integer arrays of shape (N, T) indexing `vocab`; negative targets are ignored.
 
     Additions to the contract, all optional: a test split (`x_test`, `y_test`); one integer per valid or test
     row (`valid_slices`, `test_slices`) naming the slice it belongs to, `slice_name` saying what that value is
-    (e.g. "length"), for accuracy per slice; `chance`, the accuracy guessing reaches.
+    (e.g. "length"), for accuracy per slice; `chance`, the accuracy guessing reaches; `sample_batch(rng,
+    batch_size) -> (x, y)`, for a task that draws fresh training data: with `--steps N` each epoch trains on N
+    batches drawn from it instead of on `x_train` (which then only gives the shapes a model is built for).
     """
 
     vocab: Sequence[str]
@@ -123,6 +131,7 @@ class TaskData:
     test_slices: Any = None
     slice_name: str | None = None
     chance: float | None = None
+    sample_batch: Callable[[Any, int], tuple[Any, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,3 +156,23 @@ class TaskSpec:
         if self.selection_metric not in SELECTION_METRICS:
             raise ValueError(f"task {self.name!r}: selection_metric must be one of {', '.join(SELECTION_METRICS)}, "
                              f"got {self.selection_metric!r}")
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where a run's events go as they happen (a tracker, a live plot); register one with `register_sinks`.
+
+    Subclass it and override the events you need (each does nothing by default). The run folder's files are
+    the first sink; a plugin sink that raises has its error reported and the run goes on without losing a row.
+    """
+
+    def run_started(self, run_dir: Path, meta: Mapping[str, Any]) -> None:
+        """A run (or a resume) begins in `run_dir`; `meta` is its meta.json (environment, options, plugins)."""
+
+    def row_recorded(self, outcome: Any, kept: bool) -> None:
+        """A row is on disk: `outcome.row` its runs.csv columns (and `outcome.curve`, `.samples`, `.slices` its
+        details). `kept` is True for a row a resume kept from before (its details are not repeated): a sink
+        that logged it then should skip it now."""
+
+    def run_finished(self, result: Any) -> None:
+        """Every row is recorded: `result` is the run's `benchsuite.RunResult`."""

@@ -1,7 +1,8 @@
-"""One benchmark run: plan -> executor -> writer -> summary.
+"""One benchmark run: plan -> executor -> sinks -> summary.
 
 Check the request, build each task's data once, plan the grid of jobs, hand them to the executor the options name,
-and append each outcome to the run folder as it arrives (this process is the folder's only writer).
+and hand each outcome to the sinks as it arrives: the run folder's first (this process is the folder's only
+writer), then the plugins'.
 """
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import shlex
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from .checkpoints import write_model
+from .backends import check_precision
 from .errors import BenchInputError, RunInterrupted, describe_os_error
 from .execution import EpochProgress, Executor, get_executor
 from .execution.job import JobOutcome, JobRequest, one_line_error
@@ -24,17 +25,14 @@ from .planning.resume import resume_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
 from .registry.provenance import plugin_records
-from .results.files import RunWriter, append_text, create_run_dir, read_csv_rows, refuse_links, write_json
-from .results.load import read_runs
+from .results.files import create_run_dir, read_csv_rows, refuse_links, write_json
+from .results.load import RunResult, load_meta, load_runs
 from .results.lock import RunLock
 from .results.naming import direction_label
 from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
-from .results.schema import FAILED_STATUSES, SETTING_COLUMNS
-from .results.summary import write_summary
+from .results.schema import FAILED_STATUSES
+from .sinks import RunSinks
 from .specs import CellSpec, TaskData
-
-if TYPE_CHECKING:
-    import pandas
 
 Progress = Callable[[int, int, dict[str, Any]], None]  # rows finished so far, rows planned, the row just finished
 Built = tuple[TaskData | None, str]  # a task's data, or None and why building it failed
@@ -83,49 +81,38 @@ def _matcher(task: str, data: TaskData, target: int, notes: list[str]) -> Hidden
     return hidden_for
 
 
-def log_failure(error_log: Path, job: Job, details: str) -> None:
-    """Append what went wrong in `job` to the run's error log, under a line naming the job."""
-    settings = " ".join(f"{column}={value}" for column, value in job.key_fields().items() if column in SETTING_COLUMNS)
-    append_text(error_log, f"--- {job.task} {job.cell} layers={job.num_layers} bidirectional={job.bidirectional} "
-                           f"hidden_size={job.hidden_size} {settings} seed={job.seed}\n{details.rstrip()}\n\n")
-
-
-def _record(outcome: JobOutcome, writer: RunWriter, run_dir: Path) -> None:
-    if outcome.failure_details:
-        log_failure(run_dir / "errors.log", outcome.job, outcome.failure_details)
-    if outcome.model is not None:  # before the row, which promises that its files are on disk
-        write_model(run_dir, outcome.model)
-    writer.append(outcome.row, outcome.curve, outcome.samples, outcome.slices)
-
-
 def _run_jobs(executor: Executor, requests: Sequence[JobRequest], datasets: dict[str, Built], options: RunOptions,
-              run_dir: Path, progress: Progress | None, epoch_progress: EpochProgress | None) -> int:
-    """Run every request on the executor and record each outcome as it arrives; returns how many --fail-fast
-    left unrun."""
+              sinks: RunSinks, progress: Progress | None, epoch_progress: EpochProgress | None) -> int:
+    """Run every request on the executor and hand each outcome to the sinks as it arrives; returns how many
+    --fail-fast left unrun."""
     data = {name: built[0] for name, built in datasets.items()}
     outcomes = executor.outcomes(requests, data, epoch_progress)
-    with RunWriter(run_dir) as writer:
-        try:
-            for finished, outcome in enumerate(outcomes, start=1):
-                _record(outcome, writer, run_dir)
-                if progress is not None:
-                    progress(finished, len(requests), outcome.row)
-                if options.fail_fast and outcome.row["status"] in FAILED_STATUSES:
-                    return len(requests) - finished
-        finally:
-            outcomes.close()  # stops what the executor still has running (fail-fast, Ctrl-C)
+    try:
+        for finished, outcome in enumerate(outcomes, start=1):
+            sinks.row_recorded(outcome)
+            if progress is not None:
+                progress(finished, len(requests), outcome.row)
+            if options.fail_fast and outcome.row["status"] in FAILED_STATUSES:
+                return len(requests) - finished
+    finally:
+        outcomes.close()  # stops what the executor still has running (fail-fast, Ctrl-C)
     return 0
+
+
+def _tell_kept(sinks: RunSinks, run_dir: Path) -> None:
+    """Hand the sinks the rows a resume kept, typed as the runs.csv reader types them, flagged as kept."""
+    for row in load_runs(run_dir / "runs.csv").to_dict("records"):
+        sinks.row_recorded(JobOutcome(None, row), kept=True)
 
 
 def run_options(options: RunOptions, argv: list[str] | None = None, progress: Progress | None = None,
                 epoch_progress: EpochProgress | None = None,
-                resume_dir: str | Path | None = None) -> "pandas.DataFrame":
+                resume_dir: str | Path | None = None) -> RunResult:
     """Run the whole grid, or with `resume_dir` what an interrupted run left undone, in its folder.
 
-    The returned table holds every row of the run folder; `attrs["run_dir"]` names the folder, `attrs["not_run"]`
-    counts the jobs --fail-fast left unrun, `attrs["resume"]` is the command that would finish them and
-    `attrs["notes"]` says what the user should know (--params targets out of reach). Ctrl-C raises `RunInterrupted`;
-    a file-system error (a full disk) is a `BenchInputError` that says how to resume.
+    Each event goes to the sinks: the run folder's, then the plugins'. The result holds every row of the run
+    folder and what the user should know (see RunResult). Ctrl-C raises `RunInterrupted`; a file-system error
+    (a full disk) is a `BenchInputError` that says how to resume.
     """
     registry = get_registry(options.plugins_dir)
     for name in options.tasks:
@@ -134,6 +121,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     check_task_options_target(options, registry.tasks)
     check_cell_options_target(options.cell_opts, [cell.name for cell in cells], registry.cells)
     device = resolve_device(options.device)
+    check_precision(options.precision, device)
     executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input
     datasets = _build_tasks(options, registry)
     notes: list[str] = []
@@ -155,13 +143,19 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
             done = prepare_resume(run_dir, device, {job.key for job in jobs})
             kept, jobs = len(done), [job for job in jobs if job.key not in done]
             record_resume(run_dir, argv, options_record(options), kept, len(jobs))
+        meta = load_meta(run_dir / "meta.json")
+        sinks = stack.enter_context(RunSinks(run_dir, registry.sinks))
+        sinks.run_started(meta)
+        if kept:
+            _tell_kept(sinks, run_dir)
         scratch = stack.enter_context(scratch_folder(run_dir))
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
                                task_failure=datasets[job.task][1], save_model=options.save_models,
+                               precision=options.precision, compile=options.compile,
                                scratch_dir=str(scratch), provenance=registry.provenance(job.cell, job.task))
                     for job in jobs]
         try:
-            not_run = _run_jobs(executor, requests, datasets, options, run_dir, progress, epoch_progress)
+            not_run = _run_jobs(executor, requests, datasets, options, sinks, progress, epoch_progress)
         except KeyboardInterrupt:
             raise RunInterrupted(str(run_dir), _finished_rows(run_dir), kept + len(jobs),
                                  resume_command(run_dir, options)) from None
@@ -169,10 +163,10 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
             raise BenchInputError(f"cannot write the run: {describe_os_error(exc)}. The {_finished_rows(run_dir)} "
                                   f"rows finished before are kept in {run_dir}/runs.csv; fix that (e.g. free some "
                                   f"space), then finish the run with: {resume_command(run_dir, options)}") from None
-        write_summary(run_dir)
-    table = read_runs(run_dir)
-    table.attrs.update(run_dir=str(run_dir), not_run=not_run, resume=resume_command(run_dir, options), notes=notes)
-    return table
+        result = RunResult(run_dir, load_runs(run_dir / "runs.csv"), meta, not_run, resume_command(run_dir, options),
+                           notes, kept)
+        sinks.run_finished(result)
+    return result
 
 
 def resume_command(run_dir: Path, options: RunOptions) -> str:
@@ -193,11 +187,12 @@ def choose_options(given: dict[str, Any], resume: str | Path | None = None) -> R
     if resume is not None:
         return resume_options(resume, given)
     if given.get("tasks") is None:
-        raise BenchInputError("--tasks: name the tasks to run (see `bench list`), or resume a run with --resume RUN_DIR")
+        raise BenchInputError("--tasks: name the tasks to run (see `bench list`), "
+                              "or resume a run with --resume RUN_DIR")
     return RunOptions.parse(**given)
 
 
-def run(tasks: Any = None, cells: Any = None, resume: str | Path | None = None, **options: Any) -> "pandas.DataFrame":
-    """`bench run` from Python: the same options, by keyword (None means not given); returns the runs table."""
+def run(tasks: Any = None, cells: Any = None, resume: str | Path | None = None, **options: Any) -> RunResult:
+    """`bench run` from Python: the same options, by keyword (None means not given); returns the run's result."""
     given = {name: value for name, value in {"tasks": tasks, "cells": cells, **options}.items() if value is not None}
     return run_options(choose_options(given, resume), resume_dir=resume)

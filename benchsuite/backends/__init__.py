@@ -11,6 +11,7 @@ only the matrices (`takes_weight_decay`), and clipping rescales all gradients to
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Iterable, Protocol
@@ -20,7 +21,10 @@ from ..errors import BenchInputError
 BACKEND_MODULES = {"torch": "benchsuite.backends.torch_backend", "numpy": "benchsuite.backends.numpy_backend"}
 # Kept here, not read from the modules, so planning can skip rows without importing a backend.
 BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "numpy": ("cpu",)}
-SPLITS = ("train", "valid", "test")  # a task's splits; train is always there, the held-out ones where it has them
+# Arithmetic precisions a session can train in: fp32 throughout, or forward and loss under autocast to bf16 or fp16
+# (the weights, their gradients and the optimizer stay fp32). fp16 needs CUDA, where it comes with loss scaling.
+PRECISIONS = ("fp32", "bf16", "fp16")
+DEFAULT_PRECISION = "fp32"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +33,8 @@ class TrainingSettings:
 
     `seed` orders the mini-batches (the model's initial weights come from its backbone, built with the same seed);
     a `batch_size` of None is full batch (one step per epoch); `clip` is the largest gradient norm (None: no
-    clipping); `weight_decay` is decoupled, as AdamW's (0: plain Adam).
+    clipping); `weight_decay` is decoupled, as AdamW's (0: plain Adam); `steps`, for a task that draws fresh data,
+    is how many batches of `batch_size` an epoch draws (None: the task's fixed training split, as for any task).
     """
 
     lr: float
@@ -38,6 +43,22 @@ class TrainingSettings:
     batch_size: int | None = None
     clip: float | None = None
     weight_decay: float = 0.0
+    steps: int | None = None  # fresh batches per epoch, for a task with `TaskData.sample_batch`
+    precision: str = DEFAULT_PRECISION
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision, self.device)
+
+
+def check_precision(precision: str, device: str) -> None:
+    """A precision in PRECISIONS that `device` supports; anything else is bad input."""
+    if precision not in PRECISIONS:
+        raise BenchInputError(f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device != "cuda":
+        # CPUs have no fast fp16 arithmetic and fp16 needs loss scaling; bf16 keeps fp32's range and needs none.
+        raise BenchInputError(f"--precision fp16 needs --device cuda (the device here is {device}); on the CPU use "
+                              "bf16 or fp32")
 
 
 def takes_weight_decay(parameter: Any) -> bool:
@@ -80,6 +101,36 @@ class Footprint:
     activation_bytes: int
 
 
+class StepTimer(Protocol):
+    """Times each training step; `start` and `stop` bracket one step and must not wait for the device."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def seconds(self) -> list[float]:
+        """Every step's time so far, in order (may wait for the device, once)."""
+
+
+class HostStepTimer:
+    """Steps timed by the host's clock, for work that is done when the call returns (the CPU's): one integer clock
+    read at each end and one integer kept per step, so timing costs the loop next to nothing."""
+
+    def __init__(self) -> None:
+        self._clock = time.perf_counter_ns
+        self._started = 0
+        self._elapsed_ns: list[int] = []
+
+    def start(self) -> None:
+        self._started = self._clock()
+
+    def stop(self) -> None:
+        self._elapsed_ns.append(self._clock() - self._started)
+
+    def seconds(self) -> list[float]:
+        return [ns * 1e-9 for ns in self._elapsed_ns]
+
+
 class Predictor(Protocol):
     """A model that reads characters and scores the next one."""
 
@@ -91,12 +142,16 @@ class Session(Protocol):
     """One model on one task's data on one device, ready to train."""
 
     param_count: int
+    compile_seconds: float | None  # time spent compiling the model before training (None: not compiled)
 
     def batches(self, epoch: int) -> Iterable[Any]:
         """The batches of one epoch, in order; opaque to the core."""
 
     def train_step(self, batch: Any) -> StepStats:
         """Forward, loss, backward and one optimizer update on `batch`."""
+
+    def step_timer(self) -> StepTimer:
+        """A timer for this session's training steps, right for its device."""
 
     def evaluate(self, split: str) -> EvalStats | None:
         """Stats on "train", "valid" or "test" (None when the task has no such split)."""

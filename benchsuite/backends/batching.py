@@ -1,7 +1,7 @@
 """Which rows of a split form each mini-batch: shared by the backends so they batch alike."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -20,6 +20,15 @@ def shuffled_batches(rows: int, batch_size: int, seed: int, epoch: int) -> Itera
     order = np.random.default_rng((seed, epoch)).permutation(rows)
     for start in range(0, rows, batch_size):
         yield order[start:start + batch_size]
+
+
+def fresh_batches(sample_batch: Callable[[np.random.Generator, int], tuple[Any, Any]], steps: int, batch_size: int,
+                  seed: int, epoch: int) -> Iterator[tuple[Any, Any]]:
+    """`steps` new (x, y) batches from a task's sampler, drawn from a generator seeded from (seed, epoch), so a run
+    is repeatable and no epoch sees another's data."""
+    rng = np.random.default_rng((seed, epoch))
+    for _ in range(steps):
+        yield sample_batch(rng, batch_size)
 
 
 def chunks(rows: int, batch_size: int) -> Iterator[slice]:

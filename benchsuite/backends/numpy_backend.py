@@ -19,9 +19,18 @@ import numpy as np
 
 from ..errors import BenchInputError
 from ..layers import Workspace
-from ..specs import TaskData
-from . import BACKEND_DEVICES, SPLITS, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
-from .batching import chunks, is_full_batch, shuffled_batches
+from ..specs import SPLITS, TaskData
+from . import (
+    BACKEND_DEVICES,
+    DEFAULT_PRECISION,
+    EvalStats,
+    Footprint,
+    HostStepTimer,
+    StepStats,
+    TrainingSettings,
+    takes_weight_decay,
+)
+from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
 
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps
 # np.exp off its underflow path, 10 to 20 times slower, which confident models otherwise reach within epochs;
@@ -152,6 +161,10 @@ class NumpySession:
     """A numpy model trained on one task's data, on CPU (see `benchsuite.backends.Session`)."""
 
     def __init__(self, model: Any, data: TaskData, settings: TrainingSettings) -> None:
+        if settings.precision != DEFAULT_PRECISION or settings.compile:
+            raise BenchInputError(f"the numpy backend trains in {DEFAULT_PRECISION} and compiles nothing; "
+                                  "--precision and --compile apply to torch cells")
+        self.compile_seconds = None  # nothing is compiled
         self.model = model
         self.vocab_size = len(data.vocab)
         self.seed, self.batch_size = settings.seed, settings.batch_size
@@ -162,6 +175,8 @@ class NumpySession:
         self.data = {split: (np.asarray(getattr(data, f"x_{split}")), np.asarray(getattr(data, f"y_{split}")))
                      for split in SPLITS if getattr(data, f"x_{split}") is not None}
         self._full_batches: dict[str, Batch] = {}
+        self.sample_batch = data.sample_batch if settings.steps is not None else None
+        self.steps = settings.steps
 
     def _grads(self) -> list[np.ndarray]:
         grads = self.model.grads  # read again each step: a cell may rebind its grads
@@ -186,6 +201,9 @@ class NumpySession:
 
     def batches(self, epoch: int) -> Iterable[Batch]:
         rows = self._rows("train")
+        if self.sample_batch is not None:
+            return (self._batch(np.asarray(x), np.asarray(y))
+                    for x, y in fresh_batches(self.sample_batch, self.steps, self.batch_size or rows, self.seed, epoch))
         if is_full_batch(rows, self.batch_size):
             return (self._whole("train"),)
         return self._batches("train", shuffled_batches(rows, self.batch_size, self.seed, epoch))
@@ -227,6 +245,9 @@ class NumpySession:
         samples, steps = batch.x.shape[:2]
         return samples * steps
 
+    def step_timer(self) -> HostStepTimer:
+        return HostStepTimer()
+
     def synchronize(self) -> None:
         """Nothing is queued: NumPy computes eagerly on the CPU."""
 
@@ -254,5 +275,8 @@ def open_session(model: Any, data: TaskData, settings: TrainingSettings) -> Nump
 def restore(model: Any, state: dict[str, Any]) -> Any:
     """`model` (a numpy backbone's) with a session's `state()` copied into its arrays: a Predictor."""
     for name, value in model.params.items():
+        if np.shape(state[name]) != value.shape:  # where a copy would broadcast a smaller array silently
+            raise ValueError(f"size mismatch for {name}: {np.shape(state[name])} in the state, {value.shape} in "
+                             "the model")
         value[...] = state[name]
     return model

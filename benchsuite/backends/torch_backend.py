@@ -5,12 +5,17 @@ Optimizer settings: weight decay is decoupled (torch's AdamW, in a parameter gro
 plain Adam), and clipping rescales all gradients together when their norm exceeds `clip` (torch's
 clip_grad_norm_), before each update.
 
+Precision: bf16 and fp16 run the forward pass and the loss under autocast (weights, gradients and Adam stay fp32);
+fp16 scales the loss (GradScaler) so small gradients survive. `compile` trains a torch.compile of the model, compiled
+when the session opens (a forward and backward per batch shape, no update), so compiling is never a step's time.
+
 Splits live on the device as compact integer codes; the model's inputs (one-hot for `stack`) are encoded per
 batch, so memory grows with the batch and not with the corpus.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator
@@ -21,11 +26,34 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layers.torch_layers import count_parameters
-from ..specs import TaskData
-from . import SPLITS, EvalStats, Footprint, StepStats, TrainingSettings, takes_weight_decay
-from .batching import chunks, is_full_batch, shuffled_batches
+from ..specs import SPLITS, TaskData
+from . import EvalStats, Footprint, HostStepTimer, StepStats, StepTimer, TrainingSettings, takes_weight_decay
+from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class CudaStepTimer:
+    """Steps timed by CUDA events recorded on the stream at each end: the GPU's time for the step, read after
+    training with one sync rather than a sync per step."""
+
+    def __init__(self) -> None:
+        self._events: list[tuple[torch.cuda.Event, torch.cuda.Event]] = []
+        self._start: torch.cuda.Event | None = None
+
+    def start(self) -> None:
+        self._start = torch.cuda.Event(enable_timing=True)
+        self._start.record()
+
+    def stop(self) -> None:
+        end = torch.cuda.Event(enable_timing=True)
+        end.record()
+        self._events.append((self._start, end))
+
+    def seconds(self) -> list[float]:
+        torch.cuda.synchronize()
+        return [start.elapsed_time(end) / 1e3 for start, end in self._events]  # elapsed_time is in ms
 
 
 def saved_tensor_bytes(step: Callable[[], object], exclude: Iterable[torch.Tensor] = ()) -> int:
@@ -69,6 +97,11 @@ class Batch:
     x: torch.Tensor
     y: torch.Tensor
     counted: int
+
+    @cached_property
+    def y_numpy(self) -> np.ndarray:
+        """The targets as numpy (a view, CPU only), made once per batch: the full batch is reused every epoch."""
+        return self.y.numpy()
 
 
 class Split:
@@ -118,14 +151,45 @@ class TorchSession:
         self.model = model.to(self.device)
         self.predictor = TorchPredictor(self.model, self.device)
         self.clip = settings.clip
+        self.sample_batch = data.sample_batch if settings.steps is not None else None
+        self.steps = settings.steps
         self.optimizer = optimizer_for(self.model, settings.lr, settings.weight_decay)
         self.param_count = count_parameters(self.model)
         self.splits = {split: Split(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), self.model.encode,
                                     self.device)
                        for split in SPLITS if getattr(data, f"x_{split}") is not None}
+        dtype = AUTOCAST_DTYPES[settings.precision]
+        self.autocast = (torch.autocast(self.device.type, dtype) if dtype is not None else nullcontext())
+        # fp16's narrow range loses small gradients without loss scaling (fp16 runs on CUDA only)
+        self.scaler = torch.amp.GradScaler(self.device.type) if settings.precision == "fp16" else None
+        self.forward = self.model  # what trains and evaluates: the model, or its compiled form
+        self.compile_seconds: float | None = None
+        if settings.compile:
+            self.forward = torch.compile(self.model)
+            self.compile_seconds = self._compile()
+
+    def _compile(self) -> float:
+        """Seconds to compile the model for every batch shape of an epoch (forward and backward, no update), so
+        steps never pay for compiling; the gradients it leaves are cleared."""
+        started = time.perf_counter()
+        shapes = set()
+        for batch in self.batches(1):
+            if batch.x.shape in shapes:
+                continue
+            shapes.add(batch.x.shape)
+            with self.autocast:
+                loss = self._loss(self.forward(batch.x), batch, "sum")
+            loss.backward()
+        self.optimizer.zero_grad()
+        self.synchronize()
+        return time.perf_counter() - started
 
     def batches(self, epoch: int) -> Iterable[Batch]:
         train = self.splits["train"]
+        if self.sample_batch is not None:
+            return (Split(x, y, self.model.encode, self.device).whole
+                    for x, y in fresh_batches(self.sample_batch, self.steps, self.batch_size or train.rows, self.seed,
+                                              epoch))
         if is_full_batch(train.rows, self.batch_size):
             return (train.whole,)  # as in the notebook
         return (train.batch(rows) for rows in shuffled_batches(train.rows, self.batch_size, self.seed, epoch))
@@ -142,20 +206,38 @@ class TorchSession:
 
     def train_step(self, batch: Batch) -> StepStats:
         self.optimizer.zero_grad()
-        logits = self.model(batch.x)
-        # The mean over counted targets; a batch with nothing to predict takes the sum, 0, where the mean is NaN.
-        loss = self._loss(logits, batch, "mean" if batch.counted else "sum")
-        loss.backward()
+        with self.autocast:
+            logits = self.forward(batch.x)
+            # The mean over counted targets; a batch with nothing to predict takes the sum, 0, where the mean is NaN.
+            loss = self._loss(logits, batch, "mean" if batch.counted else "sum")
+        if self.scaler is None:
+            loss.backward()
+            self._clip()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)  # clipping sees the true gradients
+            self._clip()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        logits = logits.detach().float()  # autocast's bf16/fp16 logits; fp32 ones are returned as they are
+        if self.device.type == "cpu":  # numpy's argmax, compare and count cost a fraction of torch's dispatch
+            right = np.count_nonzero(logits.numpy().argmax(-1) == batch.y_numpy)
+            return StepStats(loss.item(), int(right), batch.counted)
+        values = torch.stack([loss.detach().float(), (logits.argmax(-1) == batch.y).sum().float()]).cpu()  # one sync
+        return StepStats(float(values[0]), int(values[1]), batch.counted)
+
+    def _clip(self) -> None:
         if self.clip is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
-        self.optimizer.step()
-        loss_value, row_correct = self._read(loss, logits.detach(), batch)
-        return StepStats(loss_value, int(row_correct.sum()), batch.counted)
+
+    def step_timer(self) -> StepTimer:
+        return CudaStepTimer() if self.device.type == "cuda" else HostStepTimer()
 
     def _read(self, loss: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[float, np.ndarray]:
         """The loss as a Python number and each row's count of right predictions, at the least cost per device."""
         if self.device.type == "cpu":  # on CPU numpy's argmax costs a third of torch's small-op dispatch
-            return loss.item(), (logits.numpy().argmax(-1) == batch.y.numpy()).sum(axis=1)
+            return loss.item(), (logits.numpy().argmax(-1) == batch.y_numpy).sum(axis=1)
         row_correct = (logits.argmax(-1) == batch.y).sum(dim=1)
         values = torch.cat([loss.detach().view(1), row_correct.to(loss.dtype)]).cpu().numpy()  # one device sync
         return float(values[0]), values[1:].astype(np.int64)
@@ -177,8 +259,10 @@ class TorchSession:
         loss_sum, rights = 0.0, []
         with self._eval_mode():
             for batch in self._eval_batches(data):  # piece by piece, so a big split never needs one huge one-hot
-                logits = self.model(batch.x)
-                loss, row_correct = self._read(self._loss(logits, batch, "sum"), logits, batch)
+                with self.autocast:
+                    logits = self.forward(batch.x)
+                    loss = self._loss(logits, batch, "sum")
+                loss, row_correct = self._read(loss.float(), logits.float(), batch)
                 loss_sum += loss
                 rights.append(row_correct)
         row_correct = np.concatenate(rights)
@@ -196,8 +280,8 @@ class TorchSession:
 
     @torch.no_grad()
     def infer(self, batch: Batch) -> int:
-        with self._eval_mode():
-            self.model(batch.x)
+        with self._eval_mode(), self.autocast:
+            self.forward(batch.x)
         return batch.x.shape[0] * batch.x.shape[1]
 
     def synchronize(self) -> None:

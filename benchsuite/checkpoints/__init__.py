@@ -8,7 +8,9 @@ trained the model hands its state back in the job outcome; the driver, the run f
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,9 @@ MODELS_DIR = "models"
 SUFFIXES = {"torch": ".pt", "numpy": ".npz"}
 VOCAB_KEY, CONFIG_KEY = "__vocab__", "__config__"
 UNSAFE = re.compile(r"[^A-Za-z0-9_.+=-]")  # anything else in a name becomes "_" in a file name
+# A file name is at most 255 bytes: the readable part, "-", the hash, the suffix and the temporary name's
+# ".{name}.{pid}.tmp" stay well within it.
+READABLE_CHARS, KEY_HASH_CHARS = 160, 12
 
 
 @dataclass
@@ -33,6 +38,7 @@ class ModelState:
     state: dict[str, Any]
     vocab: list[str]
     config: dict[str, Any]
+    source: str = "a model"  # the file it was read from, for messages
 
     @property
     def backend(self) -> str:
@@ -44,14 +50,17 @@ class ModelState:
 
 
 def file_stem(key: Mapping[str, Any]) -> str:
-    """The file name (without suffix) of a row's model, e.g. `ship-lstm-torch-2L-uni-h25-lr0.1-batch_size170-
-    max_epochs100-seed0`: every key column (a neutral clip or weight decay left out), so the models of a grid's
-    settings do not overwrite each other."""
+    """The file name (without suffix) of a row's model: a readable part, e.g. `ship-lstm-torch-2L-uni-h25-lr0.1-
+    batch_size170-max_epochs100-seed0` (a neutral clip or weight decay left out), cut to READABLE_CHARS, then a
+    hash of the whole key. The hash keeps names unique where the readable part is not (task `t` with cell `c-k`
+    against task `t-c` with cell `k`) or was cut; the cut keeps long names and settings within the file-name limit."""
     parts = [key["task"], key["cell"], key["backend"], f"{key['num_layers']}L", direction_label(key["bidirectional"]),
              f"h{key['hidden_size']}",
              *(f"{column}{key[column]}" for column in SETTING_COLUMNS if not is_neutral(column, key[column])),
              f"seed{key['seed']}"]
-    return "-".join(UNSAFE.sub("_", str(part)) for part in parts)
+    readable = "-".join(UNSAFE.sub("_", str(part)) for part in parts)[:READABLE_CHARS]
+    whole_key = json.dumps([[column, key[column]] for column in KEY_COLUMNS], default=str)
+    return f"{readable}-{hashlib.sha256(whole_key.encode()).hexdigest()[:KEY_HASH_CHARS]}"
 
 
 def write_model(run_dir: Path, model: ModelState) -> Path:
@@ -82,14 +91,24 @@ def read_model(path: Path) -> ModelState:
 
             saved = torch.load(path, map_location="cpu", weights_only=True)
             return ModelState({name: value.numpy() for name, value in saved["state_dict"].items()},
-                              list(saved["vocab"]), dict(saved["config"]))
+                              list(saved["vocab"]), dict(saved["config"]), str(path))
         import numpy as np
 
         with np.load(path, allow_pickle=False) as saved:
             arrays = {name: saved[name] for name in saved.files if name not in (VOCAB_KEY, CONFIG_KEY)}
-            return ModelState(arrays, json.loads(str(saved[VOCAB_KEY])), json.loads(str(saved[CONFIG_KEY])))
+            return ModelState(arrays, json.loads(str(saved[VOCAB_KEY])), json.loads(str(saved[CONFIG_KEY])),
+                              str(path))
+    except pickle.UnpicklingError:  # torch's own message advises weights_only=False: running the file's code
+        raise BenchInputError(f"{path}: not a readable benchsuite model (it holds objects other than tensors and "
+                              "plain values, which are never unpickled)") from None
     except Exception as exc:  # torch, numpy and json each raise their own kinds for a damaged file
-        raise BenchInputError(f"{path}: not a readable benchsuite model ({type(exc).__name__}: {exc})") from None
+        raise BenchInputError(f"{path}: not a readable benchsuite model ({type(exc).__name__}: "
+                              f"{one_line(exc)})") from None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (torch's state-dict errors list one misfit a line)."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
 
 def saved_models(run_dir: Path) -> list[Path]:

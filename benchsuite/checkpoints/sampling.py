@@ -6,17 +6,21 @@ training window length, which is exactly what the model saw in training.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from ..backbones import restore
+from ..backbones.numpy_stack import HEAD_PREFIX
 from ..backends import Predictor
 from ..errors import BenchInputError
 from ..registry.loading import get_registry
 from ..specs import CellConfig
-from . import ModelState, read_model, saved_models
+from . import ModelState, one_line, read_model, saved_models
+
+HEAD_WEIGHT = HEAD_PREFIX + "weight"  # (vocab, features) in the stack backbone of either backend
 
 
 def check_prime(prime: str, vocab: Sequence[str]) -> list[int]:
@@ -32,13 +36,19 @@ def check_prime(prime: str, vocab: Sequence[str]) -> list[int]:
 
 
 def sample_text(predictor: Predictor, vocab: Sequence[str], prime: str, length: int, temperature: float,
-                seed: int, window: int) -> str:
-    """`length` characters following `prime`; temperature 0 is greedy, higher is more varied."""
-    if temperature < 0:
-        raise BenchInputError(f"--temperature {temperature:g}: must be 0 (greedy) or more")
-    codes = check_prime(prime, vocab)
-    rng = np.random.default_rng(seed)
-    generated = []
+                seed: int, window: int) -> Iterator[str]:
+    """The `length` characters following `prime`, one at a time as they are drawn; temperature 0 is greedy, higher
+    is more varied. Bad choices are refused here, before the first character."""
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise BenchInputError(f"--temperature {temperature:g}: must be 0 (greedy) or a larger finite number")
+    if seed < 0:
+        raise BenchInputError(f"--seed {seed}: must be 0 or more")
+    return _drawn(predictor, vocab, check_prime(prime, vocab), length, temperature, np.random.default_rng(seed),
+                  window)
+
+
+def _drawn(predictor: Predictor, vocab: Sequence[str], codes: list[int], length: int, temperature: float,
+           rng: np.random.Generator, window: int) -> Iterator[str]:
     for _ in range(length):
         scores = predictor.logits(np.asarray([codes[-window:]]))[0, -1].astype(np.float64)
         if temperature == 0:
@@ -48,17 +58,33 @@ def sample_text(predictor: Predictor, vocab: Sequence[str], prime: str, length: 
             weights = np.exp(scaled - scaled.max())
             code = int(rng.choice(len(vocab), p=weights / weights.sum()))
         codes.append(code)
-        generated.append(vocab[code])
-    return "".join(generated)
+        yield vocab[code]
 
 
 def load_predictor(model: ModelState, plugins_dir: str | None = None) -> Predictor:
-    """The saved model rebuilt through its cell's plugin, on the CPU."""
+    """The saved model rebuilt through its cell's plugin, on the CPU; a checkpoint whose weights are not finite or
+    do not fit the model its config describes is bad input."""
     config = model.config
     cell = get_registry(plugins_dir).cell(str(config["cell"])).with_options(config.get("cell_options") or {})
-    shape = CellConfig(int(config["input_size"]), int(config["hidden_size"]), int(config["num_layers"]),
-                       bool(config["bidirectional"]), int(config["window"]))  # built for the length it trained on
-    return restore(cell, shape, len(model.vocab), model.state)
+    try:
+        shape = CellConfig(int(config["input_size"]), int(config["hidden_size"]), int(config["num_layers"]),
+                           bool(config["bidirectional"]), int(config["window"]))  # built for the length it trained on
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BenchInputError(f"{model.source}: its config lacks a usable {exc}") from None
+    features = shape.hidden_size * (2 if shape.bidirectional else 1)
+    head = np.shape(model.state.get(HEAD_WEIGHT))
+    if head != (len(model.vocab), features):  # before building: a forged hidden size would allocate without end
+        raise BenchInputError(f"{model.source}: its {HEAD_WEIGHT} has shape {head}, not the ({len(model.vocab)}, "
+                              f"{features}) its vocabulary and hidden size need")
+    broken = sorted(name for name, value in model.state.items()
+                    if not np.issubdtype(np.asarray(value).dtype, np.number) or not np.isfinite(value).all())
+    if broken:
+        raise BenchInputError(f"{model.source}: weights that are not finite numbers in {', '.join(broken)}")
+    try:
+        return restore(cell, shape, len(model.vocab), model.state)
+    except (KeyError, RuntimeError, ValueError) as exc:  # torch's load_state_dict and numpy's copies name the misfit
+        raise BenchInputError(f"{model.source}: its weights do not fit a {cell.name} model of its config "
+                              f"({one_line(exc)})") from None
 
 
 def named_model(run_dir: Path, name: str) -> ModelState:

@@ -4,12 +4,15 @@ Heavy imports (torch, pandas) stay inside the commands, so `bench --help` and `b
 """
 from __future__ import annotations
 
+import functools
+
 import click
 
 from ..errors import BenchInputError, describe_os_error
 from .compare import compare_command
 from .listing import list_command, plugins_command
 from .report import best_command, report_command
+from .repro import repro_group
 from .run import run_command
 from .sample import sample_command
 
@@ -22,7 +25,22 @@ class InputError(click.ClickException):
 
 class BenchGroup(click.Group):
     """Turns bad-input and file-system errors raised anywhere below a command into exit code 2 without a
-    traceback."""
+    traceback, and offers the commands plugins add (loaded only for a name not built in, or to list them all)."""
+
+    @functools.cached_property
+    def plugin_commands(self) -> dict[str, click.Command]:
+        from ..registry.loading import plugin_commands
+
+        try:
+            return plugin_commands(self.commands)
+        except BenchInputError as exc:  # strict plugins: `bench --help` answers like any command, outside invoke
+            raise InputError(str(exc)) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(self.plugin_commands)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self.plugin_commands.get(name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -40,5 +58,5 @@ def main() -> None:
 
 
 for command in (run_command, list_command, plugins_command, compare_command, report_command, sample_command,
-                best_command):
+                best_command, repro_group):
     main.add_command(command)

@@ -10,13 +10,16 @@ from ..errors import BenchInputError
 
 
 def pairs(sides: tuple[str, ...], baseline: str | None) -> list[tuple[str, str]]:
-    """(A, B) for each comparison: the two sides, or the baseline against every other side."""
+    """(A, B) for each comparison: the two sides, or the baseline against every other side (the baseline itself
+    named among the sides once is not compared with itself; named twice, it is)."""
     if baseline is None:
         if len(sides) != 2:
             raise BenchInputError(f"compare takes two sides (A B), got {len(sides)}; to compare several runs with "
                                   "one, name it with --baseline, e.g. bench compare A B C --baseline A")
         return [(sides[0], sides[1])]
-    others = [side for side in sides if side != baseline]
+    others = list(sides)
+    if baseline in others:
+        others.remove(baseline)
     if not others:
         raise BenchInputError(f"--baseline {baseline}: give at least one other side to compare with it")
     return [(baseline, side) for side in others]
@@ -47,6 +50,6 @@ def compare_command(sides: tuple[str, ...], baseline: str | None, thresholds: tu
 
     metrics = parse_thresholds(thresholds)
     comparisons = [compare_paths(a, b, metrics, alpha) for a, b in pairs(sides, baseline)]
-    click.echo(format_comparisons(comparisons, fmt), nl=False)
+    click.echo(format_comparisons(comparisons, fmt, against_baseline=baseline is not None), nl=False)
     if any(comparison.regressed for comparison in comparisons):
         sys.exit(1)

@@ -99,10 +99,11 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
         if resume is not None:
             raise BenchInputError("--config does not apply with --resume: the run's meta.json holds its sweep")
         given = with_command_line(read_sweep_file(config), given)
+    chosen = choose_options(given, resume)
     with terminate_as_interrupt() as received:
         try:
             with run_progress(quiet) as display:
-                table = run_options(choose_options(given, resume), argv=sys.argv, resume_dir=resume,
+                result = run_options(chosen, argv=sys.argv, resume_dir=resume,
                                     progress=None if display is None else display.finished,
                                     epoch_progress=None if display is None else display.epoch)
         except RunInterrupted as stop:
@@ -111,31 +112,34 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
         except KeyboardInterrupt:
             click.echo("interrupted before any row was recorded", err=True)
             sys.exit(_interrupted_exit(received))
-    click.echo(format_runs(table))
-    for note in table.attrs["notes"]:
+    click.echo(format_runs(result.runs))
+    for note in result.notes:
         click.echo(note, err=True)
-    noise = noise_line(table)
+    noise = noise_line(result.runs)
     if noise:
         click.echo(noise, err=True)
-    run_dir = Path(table.attrs["run_dir"])
-    click.echo(f"\nresults: {run_dir}/runs.csv")
-    if table.attrs["not_run"]:
-        click.echo(f"--fail-fast: stopped at the first failure with {table.attrs['not_run']} rows not run; "
-                   f"finish with: {table.attrs['resume']} --no-fail-fast", err=True)
+    click.echo(f"\nresults: {result.run_dir}/runs.csv")
+    if result.not_run:
+        click.echo(f"--fail-fast: stopped at the first failure with {result.not_run} rows not run; "
+                   f"finish with: {result.resume_command} --no-fail-fast", err=True)
     if not no_report:
-        _report_after_run(run_dir)
-    if table["status"].isin(FAILED_STATUSES).any():
+        _report_after_run(result.run_dir, chosen.plugins_dir)
+    if result.runs["status"].isin(FAILED_STATUSES).any():
         sys.exit(1)
 
 
-def _report_after_run(run_dir: Path) -> None:
+def _report_after_run(run_dir: Path, plugins_dir: str | None) -> None:
     """The report of a finished run; if it fails, the results are still there and the exit code stays theirs."""
+    import shlex
+
     from ..report.markdown import write_report
 
     try:
-        written = write_report(run_dir)
+        written = write_report(run_dir, plugins_dir)
     except Exception as exc:  # a plotting problem must not hide or fail a finished run
-        click.echo(f"warning: no report ({type(exc).__name__}: {exc}); retry with `bench report {run_dir}`",
-                   err=True)
+        plugins = f" --plugins-dir {shlex.quote(plugins_dir)}" if plugins_dir else ""
+        click.echo(f"warning: no report ({type(exc).__name__}: {exc}); retry with `bench report "
+                   f"{shlex.quote(str(run_dir))}{plugins}`", err=True)
         return
-    click.echo(f"report: {written[0]} ({len(written) - 1} plots)")
+    summary, page, *plots = written
+    click.echo(f"report: {summary} ({len(plots)} plots) and {page}")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from .report import PLUGINS_DIR
+
 
 @click.command("sample")
 @click.argument("run_dir", type=click.Path(path_type=Path))
@@ -16,16 +18,18 @@ import click
 @click.option("--length", type=click.IntRange(min=0), default=200, show_default=True, help="Characters to generate.")
 @click.option("--temperature", type=float, default=1.0, show_default=True,
               help="Softmax temperature: 0 always takes the likeliest character, higher is more varied.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random draws.")
+@PLUGINS_DIR
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random draws.")
 def sample_command(run_dir: Path, cell: str | None, task: str | None, model_name: str | None, prime: str | None,
-                   length: int, temperature: float, seed: int) -> None:
+                   length: int, temperature: float, seed: int, plugins_dir: str | None) -> None:
     """Generate text from a saved model: the prime, then what the model writes after it."""
     from ..checkpoints.sampling import choose_model, load_predictor, named_model, sample_text
-    from ..results.load import load_meta
 
     model = named_model(run_dir, model_name) if model_name else choose_model(run_dir, cell, task)
-    meta = load_meta(run_dir / "meta.json") or {}
-    predictor = load_predictor(model, (meta.get("options") or {}).get("plugins_dir"))
+    predictor = load_predictor(model, plugins_dir)
     prime = model.config["text_start"] if prime is None else prime
-    text = sample_text(predictor, model.vocab, prime, length, temperature, seed, int(model.config["window"]))
-    click.echo(prime + text)
+    characters = sample_text(predictor, model.vocab, prime, length, temperature, seed, int(model.config["window"]))
+    click.echo(prime, nl=False)
+    for character in characters:  # as each is drawn: a long sample shows progress, and Ctrl-C keeps what was shown
+        click.echo(character, nl=False)
+    click.echo()

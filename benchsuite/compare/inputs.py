@@ -2,7 +2,8 @@
 
 A side is a set of entries, one per variant (the runs.csv key without the seed, plus the device), each
 holding its rows' outcomes, the measurements of every metric over its seeds that finished ok (one figure per
-run: the unit of significance), and its settings. pytest-benchmark entries are keyed by the benchmark's full name.
+run: the unit of significance), and its settings. pytest-benchmark entries are keyed by the benchmark's full name,
+one figure per file (one pass).
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
-from ..results.metrics import METRICS, SETTINGS
 from ..results.load import load_meta, load_runs
+from ..results.metrics import METRICS, SETTINGS
 from ..results.schema import GROUP_COLUMNS
 from .significance import Measurement
 
@@ -41,7 +42,7 @@ class Entry:
     """Everything one side measured for one variant, pooled over seeds."""
 
     outcomes: list[Outcome] = field(default_factory=list)
-    measurements: dict[str, Measurement] = field(default_factory=dict)  # per seed (or per benchmark round)
+    measurements: dict[str, Measurement] = field(default_factory=dict)  # per seed (or per benchmark pass)
     settings: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
@@ -102,7 +103,7 @@ def _plain(value: Any) -> Any:
     return None if value != value else value
 
 
-def _entry(group: "pandas.DataFrame") -> Entry:
+def _entry(group: pandas.DataFrame) -> Entry:
     entry = Entry(outcomes=[Outcome(int(row.seed), str(row.status), str(row.error))
                             for row in group.itertuples(index=False)])
     ok = group[group["status"] == "ok"]
@@ -117,9 +118,14 @@ def _entry(group: "pandas.DataFrame") -> Entry:
     return entry
 
 
-def _run_environment(meta: dict[str, Any] | None, runs: "pandas.DataFrame") -> dict[str, str]:
-    """The facts that make timings comparable or not: machine, torch version, threads, device."""
+def _run_environment(meta: dict[str, Any] | None, runs: pandas.DataFrame) -> dict[str, str]:
+    """The facts that make rows comparable or not: machine, torch version, threads, device, and the task and cell
+    options (--task-opt delay.gap=3 against gap=30 changes what every figure means, yet no key column shows it)."""
     environment: dict[str, str] = {}
+    options = (meta or {}).get("options")
+    if isinstance(options, dict):
+        for name, fact in (("task_opts", "task options"), ("cell_opts", "cell options")):
+            environment[fact] = _dotted_options(options.get(name))
     if meta is not None:
         machine = " ".join(str(meta[k]) for k in ("hostname", "cpu") if meta.get(k))
         if machine:
@@ -137,6 +143,15 @@ def _run_environment(meta: dict[str, Any] | None, runs: "pandas.DataFrame") -> d
     return environment
 
 
+def _dotted_options(table: Any) -> str:
+    """A recorded {name: {key: value}} table as `name.key=value, ...` (sorted), or "none"."""
+    if not isinstance(table, dict):
+        return "none"
+    pairs = sorted(f"{name}.{key}={value}" for name, settings in table.items() if isinstance(settings, dict)
+                   for key, value in settings.items())
+    return ", ".join(pairs) or "none"
+
+
 def _benchmark_side(source: str, path: Path) -> Side:
     """A pytest-benchmark JSON file: one entry per benchmark, its time in milliseconds."""
     try:
@@ -148,9 +163,11 @@ def _benchmark_side(source: str, path: Path) -> Side:
         raise BenchInputError(f"{source}: not a pytest-benchmark JSON file (no 'benchmarks' list)")
     entries = {}
     for index, benchmark in enumerate(benchmarks):
-        name, measurement = _benchmark_time(benchmark, f"{source}: benchmarks[{index}]")
-        finite = all(math.isfinite(value) for value in measurement.values)  # a NaN time is no figure: lost
-        entries[(name,)] = Entry([Outcome(0, "ok")], {"time_ms": measurement} if finite else {})
+        name, time_ms = _benchmark_time(benchmark, f"{source}: benchmarks[{index}]")
+        if math.isfinite(time_ms):
+            entries[(name,)] = Entry([Outcome(0, "ok")], {"time_ms": Measurement.of([time_ms])})
+        else:  # a time that is no figure is a failed benchmark, as a NaN loss is a failed row
+            entries[(name,)] = Entry([Outcome(0, "error", f"time {time_ms:g} ms")])
     machine = document.get("machine_info") or {}
     environment = {}
     if isinstance(machine, dict):
@@ -161,17 +178,14 @@ def _benchmark_side(source: str, path: Path) -> Side:
     return Side(source, "pytest-benchmark", BENCHMARK_KEY, entries, environment, len(benchmarks))
 
 
-def _benchmark_time(benchmark: Any, where: str) -> tuple[str, Measurement]:
-    """The benchmark's name and time: its raw rounds when saved (--benchmark-save-data), else its quartiles."""
+def _benchmark_time(benchmark: Any, where: str) -> tuple[str, float]:
+    """The benchmark's name and time: the median of its rounds, in milliseconds. One pass of a benchmark is one
+    sample: its rounds share the pass's machine state, so pooled they would make any drift "significant"."""
     stats = benchmark.get("stats") if isinstance(benchmark, dict) else None
     name = (benchmark.get("fullname") or benchmark.get("name")) if isinstance(benchmark, dict) else None
     if not isinstance(name, str) or not isinstance(stats, dict):
         raise BenchInputError(f"{where}: expected an object with 'fullname' and 'stats'")
     try:
-        data = [float(value) * 1e3 for value in stats.get("data") or []]
-        median = float(stats["median"]) * 1e3
-        low = float(stats.get("q1", stats["median"])) * 1e3
-        high = float(stats.get("q3", stats["median"])) * 1e3
+        return name, float(stats["median"]) * 1e3
     except (KeyError, TypeError, ValueError):
-        raise BenchInputError(f"{where} ({name}): 'stats' needs a numeric median (and q1, q3)") from None
-    return name, Measurement.of(data, True) if data else Measurement((median,), low, high, spread_recorded=True)
+        raise BenchInputError(f"{where} ({name}): 'stats' needs a numeric median") from None

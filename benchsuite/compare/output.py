@@ -91,7 +91,8 @@ def _warning_lines(comparison: Comparison) -> list[str]:
     if not comparison.changes and (comparison.only_a or comparison.only_b):
         lines.append("warning: no variant is on both sides, so nothing was compared")
     if comparison.environment:
-        lines += ["warning: the sides ran in different environments; times and memory may differ for that alone:",
+        lines += ["warning: the sides ran in different environments or task/cell options; figures may differ for "
+                  "that alone:",
                   *(f"  {fact}: A {a} / B {b}" for fact, a, b in comparison.environment)]
     return lines
 
@@ -174,35 +175,36 @@ def _csv_rows(comparison: Comparison) -> list[dict[str, Any]]:
     return rows
 
 
-def format_json(comparisons: Sequence[Comparison]) -> str:
-    """One comparison's document; against a baseline, each B's under `comparisons`."""
-    if len(comparisons) == 1:
-        document = _document(comparisons[0])
+def format_json(comparisons: Sequence[Comparison], against_baseline: bool) -> str:
+    """One comparison's document; against a baseline (however many sides), each B's under `comparisons`."""
+    if not against_baseline:
+        (comparison,) = comparisons
+        document = _document(comparison)
     else:
         document = {"baseline": comparisons[0].a.source, "regressed": any(c.regressed for c in comparisons),
                     "comparisons": [_document(comparison) for comparison in comparisons]}
     return json.dumps(document, indent=2) + "\n"
 
 
-def format_csv(comparisons: Sequence[Comparison]) -> str:
+def format_csv(comparisons: Sequence[Comparison], against_baseline: bool) -> str:
     """Every comparison's rows; against a baseline, a first column `side` names the B each row is about."""
-    several = len(comparisons) > 1
-    columns = [*(["side"] if several else []), *comparisons[0].key_columns, "metric", "verdict", "seed", "a", "b",
+    columns = [*(["side"] if against_baseline else []), *comparisons[0].key_columns, "metric", "verdict", "seed",
+               "a", "b",
                "ratio", "test", "p_value", "n_a", "n_b", "error"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for comparison in comparisons:
-        side = {"side": comparison.b.source} if several else {}
+        side = {"side": comparison.b.source} if against_baseline else {}
         writer.writerows({**side, **row} for row in _csv_rows(comparison))
     return buffer.getvalue()
 
 
-def _joined(format_one: Callable[[Comparison], str]) -> Callable[[Sequence[Comparison]], str]:
+def _joined(format_one: Callable[[Comparison], str]) -> Callable[[Sequence[Comparison], bool], str]:
     """A formatter for people: each comparison in turn, then, against a baseline, one line for them all."""
-    def format_all(comparisons: Sequence[Comparison]) -> str:
+    def format_all(comparisons: Sequence[Comparison], against_baseline: bool) -> str:
         text = "\n".join(format_one(comparison) for comparison in comparisons)
-        if len(comparisons) > 1:
+        if against_baseline:
             regressed = [c.b.source for c in comparisons if c.regressed]
             text += ("\noverall: REGRESSION in " + ", ".join(regressed) if regressed else
                      f"\noverall: no regression against {comparisons[0].a.source}") + "\n"
@@ -210,11 +212,12 @@ def _joined(format_one: Callable[[Comparison], str]) -> Callable[[Sequence[Compa
     return format_all
 
 
-FORMATTERS: dict[str, Callable[[Sequence[Comparison]], str]] = {
+FORMATTERS: dict[str, Callable[[Sequence[Comparison], bool], str]] = {
     "text": _joined(format_text), "md": _joined(format_markdown), "csv": format_csv, "json": format_json}
 
 
-def format_comparisons(comparisons: Sequence[Comparison], fmt: str) -> str:
-    """`comparisons` (one, or each side against one baseline) in the format `fmt`."""
-    return FORMATTERS[fmt](comparisons)
+def format_comparisons(comparisons: Sequence[Comparison], fmt: str, against_baseline: bool = False) -> str:
+    """`comparisons` (one A against one B, or `against_baseline` each side against one baseline) in `fmt`; a
+    baseline's output has the same shape however many sides it is compared with."""
+    return FORMATTERS[fmt](comparisons, against_baseline)
 

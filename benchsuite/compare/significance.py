@@ -20,18 +20,15 @@ TOO_FEW = "too-few-runs"
 
 @dataclass(frozen=True)
 class Measurement:
-    """One figure on one side: its samples (per run, or per benchmark round) and the interval they span.
-    `spread_recorded`: the values are repetitions within one benchmark (pytest-benchmark's rounds, or when saved
-    without them, the quartiles of its rounds as low and high), not separate runs."""
+    """One figure on one side: its samples (per run, or per benchmark pass) and the interval they span."""
 
     values: tuple[float, ...]
     low: float
     high: float
-    spread_recorded: bool = False
 
     @classmethod
-    def of(cls, values: Sequence[float], spread_recorded: bool = False) -> "Measurement":
-        return cls(tuple(values), min(values), max(values), spread_recorded)
+    def of(cls, values: Sequence[float]) -> Measurement:
+        return cls(tuple(values), min(values), max(values))
 
     @property
     def center(self) -> float:
@@ -72,12 +69,11 @@ def judge(a: Measurement, b: Measurement, alpha: float = DEFAULT_ALPHA, timed: b
     """Whether A and B differ: the rank test when it could reach `alpha`, else non-overlapping intervals.
 
     A timing from too few runs for the rank test gets no verdict: two runs of the same code never take the same
-    time, and a handful of them cannot tell a change from the machine's mood. Only recorded quartiles of many
-    repetitions on both sides still compare by intervals.
+    time, and a handful of them cannot tell a change from the machine's mood (nor can the rounds of one pass).
     """
     if smallest_p_value(len(a.values), len(b.values)) < alpha:
         p_value = mann_whitney_p(a.values, b.values)
         return Evidence("mann-whitney", p_value < alpha, p_value)
-    if timed and not (a.spread_recorded and b.spread_recorded):
+    if timed:
         return Evidence(TOO_FEW, False)
     return Evidence("intervals", a.high < b.low or b.high < a.low)

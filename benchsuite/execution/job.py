@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from ..backbones import open_session
-from ..backends import TrainingSettings
+from ..backends import DEFAULT_PRECISION, TrainingSettings
 from ..checkpoints import ModelState
 from ..measurement.environment import threads_in_use
 from ..measurement.measure import measure
@@ -41,6 +41,8 @@ class JobRequest:
     provenance: dict[str, str] = field(default_factory=dict)  # the plugins (and versions) of the cell and task
     save_model: bool = False  # hand the trained model back in the outcome (--save-models)
     scratch_dir: str | None = None  # where an executor may put temporary files (the run folder's; None: the system's)
+    precision: str = DEFAULT_PRECISION  # one of backends.PRECISIONS
+    compile: bool = False  # train a torch.compile of the model
 
 
 @dataclass
@@ -49,7 +51,7 @@ class JobOutcome:
     driver, the run folder's only writer, puts it into errors.log), its accuracy per slice, and the trained model
     when asked to keep it."""
 
-    job: Job
+    job: Job | None  # None for a row a resume kept from before (sinks hear of it; it did not run now)
     row: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
@@ -69,7 +71,8 @@ def one_line_error(exc: BaseException) -> str:
 def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
     """The row fields known before training: the key (settings included), the device and the target capacity."""
     job = request.job
-    return {**job.key_fields(), "device": request.device, "epochs": job.settings["max_epochs"],
+    return {**job.key_fields(), "device": request.device, "precision": request.precision,
+            "epochs": job.settings["max_epochs"],
             "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
             "params_target": job.params_target,
             "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
@@ -104,11 +107,12 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
         cell = get_registry(request.plugins_dir).cell(job.cell).with_options(job.cell_kwargs)
         config = CellConfig(len(data.vocab), job.hidden_size, job.num_layers, job.bidirectional,
                             longest_sequence(data))
-        settings = TrainingSettings(seed=job.seed, device=request.device,
+        settings = TrainingSettings(seed=job.seed, device=request.device, precision=request.precision,
+                                    compile=request.compile,
                                     **{name: value for name, value in job.settings.items() if name in TRAINED})
         with PeakMemory(request.device) as peak:
             session = open_session(cell, config, data, settings)
-            row["params"] = session.param_count
+            row.update(params=session.param_count, compile_seconds=session.compile_seconds)
             if on_train_start is not None:
                 on_train_start()
             measured = measure(session, job.settings["max_epochs"], request.timeout, job.target, on_epoch,

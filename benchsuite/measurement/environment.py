@@ -6,7 +6,7 @@ import platform
 import subprocess
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -66,7 +66,7 @@ def collect_meta(device: str, device_name: str, argv: list[str]) -> dict[str, An
     commit = _git("rev-parse", "HEAD")
     return {
         "schema_version": SCHEMA_VERSION,
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "argv": argv,
         "python": platform.python_version(),
         "torch": torch.__version__,

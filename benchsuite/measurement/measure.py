@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..backends import Session
+from ..results.schema import SPLIT_COLUMNS
 from .slices import Slicing, slice_points
 from .timing import InferenceTiming, step_spread, time_inference, warmup_count
 from .train import EpochRecord, TrainResult, train
@@ -49,21 +50,18 @@ def inference_samples(timing: InferenceTiming) -> list[dict[str, Any]]:
             for index, seconds in enumerate(timing.seconds, start=1)]
 
 
-# Row fields per split: (loss, accuracy, bits per character); bpc keeps its name from before the test split.
-SPLIT_FIELDS = {"train": ("final_loss", "accuracy", None), "valid": ("valid_loss", "valid_accuracy", "bpc"),
-                "test": ("test_loss", "test_accuracy", "test_bpc")}
 
 
 def _final_figures(session: Session, slicing: Slicing) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The trained model's figures on every split the task has, and its accuracy per slice of the held-out ones."""
     fields, points = {}, []
-    for split, (loss, accuracy, bpc) in SPLIT_FIELDS.items():
+    for split, columns in SPLIT_COLUMNS.items():
         stats = session.evaluate(split)
         if stats is None:
             continue
-        fields.update({loss: stats.loss, accuracy: stats.accuracy})
-        if bpc is not None:
-            fields[bpc] = stats.loss / math.log(2)
+        fields.update({columns.loss: stats.loss, columns.accuracy: stats.accuracy})
+        if columns.bpc is not None:
+            fields[columns.bpc] = stats.loss / math.log(2)
         points += slice_points(slicing, split, stats)
     return fields, points
 
@@ -100,8 +98,11 @@ def time_to_target(curve: Sequence[EpochRecord], target: float) -> tuple[int | N
     return None, None
 
 
+UNSLICED = Slicing()  # a task without slices (frozen, so one shared default is safe)
+
+
 def measure(session: Session, epochs: int, timeout: float | None, target: float,
-            on_epoch: Callable[[EpochRecord], None] | None = None, slicing: Slicing = Slicing()) -> Measured:
+            on_epoch: Callable[[EpochRecord], None] | None = None, slicing: Slicing = UNSLICED) -> Measured:
     """Train `session` and measure it: quality (per slice where the task has slices), step-time spread,
     time-to-target, and (if it trained) inference."""
     result = train(session, epochs, timeout, on_epoch)

@@ -59,7 +59,7 @@ class PeakMemory:
         self.mib: float | None = None
         self._per_run = False
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         if self.device == "cuda":
             import torch
 

@@ -5,9 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..backends import EvalStats
-from ..specs import TaskData
-
-HELD_OUT = ("valid", "test")
+from ..specs import HELD_OUT, TaskData
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ class InferenceTiming:
         return self.characters / (median_ms / 1e3) if median_ms > 0 else float("nan")
 
 
-def time_inference(session: "Session", batch: Any) -> InferenceTiming:
+def time_inference(session: Session, batch: Any) -> InferenceTiming:
     """Time `session.infer(batch)` as torch.utils.benchmark would: warm-up passes, then repeats, synced."""
     clock = time.perf_counter
     for _ in range(INFER_WARMUP):

@@ -14,6 +14,7 @@ import os
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, Mapping
 
+from ..backends import DEFAULT_PRECISION, PRECISIONS
 from ..errors import BenchInputError
 from ..results.naming import direction_label
 from .parsers import (
@@ -203,6 +204,10 @@ class RunOptions:
         "--weight-decay", "Decoupled weight decays (AdamW), e.g. 0,1e-4,1e-2 [default: the cell's, else 0, plain "
         "Adam].", _grid(non_negative_number), NUMBER, listed=True, column="weight_decay",
         suite_default=("weight_decay", 0.0)))
+    steps: Grid = declared(Option(
+        "--steps", "Fresh batches per epoch for tasks that draw new data each step (the Deletang tasks); a task with "
+        "a fixed training split ignores it [default: the task's].", _grid(positive_int), WHOLE, listed=True,
+        column="steps", suite_default=("steps", None)))
     params: int | None = declared(Option(
         "--params", "Matched capacity: each cell variant gets the hidden size whose model has the parameter count "
         "closest to this (instead of --hidden).", positive_int, WHOLE))
@@ -246,6 +251,14 @@ class RunOptions:
     gpus_per_job: float | None = declared(Option(
         "--gpus-per-job", "--executor ray: each CUDA job's share of a GPU, e.g. 0.25 for four jobs per GPU [default: "
         "1].", positive_number, NUMBER, resume=Resume.EXECUTOR, only_with=("executor", "ray")))
+    precision: str = declared(Option(
+        "--precision", "Arithmetic of the forward pass and the loss: fp32, or autocast to bf16 or fp16 (weights, "
+        "gradients and Adam stay fp32; fp16 needs --device cuda and scales the loss).", _text, NAMES,
+        resume=Resume.FIXED, choices=PRECISIONS), DEFAULT_PRECISION)
+    compile: bool = declared(Option(
+        "--compile/--no-compile", "Train a torch.compile of each torch model, compiled before its first step "
+        "(runs.csv's compile_seconds; step times never include compiling).", _flag, FLAG, resume=Resume.FIXED),
+        False)
     fail_fast: bool = declared(Option(
         "--fail-fast/--no-fail-fast", "Stop at the first row that is not ok or skipped.", _flag, FLAG), False)
     save_models: bool = declared(Option(

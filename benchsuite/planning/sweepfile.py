@@ -9,10 +9,9 @@ current folder.
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any, Mapping
-
-import tomllib
 
 from ..errors import BenchInputError
 from .options import INPUTS, TABLES, Option

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..specs import TaskData, TaskSpec
+from ..specs import SPLITS, TaskData, TaskSpec
 from .parsers import convert_options as convert_plugin_options
 from .parsers import signature_options
 
@@ -16,9 +16,6 @@ def task_options(spec: TaskSpec) -> dict[str, Any]:
 def convert_options(spec: TaskSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     """Check user options against what the task accepts and convert them to its types."""
     return convert_plugin_options("--task-opt", "task", spec.name, spec.build, raw)
-
-
-SPLITS = ("train", "valid", "test")
 
 
 def check_task_data(name: str, data: Any, complete: bool = False) -> TaskData:

@@ -17,28 +17,34 @@ from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Generic, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, TypeVar
 
-import pluggy
-
-from .. import hookspecs
 from ..backends import BACKEND_MODULES
 from ..errors import BenchInputError, unknown_name
-from ..specs import NAME_RULE, CellSpec, TaskSpec, qualified_name, valid_name
+from ..specs import NAME_RULE, CellSpec, Sink, TaskSpec, qualified_name, valid_name
 from ..version import __version__
+
+if TYPE_CHECKING:
+    import click
+    import pluggy
+
+# Installed plugins declare entry points in this group (hookspecs.PROJECT, named here so that finding none needs no
+# pluggy: `bench --help` looks for plugin commands and must start fast).
+ENTRY_POINT_GROUP = "benchsuite"
 
 # Each built-in plugin's module, by plugin name (runs.csv's cell_plugin/task_plugin): a hook module's own name.
 BUILTIN_MODULES = {name: f"benchsuite_plugins.{group}.{name}"
                    for group, names in (("cells", ("torch_cells", "numpy_rnn", "baseline_cells")),
-                                        ("tasks", ("seed_tasks", "char_tasks", "memory_tasks", "formal_tasks")))
+                                        ("tasks", ("seed_tasks", "char_tasks", "memory_tasks", "formal_tasks",
+                                                   "chomsky_tasks")))
                    for name in names}
 BUILTIN_PLUGINS = tuple(BUILTIN_MODULES)
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
 LOAD_ENV = "BENCHSUITE_LOAD_PLUGINS"
 # Each hook and the kind of spec its `register` accepts.
-HOOK_KINDS = {"register_cells": CellSpec, "register_tasks": TaskSpec}
-Spec = TypeVar("Spec", CellSpec, TaskSpec)
+HOOK_KINDS = {"register_cells": CellSpec, "register_tasks": TaskSpec, "register_sinks": Sink}
+Spec = TypeVar("Spec", CellSpec, TaskSpec, Sink)
 
 
 class PluginError(BenchInputError):
@@ -83,6 +89,8 @@ class Registry:
     cells: dict[str, Registered[CellSpec]] = field(default_factory=dict)
     tasks: dict[str, Registered[TaskSpec]] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
+    manager: pluggy.PluginManager | None = field(default=None, repr=False)  # for hooks called on demand
+    sinks: list[Registered[Sink]] = field(default_factory=list)  # in load order, after the run folder's own
 
     def cell(self, name: str) -> CellSpec:
         if name not in self.cells:
@@ -108,11 +116,14 @@ class Registry:
         return ([name for name, entry in self.cells.items() if entry.plugin == plugin],
                 [name for name, entry in self.tasks.items() if entry.plugin == plugin])
 
-    def add(self, specs: Iterable[CellSpec | TaskSpec], plugin: str, strict: bool = False) -> None:
-        """Add one plugin's specs. A name an earlier plugin took stays theirs, and this plugin's spec is renamed
-        `PLUGIN:NAME` (specs.qualified_name) with a warning naming both (an error if `strict`); so a clash costs
-        one name, not the tool. Where that name is taken too, or unusable, the spec is skipped."""
+    def add(self, specs: Iterable[CellSpec | TaskSpec | Sink], plugin: str, strict: bool = False) -> None:
+        """Add one plugin's specs and sinks. A name an earlier plugin took stays theirs, and this plugin's spec is
+        renamed `PLUGIN:NAME` (specs.qualified_name) with a warning naming both (an error if `strict`); so a clash
+        costs one name, not the tool. Where that name is taken too, or unusable, the spec is skipped."""
         for spec in specs:
+            if not isinstance(spec, (CellSpec, TaskSpec)):
+                self.sinks.append(Registered(spec, plugin))
+                continue
             table = self.cells if isinstance(spec, CellSpec) else self.tasks
             kind = "cell" if isinstance(spec, CellSpec) else "task"
             if spec.name in table:
@@ -151,7 +162,7 @@ def _entry_point_sources() -> list[PluginSource]:
     """Installed plugins, or only those BENCHSUITE_LOAD_PLUGINS allows when it is set."""
     allowed = _env_names(LOAD_ENV) if LOAD_ENV in os.environ else None
     sources = []
-    for ep in entry_points(group=hookspecs.PROJECT):
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
         if allowed is not None and ep.name not in allowed:
             continue
         dist = getattr(ep, "dist", None)
@@ -183,22 +194,30 @@ def loose_plugin_files(plugins_dir: str) -> list[Path]:
 
 def new_manager() -> pluggy.PluginManager:
     """A plugin manager that knows benchsuite's hooks and nothing else."""
+    import pluggy
+
+    from .. import hookspecs
+
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     return manager
 
 
-def collect_specs(manager: pluggy.PluginManager, plugin: str, strict: bool = False) -> list[CellSpec | TaskSpec]:
+def collect_specs(manager: pluggy.PluginManager, plugin: str, strict: bool = False
+                  ) -> list[CellSpec | TaskSpec | Sink]:
     """Call `plugin`'s registration hooks alone and return what it registered, checked for type.
 
     Hooks are called one plugin at a time (not through pluggy's fan-out) so that a plugin that
     raises loses only its own specs. A spec with an unusable name is skipped with a warning (an error if `strict`).
     """
-    specs: list[CellSpec | TaskSpec] = []
+    specs: list[CellSpec | TaskSpec | Sink] = []
     for hook_name, kind in HOOK_KINDS.items():
         def register(spec: Any, kind: type = kind, hook_name: str = hook_name) -> None:
             if not isinstance(spec, kind):
                 raise TypeError(f"{hook_name} must register {kind.__name__} objects, got {type(spec).__name__}")
+            if kind is Sink:  # a sink has no name: the plugin's names it
+                specs.append(spec)
+                return
             if isinstance(spec, CellSpec) and spec.backend not in BACKEND_MODULES:
                 raise ValueError(f"cell {spec.name!r} names backend {spec.backend!r}; "
                                  f"known backends: {', '.join(sorted(BACKEND_MODULES))}")
@@ -239,7 +258,7 @@ def load_registry(plugins_dir: str | None = None, *, strict: bool | None = None,
     strict = _env_flag(STRICT_ENV) if strict is None else strict
     disabled = _env_names(DISABLE_ENV) if disabled is None else set(disabled)
     manager = new_manager()
-    registry = Registry()
+    registry = Registry(manager=manager)
     origins: dict[str, str] = {}
     for source in plugin_sources(plugins_dir):
         if source.name in origins:
@@ -275,7 +294,37 @@ def load_registry(plugins_dir: str | None = None, *, strict: bool | None = None,
     return registry
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_registry(plugins_dir: str | None = None) -> Registry:
     """The registry for this process, loaded once per plugins folder."""
     return load_registry(plugins_dir)
+
+
+def plugin_commands(taken: Iterable[str]) -> dict[str, click.Command]:
+    """The commands plugins add to `bench` through `register_commands`, by name. A plugin whose hook raises, or whose
+    command has a name in `taken` (or another plugin's), is named in a warning and that command is left out."""
+    if not _entry_point_sources():
+        return {}  # the built-ins add no commands: with nothing installed there is nothing to load
+    import click
+
+    strict = _env_flag(STRICT_ENV)
+    commands: dict[str, click.Command] = {}
+    owners = dict.fromkeys(taken, "benchsuite")
+    manager = get_registry().manager
+    for impl in manager.hook.register_commands.get_hookimpls():
+        offered = click.Group()  # each plugin adds to a group of its own, so a failure costs only its commands
+        try:
+            impl.function(**{arg: offered for arg in impl.argnames})
+        except Exception as exc:
+            message = f"plugin {impl.plugin_name!r} failed to add its commands: {type(exc).__name__}: {exc}"
+            if strict:
+                raise PluginError(f"{message} ({STRICT_ENV} is set)") from None
+            _warn(f"{message}; they are left out")
+            continue
+        for name, command in offered.commands.items():
+            if name in owners:
+                _warn(f"plugin {impl.plugin_name!r} adds a command {name!r}, which {owners[name]} already has; "
+                      "it is left out")
+                continue
+            owners[name], commands[name] = f"plugin {impl.plugin_name!r}", command
+    return commands

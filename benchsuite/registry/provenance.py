@@ -1,12 +1,11 @@
 """Where each loaded plugin came from, for meta.json: its version and, for an installed one, the versions of its
 distribution and of what that distribution requires, so a row of a wrapped cell traces to the package it wraps.
-And back from meta.json: the plugins a recorded run's rows are read with."""
+And the selection metric of each task a recorded run's rows are read with."""
 from __future__ import annotations
 
 import re
 from importlib import metadata
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .loading import PluginInfo, Registry, get_registry
 
@@ -50,10 +49,17 @@ def plugin_records(registry: Registry) -> list[dict[str, Any]]:
     return [_record(info) for info in registry.plugins]
 
 
-def selection_metrics(meta: Mapping[str, Any] | None) -> dict[str, str]:
-    """Each task's `TaskSpec.selection_metric` by name, from the plugins a run was made with: its --plugins-dir
-    (recorded in meta.json) where that folder is still there, and the built-in and installed ones."""
-    plugins_dir = ((meta or {}).get("options") or {}).get("plugins_dir")
-    if plugins_dir is not None and not Path(plugins_dir).is_dir():
-        plugins_dir = None  # moved or deleted since: the tasks it held are selected by accuracy
+def selection_metrics(plugins_dir: str | None = None) -> dict[str, str]:
+    """Each loaded task's `TaskSpec.selection_metric` by name: the built-in and installed plugins, and the plugin
+    files of `plugins_dir`, which must come from the command line: a run folder's meta.json names a folder but is
+    data anyone who can write the folder can edit, so it never decides which code runs."""
     return {name: entry.spec.selection_metric for name, entry in get_registry(plugins_dir).tasks.items()}
+
+
+def unloaded_tasks_note(tasks: Iterable[str], metrics: Mapping[str, str]) -> str | None:
+    """What a reader should know when some of a run's tasks come from plugins not loaded now."""
+    missing = sorted(set(tasks) - set(metrics))
+    if not missing:
+        return None
+    return (f"note: no loaded plugin has task(s) {', '.join(missing)}, so they are selected by accuracy; pass the "
+            "run's --plugins-dir to select them by their own metric")

@@ -29,7 +29,7 @@ def progress_line(index: int, total: int, row: dict[str, Any]) -> str:
     return line
 
 
-def format_runs(table: "pandas.DataFrame") -> str:
+def format_runs(table: pandas.DataFrame) -> str:
     """The runs table with the columns a reader checks first, errors listed beneath."""
     left_out = [column for column in HELD_OUT if table[column].isna().all()]
     left_out += [column for column in NEUTRAL_SETTINGS  # shown only where a run sets them
@@ -42,7 +42,7 @@ def format_runs(table: "pandas.DataFrame") -> str:
     return text + ("\n\nnot ok:\n" + "\n".join(notes) if notes else "")
 
 
-def noise_line(table: "pandas.DataFrame") -> str | None:
+def noise_line(table: pandas.DataFrame) -> str | None:
     """One line on the rows whose step times were too spread out to trust, or None when no row's were: a note
     past NOISE_RATIO, a warning when some are past WARN_RATIO."""
     timed = table.dropna(subset=["step_ms_median", "step_ms_iqr"])

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..results.naming import aligned
-from ..registry.loading import Registry
 from ..planning.cells import cell_options
 from ..planning.options import PRECEDENCE, SUITE_DEFAULTS
 from ..planning.parsers import shown_options
 from ..planning.tasks import task_options
+from ..registry.loading import Registry
+from ..results.naming import aligned
 
 if TYPE_CHECKING:
     from ..registry.check import PluginCheck
@@ -62,7 +62,7 @@ def format_plugins(registry: Registry) -> str:
     return "\n".join(["Plugins:", *aligned(rows)])
 
 
-def format_checks(checks: Sequence["PluginCheck"]) -> str:
+def format_checks(checks: Sequence[PluginCheck]) -> str:
     """`bench plugins --check`: each plugin as it loaded alone in a child process."""
     rows = [["plugin", "status", "registered", "origin"]] + [
         [check.name, check.status, _names(check.cells, check.tasks) if check.status == "loaded" else check.error or "-",

@@ -1,4 +1,5 @@
-"""`bench report RUN_DIR`: summary.md (one table per task, the best of each metric marked) and PNG plots.
+"""`bench report RUN_DIR`: summary.md (one table per task, the best of each metric marked), PNG plots and
+report.html (all of them in one page).
 
 Everything is read back from the run folder's files, so a report can be made for any run, finished
 or interrupted, and remade at will; each file is replaced atomically.
@@ -11,13 +12,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..registry.provenance import selection_metrics
-from ..results.metrics import METRICS, Metric
-from ..results.load import load_curves, load_meta, load_runs, load_samples, load_slices
 from ..results.files import write_text_atomic
-from ..results.summary import SUMMARY_METRICS, summarize
-from ..results.naming import (figure, fixed_settings, markdown_table, markdown_text, setting, variant_name,
-                              varying_settings)
+from ..results.load import load_curves, load_meta, load_runs, load_samples, load_slices
+from ..results.metrics import METRICS, Metric
+from ..results.naming import (
+    figure,
+    fixed_settings,
+    markdown_table,
+    markdown_text,
+    setting,
+    variant_name,
+    varying_settings,
+)
 from ..results.schema import VARIANT_COLUMNS, is_blank
+from ..results.summary import SUMMARY_METRICS, summarize
 from .samples import SAMPLE_TEMPERATURE, model_samples
 from .tuned import tuned_markdown
 
@@ -25,18 +33,23 @@ if TYPE_CHECKING:
     import pandas
 
 
-def write_report(run_dir: Path) -> list[Path]:
-    """Write summary.md and the plots into `run_dir`; return the paths written."""
+def write_report(run_dir: Path, plugins_dir: str | None = None) -> list[Path]:
+    """Write summary.md, the plots and report.html (the same summary as one self-contained page) into `run_dir`;
+    return the paths written. Plugin files load only from `plugins_dir` (given on the command line, never read
+    from the run's meta.json)."""
+    from .html import report_html
     from .plots import draw_plots
 
     runs = load_runs(run_dir / "runs.csv")
     meta = load_meta(run_dir / "meta.json")
     plots = draw_plots(runs, load_curves(run_dir / "curves.csv"), load_samples(run_dir / "samples.csv"), run_dir,
                        load_slices(run_dir / "slices.csv"))
-    summary = run_dir / "summary.md"
-    write_text_atomic(summary, summary_markdown(run_dir.name, runs, meta, [p.name for p in plots],
-                                                model_samples(run_dir, meta), selection_metrics(meta)))
-    return [summary, *plots]
+    summary, page = run_dir / "summary.md", run_dir / "report.html"
+    text = summary_markdown(run_dir.name, runs, meta, [p.name for p in plots], model_samples(run_dir, plugins_dir),
+                            selection_metrics(plugins_dir))
+    write_text_atomic(summary, text)
+    write_text_atomic(page, report_html(run_dir.name, text, meta, plots))
+    return [summary, page, *plots]
 
 
 def _environment(meta: dict[str, Any] | None) -> str:
@@ -73,14 +86,14 @@ def _best_marked(cells: list[tuple[str, float | None]], metric: Metric) -> list[
     return [f"**{text}**" if value is not None and figure(value) == best else text for text, value in cells]
 
 
-def _shown_metrics(runs: "pandas.DataFrame", summary: "pandas.DataFrame") -> list[Metric]:
+def _shown_metrics(runs: pandas.DataFrame, summary: pandas.DataFrame) -> list[Metric]:
     """Metrics with a figure in this summary; time-to-target also when it was measured but never reached."""
     measured_target = "target" in runs and runs["target"].notna().any()
     return [METRICS[name] for name in SUMMARY_METRICS if name in METRICS
             and (summary[f"{name}_mean"].notna().any() or (METRICS[name].blank_means_never and measured_target))]
 
 
-def task_table(runs: "pandas.DataFrame") -> list[str]:
+def task_table(runs: pandas.DataFrame) -> list[str]:
     """One task's variants x metrics as Markdown: means over ok seeds, the best of each metric in bold."""
     summary = summarize(runs).sort_values(VARIANT_COLUMNS, kind="stable")
     metrics = _shown_metrics(runs, summary)
@@ -88,7 +101,8 @@ def task_table(runs: "pandas.DataFrame") -> list[str]:
     swept = varying_settings(runs)
     columns = [_best_marked([_cell(row, metric) for row in variants], metric) for metric in metrics]
     header = ["variant", "backend", "device", "seeds", *(metric.name for metric in metrics), "params"]
-    rows = [[variant_name(row, swept), row["backend"], row["device"], row["statuses"], *(column[index] for column in columns),
+    rows = [[variant_name(row, swept), row["backend"], row["device"], row["statuses"],
+              *(column[index] for column in columns),
              "-" if is_blank(row["params"]) else setting(float(row["params"]))]
             for index, row in enumerate(variants)]
     return markdown_table([header, *rows])
@@ -105,7 +119,7 @@ def _measured_so_far(row: dict[str, Any]) -> str:
     return f" ({'partial: ' if partial else ''}{', '.join(shown)})" if shown else ""
 
 
-def _not_ok(runs: "pandas.DataFrame") -> list[str]:
+def _not_ok(runs: pandas.DataFrame) -> list[str]:
     swept = varying_settings(runs)
     return ["- " + markdown_text(f"{variant_name(row, swept)} seed {row['seed']}: {row['status']}"
                                  + (f": {row['error']}" if row["error"] else ""), line_start=True)
@@ -113,29 +127,29 @@ def _not_ok(runs: "pandas.DataFrame") -> list[str]:
             for row in runs.to_dict("records") if row["status"] != "ok"]
 
 
-def _stated(runs: "pandas.DataFrame", column: str) -> str | None:
+def _stated(runs: pandas.DataFrame, column: str) -> str | None:
     """A task's stated figure (several if its rows differ), or None where it states none."""
     if column not in runs or runs[column].isna().all():
         return None
     return ", ".join(figure(value) for value in sorted(runs[column].dropna().unique()))
 
 
-def _ceiling(runs: "pandas.DataFrame") -> str:
+def _ceiling(runs: pandas.DataFrame) -> str:
     ceiling, chance = _stated(runs, "ceiling"), _stated(runs, "chance")
     line = ("ceiling: not known for this task" if ceiling is None
             else f"ceiling: {ceiling} (the best accuracy any model can reach on this data)")
     return line if chance is None else f"{line}; chance: {chance} (what guessing without reading the input reaches)"
 
 
-def _predictions(runs: "pandas.DataFrame") -> list[str]:
+def _predictions(runs: pandas.DataFrame) -> list[str]:
     """Each variant's prediction on the first training sample (its lowest ok seed), as the seed notebook printed."""
     if "prediction" not in runs:
         return []
     ok = runs[(runs["status"] == "ok") & runs["prediction"].notna()].sort_values([*VARIANT_COLUMNS, "seed"])
     firsts = ok.drop_duplicates(VARIANT_COLUMNS)
     swept = varying_settings(runs)
-    return [f"- {markdown_text(variant_name(row, swept), line_start=True)} seed {row['seed']}: {_code(row['prediction'])}"
-            for row in firsts.to_dict("records")]
+    return [f"- {markdown_text(variant_name(row, swept), line_start=True)} seed {row['seed']}: "
+            f"{_code(row['prediction'])}" for row in firsts.to_dict("records")]
 
 
 def _code(text: str) -> str:
@@ -154,7 +168,7 @@ def _samples(samples: list[tuple[str, str]]) -> list[str]:
     return lines[:-1]
 
 
-def summary_markdown(title: str, runs: "pandas.DataFrame", meta: dict[str, Any] | None, plots: list[str],
+def summary_markdown(title: str, runs: pandas.DataFrame, meta: dict[str, Any] | None, plots: list[str],
                      samples: dict[str, list[tuple[str, str]]] | None = None,
                      selection_metrics: Mapping[str, str] | None = None) -> str:
     """summary.md's text; `selection_metrics` (each task's, by name) selects the Tuned section's settings."""

@@ -23,7 +23,7 @@ STEP_SAMPLES = "step_ms"  # samples.csv's metric for training steps
 Panel = Callable[["Axes", str], None]
 
 
-def _figure(tasks: list[str], draw: Panel, title: str) -> "Figure":
+def _figure(tasks: list[str], draw: Panel, title: str) -> Figure:
     from matplotlib.figure import Figure
 
     columns = min(2, max(1, len(tasks)))
@@ -42,22 +42,22 @@ def _figure(tasks: list[str], draw: Panel, title: str) -> "Figure":
     return fig
 
 
-def _save(fig: "Figure", path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     with replaced_atomically(path) as temporary:
         fig.savefig(temporary, format="png", dpi=100)
     return path
 
 
-def _legend(ax: "Axes") -> None:
+def _legend(ax: Axes) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
     else:
         ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
 
 
-def loss_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
+def loss_panel(runs: pandas.DataFrame, curves: pandas.DataFrame | None) -> Panel:
     """Training loss by epoch, one line per variant (mean over its ok seeds, as the report's figures are)."""
-    def draw(ax: "Axes", task: str) -> None:
+    def draw(ax: Axes, task: str) -> None:
         ok = runs.loc[(runs["task"] == task) & (runs["status"] == "ok"), [*VARIANT_COLUMNS, "seed"]]
         losses = None if curves is None else curves[curves["metric"] == "loss"].merge(ok)
         swept = varying_settings(ok)
@@ -74,10 +74,10 @@ def loss_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> P
     return draw
 
 
-def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") -> Panel:
+def accuracy_panel(runs: pandas.DataFrame, curves: pandas.DataFrame | None) -> Panel:
     """Accuracy (held-out where the task has a split) against training time: each ok row's final point, and
     its path there epoch by epoch, where curves.csv records the training time per epoch."""
-    def draw(ax: "Axes", task: str) -> None:
+    def draw(ax: Axes, task: str) -> None:
         rows = runs[(runs["task"] == task) & (runs["status"] == "ok")]
         held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
         column = "valid_accuracy" if held_out else "accuracy"
@@ -100,7 +100,7 @@ def accuracy_panel(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None") 
     return draw
 
 
-def step_quartiles(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None",
+def step_quartiles(runs: pandas.DataFrame, samples: pandas.DataFrame | None,
                    task: str) -> list[tuple[str, float, float, float]]:
     """(variant, q1, median, q3) of step time per variant: from samples.csv if recorded, else from the rows.
 
@@ -123,9 +123,9 @@ def step_quartiles(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None",
     return quartiles
 
 
-def step_panel(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None") -> Panel:
+def step_panel(runs: pandas.DataFrame, samples: pandas.DataFrame | None) -> Panel:
     """Median step time per variant with interquartile whiskers."""
-    def draw(ax: "Axes", task: str) -> None:
+    def draw(ax: Axes, task: str) -> None:
         quartiles = step_quartiles(runs, samples, task)
         for position, (name, q1, median, q3) in enumerate(quartiles):
             ax.errorbar([median], [position], xerr=[[median - q1], [q3 - median]], fmt="o", capsize=4, label=name)
@@ -140,7 +140,7 @@ def step_panel(runs: "pandas.DataFrame", samples: "pandas.DataFrame | None") -> 
     return draw
 
 
-def _reference_lines(ax: "Axes", runs: "pandas.DataFrame", task: str) -> None:
+def _reference_lines(ax: Axes, runs: pandas.DataFrame, task: str) -> None:
     """The task's ceiling and chance as dashed lines, where the rows state them."""
     for column, style in (("ceiling", "--"), ("chance", ":")):
         values = runs.loc[runs["task"] == task, column].dropna() if column in runs else []
@@ -148,10 +148,10 @@ def _reference_lines(ax: "Axes", runs: "pandas.DataFrame", task: str) -> None:
             ax.axhline(float(values.iloc[0]), color="grey", linestyle=style, label=column)
 
 
-def slice_panel(runs: "pandas.DataFrame", slices: "pandas.DataFrame") -> Panel:
+def slice_panel(runs: pandas.DataFrame, slices: pandas.DataFrame) -> Panel:
     """Held-out accuracy per slice, one line per variant (mean over its ok seeds), on the test split where the
     task has one, else on validation."""
-    def draw(ax: "Axes", task: str) -> None:
+    def draw(ax: Axes, task: str) -> None:
         ok = runs.loc[(runs["task"] == task) & (runs["status"] == "ok"), [*VARIANT_COLUMNS, "seed"]]
         own = slices[slices["task"] == task].merge(ok)
         split = "test" if (own["split"] == "test").any() else "valid"
@@ -167,8 +167,8 @@ def slice_panel(runs: "pandas.DataFrame", slices: "pandas.DataFrame") -> Panel:
     return draw
 
 
-def draw_plots(runs: "pandas.DataFrame", curves: "pandas.DataFrame | None", samples: "pandas.DataFrame | None",
-               run_dir: Path, slices: "pandas.DataFrame | None" = None) -> list[Path]:
+def draw_plots(runs: pandas.DataFrame, curves: pandas.DataFrame | None, samples: pandas.DataFrame | None,
+               run_dir: Path, slices: pandas.DataFrame | None = None) -> list[Path]:
     """Write loss_curves.png, accuracy_vs_time.png and step_time.png into `run_dir`, and accuracy_by_slice.png
     where some task has slices."""
     tasks = sorted(runs["task"].unique())

@@ -11,14 +11,14 @@ from ..results.naming import variant_label
 from .console import progress_line
 
 if TYPE_CHECKING:
-    from ..planning.grid import Job
     from ..measurement.train import EpochRecord
+    from ..planning.grid import Job
 
 
 class RowLines:
     """One line per finished row: readable in a log that cannot redraw a bar."""
 
-    def epoch(self, index: int, total: int, job: "Job", record: "EpochRecord") -> None:
+    def epoch(self, index: int, total: int, job: Job, record: EpochRecord) -> None:
         """Per-epoch figures would flood a log; only finished rows are written."""
 
     def finished(self, index: int, total: int, row: dict[str, Any]) -> None:
@@ -36,16 +36,17 @@ class ProgressBar:
                                  TimeElapsedColumn(), console=Console(file=stream), transient=True)
         self.task_id = self.progress.add_task("planning", total=None)
 
-    def epoch(self, index: int, total: int, job: "Job", record: "EpochRecord") -> None:
+    def epoch(self, index: int, total: int, job: Job, record: EpochRecord) -> None:
         label = variant_label(job.key_fields())
         self.progress.update(self.task_id, total=total, completed=index - 1,
-                             description=f"{label}  epoch {record.epoch}/{job.settings['max_epochs']}  loss {record.loss:.4f}")
+                             description=f"{label}  epoch {record.epoch}/{job.settings['max_epochs']}"
+                                         f"  loss {record.loss:.4f}")
 
     def finished(self, index: int, total: int, row: dict[str, Any]) -> None:
         self.progress.console.print(progress_line(index, total, row), markup=False, highlight=False)
         self.progress.update(self.task_id, total=total, completed=index)
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         self.progress.start()
         return self
 

@@ -14,10 +14,10 @@ SAMPLE_TEMPERATURE = 0.8
 PRIME_CHARS = 20  # the prime: the start of the first training sample
 
 
-def model_samples(run_dir: Path, meta: dict[str, Any] | None) -> dict[str, list[tuple[str, str]]]:
-    """By task: (variant, prime + generated text) for each unidirectional variant with a saved model.
-    A model that cannot be rebuilt (its plugin is gone) gets the reason instead of a sample."""
-    plugins_dir = ((meta or {}).get("options") or {}).get("plugins_dir")
+def model_samples(run_dir: Path, plugins_dir: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """By task: (variant, prime + generated text) for each unidirectional variant with a saved model, its cell
+    loaded from the installed plugins and `plugins_dir` (given on the command line). A model that cannot be
+    rebuilt (its plugin is not loaded) gets the reason instead of a sample."""
     chosen: dict[tuple[str, str], dict[str, Any]] = {}
     models = {}
     for path in saved_models(run_dir):
@@ -32,8 +32,8 @@ def model_samples(run_dir: Path, meta: dict[str, Any] | None) -> dict[str, list[
     for (task, variant), model in sorted(models.items()):
         prime = str(model.config["text_start"])[:PRIME_CHARS]
         try:
-            text = prime + sample_text(load_predictor(model, plugins_dir), model.vocab, prime, SAMPLE_LENGTH,
-                                       SAMPLE_TEMPERATURE, 0, int(model.config["window"]))
+            text = prime + "".join(sample_text(load_predictor(model, plugins_dir), model.vocab, prime,
+                                               SAMPLE_LENGTH, SAMPLE_TEMPERATURE, 0, int(model.config["window"])))
         except BenchInputError as exc:
             text = f"(no sample: {exc})"
         samples.setdefault(task, []).append((variant, text))

@@ -12,17 +12,25 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import BenchInputError, describe_os_error
-from .schema import CURVE_COLUMNS, KEY_COLUMNS, RUN_COLUMNS, SAMPLE_COLUMNS, SCHEMA_VERSION, SLICE_COLUMNS
+from .schema import (
+    CURVE_COLUMNS,
+    EXTRAS_COLUMN,
+    KEY_COLUMNS,
+    RUN_COLUMNS,
+    SAMPLE_COLUMNS,
+    SCHEMA_VERSION,
+    SLICE_COLUMNS,
+)
 
 
 def create_run_dir(out: str | os.PathLike) -> Path:
     """A new, uniquely named folder under `out` for one run; a place where none can be made is bad input."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = Path(out)
     for attempt in range(1000):
         run_dir = out / (stamp if attempt == 0 else f"{stamp}-{attempt}")
@@ -161,6 +169,8 @@ class RunWriter:
                samples: Iterable[Mapping[str, Any]] = (), slices: Iterable[Mapping[str, Any]] = ()) -> None:
         # Details first: a row in runs.csv promises that its details are already on disk.
         key = {column: row[column] for column in KEY_COLUMNS}
+        extras = row.get(EXTRAS_COLUMN)
+        row = {**row, EXTRAS_COLUMN: json.dumps(dict(extras), sort_keys=True, default=str) if extras else ""}
         self.curves.append({**key, **point} for point in curve)
         self.samples.append({**key, **sample} for sample in samples)
         self.slices.append({**key, **point} for point in slices)
@@ -170,7 +180,7 @@ class RunWriter:
         for appender in (self.runs, self.curves, self.samples, self.slices):
             appender.close()
 
-    def __enter__(self) -> "RunWriter":
+    def __enter__(self) -> RunWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,7 @@ import os
 import socket
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import BenchInputError
@@ -26,7 +26,7 @@ class RunLock:
         self.path = run_dir / LOCK_FILE
         self.descriptor: int | None = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -35,7 +35,7 @@ class RunLock:
             os.close(descriptor)
             raise BenchInputError(f"{self.path.parent} is in use: {holder} is writing to it. A run folder has one "
                                   "writer at a time; wait for that run to end (or stop it), then try again") from None
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started = datetime.now(UTC).isoformat(timespec="seconds")
         holder = f"process {os.getpid()} on {socket.gethostname()} (since {started}: {' '.join(sys.argv)})".encode()
         os.pwrite(descriptor, holder, 0)  # over the last holder's line, then cut to length: never seen empty
         os.ftruncate(descriptor, len(holder))

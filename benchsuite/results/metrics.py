@@ -66,16 +66,17 @@ METRICS = _metrics(
     Metric("param_bytes", False, False, DEFAULT_FACTOR),  # counted from the model: the same on every run
     Metric("optimizer_bytes", False, False, DEFAULT_FACTOR),
     Metric("activation_bytes", False, False, DEFAULT_FACTOR),
+    Metric("compile_seconds", False, False, DEFAULT_FACTOR, timed=True),  # blank when the model was not compiled
     Metric("time_ms", False, False, DEFAULT_FACTOR, timed=True),  # a pytest-benchmark median
 )
 # Settings rather than outcomes: a difference is reported exactly, as a sign the sides did not run alike.
 SETTINGS = ("params", "ceiling", "chance", "epochs", "lr", "batch_size", "threads", "target", "state_size",
             "params_target", "clip", "weight_decay", "cell_options", "cell_plugin", "cell_plugin_version",
-            "task_plugin", "task_plugin_version")
+            "task_plugin", "task_plugin_version", "precision")
 # Columns compare reads for neither: identity, status, flags, spreads within one run (a run's figure is its
-# median; the runs are the samples), and the prediction text.
+# median; the runs are the samples), the prediction text, and the extra figures (no declared direction to judge).
 NOT_COMPARED = ("schema_version", "seed", "status", "error", "step_ms_iqr", "infer_ms_iqr", "step_ms_noisy",
-                "prediction", "partial")
+                "prediction", "partial", "extras")
 
 
 def parse_thresholds(pairs: Iterable[str], metrics: Mapping[str, Metric] = METRICS) -> dict[str, Metric]:

@@ -21,10 +21,11 @@ SHORT_NAMES = {"num_layers": "layers", "bidirectional": "dir", "hidden_size": "h
                "test_accuracy": "test_acc", "final_loss": "loss", "train_seconds": "train_s",
                "step_ms_median": "step_ms"}
 # Short labels of the training settings in a variant's name; a setting without one shows as `column=value`.
-SETTING_LABELS = {"lr": "lr", "batch_size": "b", "max_epochs": "e", "clip": "clip", "weight_decay": "wd"}
+SETTING_LABELS = {"lr": "lr", "batch_size": "b", "max_epochs": "e", "clip": "clip", "weight_decay": "wd",
+                  "steps": "s"}
 # How a neutral setting (schema.NEUTRAL_SETTINGS) reads where a table must tell it from the others' values; a full
 # variant name and the shared settings leave it out.
-NEUTRAL_LABELS = {"clip": "noclip", "weight_decay": "wd0"}
+NEUTRAL_LABELS = {"clip": "noclip", "weight_decay": "wd0", "steps": "split"}
 
 
 def short_name(column: str) -> str:
@@ -69,12 +70,12 @@ def variant_label(row: Mapping[str, Any]) -> str:
     return f"{row['task']} {variant_name(row)} seed {row['seed']}"
 
 
-def varying_settings(table: "pandas.DataFrame") -> list[str]:
+def varying_settings(table: pandas.DataFrame) -> list[str]:
     """The setting columns whose value differs between rows of `table` (these tell its variants apart)."""
     return [column for column in SETTING_COLUMNS if column in table and table[column].nunique(dropna=False) > 1]
 
 
-def fixed_settings(table: "pandas.DataFrame") -> str:
+def fixed_settings(table: pandas.DataFrame) -> str:
     """The settings every row of `table` shares, e.g. `lr 0.01, batch_size 32, max_epochs 20` ('' if none), but
     for a shared neutral clip or weight decay."""
     shared = [column for column in SETTING_COLUMNS if column in table and table[column].nunique(dropna=False) == 1

@@ -6,20 +6,29 @@ from __future__ import annotations
 
 import shutil
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Collection, Iterator, Mapping
 
 from ..errors import BenchInputError
 from .files import read_csv_rows, write_json, write_rows
 from .load import load_meta
-from .schema import (CURVE_COLUMNS, RUN_COLUMNS, RUN_REQUIRED, SAMPLE_COLUMNS, SCHEMA_VERSION, SLICE_COLUMNS,
-                     RowKey, check_schema_version, row_key)
+from .schema import (
+    CURVE_COLUMNS,
+    RUN_COLUMNS,
+    RUN_REQUIRED,
+    SAMPLE_COLUMNS,
+    SLICE_COLUMNS,
+    RowKey,
+    check_schema_version,
+    check_table,
+    row_key,
+)
 
 SCRATCH = ".scratch"  # executors' temporary files (an isolated child's request and result), inside the run
 # Every file a run writes in its folder; a resume refuses a folder where one of them is a symbolic link.
 RUN_FILES = ("runs.csv", "curves.csv", "samples.csv", "errors.log", "meta.json", "summary.csv", "summary.md",
-             ".lock", SCRATCH)
+             "report.html", ".lock", SCRATCH)
 # The files holding a row's details, each keyed like runs.csv: they keep exactly the kept rows' details.
 DETAIL_FILES = {"curves.csv": CURVE_COLUMNS, "samples.csv": SAMPLE_COLUMNS, "slices.csv": SLICE_COLUMNS}
 
@@ -49,15 +58,8 @@ def _finished_rows(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         return []
     rows = read_csv_rows(path)
-    if rows:
-        missing = [column for column in RUN_REQUIRED if column not in rows[0]]
-        unknown = sorted(set(rows[0]) - set(RUN_COLUMNS))
-        if missing:
-            raise BenchInputError(f"{path}: not a benchsuite runs.csv: missing column(s) {', '.join(missing)}")
-        check_schema_version((row["schema_version"] for row in rows), path)
-        if unknown:
-            raise BenchInputError(f"{path}: columns this benchsuite does not know ({', '.join(unknown)}) under "
-                                  f"schema_version {SCHEMA_VERSION}")
+    if rows:  # the readers' gate, and no column this version would drop when it rewrites the file
+        check_table(rows[0], [row["schema_version"] for row in rows], path, "runs.csv", RUN_REQUIRED, known=RUN_COLUMNS)
     return rows
 
 
@@ -103,7 +105,7 @@ def record_resume(run_dir: Path, argv: list[str], options: Mapping[str, Any], ke
     """Add this resume to meta.json's `resumes` list: when, how, what was kept and what is to run."""
     meta = read_meta(run_dir)
     meta.setdefault("resumes", []).append({
-        "resumed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "resumed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "argv": argv, "kept_rows": kept, "planned_rows": planned, "options": dict(options),
     })
     write_json(run_dir / "meta.json", meta)

@@ -6,10 +6,12 @@ Readers and writers, resume, summary, compare and reports all take their columns
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..errors import BenchInputError
+from ..specs import SPLITS
 
 SCHEMA_VERSION = 1
 ARCHITECTURE_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidden_size"]
@@ -18,10 +20,10 @@ ARCHITECTURE_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidde
 # `bench best`). `max_epochs` is the epochs a run was set to train (`epochs` counts those it did, fewer when it
 # stopped early). Sweeping another setting: one line here and its option in planning/options.py.
 SETTING_COLUMNS: dict[str, type] = {"lr": float, "batch_size": int, "max_epochs": int, "clip": float,
-                                     "weight_decay": float}
+                                     "weight_decay": float, "steps": int}
 # Settings that change nothing at these values (no clipping, no weight decay): variant names and model file names
 # leave them out there, so runs that do not use them read as before these settings were swept.
-NEUTRAL_SETTINGS: dict[str, Any] = {"clip": None, "weight_decay": 0.0}
+NEUTRAL_SETTINGS: dict[str, Any] = {"clip": None, "weight_decay": 0.0, "steps": None}
 VARIANT_COLUMNS = [*ARCHITECTURE_COLUMNS, *SETTING_COLUMNS]
 KEY_COLUMNS = ["task", *VARIANT_COLUMNS, "seed"]
 GROUP_COLUMNS = ["task", *VARIANT_COLUMNS, "device"]
@@ -32,7 +34,7 @@ RUN_COLUMNS = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device"
                "peak_memory_mb", "batch_size", "prediction", "param_bytes", "optimizer_bytes", "activation_bytes",
                "max_epochs", "test_loss", "test_accuracy", "test_bpc", "state_size", "params_target", "chance",
                "clip", "weight_decay", "cell_options", "partial", "cell_plugin", "cell_plugin_version", "task_plugin",
-               "task_plugin_version"]
+               "task_plugin_version", "steps", "precision", "compile_seconds", "extras"]
 assert set(KEY_COLUMNS) <= set(RUN_COLUMNS)
 # What a file must hold to be read as a runs.csv (or a curves.csv, samples.csv) at all. Older files may lack
 # setting columns that were added later; readers fill them in blank.
@@ -44,14 +46,34 @@ SLICE_COLUMNS = ["schema_version", *KEY_COLUMNS, "split", "slice_name", "slice",
 DETAIL_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed"]
 # Columns read as text and as True/False; every other run column outside the key is a measured or set number.
 TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error", "prediction", "cell_options", "cell_plugin",
-                "cell_plugin_version", "task_plugin", "task_plugin_version"]
+                "cell_plugin_version", "task_plugin", "task_plugin_version", "precision"]
 BOOLEAN_COLUMNS = ["bidirectional", "step_ms_noisy", "partial"]
+# Figures a cell or measurement adds beyond the columns above, as one JSON object (blank: none). Readers give a dict.
+EXTRAS_COLUMN = "extras"
 NUMERIC_COLUMNS = [column for column in RUN_COLUMNS
-                   if column not in ("schema_version", *KEY_COLUMNS, *TEXT_COLUMNS, *BOOLEAN_COLUMNS)]
+                   if column not in ("schema_version", *KEY_COLUMNS, *TEXT_COLUMNS, *BOOLEAN_COLUMNS, EXTRAS_COLUMN)]
 STATUSES = ("ok", "error", "diverged", "timeout", "skipped")
 FAILED_STATUSES = ("error", "diverged", "timeout")  # a run with any of these exits 1
 
 RowKey = tuple[Any, ...]  # KEY_COLUMNS' values, typed
+
+
+@dataclass(frozen=True)
+class SplitColumns:
+    """The runs.csv columns holding a model's figures on one split of its task (`bpc`: None on training data)."""
+
+    name: str
+    loss: str
+    accuracy: str
+    bpc: str | None
+
+
+# Every split's figures: the one table the measuring, selection and reporting code read split columns from.
+# (`final_loss` and `bpc` keep their names from before the test split existed.)
+SPLIT_COLUMNS = {split.name: split for split in (SplitColumns("train", "final_loss", "accuracy", None),
+                                                 SplitColumns("valid", "valid_loss", "valid_accuracy", "bpc"),
+                                                 SplitColumns("test", "test_loss", "test_accuracy", "test_bpc"))}
+assert tuple(SPLIT_COLUMNS) == SPLITS
 
 
 def is_blank(value: Any) -> bool:
@@ -76,6 +98,21 @@ def row_key(row: Mapping[str, Any]) -> RowKey:
     return (str(row["task"]), str(row["cell"]), str(row["backend"]), int(row["num_layers"]),
             row["bidirectional"] in (True, "True"), int(row["hidden_size"]),
             *(_setting(row[column], kind) for column, kind in SETTING_COLUMNS.items()), int(row["seed"]))
+
+
+def check_table(columns: Iterable[str], versions: Iterable[Any], source: Path, what: str, required: Iterable[str],
+                known: Iterable[str] | None = None) -> None:
+    """The one gate a table passes to be read (or, with `known`, extended): every `required` column is there, every
+    row's schema version is this benchsuite's, and with `known` no column lies outside it (a newer benchsuite's)."""
+    columns = list(columns)
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise BenchInputError(f"{source}: not a benchsuite {what}: missing column(s) {', '.join(missing)}")
+    check_schema_version(versions, source)
+    unknown = sorted(set(columns) - set(known)) if known is not None else []
+    if unknown:
+        raise BenchInputError(f"{source}: columns this benchsuite does not know ({', '.join(unknown)}) under "
+                              f"schema_version {SCHEMA_VERSION}")
 
 
 def check_schema_version(found: Iterable[Any], source: Path) -> None:

@@ -11,20 +11,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .files import write_text_atomic
-from .load import read_runs
+from .load import load_runs
 from .schema import GROUP_COLUMNS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import pandas
 
 SUMMARY_METRICS = ["accuracy", "final_loss", "valid_accuracy", "valid_loss", "bpc", "test_accuracy", "test_loss",
-                   "test_bpc", "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median", "step_ms_iqr", "infer_ms_median",
-                   "chars_per_second", "peak_memory_mb", "param_bytes", "optimizer_bytes", "activation_bytes"]
+                   "test_bpc", "epochs_to_target", "seconds_to_target", "train_seconds", "step_ms_median",
+                   "step_ms_iqr", "infer_ms_median", "chars_per_second", "peak_memory_mb", "param_bytes",
+                   "optimizer_bytes", "activation_bytes"]
 SUMMARY_COLUMNS = ["schema_version", *GROUP_COLUMNS, "n_seeds", "statuses", "params", "target", "n_reached_target",
                    *(f"{metric}_{stat}" for metric in SUMMARY_METRICS for stat in ("mean", "std")), "state_size"]
 
 
-def _column(frame: "pandas.DataFrame", name: str) -> "pandas.Series":
+def _column(frame: pandas.DataFrame, name: str) -> pandas.Series:
     """A column as numbers (blank where absent: older runs.csv files may lack newer columns)."""
     import pandas
 
@@ -33,17 +34,17 @@ def _column(frame: "pandas.DataFrame", name: str) -> "pandas.Series":
     return pandas.to_numeric(frame[name], errors="coerce")
 
 
-def _first(values: "pandas.Series") -> object:
+def _first(values: pandas.Series) -> object:
     present = values.dropna()
     return present.iloc[0] if len(present) else None
 
 
-def _statuses(values: "pandas.Series") -> str:
+def _statuses(values: pandas.Series) -> str:
     """'ok:2 diverged:1': how the seeds of one variant ended, in order of first appearance."""
     return " ".join(f"{status}:{count}" for status, count in values.value_counts(sort=False).items())
 
 
-def summarize(runs: "pandas.DataFrame") -> "pandas.DataFrame":
+def summarize(runs: pandas.DataFrame) -> pandas.DataFrame:
     """The summary table of a runs table (as read from runs.csv), variants in the order they first ran."""
     import pandas
 
@@ -66,5 +67,5 @@ def summarize(runs: "pandas.DataFrame") -> "pandas.DataFrame":
 def write_summary(run_dir: str | os.PathLike) -> Path:
     """(Re)write `run_dir/summary.csv` from its runs.csv, atomically; returns its path."""
     path = Path(run_dir) / "summary.csv"
-    write_text_atomic(path, summarize(read_runs(run_dir)).to_csv(index=False))
+    write_text_atomic(path, summarize(load_runs(Path(run_dir) / "runs.csv")).to_csv(index=False))
     return path

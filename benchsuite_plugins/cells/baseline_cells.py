@@ -48,9 +48,9 @@ def build_transformer(config: CellConfig) -> object:
 @hookimpl
 def register_cells(register: Callable[[CellSpec], None]) -> None:
     register(CellSpec("mingru", "torch", build_mingru,
-                      "minGRU (Feng et al. 2024): gates read only the input; log-space parallel scan"))
+                      "minGRU (Feng et al. 2024): gates read only the input; blocked parallel scan"))
     register(CellSpec("minlstm", "torch", build_minlstm,
-                      "minLSTM (Feng et al. 2024): normalised forget/input gates; log-space parallel scan"))
+                      "minLSTM (Feng et al. 2024): normalised forget/input gates; blocked parallel scan"))
     register(CellSpec("lru", "torch", build_lru,
                       "linear recurrent unit (Orvieto et al. 2023): complex diagonal recurrence, GLU readout"))
     register(CellSpec("transformer", "torch", build_transformer,

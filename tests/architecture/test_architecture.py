@@ -27,3 +27,23 @@ def test_a_layer_violation_is_caught(tmp_path: Path) -> None:
                             text=True, timeout=120)
     assert result.returncode == 1, result.stdout
     assert "benchsuite.sweep is not allowed to import benchsuite.results" in result.stdout
+
+
+# Standard-library modules newer than some Python the package might claim, with the version that added them.
+STDLIB_ADDED = {"tomllib": (3, 11), "wsgiref.types": (3, 11)}
+
+
+def test_the_lowest_python_claimed_has_every_module_the_code_imports() -> None:
+    """pyproject's requires-python and the README's "Python 3.N+" name one version that has the standard library
+    the code imports (tomllib is 3.11+: a 3.10 claim crashed on --config)."""
+    import re
+    import tomllib
+
+    claimed = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    lowest = tuple(int(part) for part in re.fullmatch(r">=\s*(\d+)\.(\d+)", claimed).groups())
+    sources = [path for folder in ("benchsuite", "benchsuite_plugins", "examples")
+               for path in (ROOT / folder).rglob("*.py")]
+    for path in sources:
+        for module in re.findall(r"^\s*(?:import|from)\s+([\w.]+)", path.read_text(), flags=re.MULTILINE):
+            assert STDLIB_ADDED.get(module, (0, 0)) <= lowest, f"{path} imports {module}, newer than Python {claimed}"
+    assert f"Python {lowest[0]}.{lowest[1]}+" in (ROOT / "README.md").read_text()

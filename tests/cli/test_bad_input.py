@@ -15,7 +15,9 @@ from helpers.runs import only_run_dir
 RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device", "cpu"]
 # The built-in plugins' names, written out rather than read from the registry under test (the session loads no
 # outside plugin; see conftest). A new built-in cell or task belongs here too.
-BUILTIN_TASKS = "apple, cloze, copy, delay, dyck, even-pairs, induction, modular, parity, recall, reverse, ship, text"
+BUILTIN_TASKS = ("apple, cloze, copy, cycle_navigation, delay, duplicate_string, dyck, even-pairs, even_pairs, "
+                 "induction, modular, modular_arithmetic, parity, parity_check, recall, reverse, reverse_string, "
+                 "ship, stack_manipulation, text")
 BUILTIN_CELLS = "gru, lru, lstm, mingru, minlstm, numpy-rnn, rnn, transformer"
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -142,17 +143,65 @@ def test_environment_differences_are_warned_about(in_fixtures):
     assert "torch: A 2.13.0+cpu / B 2.12.0+cpu" in result.stdout and "threads: A 2 / B 4" in result.stdout
 
 
+def test_rows_run_with_other_task_or_cell_options_are_flagged(tmp_path):
+    """delay.gap=3 against gap=30 shows in no key column: the environment check names it."""
+    sides = [copy_fixture("base", tmp_path / name) for name in ("a", "b")]
+    for side, gap in zip(sides, ("3", "30")):
+        meta = json.loads((side / "meta.json").read_text())
+        options = {"task_opts": {"delay": {"gap": gap}}, "cell_opts": {"lstm": {"forget_bias": "1.0"}}}
+        (side / "meta.json").write_text(json.dumps({**meta, "options": options}))
+    differences = json_report(str(sides[0]), str(sides[1]))["environment_differences"]
+    assert differences == [{"fact": "task options", "a": "delay.gap=3", "b": "delay.gap=30"}]
+    assert "task options: A delay.gap=3 / B delay.gap=30" in invoke("compare", *sides).stdout
+
+
 def test_two_pytest_benchmark_files_are_compared(in_fixtures):
+    """One pass of a benchmark is one sample: 3.5 ms against 2 ms is beyond the threshold, but one pass a side is
+    too few for a verdict on a timing (its rounds are not independent runs)."""
     assert invoke("compare", "bench_a.json", "bench_a.json").exit_code == 0
     result = invoke("compare", "bench_a.json", "bench_b.json")
-    assert result.exit_code == 1
+    assert result.exit_code == 0
     check_golden("bench_a_vs_b.txt", result.stdout)
 
 
-def test_pytest_benchmark_without_raw_data_falls_back_to_quartiles(in_fixtures):
-    report = json_report("bench_a.json", "bench_b_summary.json")
-    slower = {m["benchmark"]: m for m in report["metrics"]}["test_pb.py::test_step[rnn]"]
-    assert (slower["test"], slower["verdict"], slower["n_b"]) == ("intervals", "regressed", 1)
+def slower_pass(tmp_path: Path, factor: float, name: str = "b.json") -> Path:
+    """bench_a.json with every round and statistic of every benchmark `factor` times as long."""
+    document = json.loads((COMPARE_FIXTURES / "bench_a.json").read_text())
+    for benchmark in document["benchmarks"]:
+        stats = benchmark["stats"]
+        for field in ("min", "max", "mean", "median", "q1", "q3"):
+            stats[field] *= factor
+        stats["data"] = [value * factor for value in stats["data"]]
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_one_pass_of_a_benchmark_is_one_sample_not_its_rounds(tmp_path):
+    """Two passes 1.19x apart: pooling each pass's 12 rounds made this 'REGRESSION, p = 2e-46'; one figure a side
+    is too few for a timing verdict."""
+    report = json_report(str(COMPARE_FIXTURES / "bench_a.json"), str(slower_pass(tmp_path, 1.19)))
+    assert not report["regressed"]
+    assert {(m["verdict"], m["n_a"], m["n_b"]) for m in report["metrics"]} == {("too_few_runs", 1, 1)}
+    medians = [b["stats"]["median"] * 1e3 for b in json.loads((COMPARE_FIXTURES / "bench_a.json").read_text())[
+        "benchmarks"]]
+    assert sorted(m["a"] for m in report["metrics"]) == pytest.approx(sorted(medians))
+
+
+@pytest.mark.parametrize("lost", [math.nan, math.inf])
+def test_a_benchmark_whose_time_is_no_number_fails(tmp_path, lost):
+    broken = slower_pass(tmp_path, lost)
+    result = invoke("compare", str(COMPARE_FIXTURES / "bench_a.json"), str(broken))
+    assert result.exit_code == 1, result.output
+    assert "newly failing (2)" in result.stdout
+
+
+def test_a_baseline_compared_with_itself_keeps_every_side_and_the_shape(tmp_path):
+    base, slower = str(COMPARE_FIXTURES / "base"), copy_fixture("base", tmp_path / "b")
+    report = json_report(base, base, str(slower), "--baseline", base)
+    assert [c["b"]["source"] for c in report["comparisons"]] == [base, str(slower)]
+    alone = json_report(base, str(slower), "--baseline", base)
+    assert set(alone) == {"baseline", "regressed", "comparisons"} and len(alone["comparisons"]) == 1
 
 
 @pytest.mark.parametrize("content,fragment", [

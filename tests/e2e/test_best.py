@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 
 import numpy
 import pandas
@@ -13,7 +14,7 @@ import pytest
 import benchsuite
 from benchsuite import TaskSpec
 from benchsuite.results.schema import RUN_COLUMNS
-from benchsuite.results.tuning import scoreboard, tuned
+from benchsuite.results.tuning import scoreboard, scored_seed_runs, tuned
 from helpers.cli import invoke
 from helpers.runs import only_run_dir
 
@@ -121,9 +122,18 @@ def test_a_task_selected_by_bits_per_character():
     assert row["bpc_mean"] == pytest.approx(1.1 / math.log(2))
 
 
+def test_the_aggregates_seed_runs_are_those_of_the_setting_each_tasks_metric_selects():
+    """lr 0.1 wins on bits per character, lr 0.01 on accuracy: the seeds behind the aggregate follow the metric."""
+    runs = _runs(_bpc_or_accuracy("lm"))
+    by_bpc = scored_seed_runs(runs, {"lm": "bpc"})
+    assert list(by_bpc["lr"]) == [0.1] and list(by_bpc["reported_accuracy"]) == [0.5]
+    by_accuracy = scored_seed_runs(runs)
+    assert list(by_accuracy["lr"]) == [0.01] and list(by_accuracy["reported_accuracy"]) == [0.6]
+
+
 def test_bench_best_selects_each_task_by_its_specs_metric(tmp_path):
-    """text (built-in) and lm (a --plugins-dir task the run's meta.json names) say bpc; a task no plugin has left
-    is selected by accuracy."""
+    """text (built-in) and lm (a task of the --plugins-dir given) say bpc; a task no loaded plugin has is selected by
+    accuracy, with a note; the folder the run's meta.json names is never loaded by itself."""
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "lm_tasks.py").write_text(
@@ -135,8 +145,18 @@ def test_bench_best_selects_each_task_by_its_specs_metric(tmp_path):
     rows = [{**row, "schema_version": 1} for task in ("text", "lm", "gone") for row in _bpc_or_accuracy(task)]
     _runs(rows).to_csv(run_dir / "runs.csv", index=False)
     (run_dir / "meta.json").write_text(json.dumps({"options": {"plugins_dir": str(plugins)}}))
-    chosen = {row["task"]: (row["selected_by"], row["lr"]) for row in json.loads(best(run_dir, "json"))["tuned"]}
-    assert chosen == {"text": ("bpc", 0.1), "lm": ("bpc", 0.1), "gone": ("accuracy", 0.01)}
+    def chosen(*options: object) -> tuple[dict, str]:
+        result = invoke("best", run_dir, "--format", "json", *options)
+        assert result.exit_code == 0, result.output
+        return {row["task"]: (row["selected_by"], row["lr"]) for row in json.loads(result.stdout)["tuned"]}, \
+            result.stderr
+
+    by_task, note = chosen("--plugins-dir", plugins)
+    assert by_task == {"text": ("bpc", 0.1), "lm": ("bpc", 0.1), "gone": ("accuracy", 0.01)}
+    assert "task(s) gone," in note and "lm" not in note
+    by_task, note = chosen()
+    assert by_task == {"text": ("bpc", 0.1), "lm": ("accuracy", 0.01), "gone": ("accuracy", 0.01)}
+    assert "task(s) gone, lm, so they are selected by accuracy" in note
 
 
 def test_a_task_spec_refuses_an_unknown_selection_metric():
@@ -166,3 +186,77 @@ def test_a_weight_decay_and_clip_grid_is_tuned_like_lr(tmp_path):
     assert row["reported_on"] == "test" and row["accuracy_mean"] == pytest.approx(expected["test_accuracy"])
     (line,) = [line for line in best(only_run_dir(tmp_path), "text").splitlines() if line.strip().startswith("delay")]
     assert line.split()[9] == "-"  # delay, gru 1L uni h16, cpu, lr, batch, epochs, then clip
+
+
+def hand_interval(scores: numpy.ndarray, resamples: int = 2_000) -> tuple[float, float]:
+    """The 95% percentile interval of the IQM over seed resamples of one task, drawn as the documented scheme draws
+    them (numpy's default_rng(0), one resamples x seeds index matrix), the IQM taken by sorting and slicing."""
+    draws = numpy.sort(scores[numpy.random.default_rng(0).integers(0, len(scores), (resamples, len(scores)))], axis=1)
+    cut = len(scores) // 4
+    iqms = draws[:, cut:len(scores) - cut].mean(axis=1)
+    return tuple(numpy.percentile(iqms, [2.5, 97.5]))
+
+
+def test_aggregate_scores_match_a_computation_by_hand(delay_run):
+    runs = pandas.read_csv(delay_run / "runs.csv")
+    chance, ceiling = runs["chance"].fillna(0).iloc[0], runs["ceiling"].fillna(1).iloc[0]
+    normalized = {f"{cell} 1L uni": (expected["test"].sort_values("seed")["test_accuracy"].to_numpy() - chance)
+                  / (ceiling - chance) for cell, expected in chosen_by_hand(runs).items()}  # in seed order
+    report = json.loads(best(delay_run, "json"))
+    board = {row["cell"]: row for row in report["aggregate"]}
+    assert set(board) == set(normalized)
+    intervals = {}
+    for cell, scores in normalized.items():
+        intervals[cell] = hand_interval(scores)
+        cut = len(scores) // 4
+        assert board[cell]["iqm"] == pytest.approx(numpy.sort(scores)[cut:len(scores) - cut].mean())
+        assert (board[cell]["ci_low"], board[cell]["ci_high"]) == pytest.approx(intervals[cell])
+        assert board[cell]["n_runs"] == 3 and board[cell]["n_tasks"] == 1 and not board[cell]["tasks_resampled"]
+    text = best(delay_run, "text")
+    for cell, (low, high) in intervals.items():
+        overlapping = sorted(other for other, (other_low, other_high) in intervals.items()
+                             if other != cell and low <= other_high and other_low <= high)
+        section = text.split("aggregate:")[1].split("probability")[0]
+        (line,) = [line for line in section.splitlines() if line.startswith(f"  {cell}  ")]
+        assert f"{board[cell]['iqm']:.3f}  [{low:.3f}, {high:.3f}]" in line
+        assert line.split("  ")[-1].strip() == (", ".join(overlapping) or "none")
+    # P(row beats column): the share of (row seed, column seed) pairs where the row's test accuracy is higher.
+    matrix = text.split("probability of improvement:")[1].splitlines()
+    columns = [name for name in re.split(r"\s{2,}", matrix[1].strip())[1:]]
+    for line in matrix[2:2 + len(columns)]:
+        row_cell, *entries = re.split(r"\s{2,}", line.strip())
+        for other, entry in zip(columns, entries):
+            x, y = normalized[row_cell], normalized[other]
+            expected = "-" if other == row_cell else f"{((x[:, None] > y) + 0.5 * (x[:, None] == y)).mean():.3f}"
+            assert entry == expected
+
+
+def test_one_seed_per_task_resamples_the_tasks_too(tmp_path):
+    rows = [{"task": task, "cell": cell, "lr": 0.1, "seed": 0, "valid_accuracy": acc, "test_accuracy": acc}
+            for task, cell, acc in (("a", "x", 0.9), ("b", "x", 0.5), ("c", "x", 0.7), ("a", "y", 0.6),
+                                    ("b", "y", 0.6), ("c", "y", 0.4))]
+    _runs(rows).to_csv(tmp_path / "runs.csv", index=False)
+    board = {row["cell"]: row for row in json.loads(best(tmp_path, "json"))["aggregate"]}
+    for cell in ("x", "y"):
+        scores = numpy.array([row["test_accuracy"] for row in rows if row["cell"] == cell])
+        # Seeds alone cannot vary: the interval comes from drawing the three tasks (each one seed) with replacement.
+        drawn = numpy.sort(scores[numpy.random.default_rng(0).integers(0, 3, (2_000, 3))], axis=1)
+        low, high = numpy.percentile(drawn.mean(axis=1), [2.5, 97.5])
+        assert board[f"{cell} 1L uni"]["tasks_resampled"]
+        assert (board[f"{cell} 1L uni"]["ci_low"], board[f"{cell} 1L uni"]["ci_high"]) == pytest.approx((low, high))
+        assert low < high
+
+
+def test_latex_table_bolds_each_tasks_best_mean_with_its_std(delay_run):
+    runs = pandas.read_csv(delay_run / "runs.csv")
+    stats = {f"{cell} 1L uni": (expected["test"]["test_accuracy"].mean(), expected["test"]["test_accuracy"].std())
+             for cell, expected in chosen_by_hand(runs).items()}
+    lines = best(delay_run, "latex").splitlines()
+    assert lines[0] == r"\begin{tabular}{lc}" and lines[1] == r"\toprule" and lines[2] == r"cell & delay \\"
+    assert lines[-2:] == [r"\bottomrule", r"\end{tabular}"]
+    best_shown = max(f"{mean:.2f}" for mean, _ in stats.values())
+    body = {line.split(" & ")[0]: line.split(" & ")[1].removesuffix(r" \\") for line in lines[4:-2]}
+    assert set(body) == set(stats)
+    for cell, (mean, std) in stats.items():
+        entry = rf"{mean:.2f} $\pm$ {std:.2f}"
+        assert body[cell] == (rf"\textbf{{{entry}}}" if f"{mean:.2f}" == best_shown else entry)

@@ -2,27 +2,14 @@
 comparison whose B lost data A has says so and fails. (D10, D14)"""
 from __future__ import annotations
 
-import csv
 import json
-from pathlib import Path
 
 from markdown_it import MarkdownIt
 
 from benchsuite.report.markdown import summary_markdown
-from benchsuite.results.files import read_csv_rows, write_rows
+from benchsuite.results.files import read_csv_rows
 from benchsuite.results.load import load_runs
-from helpers.fixture_files import copy_fixture
-
-HOSTILE_TASK = "t<img src=x onerror=alert(1)>\n# injected heading"
-HOSTILE_CELL = "c|![remote](http://attacker.example/pixel.png)\\"
-HOSTILE_ERROR = "RuntimeError: first line\n| a | fake | row |\n<script>alert(1)</script>\n1. a list"
-
-
-def rewrite(run_dir: Path, change) -> None:
-    rows = read_csv_rows(run_dir / "runs.csv")
-    with open(run_dir / "runs.csv", newline="") as file:
-        columns = next(csv.reader(file))
-    write_rows(run_dir / "runs.csv", columns, [change(index, row) for index, row in enumerate(rows)])
+from helpers.fixture_files import HOSTILE_CELL, HOSTILE_ERROR, HOSTILE_TASK, copy_fixture, rewrite
 
 
 def tokens(markdown: str) -> list:

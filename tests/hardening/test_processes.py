@@ -64,7 +64,8 @@ def alive(pid: int) -> bool:
 def test_an_isolated_child_whose_parent_died_while_it_started_ends(tmp_path):
     plugins = write_plugin(tmp_path / "plugins")
     job = Job(task="apple", cell="build_sleeps", backend="torch", num_layers=1, bidirectional=False, hidden_size=4,
-              seed=0, settings={"lr": 0.01, "batch_size": None, "max_epochs": 1, "clip": None, "weight_decay": 0.0})
+              seed=0, settings={"lr": 0.01, "batch_size": None, "max_epochs": 1, "clip": None, "weight_decay": 0.0,
+                                "steps": None})
     request = JobRequest(job, "cpu", plugins_dir=str(plugins))
     data = build_task(get_registry().task("apple"), {})
     request_path = tmp_path / "request.pickle"

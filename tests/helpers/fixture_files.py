@@ -5,11 +5,15 @@ Golden files are rewritten only on request: `BENCH_UPDATE_GOLDEN=1 pytest tests/
 """
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
+
+from benchsuite.results.files import read_csv_rows, write_rows
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 COMPARE_FIXTURES = FIXTURES / "compare"
@@ -24,6 +28,21 @@ def check_golden(name: str, text: str) -> None:
         pytest.skip(f"rewrote {path}")
     assert path.exists(), f"{path} is missing: create it with BENCH_UPDATE_GOLDEN=1"
     assert text == path.read_text(encoding="utf-8")
+
+
+# Names and an error message a run folder could hold that would inject headings, HTML, images or table rows if
+# a report printed them unescaped.
+HOSTILE_TASK = "t<img src=x onerror=alert(1)>\n# injected heading"
+HOSTILE_CELL = "c|![remote](http://attacker.example/pixel.png)\\"
+HOSTILE_ERROR = "RuntimeError: first line\n| a | fake | row |\n<script>alert(1)</script>\n1. a list"
+
+
+def rewrite(run_dir: Path, change: Callable[[int, dict], dict]) -> None:
+    """Rewrite a run folder's runs.csv, each row through `change(index, row)`."""
+    rows = read_csv_rows(run_dir / "runs.csv")
+    with open(run_dir / "runs.csv", newline="") as file:
+        columns = next(csv.reader(file))
+    write_rows(run_dir / "runs.csv", columns, [change(index, row) for index, row in enumerate(rows)])
 
 
 def copy_fixture(name: str, into: Path) -> Path:

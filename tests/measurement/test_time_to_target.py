@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from benchsuite.backends import EvalStats, StepStats
+from benchsuite.backends import EvalStats, HostStepTimer, StepStats
 from benchsuite.errors import BenchInputError
 from benchsuite.measurement.measure import time_to_target
 from benchsuite.measurement.train import train
@@ -40,6 +40,9 @@ class ScriptedSession:
 
     def infer(self, batch: int) -> int:
         return 1
+
+    def step_timer(self) -> HostStepTimer:
+        return HostStepTimer()
 
     def synchronize(self) -> None:
         pass

@@ -83,7 +83,8 @@ def _plan(options: RunOptions) -> list[Job]:
 
 
 def test_a_job_is_built_by_keyword_and_pickles_with_its_settings():
-    settings = {"lr": 0.1, "batch_size": 4, "max_epochs": 3, "clip": None, "weight_decay": 0.0}
+    settings = {"lr": 0.1, "batch_size": 4, "max_epochs": 3, "clip": None, "weight_decay": 0.0,
+                "steps": None}
     job = Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=5, seed=0,
               settings=settings)
     copy = pickle.loads(pickle.dumps(job))

@@ -14,11 +14,10 @@ import torch
 from benchsuite import CellConfig, get_cell
 from benchsuite_plugins.cells.layers.lru import LRU, R_MAX, R_MIN
 from benchsuite_plugins.cells.layers.min_rnn import MinGRU, MinLSTM
-from benchsuite_plugins.cells.layers.scan import DIAGONAL_CHUNK, LOG_CHUNK
+from benchsuite_plugins.cells.layers.scan import CHUNK
 
 # Every length around the scans' block edges, and the longest the acceptance asks for.
-LENGTHS = sorted({1, 2, 3, 5, 100, 300, 512} | {k * c + d for c in (LOG_CHUNK, DIAGONAL_CHUNK)
-                                                  for k in (1, 2, 4) for d in (-1, 0, 1)})
+LENGTHS = sorted({1, 2, 3, 5, 100, 300, 512, 1024} | {k * CHUNK + d for k in (1, 2, 4, 32) for d in (-1, 0, 1)})
 TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
 INPUT, HIDDEN, BATCH = 6, 8, 3
 

@@ -3,10 +3,10 @@ its task accepts, and the runner turns a rung into the `bench run` command the R
 from __future__ import annotations
 
 import importlib.util
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 import benchsuite
 from benchsuite.planning.tasks import convert_options

@@ -93,3 +93,30 @@ def test_bad_text_options_are_exit_2(bench, options, message):
     for option in options:
         arguments += ["--task-opt", option]
     assert_bad_input(bench(*arguments), message)
+
+
+def test_nanogpt_split_is_at_floor_nine_tenths_and_keeps_every_code():
+    from benchsuite_plugins.tasks.data.char import train_valid_split
+    for n in (10, 11, 19, 1_115_394):
+        codes = np.arange(n)
+        train, valid = train_valid_split(codes)
+        assert len(train) == math.floor(n * 9 / 10) and np.array_equal(np.concatenate([train, valid]), codes)
+    with pytest.raises(benchsuite.BenchInputError, match="between 0 and 1"):
+        train_valid_split(np.arange(10), 1.0)
+
+
+def test_random_windows_are_contiguous_slices_with_targets_one_code_on_and_starts_anywhere():
+    from benchsuite_plugins.tasks.data.char import random_windows
+    text = "".join(chr(ord("a") + i % 26) + str(i) for i in range(60))  # no slice occurs twice
+    codes = np.array([ord(char) for char in text])
+    x, y = random_windows(codes, np.random.default_rng(0), batch=3000, context=8)
+    assert x.shape == y.shape == (3000, 8)
+    starts = set()
+    for inputs, targets in zip(x, y):
+        window = "".join(map(chr, inputs))
+        start = text.index(window)
+        assert "".join(map(chr, targets)) == text[start + 1:start + 9]
+        starts.add(start)
+    assert starts == set(range(len(text) - 8))  # every start that leaves room for the last target
+    with pytest.raises(benchsuite.BenchInputError, match="needs 9 codes, only 8 given"):
+        random_windows(codes[:8], np.random.default_rng(0), batch=1, context=8)

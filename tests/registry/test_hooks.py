@@ -1,11 +1,19 @@
-"""Every hook in benchsuite.hookspecs: documented, typed, and exercised through the real plugin manager."""
+"""Every hook in benchsuite.hookspecs: documented (in docs/plugins.md too), typed, and exercised through the real
+plugin manager."""
 from __future__ import annotations
 
 import inspect
+import re
 import sys
+from pathlib import Path
 
-from benchsuite import CellSpec, TaskData, TaskSpec, hookimpl, hookspecs
+import click
+import pytest
+
+from benchsuite import CellSpec, Sink, TaskData, TaskSpec, hookimpl, hookspecs
 from benchsuite.registry.loading import collect_specs, new_manager
+
+PLUGINS_DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
 def hook_specs() -> dict[str, object]:
@@ -16,15 +24,35 @@ def hook_specs() -> dict[str, object]:
 
 def test_every_hook_has_a_test_and_a_documented_signature() -> None:
     specs = hook_specs()
-    assert set(specs) == {"register_cells", "register_tasks"}
+    assert set(specs) == {"register_cells", "register_tasks", "register_sinks", "register_commands"}
     module = sys.modules[__name__]
     for name, function in specs.items():
         assert callable(getattr(module, f"test_hook_{name}", None)), f"hook {name} has no test_hook_{name}"
         signature = inspect.signature(function)
-        assert list(signature.parameters) == ["register"]
+        assert len(signature.parameters) == 1
         assert all(p.annotation is not inspect.Parameter.empty for p in signature.parameters.values())
+        (argument,) = signature.parameters
         doc = inspect.getdoc(function)
-        assert doc and "register(" in doc, f"hook {name} must document how `register` is called"
+        assert doc and f"{argument}" in doc.splitlines()[0], f"hook {name} must say in one line how to use it"
+
+
+def documented_signature(function: object) -> str:
+    """`name(arg: Type) -> None` as the hook reference writes it, from the hook's own source annotations."""
+    signature = inspect.signature(function)
+    arguments = ", ".join(f"{name}: {parameter.annotation}".replace('"', "").replace("'", "")
+                          for name, parameter in signature.parameters.items())
+    return f"{function.__name__}({arguments}) -> {signature.return_annotation}"
+
+
+def test_every_hook_is_in_the_hook_reference_with_its_signature() -> None:
+    """docs/plugins.md's hook reference names every hook of hookspecs.py with the signature it has there, and no
+    other (datasette's docs test)."""
+    doc = PLUGINS_DOC.read_text(encoding="utf-8")
+    reference = doc[doc.index("## Hook reference"):]
+    specs = hook_specs()
+    for function in specs.values():
+        assert f"`{documented_signature(function)}`" in reference, documented_signature(function)
+    assert set(re.findall(r"^\| `(register_\w+)\(", reference, flags=re.MULTILINE)) == set(specs)
 
 
 class Counting:
@@ -66,6 +94,48 @@ def test_hook_register_tasks() -> None:
     assert [(t.name, t.causal) for t in tasks] == [("hook-task", False)]
     assert tasks[0].build().vocab == ["a"]
     assert plugin.calls["register_tasks"] == 1
+
+
+def test_hook_register_sinks() -> None:
+    class Listening(Sink):
+        pass
+
+    class Plugin:
+        @hookimpl
+        def register_sinks(self, register):
+            register(Listening())
+
+    (sink,) = _collect(Plugin())
+    assert isinstance(sink, Listening) and isinstance(sink, Sink)
+
+
+def test_hook_register_sinks_refuses_what_is_not_a_sink() -> None:
+    class Plugin:
+        @hookimpl
+        def register_sinks(self, register):
+            register(object())
+
+    with pytest.raises(TypeError, match="register_sinks must register Sink objects, got object"):
+        _collect(Plugin())
+
+
+def test_hook_register_commands() -> None:
+    """The hook gets a click group and adds commands to it (how `bench` offers them: tests/cli/test_plugin_commands.py
+    runs one through `bench`)."""
+    class Plugin:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.command()
+            def hello():
+                """Say hello."""
+
+    manager = new_manager()
+    manager.register(Plugin())
+    manager.check_pending()
+    group = click.Group()
+    for impl in manager.hook.register_commands.get_hookimpls():
+        impl.function(cli=group)
+    assert list(group.commands) == ["hello"] and group.commands["hello"].help == "Say hello."
 
 
 def test_hook_implementation_may_take_no_arguments() -> None:

@@ -1,8 +1,13 @@
-"""`bench report`: summary.md figures checked against the CSV, plots opened as images, atomic replacement."""
+"""`bench report`: summary.md figures checked against the CSV, plots opened as images, report.html's content,
+atomic replacement."""
 from __future__ import annotations
 
+import base64
 import csv
+import json
+import re
 import statistics
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy
@@ -160,7 +165,7 @@ def test_loss_curves_average_only_the_seeds_that_finished_ok() -> None:
 
     variant = {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1, "bidirectional": False,
                "hidden_size": 5,
-               "lr": 0.1, "batch_size": 1, "max_epochs": 2, "clip": None, "weight_decay": 0.0}
+               "lr": 0.1, "batch_size": 1, "max_epochs": 2, "clip": None, "weight_decay": 0.0, "steps": None}
     runs = pandas.DataFrame([{**variant, "seed": 0, "status": "ok"}, {**variant, "seed": 1, "status": "diverged"}])
     curves = pandas.DataFrame([{**variant, "seed": seed, "epoch": epoch, "metric": "loss", "value": value}
                                for seed, values in ((0, [2.0, 1.0]), (1, [2.0, float("inf")]))
@@ -170,3 +175,70 @@ def test_loss_curves_average_only_the_seeds_that_finished_ok() -> None:
     (line,) = ax.get_lines()
     assert list(line.get_ydata()) == [2.0, 1.0]  # the diverged seed's infinite loss is not averaged in
     plt.close(figure)
+
+
+class PageParts(HTMLParser):
+    """What a page holds: every URL it names, its tables' cell texts, its scripts' count and its visible text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self.scripts = 0
+        self.text: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.urls += [value for name, value in attrs if name in ("src", "href", "action", "data")]
+        self.scripts += tag == "script"
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def markdown_tables(markdown: str) -> list[list[list[str]]]:
+    """summary.md's tables as cell texts: rows split on unescaped pipes, Markdown's escapes and bold removed."""
+    tables, current = [], None
+    for line in markdown.splitlines():
+        if not line.startswith("| "):
+            current = None
+            continue
+        cells = [re.sub(r"\\(.)", r"\1", cell.strip()).removeprefix("**").removesuffix("**")
+                 for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if set(cells) == {"---"}:
+            continue
+        if current is None:
+            current = []
+            tables.append(current)
+        current.append(cells)
+    return tables
+
+
+def test_report_html_holds_the_summary_tables_the_plots_and_the_environment_offline(reported):
+    run, result = reported
+    assert f"wrote {run / 'report.html'}" in result.stdout
+    page = PageParts()
+    page.feed((run / "report.html").read_text())
+    # Self-contained: every URL is inline data; the images are the plot files, byte for byte.
+    assert page.urls and all(url.startswith("data:") for url in page.urls)
+    images = [base64.b64decode(url.split(",", 1)[1]) for url in page.urls if url.startswith("data:image/png")]
+    assert images == [(run / name).read_bytes() for name in PLOTS]
+    assert page.scripts == 1
+    meta = json.loads((run / "meta.json").read_text())
+    *summary_tables, environment = page.tables
+    assert summary_tables == markdown_tables((run / "summary.md").read_text())
+    assert environment[1:] == [[key, value if isinstance(value, str) else json.dumps(value)]
+                               for key, value in meta.items()]

@@ -26,8 +26,8 @@ def test_run_writes_the_report_and_prints_a_line_per_row_when_stderr_is_not_a_te
     assert result.exit_code == 0, result.output
     run_dir = only_run_dir(tmp_path)
     written = {path.name for path in run_dir.iterdir()}
-    assert {"summary.md", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= written
-    assert f"report: {run_dir / 'summary.md'} (3 plots)" in result.stdout
+    assert {"summary.md", "report.html", "loss_curves.png", "accuracy_vs_time.png", "step_time.png"} <= written
+    assert f"report: {run_dir / 'summary.md'} (3 plots) and {run_dir / 'report.html'}\n" in result.stdout
     progress = [line for line in result.stderr.splitlines() if not line.startswith(NOISE_LINE)]
     assert [line.split(":")[0] for line in progress] == ["[1/2] apple rnn 1L uni h5 lr0.1 b1 e3 seed 0",
                                                          "[2/2] apple rnn 1L uni h5 lr0.1 b1 e3 seed 1"]
@@ -54,7 +54,8 @@ def test_run_progress_picks_the_display_for_the_stream():
 def test_progress_bar_shows_the_variant_epoch_and_loss_then_the_finished_row():
     stream = Terminal()
     job = Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=5, seed=0,
-              settings={"lr": 0.1, "batch_size": 1, "max_epochs": 40, "clip": None, "weight_decay": 0.0})
+              settings={"lr": 0.1, "batch_size": 1, "max_epochs": 40, "clip": None, "weight_decay": 0.0,
+                        "steps": None})
     with ProgressBar(stream) as bar:
         bar.epoch(1, 2, job, EpochRecord(epoch=7, loss=0.12345, accuracy=0.8, seconds=1.5, steps=1))
         bar.progress.refresh()

@@ -13,6 +13,7 @@ from benchsuite.results.summary import SUMMARY_METRICS, summarize, write_summary
 
 VARIANT = {"task": "ship", "cell": "rnn", "backend": "torch", "num_layers": 2, "bidirectional": False,
            "hidden_size": 25, "lr": 0.1, "batch_size": 8, "max_epochs": 20, "clip": None, "weight_decay": 0.0,
+           "steps": None,
            "device": "cpu", "params": 3250,
            "target": 0.99}
 ACCURACY = [0.893, 0.386, 0.897, 0.5]

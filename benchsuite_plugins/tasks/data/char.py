@@ -5,6 +5,8 @@ from typing import Sequence
 
 import numpy as np
 
+from benchsuite import BenchInputError
+
 ENCODE_CHUNK = 1 << 20  # characters encoded at a time, so a big corpus never exists as 4-byte code points at once
 
 
@@ -88,3 +90,23 @@ def causal_window_ceiling(x: np.ndarray, y: np.ndarray) -> float:
         right += int(most.sum())
         counted += int(keep.sum())
     return right / counted if counted else float("nan")
+
+
+def train_valid_split(codes: np.ndarray, train_fraction: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """nanoGPT's split: the first floor(train_fraction · n) codes train, the rest validates."""
+    if not 0 < train_fraction < 1:
+        raise BenchInputError(f"train_fraction: expected a share between 0 and 1, got {train_fraction}")
+    start = int(len(codes) * train_fraction)
+    return codes[:start], codes[start:]
+
+
+def random_windows(codes: np.ndarray, rng: np.random.Generator, batch: int,
+                   context: int) -> tuple[np.ndarray, np.ndarray]:
+    """nanoGPT's batch: `batch` windows of `context` codes starting anywhere (uniformly) that leaves room for the
+    next code, and as targets the same windows moved on by one."""
+    if len(codes) < context + 1:
+        raise BenchInputError(f"a window of context {context} needs {context + 1} codes, only {len(codes)} given")
+    starts = rng.integers(0, len(codes) - context, size=batch)
+    rows = starts[:, None] + np.arange(context + 1)
+    windows = codes[rows]
+    return windows[:, :-1], windows[:, 1:]

@@ -6,10 +6,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from benchsuite import TaskData
+from benchsuite.specs import SPLITS
 
 from ..task_options import DATA_SEED, rows_in
 
-SPLITS = ("train", "valid", "test")
 PAD = "_"
 IGNORED = -1  # a negative target: loss and accuracy skip it
 

@@ -1,0 +1,87 @@
+"""`bench repro list | run NAME | report RUN_DIR`: published results, reproduced as ordinary runs."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import BenchInputError
+from .run import run_command
+
+# The `bench run` options a reproduction run also takes; the protocol sets the rest.
+RUN_OPTIONS = ("executor", "workers", "ray_address", "device", "out", "threads", "timeout", "plugins_dir")
+
+
+@click.group("repro")
+def repro_group() -> None:
+    """Reproduce published tables: list them, run one, or write its report for a run folder."""
+
+
+@repro_group.command("list")
+def list_command() -> None:
+    """Every reproduction, with its scales and source."""
+    from .. import repro
+
+    for name in repro.names():
+        reproduction = repro.load(name)
+        click.echo(f"{name}  [{', '.join(reproduction.scales())}]  {reproduction.title}")
+
+
+def _run_flags(command):
+    """The run options a reproduction passes through, taken from `bench run`'s own click options."""
+    for parameter in reversed([p for p in run_command.params if p.name in RUN_OPTIONS]):
+        command.params.insert(0, parameter)
+    return command
+
+
+@_run_flags
+@repro_group.command("run")
+@click.argument("name")
+@click.option("--scale", default="cpu", show_default=True, metavar="smoke|cpu|paper",
+              help="paper: the published protocol; cpu: a stated smaller one for a 2-core machine; smoke: CI's.")
+@click.option("--print", "print_only", is_flag=True, help="Show the grid and its size; run nothing.")
+@click.option("--resume", default=None, metavar="RUN_DIR", help="Finish an interrupted reproduction run.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@click.pass_context
+def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: bool, resume: str | None, quiet: bool,
+                      **options: object) -> None:
+    """Run reproduction NAME as an ordinary run folder, then write repro.md and repro.csv into it."""
+    from click.core import ParameterSource
+
+    from .. import repro
+
+    reproduction = repro.load(name)
+    reproduction.protocol(scale)
+    if print_only:
+        click.echo(repro.format_grid(reproduction, scale))
+        return
+    grid = repro.run_grid(reproduction, scale)
+    if grid.missing:
+        raise BenchInputError(f"{name} at the {scale} scale needs options this build lacks: "
+                              f"{', '.join(sorted(grid.missing))} (the block backbone's); `--print` shows the grid")
+    given = {key: value for key, value in options.items()
+             if ctx.get_parameter_source(key) is not ParameterSource.DEFAULT}
+    args = {**grid.given, **given}
+    from ..report.progress import run_progress
+    from ..sweep import choose_options, run_options
+
+    with run_progress(quiet) as display:
+        table = run_options(choose_options({} if resume else args, resume), argv=sys.argv, resume_dir=resume,
+                            progress=None if display is None else display.finished,
+                            epoch_progress=None if display is None else display.epoch)
+    run_dir = Path(table.attrs["run_dir"])
+    repro.write_record(run_dir, reproduction, scale)
+    written = repro.write_report(run_dir, reproduction, scale)
+    click.echo(written[0].read_text(encoding="utf-8"))
+    click.echo(f"results: {run_dir}  ({', '.join(path.name for path in written)})")
+
+
+@repro_group.command("report")
+@click.argument("run_dir")
+def report_command(run_dir: str) -> None:
+    """Write repro.md and repro.csv again for a reproduction's run folder."""
+    from .. import repro
+
+    written = repro.write_report(run_dir)
+    click.echo(written[0].read_text(encoding="utf-8"))
