@@ -124,7 +124,7 @@ def test_what_a_ray_task_returns_is_recorded_only_as_that_jobs_outcome():
     def job_of_seed(seed: int) -> Job:
         return Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=4,
                    seed=seed, settings={"lr": 0.01, "batch_size": None, "max_epochs": 1, "clip": None,
-                                        "weight_decay": 0.0})
+                                        "weight_decay": 0.0, "steps": None})
 
     job = job_of_seed(0)
     request = JobRequest(job, "cpu")
