@@ -54,7 +54,7 @@ def test_each_ok_row_saves_its_model_in_its_backends_format(apple_run: Path) -> 
 def model_key(task: str, cell: str, **settings: float) -> dict:
     return {"task": task, "cell": cell, "backend": "numpy", "num_layers": 1, "bidirectional": False,
             "hidden_size": 4, "lr": 0.1, "batch_size": 1, "max_epochs": 3, "clip": None, "weight_decay": 0.0,
-            "device": "cpu", "seed": 0, **settings}
+            "steps": None, "device": "cpu", "seed": 0, **settings}
 
 
 def test_model_files_are_one_per_row_key_and_within_the_file_name_limit(tmp_path: Path) -> None:

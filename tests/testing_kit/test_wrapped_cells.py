@@ -198,9 +198,10 @@ def test_a_saved_model_is_rebuilt_with_its_cell_options(tmp_path, bench, plugins
     rows = run_rows(bench, tmp_path, "--tasks", "apple", "--cells", "heads", "--hidden", "8", "--epochs", "100",
                     "--cell-opt", "heads.heads=2", "--save-models", "--plugins-dir", plugins)
     assert rows[0]["prediction"] == "pple!"
-    # With the default 4 heads the saved weights would not fit the rebuilt layer (the run records its plugins folder).
+    # With the default 4 heads the saved weights would not fit the rebuilt layer. Plugin files load only from a
+    # --plugins-dir given on the command line, never from the one the run folder records.
     result = bench("sample", str(only_run_dir(tmp_path / "out")), "--cell", "heads", "--prime", "a", "--length", "4",
-                   "--temperature", "0")
+                   "--temperature", "0", "--plugins-dir", plugins)
     assert (result.exit_code, result.stdout) == (0, "apple\n"), result.output
 
 
