@@ -40,8 +40,6 @@ INSTALL = "pip install 'benchsuite[ray]'"
 RETRIES = 3
 # Seconds between looks at the running tasks: how soon Ctrl-C is noticed while every job is still running.
 POLL_SECONDS = 1.0
-# How long the killed tasks of a stopped run may take to report back before the driver leaves Ray.
-CANCEL_SETTLE_SECONDS = 5.0
 # How long reaching --ray-address may take: Ray retries an address where nothing answers without end.
 CONNECT_SECONDS = 30.0
 # Ray's warnings about what the driver does on purpose, left unsaid: its logger, and how the warning begins.
@@ -129,8 +127,6 @@ class RayExecutor:
         finally:
             for ref in running:  # --fail-fast, Ctrl-C: what is still running is killed, not waited for
                 ray.cancel(ref, force=True)
-            if running:  # replies still in flight while Ray shuts down were seen to abort the driver (Ray 2.60)
-                ray.wait(list(running), num_returns=len(running), timeout=CANCEL_SETTLE_SECONDS)
             ray.shutdown()  # stops the local instance; from a cluster, only disconnects
 
     def _connect(self, ray: Any) -> None:
