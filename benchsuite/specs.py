@@ -32,6 +32,8 @@ HYPERPARAMETERS = ("hidden_size", "num_layers", "epochs", "lr", "batch_size", "s
 # (None: no clipping) and decoupled weight decay (AdamW's; 0 is plain Adam).
 # Precedence, lowest first: the suite's defaults, the task's, the cell's, the command line.
 CELL_HYPERPARAMETERS = ("lr", "clip", "weight_decay")
+# What a cell's layer is under the `block` backbone: a sequence mixer the block wraps, or a whole block itself.
+CELL_ROLES = ("mixer", "block")
 # What may pick a variant's best setting (`TaskSpec.selection_metric`), on validation where the task has it: the
 # accuracy (higher is better), or bits per character (lower is better; language modelling's figure).
 SELECTION_METRICS = ("accuracy", "bpc")
@@ -47,6 +49,10 @@ class CellConfig:
     num_layers: int = 1
     bidirectional: bool = False
     max_seq_len: int | None = None  # the longest sequence the layer will read (the task's T); None if unknown
+    # Built as the sequence mixer of a `block` backbone: input and output width d (input_size == hidden_size),
+    # inside a pre-norm residual block that supplies the norms, the channel MLP, embedding and head, so the layer
+    # adds none of its own (the built-in transformer becomes bare causal attention, lru drops its GLU).
+    mixer: bool = False
 
     @property
     def directions(self) -> int:
@@ -73,6 +79,13 @@ class CellSpec:
     **options)` returns "" when the cell can be built for the variant `config`, else the reason (e.g.
     "hidden_size must be a multiple of heads (4)"); the planner skips variants it refuses, saying which
     hidden sizes fit.
+
+    Under the `block` backbone (an addition): with `role="mixer"` (the default) the layer is built with
+    `CellConfig(mixer=True)` as one block's sequence mixer; `role="block"` says the layer is already a whole block
+    (its own norms, MLP and residuals), so the backbone stacks it bare between the embedding and the head.
+    `needs_positions=True` says the mixer reads no order by itself (attention): the backbone adds positions to the
+    embedding, once. A mixer's submodule named `out_proj` is its residual-branch output, the one the scaled
+    initialisation shrinks by 1/sqrt(2 x blocks).
     """
 
     name: str
@@ -82,12 +95,16 @@ class CellSpec:
     native_variants: bool = False
     defaults: Mapping[str, Any] = field(default_factory=dict)
     constraint: Callable[..., str] | None = None
+    role: str = "mixer"
+    needs_positions: bool = False
 
     def with_options(self, options: Mapping[str, Any]) -> CellSpec:
         """This cell with `options` bound into `build`, so backends and composition call `build(config)` alone."""
         return replace(self, build=partial(self.build, **options)) if options else self
 
     def __post_init__(self) -> None:
+        if self.role not in CELL_ROLES:
+            raise ValueError(f"cell {self.name!r}: role must be one of {', '.join(CELL_ROLES)}, got {self.role!r}")
         unknown = sorted(set(self.defaults) - set(CELL_HYPERPARAMETERS))
         if unknown:
             raise ValueError(f"cell {self.name!r}: defaults name {', '.join(unknown)}; a cell may suggest "

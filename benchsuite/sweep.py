@@ -30,7 +30,7 @@ from .results.load import RunResult, load_meta, load_runs
 from .results.lock import RunLock
 from .results.naming import direction_label
 from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
-from .results.schema import FAILED_STATUSES
+from .results.schema import FAILED_STATUSES, is_neutral
 from .sinks import RunSinks
 from .specs import CellSpec, TaskData
 
@@ -44,9 +44,9 @@ def _build_tasks(options: RunOptions, registry: Registry) -> dict[str, Built]:
     for name in options.tasks:
         try:
             built[name] = (build_task(registry.task(name), options.task_opts.get(name, {})), "")
-        except BenchInputError:
+        except (BenchInputError, KeyboardInterrupt):  # bad options and Ctrl-C/SIGTERM stop the run
             raise
-        except (Exception, SystemExit) as exc:  # plugin code: its failure costs its rows, not the run
+        except BaseException as exc:  # plugin code: any failure (GeneratorExit, sys.exit) costs its rows, not the run
             built[name] = (None, f"task build failed: {one_line_error(exc)}")
     return built
 
@@ -72,12 +72,18 @@ def _plan(options: RunOptions, registry: Registry, cells: list[CellSpec], datase
 
 def _matcher(task: str, data: TaskData, target: int, notes: list[str]) -> HiddenFor:
     """--params: the hidden size of each variant on `task`, noting those that cannot come within 5%."""
-    def hidden_for(cell: CellSpec, layers: int, bidirectional: bool) -> int:
-        match = matched_hidden(cell, layers, bidirectional, data, target)
-        if not match.close:
-            notes.append(f"--params {target}: {task} {cell.name} {layers}L {direction_label(bidirectional)} "
-                         f"comes no closer than {match.params} parameters (hidden {match.hidden_size})")
-        return match.hidden_size
+    matches: dict[tuple[Any, ...], int] = {}
+
+    def hidden_for(cell: CellSpec, layers: int, bidirectional: bool, backbone: str, preset: str | None) -> int:
+        variant = (cell.name, layers, bidirectional, backbone, preset)
+        if variant not in matches:
+            match = matched_hidden(cell, layers, bidirectional, data, target, backbone, preset)
+            if not match.close:
+                shown = "" if is_neutral("backbone", backbone) else f" {backbone}"
+                notes.append(f"--params {target}: {task} {cell.name} {layers}L {direction_label(bidirectional)}"
+                             f"{shown} comes no closer than {match.params} parameters (hidden {match.hidden_size})")
+            matches[variant] = match.hidden_size
+        return matches[variant]
     return hidden_for
 
 

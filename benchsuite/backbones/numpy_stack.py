@@ -93,6 +93,10 @@ class NumpyStack:
         """The layer's final state after reading `x`: one cell, however many layers it was composed of."""
         return [self.layer.forward(x)[1]]
 
+    def mixer_parameter_count(self) -> int:
+        """The cell's own parameters: all but the head's."""
+        return sum(value.size for value in self.layer.params.values())
+
     def logits(self, codes: Any) -> np.ndarray:
         codes = np.asarray(codes)
         samples, steps = codes.shape

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..layers.torch_layers import build_layer
+from ..layers.torch_layers import build_layer, count_parameters
 from ..specs import CellConfig, CellSpec
 
 
@@ -31,6 +31,10 @@ class StackModel(nn.Module):
     def cell_states(self, x: torch.Tensor) -> list[Any]:
         """The layer's final state after reading `x`: one cell, however many layers it was composed of."""
         return [self.layer(x)[1]]
+
+    def mixer_parameter_count(self) -> int:
+        """The cell's own parameters: all but the head's."""
+        return count_parameters(self.layer)
 
 
 def build(cell: CellSpec, config: CellConfig, vocab_size: int, seed: int) -> StackModel:

@@ -11,6 +11,7 @@ only the matrices (`takes_weight_decay`), and clipping rescales all gradients to
 from __future__ import annotations
 
 import importlib
+import math
 import time
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -59,6 +60,32 @@ def check_precision(precision: str, device: str) -> None:
         # CPUs have no fast fp16 arithmetic and fp16 needs loss scaling; bf16 keeps fp32's range and needs none.
         raise BenchInputError(f"--precision fp16 needs --device cuda (the device here is {device}); on the CPU use "
                               "bf16 or fp32")
+
+
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The learning rate over a run, as a share of the set lr: `warmup` steps rising linearly from 1/warmup to 1,
+    then constant, or (cosine) falling along half a cosine to `floor` (a share of lr) at the run's last step."""
+
+    kind: str = "constant"
+    warmup: int = 0
+    floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.kind!r}")
+
+    def scale(self, step: int, total: int) -> float:
+        """The lr share at step `step` (0-based) of `total`."""
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        if self.kind == "constant":
+            return 1.0
+        progress = (step - self.warmup) / max(1, total - 1 - self.warmup)
+        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def takes_weight_decay(parameter: Any) -> bool:
@@ -141,11 +168,18 @@ class Predictor(Protocol):
 class Session(Protocol):
     """One model on one task's data on one device, ready to train."""
 
-    param_count: int
+    param_count: int  # the whole model's trainable scalars
+    mixer_param_count: int  # the cells' own: the model less its backbone's embedding, norms, MLPs and head
     compile_seconds: float | None  # time spent compiling the model before training (None: not compiled)
 
     def batches(self, epoch: int) -> Iterable[Any]:
         """The batches of one epoch, in order; opaque to the core."""
+
+    def steps_per_epoch(self) -> int:
+        """How many batches `batches` yields per epoch."""
+
+    def scale_lr(self, scale: float) -> None:
+        """Set the learning rate of the next steps to `scale` x the settings' lr (a schedule's doing)."""
 
     def train_step(self, batch: Any) -> StepStats:
         """Forward, loss, backward and one optimizer update on `batch`."""

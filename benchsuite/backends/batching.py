@@ -11,6 +11,11 @@ def is_full_batch(rows: int, batch_size: int | None) -> bool:
     return batch_size is None or batch_size >= rows
 
 
+def steps_per_epoch(rows: int, batch_size: int | None) -> int:
+    """How many training batches one epoch has."""
+    return 1 if is_full_batch(rows, batch_size) else -(-rows // batch_size)
+
+
 def shuffled_batches(rows: int, batch_size: int, seed: int, epoch: int) -> Iterator[np.ndarray]:
     """The row indices of each training batch of one epoch.
 

@@ -30,7 +30,7 @@ from . import (
     TrainingSettings,
     takes_weight_decay,
 )
-from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
+from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches, steps_per_epoch
 
 # Logits this far below a position's maximum get a probability under 4e-44 either way. Flooring them here keeps
 # np.exp off its underflow path, 10 to 20 times slower, which confident models otherwise reach within epochs;
@@ -169,9 +169,11 @@ class NumpySession:
         self.vocab_size = len(data.vocab)
         self.seed, self.batch_size = settings.seed, settings.batch_size
         self.names = list(model.params)
+        self.lr = settings.lr
         self.optimizer = Adam(list(model.params.values()), settings.lr, clip=settings.clip,
                               weight_decay=settings.weight_decay)
         self.param_count = sum(p.size for p in model.params.values())
+        self.mixer_param_count = model.mixer_parameter_count()
         self.data = {split: (np.asarray(getattr(data, f"x_{split}")), np.asarray(getattr(data, f"y_{split}")))
                      for split in SPLITS if getattr(data, f"x_{split}") is not None}
         self._full_batches: dict[str, Batch] = {}
@@ -207,6 +209,14 @@ class NumpySession:
         if is_full_batch(rows, self.batch_size):
             return (self._whole("train"),)
         return self._batches("train", shuffled_batches(rows, self.batch_size, self.seed, epoch))
+
+    def steps_per_epoch(self) -> int:
+        if self.sample_batch is not None:
+            return self.steps
+        return steps_per_epoch(self._rows("train"), self.batch_size)
+
+    def scale_lr(self, scale: float) -> None:
+        self.optimizer.lr = self.lr * scale
 
     def train_step(self, batch: Batch) -> StepStats:
         loss, row_correct, d_logits = score(self.model.forward(batch.x), batch)

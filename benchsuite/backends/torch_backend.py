@@ -28,7 +28,7 @@ from torch import nn
 from ..layers.torch_layers import count_parameters
 from ..specs import SPLITS, TaskData
 from . import EvalStats, Footprint, HostStepTimer, StepStats, StepTimer, TrainingSettings, takes_weight_decay
-from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches
+from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches, steps_per_epoch
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -92,11 +92,13 @@ class TorchPredictor:
 
 @dataclass(frozen=True)
 class Batch:
-    """Rows ready for the model: its encoded inputs, targets with ignored ones marked, how many targets count."""
+    """Rows ready for the model: its encoded inputs, targets with ignored ones marked, how many targets count, and
+    for a model that scores only some positions, the mask of those that count (None: every position is scored)."""
 
     x: torch.Tensor
     y: torch.Tensor
     counted: int
+    scored: torch.Tensor | None = None
 
     @cached_property
     def y_numpy(self) -> np.ndarray:
@@ -107,9 +109,12 @@ class Batch:
 class Split:
     """One split moved to the device once, as the integer codes the task gave (not encoded yet)."""
 
-    def __init__(self, x: Any, y: Any, encode: Callable[[torch.Tensor], torch.Tensor], device: torch.device) -> None:
+    def __init__(self, x: Any, y: Any, encode: Callable[[torch.Tensor], torch.Tensor], device: torch.device,
+                 select: bool = False) -> None:
+        """`select`: batches carry the mask of counted targets, for a model whose head reads only those."""
         y = np.asarray(y)
         self.encode = encode
+        self.select = select
         self.device = device
         self.x = torch.as_tensor(np.asarray(x)).to(device)
         self.y = torch.as_tensor(y).to(device)
@@ -121,7 +126,8 @@ class Split:
         """The encoded batch of `rows` (indices or a slice)."""
         index = rows if isinstance(rows, slice) else torch.as_tensor(rows, device=self.device)
         y = self.y[index].long()
-        return Batch(self.encode(self.x[index]), torch.where(y < 0, IGNORED, y), int(self.row_counted[rows].sum()))
+        return Batch(self.encode(self.x[index]), torch.where(y < 0, IGNORED, y), int(self.row_counted[rows].sum()),
+                     y >= 0 if self.select else None)
 
     @cached_property
     def whole(self) -> Batch:
@@ -151,12 +157,17 @@ class TorchSession:
         self.model = model.to(self.device)
         self.predictor = TorchPredictor(self.model, self.device)
         self.clip = settings.clip
+        self.lr = settings.lr
         self.sample_batch = data.sample_batch if settings.steps is not None else None
         self.steps = settings.steps
         self.optimizer = optimizer_for(self.model, settings.lr, settings.weight_decay)
         self.param_count = count_parameters(self.model)
+        self.mixer_param_count = self.model.mixer_parameter_count()
+        # A model that can score only the counted positions is asked to (the head over a large vocabulary at
+        # every step is most of a recall model's memory); figures are the same.
+        select = getattr(self.model, "scores_positions", False)
         self.splits = {split: Split(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), self.model.encode,
-                                    self.device)
+                                    self.device, select)
                        for split in SPLITS if getattr(data, f"x_{split}") is not None}
         dtype = AUTOCAST_DTYPES[settings.precision]
         self.autocast = (torch.autocast(self.device.type, dtype) if dtype is not None else nullcontext())
@@ -178,7 +189,7 @@ class TorchSession:
                 continue
             shapes.add(batch.x.shape)
             with self.autocast:
-                loss = self._loss(self.forward(batch.x), batch, "sum")
+                loss = self._loss(self._forward(batch), batch, "sum")
             loss.backward()
         self.optimizer.zero_grad()
         self.synchronize()
@@ -194,20 +205,38 @@ class TorchSession:
             return (train.whole,)  # as in the notebook
         return (train.batch(rows) for rows in shuffled_batches(train.rows, self.batch_size, self.seed, epoch))
 
+    def steps_per_epoch(self) -> int:
+        if self.sample_batch is not None:
+            return self.steps
+        return steps_per_epoch(self.splits["train"].rows, self.batch_size)
+
+    def scale_lr(self, scale: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr * scale
+
     def _eval_batches(self, split: Split) -> Iterator[Batch]:
         if is_full_batch(split.rows, self.batch_size):
             yield split.whole
         else:
             yield from (split.batch(rows) for rows in chunks(split.rows, self.batch_size))
 
+    def _forward(self, batch: Batch) -> torch.Tensor:
+        """Logits for the batch: (batch, time, vocab), or (scored positions, vocab) when the batch has a mask."""
+        return self.forward(batch.x) if batch.scored is None else self.forward(batch.x, batch.scored)
+
+    @staticmethod
+    def _targets(batch: Batch) -> torch.Tensor:
+        """The targets in the order of `_forward`'s logits."""
+        return batch.y if batch.scored is None else batch.y[batch.scored]
+
     def _loss(self, logits: torch.Tensor, batch: Batch, reduction: str) -> torch.Tensor:
-        return F.cross_entropy(logits.reshape(-1, self.vocab_size), batch.y.reshape(-1),
+        return F.cross_entropy(logits.reshape(-1, self.vocab_size), self._targets(batch).reshape(-1),
                                ignore_index=IGNORED, reduction=reduction)
 
     def train_step(self, batch: Batch) -> StepStats:
         self.optimizer.zero_grad()
         with self.autocast:
-            logits = self.forward(batch.x)
+            logits = self._forward(batch)
             # The mean over counted targets; a batch with nothing to predict takes the sum, 0, where the mean is NaN.
             loss = self._loss(logits, batch, "mean" if batch.counted else "sum")
         if self.scaler is None:
@@ -220,12 +249,9 @@ class TorchSession:
             self._clip()
             self.scaler.step(self.optimizer)
             self.scaler.update()
-        logits = logits.detach().float()  # autocast's bf16/fp16 logits; fp32 ones are returned as they are
-        if self.device.type == "cpu":  # numpy's argmax, compare and count cost a fraction of torch's dispatch
-            right = np.count_nonzero(logits.numpy().argmax(-1) == batch.y_numpy)
-            return StepStats(loss.item(), int(right), batch.counted)
-        values = torch.stack([loss.detach().float(), (logits.argmax(-1) == batch.y).sum().float()]).cpu()  # one sync
-        return StepStats(float(values[0]), int(values[1]), batch.counted)
+        # autocast's bf16/fp16 logits and loss read in fp32; fp32 ones are returned as they are
+        loss_value, row_correct = self._read(loss.detach().float(), logits.detach().float(), batch)
+        return StepStats(loss_value, int(row_correct.sum()), batch.counted)
 
     def _clip(self) -> None:
         if self.clip is not None:
@@ -236,9 +262,14 @@ class TorchSession:
 
     def _read(self, loss: torch.Tensor, logits: torch.Tensor, batch: Batch) -> tuple[float, np.ndarray]:
         """The loss as a Python number and each row's count of right predictions, at the least cost per device."""
-        if self.device.type == "cpu":  # on CPU numpy's argmax costs a third of torch's small-op dispatch
+        if batch.scored is not None:  # logits of scored positions only: right ones counted back into their rows
+            rows = torch.nonzero(batch.scored)[:, 0]
+            hits = (logits.argmax(-1) == self._targets(batch)).to(loss.dtype)
+            row_correct = torch.zeros(batch.y.shape[0], dtype=loss.dtype, device=hits.device).index_add_(0, rows, hits)
+        elif self.device.type == "cpu":  # on CPU numpy's argmax costs a third of torch's small-op dispatch
             return loss.item(), (logits.numpy().argmax(-1) == batch.y_numpy).sum(axis=1)
-        row_correct = (logits.argmax(-1) == batch.y).sum(dim=1)
+        else:
+            row_correct = (logits.argmax(-1) == batch.y).sum(dim=1)
         values = torch.cat([loss.detach().view(1), row_correct.to(loss.dtype)]).cpu().numpy()  # one device sync
         return float(values[0]), values[1:].astype(np.int64)
 
@@ -260,7 +291,7 @@ class TorchSession:
         with self._eval_mode():
             for batch in self._eval_batches(data):  # piece by piece, so a big split never needs one huge one-hot
                 with self.autocast:
-                    logits = self.forward(batch.x)
+                    logits = self._forward(batch)
                     loss = self._loss(logits, batch, "sum")
                 loss, row_correct = self._read(loss.float(), logits.float(), batch)
                 loss_sum += loss
@@ -300,7 +331,7 @@ class TorchSession:
                            if isinstance(value, torch.Tensor)]
 
         def forward_and_loss() -> None:
-            self._loss(self.model(batch.x), batch, "sum")
+            self._loss(self._forward(batch), batch, "sum")
 
         return Footprint(sum(p.numel() * p.element_size() for p in parameters),
                          sum(t.numel() * t.element_size() for t in optimizer_state),

@@ -29,6 +29,10 @@ class BenchGroup(click.Group):
 
     @functools.cached_property
     def plugin_commands(self) -> dict[str, click.Command]:
+        from ..registry.declared import plugins_may_be_installed
+
+        if not plugins_may_be_installed():
+            return {}  # the built-ins add no commands
         from ..registry.loading import plugin_commands
 
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import BenchInputError
-from .run import run_command
+from .run import LeadingFlagsCommand, run_command
 
 # The `bench run` options a reproduction run also takes; the protocol sets the rest.
 RUN_OPTIONS = ("executor", "workers", "ray_address", "device", "out", "threads", "timeout", "plugins_dir")
@@ -28,15 +28,12 @@ def list_command() -> None:
         click.echo(f"{name}  [{', '.join(reproduction.scales())}]  {reproduction.title}")
 
 
-def _run_flags(command):
+def _run_flags() -> list[click.Parameter]:
     """The run options a reproduction passes through, taken from `bench run`'s own click options."""
-    for parameter in reversed([p for p in run_command.params if p.name in RUN_OPTIONS]):
-        command.params.insert(0, parameter)
-    return command
+    return [parameter for parameter in run_command.params if parameter.name in RUN_OPTIONS]
 
 
-@_run_flags
-@repro_group.command("run")
+@repro_group.command("run", cls=LeadingFlagsCommand, leading_flags=_run_flags)
 @click.argument("name")
 @click.option("--scale", default="cpu", show_default=True, metavar="smoke|cpu|paper",
               help="paper: the published protocol; cpu: a stated smaller one for a 2-core machine; smoke: CI's.")

@@ -6,19 +6,16 @@ import sys
 from contextlib import contextmanager
 from dataclasses import MISSING
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 from click.core import ParameterSource
 
 from ..errors import BenchInputError, RunInterrupted
-from ..execution import EXECUTORS
-from ..planning.options import FLAG, INPUTS, NUMBER, OPTIONS, TABLES, WHOLE, Option, RunOptions
-from ..results.schema import FAILED_STATUSES
 
-CLICK_TYPES = {WHOLE: click.INT, NUMBER: click.FLOAT}  # a single value of these kinds; text otherwise
-# Choices the planner cannot name: the executors live in a package above it (it checks them when the run starts).
-CHOICES_NAMED_ABOVE_PLANNING = {"executor": tuple(EXECUTORS)}
+if TYPE_CHECKING:
+    from ..planning.options import Option
+
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 TERMINATED_EXIT = 143  # ... and by SIGTERM
 
@@ -44,26 +41,52 @@ def _interrupted_exit(received: list[int]) -> int:
     return TERMINATED_EXIT if signal.SIGTERM in received else INTERRUPTED_EXIT
 
 
-def run_option_flags(command: Callable[..., None]) -> Callable[..., None]:
-    """`command` with a click option for every input of `bench run` (planning/options.py declares them)."""
-    for name, spec in reversed(INPUTS.items()):  # each decorator goes on top: reversed keeps the declared order
-        command = click.option(spec.flag, name, **_click_settings(name, spec))(command)
-    return command
+class LeadingFlagsCommand(click.Command):
+    """A command whose first flags are built when first asked for, so that listing the commands (`bench --help`)
+    does not import the option table and all it names (about 20 ms of a 130 ms start)."""
+
+    def __init__(self, *args: Any, leading_flags: Callable[[], list[click.Parameter]], **kwargs: Any) -> None:
+        self._leading_flags: Callable[[], list[click.Parameter]] | None = leading_flags
+        super().__init__(*args, **kwargs)
+
+    @property
+    def params(self) -> list[click.Parameter]:  # type: ignore[override]
+        if self._leading_flags is not None:
+            build, self._leading_flags = self._leading_flags, None
+            self._params[:0] = build()
+        return self._params
+
+    @params.setter
+    def params(self, value: list[click.Parameter]) -> None:
+        self._params = value
+
+
+def run_option_flags() -> list[click.Parameter]:
+    """A click option for every input of `bench run`, in the order planning/options.py declares them."""
+    from ..planning.options import INPUTS
+
+    return [click.Option([spec.flag, name], **_click_settings(name, spec)) for name, spec in INPUTS.items()]
 
 
 def _click_settings(name: str, spec: Option) -> dict[str, object]:
     """The click settings of one option: its type follows from the values it takes; a comma list is text."""
+    from ..execution import EXECUTORS
+    from ..planning.options import FLAG, NUMBER, OPTIONS, TABLES, WHOLE, RunOptions
+
+    click_types = {WHOLE: click.INT, NUMBER: click.FLOAT}  # a single value of these kinds; text otherwise
+    # Choices the planner cannot name: the executors live in a package above it (checked when the run starts).
+    choices_named_above_planning = {"executor": tuple(EXECUTORS)}
     settings: dict[str, object] = {"help": spec.help or None, "metavar": spec.metavar}
     if spec.kinds == FLAG:
         negatable = "/" in spec.flag  # '--fail-fast/--no-fail-fast' declares its own pair
         return {**settings, "default": False, **({} if negatable else {"is_flag": True})}
     if spec.kinds == TABLES:
         return {**settings, "multiple": True}
-    choices = CHOICES_NAMED_ABOVE_PLANNING.get(name, spec.choices)
+    choices = choices_named_above_planning.get(name, spec.choices)
     if choices:
         settings["type"] = click.Choice(list(choices))
-    elif not spec.listed and spec.kinds in CLICK_TYPES:
-        settings["type"] = CLICK_TYPES[spec.kinds]
+    elif not spec.listed and spec.kinds in click_types:
+        settings["type"] = click_types[spec.kinds]
     default = RunOptions.__dataclass_fields__[name].default if name in OPTIONS else None
     if default not in (None, MISSING):
         # Shown in the help only: a value left at its default is not passed on (its source is DEFAULT).
@@ -72,8 +95,7 @@ def _click_settings(name: str, spec: Option) -> dict[str, object]:
     return settings
 
 
-@click.command("run")
-@run_option_flags
+@click.command("run", cls=LeadingFlagsCommand, leading_flags=run_option_flags)
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
                    "default to the run's own (--task-opt, --cell-opt, --target, --threads and the device cannot "
@@ -89,6 +111,7 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
     """Train every selected cell variant on every selected task and record the results."""
     from ..report.console import format_runs, noise_line
     from ..report.progress import run_progress
+    from ..results.schema import FAILED_STATUSES
     from ..sweep import choose_options, run_options
 
     given = {name: value for name, value in options.items()

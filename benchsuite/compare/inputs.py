@@ -7,14 +7,13 @@ one figure per file (one pass).
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BenchInputError
-from ..results.load import load_meta, load_runs
+from ..results.load import load_meta, load_runs, read_json
 from ..results.metrics import METRICS, SETTINGS
 from ..results.schema import GROUP_COLUMNS
 from .significance import Measurement
@@ -154,10 +153,7 @@ def _dotted_options(table: Any) -> str:
 
 def _benchmark_side(source: str, path: Path) -> Side:
     """A pytest-benchmark JSON file: one entry per benchmark, its time in milliseconds."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BenchInputError(f"{source}: not a readable JSON file ({type(exc).__name__}: {exc})") from None
+    document = read_json(path, "JSON file")
     benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
     if not isinstance(benchmarks, list):
         raise BenchInputError(f"{source}: not a pytest-benchmark JSON file (no 'benchmarks' list)")

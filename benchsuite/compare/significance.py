@@ -10,7 +10,6 @@ fall back to asking whether the two ranges overlap.
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -32,6 +31,8 @@ class Measurement:
 
     @property
     def center(self) -> float:
+        import statistics  # here, not at top: `bench --help` imports this module, statistics costs ~6 ms a start
+
         return statistics.median(self.values)
 
 

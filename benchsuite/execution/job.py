@@ -10,8 +10,9 @@ import traceback
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
-from ..backbones import open_session
-from ..backends import DEFAULT_PRECISION, TrainingSettings
+from ..backbones import RECIPE_BACKBONES, open_session
+from ..backbones.recipes import BlockRecipe, recipe
+from ..backends import DEFAULT_PRECISION, Schedule, TrainingSettings
 from ..checkpoints import ModelState
 from ..measurement.environment import threads_in_use
 from ..measurement.measure import measure
@@ -63,7 +64,10 @@ class JobOutcome:
 def one_line_error(exc: BaseException) -> str:
     """'Type: message' on one line for a row; multi-line messages (torch's C++ frames) keep their first line, and
     errors.log gets the whole traceback."""
-    lines = str(exc).strip().splitlines()
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception as unprintable:  # a plugin's broken __str__ must not turn one failed row into a crashed run
+        lines = [f"(its message could not be shown: {type(unprintable).__name__} in __str__)"]
     # A bare `assert` in a cell says nothing on its own: point to the traceback.
     return f"{type(exc).__name__}: {lines[0] if lines else 'raised without a message (errors.log shows where)'}"
 
@@ -75,7 +79,21 @@ def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
             "epochs": job.settings["max_epochs"],
             "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
             "params_target": job.params_target,
-            "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options), **request.provenance}
+            "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options),
+            "recipe": _recipe_text(job), **request.provenance}
+
+
+def _job_recipe(job: Job) -> BlockRecipe | None:
+    """The block recipe a job's model is shaped by (its preset, its knobs over it); None for other backbones."""
+    if job.settings["backbone"] not in RECIPE_BACKBONES:
+        return None
+    return recipe(job.settings["preset"], **dict(job.backbone_options))
+
+
+def _recipe_text(job: Job) -> str | None:
+    """Every knob of a block row's recipe as 'key=value ...', so a row says how its model was built."""
+    shaped = _job_recipe(job)
+    return None if shaped is None else " ".join(f"{key}={value}" for key, value in shaped.settings().items())
 
 
 def failed(request: JobRequest, data: TaskData | None, status: str, error: str, details: str = "") -> JobOutcome:
@@ -111,12 +129,14 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
                                     compile=request.compile,
                                     **{name: value for name, value in job.settings.items() if name in TRAINED})
         with PeakMemory(request.device) as peak:
-            session = open_session(cell, config, data, settings)
-            row.update(params=session.param_count, compile_seconds=session.compile_seconds)
+            session = open_session(cell, config, data, settings, job.settings["backbone"], _job_recipe(job))
+            row.update(params=session.param_count, params_mixer=session.mixer_param_count,
+                       compile_seconds=session.compile_seconds)
             if on_train_start is not None:
                 on_train_start()
             measured = measure(session, job.settings["max_epochs"], request.timeout, job.target, on_epoch,
-                               task_slicing(data))
+                               task_slicing(data), Schedule(job.settings["schedule"], job.settings["warmup_steps"]),
+                               job.target if job.early_stop else None)
         row.update(measured.fields, peak_memory_mb=peak.mib)
         model = None
         if row["status"] == "ok":
@@ -124,7 +144,9 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
             row["prediction"] = prediction_text(session, data)
             if request.save_model:
                 model = model_state(session, data, {**job.key_fields(), "cell_options": job.cell_kwargs})
-    except (Exception, SystemExit) as exc:  # a failing cell (even one calling sys.exit) is recorded; the run goes on
+    except KeyboardInterrupt:  # Ctrl-C and SIGTERM (RunInterrupted) stop the run
+        raise
+    except BaseException as exc:  # a failing cell (even sys.exit or GeneratorExit) is recorded; the run goes on
         row.update(status="error", error=one_line_error(exc))
         return JobOutcome(job, row, failure_details=traceback.format_exc())
     return JobOutcome(job, row, measured.curve, measured.samples, model=model, slices=measured.slices)

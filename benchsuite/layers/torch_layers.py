@@ -1,6 +1,7 @@
 """Torch layers composed into deep and bidirectional variants (the wiring is in `benchsuite.layers`)."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import torch
@@ -32,3 +33,12 @@ def build_layer(build: Callable[[CellConfig], nn.Module], config: CellConfig, na
 def count_parameters(module: nn.Module) -> int:
     """Trainable scalars: a complex element holds two (its real and imaginary parts), so it counts twice."""
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
+
+
+def sinusoidal_positions(time: int, size: int, like: torch.Tensor) -> torch.Tensor:
+    """The (time, size) sinusoidal position code of Vaswani et al.: sin on even features, cos on odd ones."""
+    position = torch.arange(time, dtype=like.dtype, device=like.device)[:, None]
+    feature = torch.arange(size, device=like.device)
+    frequency = torch.exp(-(feature // 2 * 2).to(like.dtype) * (math.log(10000.0) / size))
+    angle = position * frequency
+    return torch.where(feature % 2 == 0, torch.sin(angle), torch.cos(angle))

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..backends import Session
+from ..backends import Schedule, Session
 from ..results.schema import SPLIT_COLUMNS
 from .slices import Slicing, slice_points
 from .timing import InferenceTiming, step_spread, time_inference, warmup_count
@@ -102,17 +102,19 @@ UNSLICED = Slicing()  # a task without slices (frozen, so one shared default is 
 
 
 def measure(session: Session, epochs: int, timeout: float | None, target: float,
-            on_epoch: Callable[[EpochRecord], None] | None = None, slicing: Slicing = UNSLICED) -> Measured:
-    """Train `session` and measure it: quality (per slice where the task has slices), step-time spread,
-    time-to-target, and (if it trained) inference."""
-    result = train(session, epochs, timeout, on_epoch)
+            on_epoch: Callable[[EpochRecord], None] | None = None, slicing: Slicing = UNSLICED,
+            schedule: Schedule | None = None, stop_at: float | None = None) -> Measured:
+    """Train `session` (with the lr `schedule`, stopping early at validation accuracy `stop_at`) and measure it:
+    quality (per slice where the task has slices), step-time spread, time-to-target, and (if it trained)
+    inference."""
+    result = train(session, epochs, timeout, on_epoch, schedule, stop_at)
     spread = step_spread(result.step_seconds)
     epochs_to_target, seconds_to_target = time_to_target(result.curve, target)
     measured = Measured(
         {"status": result.status, "error": result.error, "epochs": result.epochs,
          "train_seconds": result.train_seconds, "step_ms_median": spread.median_ms, "step_ms_iqr": spread.iqr_ms,
          "step_ms_noisy": spread.noisy, "target": target, "epochs_to_target": epochs_to_target,
-         "seconds_to_target": seconds_to_target},
+         "seconds_to_target": seconds_to_target, "stop_reason": result.stop_reason},
         curve_points(result), step_samples(result))
     if result.status == "timeout":
         measured.fields.update(partial_figures(result))

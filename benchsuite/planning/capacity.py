@@ -1,15 +1,18 @@
 """Matched capacity (`--params N`): for each cell variant, the hidden size whose model has about N parameters.
 
-Counts come from the built model (cell and head, as a session builds them for the task's vocabulary), so a
-plugin cell needs no formula. Counts grow with the hidden size, so the closest is found by doubling, then bisection.
+Counts come from the whole built model (cell and head, or under `block` embedding, norms, MLPs and head too, as
+a session builds it for the task's vocabulary), so a plugin cell needs no formula. Counts grow with the hidden
+size, so the closest is found by doubling, then bisection.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..backbones import open_session
+from ..backbones import RECIPE_BACKBONES, open_session
+from ..backbones.recipes import recipe
 from ..backends import TrainingSettings
 from ..specs import CellConfig, CellSpec, TaskData
+from .tasks import longest_sequence
 
 MAX_HIDDEN = 1 << 14
 TOLERANCE = 0.05  # a count further than this share from the target is reported as the closest reachable
@@ -26,19 +29,24 @@ class Match:
         return abs(self.params - self.target) <= TOLERANCE * self.target
 
 
-def count_params(cell: CellSpec, config: CellConfig, data: TaskData) -> int:
-    """Trainable parameters of the model a run would train for `config` on `data` (cell and head)."""
+def count_params(cell: CellSpec, config: CellConfig, data: TaskData, backbone: str = "stack",
+                 preset: str | None = None) -> int:
+    """Trainable parameters of the whole model a run would train for `config` on `data` under `backbone`."""
     one_row = TaskData(data.vocab, data.x_train[:1], data.y_train[:1])  # the model does not depend on the rows
-    return open_session(cell, config, one_row, TrainingSettings(lr=1e-3)).param_count
+    shaped = recipe(preset) if backbone in RECIPE_BACKBONES else None
+    return open_session(cell, config, one_row, TrainingSettings(lr=1e-3), backbone, shaped).param_count
 
 
-def matched_hidden(cell: CellSpec, num_layers: int, bidirectional: bool, data: TaskData, target: int) -> Match:
-    """The hidden size whose parameter count is closest to `target` (the smaller one on a tie)."""
+def matched_hidden(cell: CellSpec, num_layers: int, bidirectional: bool, data: TaskData, target: int,
+                   backbone: str = "stack", preset: str | None = None) -> Match:
+    """The hidden size whose whole model's parameter count is closest to `target` (the smaller one on a tie)."""
     counts: dict[int, int] = {}
+    longest = longest_sequence(data)  # learned positions are a table of this many rows
 
     def count(hidden: int) -> int:
         if hidden not in counts:
-            counts[hidden] = count_params(cell, CellConfig(len(data.vocab), hidden, num_layers, bidirectional), data)
+            config = CellConfig(len(data.vocab), hidden, num_layers, bidirectional, longest)
+            counts[hidden] = count_params(cell, config, data, backbone, preset)
         return counts[hidden]
 
     low, high = 1, 1  # invariant once doubling stops: count(high) >= target or high == MAX_HIDDEN

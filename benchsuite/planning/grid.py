@@ -6,9 +6,10 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from ..backbones import RECIPE_BACKBONES, unsupported
 from ..backends import BACKEND_DEVICES
 from ..errors import BenchInputError
-from ..results.schema import ARCHITECTURE_COLUMNS, SETTING_COLUMNS, RowKey, row_key
+from ..results.schema import ARCHITECTURE_COLUMNS, NEUTRAL_SETTINGS, SETTING_COLUMNS, RowKey, row_key
 from ..specs import CellConfig, CellSpec
 from .cells import constraint_refusal
 from .options import DEVICE_CHOICES, SUITE_DEFAULTS, SWEPT, RunOptions
@@ -26,6 +27,8 @@ class Settings(Mapping[str, Any]):
     __slots__ = ("_pairs",)
 
     def __init__(self, values: Mapping[str, Any]) -> None:
+        # A setting added later may be left out where it has a neutral value (older callers name only theirs).
+        values = {**{column: NEUTRAL_SETTINGS[column] for column in NEUTRAL_SETTINGS if column not in values}, **values}
         if set(values) != set(SETTING_COLUMNS):
             raise ValueError(f"settings must name exactly {', '.join(SETTING_COLUMNS)}; got {', '.join(values)}")
         object.__setattr__(self, "_pairs", tuple((column, values[column]) for column in SETTING_COLUMNS))
@@ -72,6 +75,8 @@ class Job:
     target: float | None = None  # the accuracy for time-to-target
     params_target: int | None = None  # --params: the hidden size was chosen for about this many parameters
     cell_options: tuple[tuple[str, Any], ...] = ()  # --cell-opt values for this cell, typed
+    backbone_options: tuple[tuple[str, Any], ...] = ()  # --backbone-opt knobs of the block recipe, typed
+    early_stop: bool = False  # stop once validation accuracy reaches `target`
 
     def __post_init__(self) -> None:
         if not isinstance(self.settings, Settings):
@@ -140,11 +145,14 @@ def hyperparameter_grid(options: RunOptions, task_defaults: Mapping[str, Any], t
         hyper = {spec.column: value for spec, value in zip(SWEPT.values(), values)}
         batch = None if hyper["batch_size"] == FULL_BATCH else hyper["batch_size"]
         hyper["batch_size"] = batch if train_rows is None else min(batch or train_rows, train_rows)
+        if hyper["backbone"] not in RECIPE_BACKBONES:  # a preset shapes only a block recipe: one stack setting
+            hyper["preset"] = None
         grid.append(hyper)
     return list({tuple(hyper.values()): hyper for hyper in grid}.values())  # resolved batch sizes may coincide
 
 
-HiddenFor = Callable[[CellSpec, int, bool], int]  # --params: the hidden size of a cell's variant (layers, direction)
+# --params: the hidden size of a cell's variant (layers, direction) under a backbone (name, preset)
+HiddenFor = Callable[[CellSpec, int, bool, str, str | None], int]
 
 
 def _skip_reason(cell: CellSpec, bidirectional: bool, causal: bool, device: str) -> str:
@@ -176,10 +184,10 @@ def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[st
         for layers in layer_counts:
             for bidirectional in directions:
                 skip = _skip_reason(cell, bidirectional, causal, device)
-                matched = None if hidden_for is None or skip else hidden_for(cell, layers, bidirectional)
                 for hyper in grid:
-                    hidden = hyper["hidden_size"] if matched is None else matched
-                    refusal = skip
+                    refusal = skip or unsupported(cell, hyper["backbone"])
+                    hidden = hyper["hidden_size"] if hidden_for is None or refusal else hidden_for(
+                        cell, layers, bidirectional, hyper["backbone"], hyper["preset"])
                     if not refusal and shape is not None:
                         refusal = constraint_refusal(cell, CellConfig(shape[0], hidden, layers, bidirectional,
                                                                       shape[1]), extra)
@@ -188,7 +196,9 @@ def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[st
                     jobs += [Job(task=task, cell=cell.name, backend=cell.backend, num_layers=layers,
                                  bidirectional=bidirectional, hidden_size=hidden, seed=seed, settings=settings,
                                  skip_reason=refusal, target=target, params_target=options.params,
-                                 cell_options=tuple(sorted(extra.items())))
+                                 cell_options=tuple(sorted(extra.items())),
+                                 backbone_options=tuple(sorted(options.backbone_opts.items())),
+                                 early_stop=options.early_stop)
                              for seed in options.seeds]
     return jobs
 

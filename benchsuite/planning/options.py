@@ -14,13 +14,16 @@ import os
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, Mapping
 
-from ..backends import DEFAULT_PRECISION, PRECISIONS
+from ..backbones import BACKBONES
+from ..backbones.recipes import KNOBS, PRESETS
+from ..backends import DEFAULT_PRECISION, PRECISIONS, SCHEDULES
 from ..errors import BenchInputError
 from ..results.naming import direction_label
 from .parsers import (
     batch_size_value,
     check_target,
     clip_value,
+    convert_value,
     list_items,
     non_negative_number,
     parse_cell_options,
@@ -140,6 +143,10 @@ def _layers(value: Any, flag: str) -> tuple[int, ...]:
     return parse_ints(value, flag, minimum=1, maximum=MAX_LAYERS, why="deeper stacks take too long to build")
 
 
+def _non_negative_int(value: Any, flag: str) -> int:
+    return parse_ints(value, flag, minimum=0)[0]
+
+
 def _seeds(value: Any, flag: str) -> tuple[int, ...]:
     return parse_ints(value, flag, minimum=0, maximum=MAX_SEED, why="what every backend's seeding accepts")
 
@@ -150,6 +157,29 @@ def _threads(value: Any, flag: str) -> int:
 
 def _target(value: Any, flag: str) -> float:
     return check_target(positive_number(value, flag))
+
+
+def _choice(allowed: tuple[str, ...]) -> Callable[[Any, str], str]:
+    """A parser of one of `allowed` names."""
+    def parse(value: Any, flag: str) -> str:
+        if str(value) not in allowed:
+            raise BenchInputError(f"{flag} {value!r}: expected one of {', '.join(allowed)}")
+        return str(value)
+    return parse
+
+
+def _backbone_options(value: Any, flag: str) -> dict[str, Any]:
+    """Block recipe knobs as KEY=VALUE pairs (or a mapping), typed by their defaults."""
+    pairs = value.items() if isinstance(value, Mapping) else (
+        str(pair).partition("=")[::2] for pair in ([value] if isinstance(value, str) else value))
+    typed = {}
+    for key, raw in pairs:
+        key = str(key).strip()
+        if key not in KNOBS:
+            raise BenchInputError(f"{flag} {key}: no such knob; knobs: {', '.join(KNOBS)} (expected KEY=VALUE, e.g. "
+                                  "norm=layernorm)")
+        typed[key] = convert_value(f"{flag} {key}={raw}", str(raw), KNOBS[key])
+    return typed
 
 
 def _direction_names(directions: tuple[bool, ...] | None) -> list[str] | None:
@@ -208,9 +238,30 @@ class RunOptions:
         "--steps", "Fresh batches per epoch for tasks that draw new data each step (the Deletang tasks); a task with "
         "a fixed training split ignores it [default: the task's].", _grid(positive_int), WHOLE, listed=True,
         column="steps", suite_default=("steps", None)))
+    backbone: Grid = declared(Option(
+        "--backbone", "The model around the cell: stack (one-hot -> the cell's layers -> head, the notebook's) or "
+        "block (embedding -> pre-norm residual blocks, the cell as each block's mixer, with an MLP -> norm -> head; "
+        "torch cells only), e.g. stack,block [default: stack].", _grid(_choice(tuple(BACKBONES))), NAMES,
+        listed=True, column="backbone", suite_default=("backbone", "stack")))
+    preset: Grid = declared(Option(
+        "--preset", f"block: a published recipe, {', '.join(PRESETS)} [default: RMSNorm, GELU MLP x4, untied head, "
+        "no dropout].", _grid(_choice(tuple(PRESETS))), NAMES, listed=True, column="preset",
+        suite_default=("preset", None)))
+    backbone_opts: Mapping[str, Any] = declared(Option(
+        "--backbone-opt", f"block: a recipe knob over the preset, e.g. norm=layernorm (repeatable; knobs: "
+        f"{', '.join(KNOBS)}).", _backbone_options, TABLES, resume=Resume.FIXED, metavar="KEY=VALUE"), {})
+    schedule: Grid = declared(Option(
+        "--schedule", "Learning-rate schedules: constant, or cosine (to 0 over the run's steps) [default: constant].",
+        _grid(_choice(SCHEDULES)), NAMES, listed=True, column="schedule", suite_default=("schedule", "constant")))
+    warmup: Grid = declared(Option(
+        "--warmup", "Steps of linear lr warmup, e.g. 0,100 [default: 0].", _grid(_non_negative_int), WHOLE,
+        listed=True, column="warmup_steps", suite_default=("warmup_steps", 0)))
+    early_stop: bool = declared(Option(
+        "--early-stop/--no-early-stop", "Stop a run once its validation accuracy reaches the target (--target); "
+        "rows say why each run stopped.", _flag, FLAG, resume=Resume.FIXED), False)
     params: int | None = declared(Option(
-        "--params", "Matched capacity: each cell variant gets the hidden size whose model has the parameter count "
-        "closest to this (instead of --hidden).", positive_int, WHOLE))
+        "--params", "Matched capacity: each cell variant gets the hidden size whose whole model (embedding, norms, "
+        "MLPs and head included) has the parameter count closest to this (instead of --hidden).", positive_int, WHOLE))
     seeds: tuple[int, ...] = declared(Option(
         "--seeds", "Comma-separated seeds from 0 to 2^32-1; one row per seed.", _seeds, WHOLE, listed=True), (0,))
     device: str = declared(Option(  # its resolved value is checked against the run's in results/resume.prepare_resume

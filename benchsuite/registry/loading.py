@@ -23,14 +23,12 @@ from ..backends import BACKEND_MODULES
 from ..errors import BenchInputError, unknown_name
 from ..specs import NAME_RULE, CellSpec, Sink, TaskSpec, qualified_name, valid_name
 from ..version import __version__
+from .declared import ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
     import click
     import pluggy
 
-# Installed plugins declare entry points in this group (hookspecs.PROJECT, named here so that finding none needs no
-# pluggy: `bench --help` looks for plugin commands and must start fast).
-ENTRY_POINT_GROUP = "benchsuite"
 
 # Each built-in plugin's module, by plugin name (runs.csv's cell_plugin/task_plugin): a hook module's own name.
 BUILTIN_MODULES = {name: f"benchsuite_plugins.{group}.{name}"

@@ -21,6 +21,7 @@ from .schema import (
     DETAIL_REQUIRED,
     EXTRAS_COLUMN,
     KEY_COLUMNS,
+    NEUTRAL_SETTINGS,
     NUMERIC_COLUMNS,
     RUN_REQUIRED,
     SETTING_COLUMNS,
@@ -57,12 +58,15 @@ def _read_csv(path: Path, required: list[str], what: str) -> pandas.DataFrame:
     return table
 
 
-def _with_settings(table: pandas.DataFrame) -> pandas.DataFrame:
+def with_settings(table: pandas.DataFrame) -> pandas.DataFrame:
     """Setting columns absent from a runs.csv written before they existed, added blank: every row has a full key.
+    A text setting's blank reads as its neutral value (a run from before --backbone is a `stack` run).
     (curves.csv and samples.csv keep only the columns they had: readers join them to runs.csv on those.)"""
     for column in SETTING_COLUMNS:
         if column not in table:
             table[column] = None
+        if SETTING_COLUMNS[column] is str and NEUTRAL_SETTINGS.get(column) is not None:
+            table[column] = table[column].fillna(NEUTRAL_SETTINGS[column])
     return table
 
 
@@ -129,8 +133,8 @@ def _typed_keys(table: pandas.DataFrame, source: Path) -> pandas.DataFrame:
     for column in ("num_layers", "hidden_size", "seed"):
         table[column] = whole(table, column, source)
     table["bidirectional"] = boolean(table, "bidirectional", source)
-    for column in SETTING_COLUMNS:
-        if column in table:
+    for column, kind in SETTING_COLUMNS.items():
+        if column in table and kind is not str:
             table[column] = numeric(table, column, source)
     for column in ("task", "cell", "backend"):
         if table[column].isna().any():
@@ -142,7 +146,7 @@ def load_runs(path: Path) -> pandas.DataFrame:
     """runs.csv typed, the one reader of it: names and text as text, key sizes and seeds as ints, flags as bools
     (blank where a row has none), measured and set figures as numbers (ints where every cell is written whole,
     else floats with blank as NaN), and `extras` as dicts."""
-    table = _typed_keys(_with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv")), path)
+    table = _typed_keys(with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv")), path)
     for column in ("schema_version", *NUMERIC_COLUMNS):
         if column in table:
             table[column] = number(table, column, path)
@@ -204,14 +208,21 @@ def load_summary(path: Path) -> pandas.DataFrame | None:
     return table
 
 
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file's value; an unreadable, malformed or too deeply nested file is a BenchInputError naming `what`."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchInputError(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})") from None
+    except RecursionError:  # the decoder recurses once per nesting level; hostile input must not traceback
+        raise BenchInputError(f"{path}: not a readable {what} (nested too deeply)") from None
+
+
 def load_meta(path: Path) -> dict[str, Any] | None:
     """meta.json as a dict, or None when the run has none."""
     if not path.exists():
         return None
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BenchInputError(f"{path}: not a readable meta.json ({type(exc).__name__}: {exc})") from None
+    meta = read_json(path, "meta.json")
     if not isinstance(meta, dict):
         raise BenchInputError(f"{path}: not a benchsuite meta.json (expected a JSON object)")
     if "schema_version" in meta:

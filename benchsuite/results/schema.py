@@ -19,11 +19,16 @@ ARCHITECTURE_COLUMNS = ["cell", "backend", "num_layers", "bidirectional", "hidde
 # part of a variant's identity, so rows trained differently are never pooled (summary, compare, resume, reports,
 # `bench best`). `max_epochs` is the epochs a run was set to train (`epochs` counts those it did, fewer when it
 # stopped early). Sweeping another setting: one line here and its option in planning/options.py.
+# `backbone` is the model around the cell (benchsuite/backbones), `preset` the block recipe's published preset
+# (blank: the default recipe), `schedule` and `warmup_steps` the lr schedule.
 SETTING_COLUMNS: dict[str, type] = {"lr": float, "batch_size": int, "max_epochs": int, "clip": float,
-                                     "weight_decay": float, "steps": int}
-# Settings that change nothing at these values (no clipping, no weight decay): variant names and model file names
-# leave them out there, so runs that do not use them read as before these settings were swept.
-NEUTRAL_SETTINGS: dict[str, Any] = {"clip": None, "weight_decay": 0.0, "steps": None}
+                                     "weight_decay": float, "steps": int, "backbone": str, "preset": str,
+                                     "schedule": str, "warmup_steps": int}
+# Settings that change nothing at these values (no clipping, no weight decay, the task's own steps, the notebook's
+# stack model, ...): variant names and model file names leave them out there, so runs that do not use them read as
+# before these settings were swept. A file written before a setting existed has it blank, which reads as this value.
+NEUTRAL_SETTINGS: dict[str, Any] = {"clip": None, "weight_decay": 0.0, "steps": None, "backbone": "stack",
+                                    "preset": None, "schedule": "constant", "warmup_steps": 0}
 VARIANT_COLUMNS = [*ARCHITECTURE_COLUMNS, *SETTING_COLUMNS]
 KEY_COLUMNS = ["task", *VARIANT_COLUMNS, "seed"]
 GROUP_COLUMNS = ["task", *VARIANT_COLUMNS, "device"]
@@ -34,7 +39,8 @@ RUN_COLUMNS = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device"
                "peak_memory_mb", "batch_size", "prediction", "param_bytes", "optimizer_bytes", "activation_bytes",
                "max_epochs", "test_loss", "test_accuracy", "test_bpc", "state_size", "params_target", "chance",
                "clip", "weight_decay", "cell_options", "partial", "cell_plugin", "cell_plugin_version", "task_plugin",
-               "task_plugin_version", "steps", "precision", "compile_seconds", "extras"]
+               "task_plugin_version", "steps", "precision", "compile_seconds", "params_mixer", "stop_reason",
+               "backbone", "preset", "schedule", "warmup_steps", "recipe", "extras"]
 assert set(KEY_COLUMNS) <= set(RUN_COLUMNS)
 # What a file must hold to be read as a runs.csv (or a curves.csv, samples.csv) at all. Older files may lack
 # setting columns that were added later; readers fill them in blank.
@@ -46,7 +52,8 @@ SLICE_COLUMNS = ["schema_version", *KEY_COLUMNS, "split", "slice_name", "slice",
 DETAIL_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed"]
 # Columns read as text and as True/False; every other run column outside the key is a measured or set number.
 TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error", "prediction", "cell_options", "cell_plugin",
-                "cell_plugin_version", "task_plugin", "task_plugin_version", "precision"]
+                "cell_plugin_version", "task_plugin", "task_plugin_version", "precision", "stop_reason", "backbone",
+                "preset", "schedule", "recipe"]
 BOOLEAN_COLUMNS = ["bidirectional", "step_ms_noisy", "partial"]
 # Figures a cell or measurement adds beyond the columns above, as one JSON object (blank: none). Readers give a dict.
 EXTRAS_COLUMN = "extras"
@@ -81,23 +88,25 @@ def is_blank(value: Any) -> bool:
     return value is None or value == "" or value != value  # the last catches NaN
 
 
-def _setting(value: Any, kind: type) -> Any:
-    """A setting's value typed (blank: None), alike whether it comes from a fresh row or from CSV text."""
+def _setting(value: Any, column: str) -> Any:
+    """A setting's value typed (blank: its neutral value, else None), alike whether it comes from a fresh row or from
+    CSV text."""
+    kind = SETTING_COLUMNS[column]
     if is_blank(value):
-        return None
+        return NEUTRAL_SETTINGS.get(column)
     return kind(float(value)) if kind is int else kind(value)
 
 
 def is_neutral(column: str, value: Any) -> bool:
     """Whether `value` (typed, or text from a CSV file) of setting `column` is its NEUTRAL_SETTINGS value."""
-    return column in NEUTRAL_SETTINGS and _setting(value, SETTING_COLUMNS[column]) == NEUTRAL_SETTINGS[column]
+    return column in NEUTRAL_SETTINGS and _setting(value, column) == NEUTRAL_SETTINGS[column]
 
 
 def row_key(row: Mapping[str, Any]) -> RowKey:
     """The key of a row, from typed values (a fresh row) or text (a row read back from a CSV file)."""
     return (str(row["task"]), str(row["cell"]), str(row["backend"]), int(row["num_layers"]),
             row["bidirectional"] in (True, "True"), int(row["hidden_size"]),
-            *(_setting(row[column], kind) for column, kind in SETTING_COLUMNS.items()), int(row["seed"]))
+            *(_setting(row.get(column), column) for column in SETTING_COLUMNS), int(row["seed"]))
 
 
 def check_table(columns: Iterable[str], versions: Iterable[Any], source: Path, what: str, required: Iterable[str],

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .files import write_text_atomic
-from .load import load_runs
+from .load import load_runs, with_settings
 from .schema import GROUP_COLUMNS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def summarize(runs: pandas.DataFrame) -> pandas.DataFrame:
     import pandas
 
     rows = []
+    runs = with_settings(runs.copy())  # a table from before a setting existed reads as its neutral value
     for key, group in runs.groupby(GROUP_COLUMNS, sort=False, dropna=False):
         finished = group[group["status"] == "ok"]
         row = {"schema_version": SCHEMA_VERSION, **dict(zip(GROUP_COLUMNS, key)), "n_seeds": len(finished),

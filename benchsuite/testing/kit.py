@@ -6,7 +6,7 @@ import functools
 import importlib
 from typing import Any, Callable
 
-from ..backbones import open_session
+from ..backbones import BACKBONES, open_session, unsupported
 from ..backends import BACKEND_MODULES, TrainingSettings
 from ..planning.cells import constraint_refusal
 from ..planning.tasks import check_task_data
@@ -95,11 +95,21 @@ def check_cell(spec: CellSpec | str, seed: int = 0, **options: Any) -> None:
             if fits(config):
                 with checks.seeded(seed):
                     checks.check_forward_only(built, config, f"cell {spec.name!r} ({why})", time)
+        backbones = [backbone for backbone in BACKBONES if not unsupported(spec, backbone)]
+        if "block" in backbones:
+            for num_layers, bidirectional in VARIANTS:
+                config = CellConfig(INPUT_SIZE, hidden, num_layers, bidirectional, TIME)
+                if fits(config):
+                    with checks.seeded(seed):
+                        checks.check_block_variant(built, config, f"cell {spec.name!r} (block backbone, "
+                                                                  f"{_variant(config)})")
         for config in (CellConfig(INPUT_SIZE, hidden, max_seq_len=TASK_TIME),
                        CellConfig(INPUT_SIZE, hidden, 2, True, TASK_TIME)):
-            if fits(config):
-                with checks.seeded(seed):  # the backbone seeds torch's global generator; the caller's is restored
-                    _check_training(built, config, seed, f"cell {spec.name!r} ({_variant(config)})")
+            for backbone in backbones:
+                if fits(config):
+                    with checks.seeded(seed):  # the backbone seeds torch's global generator; the caller's is restored
+                        _check_training(built, config, seed, f"cell {spec.name!r} ({backbone} backbone, "
+                                                             f"{_variant(config)})", backbone)
 
 
 def _kit_hidden_size(fits: Callable[[CellConfig], bool]) -> int:
@@ -145,12 +155,12 @@ def tiny_task(seed: int = 0) -> TaskData:
     return TaskData([chr(ord("a") + i) for i in range(INPUT_SIZE)], x, y)
 
 
-def _check_training(spec: CellSpec, config: CellConfig, seed: int, where: str) -> None:
+def _check_training(spec: CellSpec, config: CellConfig, seed: int, where: str, backbone: str) -> None:
     data = tiny_task(seed)
     losses = []
     for _ in range(2):  # two sessions with one seed must start from the same model
         with failure_named(f"{where}: opening a {spec.backend} session"):
-            session = open_session(spec, config, data, TrainingSettings(lr=TRAIN_LR, seed=seed))
+            session = open_session(spec, config, data, TrainingSettings(lr=TRAIN_LR, seed=seed), backbone)
         with failure_named(f"{where}: evaluating before training"):
             losses.append(session.evaluate("train").loss)
     assert losses[0] == losses[1], (

@@ -9,37 +9,45 @@ from typing import Callable
 from benchsuite import CellConfig, CellSpec, hookimpl
 
 
-def build_mingru(config: CellConfig) -> object:
+def build_mingru(config: CellConfig, expansion: float = 1.0) -> object:
+    """`expansion` e: a state of e x hidden_size with an output projection back (minGRU's mixer form)."""
     from .layers.min_rnn import MinGRU
 
-    return MinGRU(config.input_size, config.hidden_size)
+    return MinGRU(config.input_size, config.hidden_size, expansion)
 
 
-def build_minlstm(config: CellConfig) -> object:
+def build_minlstm(config: CellConfig, expansion: float = 1.0) -> object:
+    """`expansion` e: a state of e x hidden_size with an output projection back (minGRU's mixer form)."""
     from .layers.min_rnn import MinLSTM
 
-    return MinLSTM(config.input_size, config.hidden_size)
+    return MinLSTM(config.input_size, config.hidden_size, expansion)
 
 
 def build_lru(config: CellConfig) -> object:
+    """As a block backbone's mixer the LRU drops its GLU: the block's MLP takes that role."""
     from .layers.lru import LRU
 
-    return LRU(config.input_size, config.hidden_size)
+    return LRU(config.input_size, config.hidden_size, glu=not config.mixer)
 
 
 def build_transformer(config: CellConfig) -> object:
     """`num_layers` blocks; `bidirectional=True` drops the causal mask (the suite keeps it off causal tasks).
+    As a block backbone's mixer (`config.mixer`) each block is bare self-attention (`SelfAttention`).
 
     Layers and directions are wired as for every other cell (stacked; a second direction reads the sequence
     reversed and is concatenated), so outputs have torch's shapes and each block holds a single layer's parameters.
     """
     from functools import partial
 
+    from torch import nn
+
     from benchsuite.layers.torch_layers import build_layer
 
-    from .layers.transformer import TransformerLayer
+    from .layers.transformer import SelfAttention, TransformerLayer
 
-    def block(single: CellConfig, causal: bool) -> TransformerLayer:
+    def block(single: CellConfig, causal: bool) -> nn.Module:
+        if config.mixer:  # a block backbone's mixer: attention alone, d -> d
+            return SelfAttention(single.hidden_size, causal=causal)
         return TransformerLayer(single.input_size, single.hidden_size, causal=causal)
 
     return build_layer(partial(block, causal=not config.bidirectional), config, native_variants=False)
@@ -55,4 +63,4 @@ def register_cells(register: Callable[[CellSpec], None]) -> None:
                       "linear recurrent unit (Orvieto et al. 2023): complex diagonal recurrence, GLU readout"))
     register(CellSpec("transformer", "torch", build_transformer,
                       "pre-LayerNorm Transformer, one block per layer; causal unless bidirectional",
-                      native_variants=True))
+                      native_variants=True, needs_positions=True))

@@ -104,6 +104,9 @@ def _replace(name: str, content: bytes) -> Callable[[Path], None]:
     return lambda run_dir: (run_dir / name).write_bytes(content)
 
 
+DEEPLY_NESTED_JSON = b"[" * 100_000 + b"]" * 100_000  # deeper than the decoder's recursion limit
+
+
 def _folder_instead(name: str) -> Callable[[Path], None]:
     def damage(run_dir: Path) -> None:
         (run_dir / name).unlink()
@@ -124,6 +127,7 @@ def _rows_of_version(version: str) -> Callable[[Path], None]:
      "--resume {run}: it has no meta.json, so it is not a run folder to resume"),
     (_replace("meta.json", b"{not json"), [], "{run}/meta.json: not a readable meta.json (JSONDecodeError: "),
     (_replace("meta.json", b"[1, 2]"), [], "{run}/meta.json: not a benchsuite meta.json (expected a JSON object)"),
+    (_replace("meta.json", DEEPLY_NESTED_JSON), [], "{run}/meta.json: not a readable meta.json (nested too deeply)"),
     (lambda d: _edit_meta(d, schema_version=0), [],
      "{run}/meta.json: written with schema_version 0; this benchsuite reads schema_version 1"),
     (_rows_of_version("7"), [],
@@ -153,6 +157,13 @@ def test_bad_resume(finished_run, tmp_path, damage, extra, message):
     assert_bad_input(invoke("run", "--resume", run_dir, *extra), message.format(run=run_dir))
     after = {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file() and path.name != ".lock"}
     assert after == before  # refused before anything was rewritten (the lock only names who last held it)
+
+
+def test_report_of_a_deeply_nested_meta_json_is_bad_input(finished_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished_run, run_dir)
+    _replace("meta.json", DEEPLY_NESTED_JSON)(run_dir)
+    assert_bad_input(invoke("report", run_dir), f"{run_dir}/meta.json: not a readable meta.json (nested too deeply)")
 
 
 def test_resume_of_a_missing_folder(tmp_path):

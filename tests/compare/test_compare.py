@@ -218,6 +218,7 @@ def test_garbage_csv_is_bad_input(tmp_path, content, fragment):
 
 @pytest.mark.parametrize("content,fragment", [
     ("{nope", "not a readable JSON file"),
+    ('{"benchmarks": ' + "[" * 100_000 + "]" * 100_000 + "}", "not a readable JSON file (nested too deeply)"),
     ('{"benchmarks": 3}', "no 'benchmarks' list"),
     ('{"benchmarks": [{"name": "x"}]}', "expected an object with 'fullname' and 'stats'"),
     ('{"benchmarks": [{"fullname": "x", "stats": {"mean": 1}}]}', "needs a numeric median"),

@@ -72,7 +72,7 @@ def test_resume_with_a_new_lr_runs_only_its_rows(grid_run, tmp_path):
 
     run_dir = tmp_path / "run"
     shutil.copytree(grid_run[0], run_dir)
-    before = pandas.read_csv(run_dir / "runs.csv")
+    before = load_runs(run_dir / "runs.csv")  # typed as the run result is, so text settings merge
     after = benchsuite.run(resume=str(run_dir), lr="0.1,0.03,0.01")
     assert len(after) == len(before) + len(HIDDEN) * len(SEEDS)
     kept = after.merge(before, on=[*before.columns[:8], *SETTING_COLUMNS], suffixes=("", "_before"))

@@ -16,6 +16,7 @@ from torch import nn
 
 from benchsuite.checkpoints import ModelState, read_model, write_model
 from benchsuite.checkpoints.sampling import sample_text
+from benchsuite.results.schema import NEUTRAL_SETTINGS
 from benchsuite_plugins.tasks.seed_tasks import SHIP_SENTENCE
 from helpers.cli import assert_bad_input, invoke
 from helpers.runs import only_run_dir
@@ -53,8 +54,8 @@ def test_each_ok_row_saves_its_model_in_its_backends_format(apple_run: Path) -> 
 
 def model_key(task: str, cell: str, **settings: float) -> dict:
     return {"task": task, "cell": cell, "backend": "numpy", "num_layers": 1, "bidirectional": False,
-            "hidden_size": 4, "lr": 0.1, "batch_size": 1, "max_epochs": 3, "clip": None, "weight_decay": 0.0,
-            "steps": None, "device": "cpu", "seed": 0, **settings}
+            "hidden_size": 4, "lr": 0.1, "batch_size": 1, "max_epochs": 3, **NEUTRAL_SETTINGS,
+            "device": "cpu", "seed": 0, **settings}
 
 
 def test_model_files_are_one_per_row_key_and_within_the_file_name_limit(tmp_path: Path) -> None:

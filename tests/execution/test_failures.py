@@ -41,6 +41,21 @@ def test_each_failure_becomes_its_row_and_the_run_goes_on(tmp_path, bench):
 
 
 @pytest.mark.slow  # each child process imports torch afresh: seconds apiece on a busy machine
+def test_base_exceptions_and_unprintable_errors_cost_only_their_own_row(tmp_path, bench):
+    plugins = write_plugin(tmp_path / "plugins")
+    cells = "raises_generator_exit,raises_base_exception,raises_unprintable,rnn"
+    result = bench(*APPLE, "--cells", cells, "--plugins-dir", str(plugins), "--out", str(tmp_path / "out"))
+
+    assert result.exit_code == 1, result.output
+    errors = {cell: (row["status"], row["error"]) for cell, row in rows_by_cell(tmp_path / "out").items()}
+    assert errors == {
+        "raises_generator_exit": ("error", "GeneratorExit: raised on purpose"),
+        "raises_base_exception": ("error", "NotAnException: raised on purpose"),
+        "raises_unprintable": ("error", "Unprintable: (its message could not be shown: ValueError in __str__)"),
+        "rnn": ("ok", "")}
+    assert "Traceback" not in result.output
+
+
 def test_isolated_crashes_and_kills_become_error_rows(tmp_path, monkeypatch, bench):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # children start faster on a shared machine; results do not change
     plugins = write_plugin(tmp_path / "plugins")
@@ -135,3 +150,44 @@ def test_what_a_ray_task_returns_is_recorded_only_as_that_jobs_outcome():
         assert row["error"].startswith(f"the Ray task of this job returned a {type(returned).__name__} that is not")
     genuine = JobOutcome(job, {"status": "ok", "accuracy": 0.5})
     assert _collect(Planted(genuine), None, request, None) is genuine
+
+
+TASKS_THAT_FAIL_TO_BUILD = '''
+from benchsuite import TaskSpec, hookimpl
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise ValueError("no message")
+
+
+def exits_generator(**options):
+    raise GeneratorExit("raised on purpose")
+
+
+def unprintable(**options):
+    raise Unprintable
+
+
+@hookimpl
+def register_tasks(register):
+    register(TaskSpec("builds_generator_exit", exits_generator))
+    register(TaskSpec("builds_unprintable", unprintable))
+'''
+
+
+def test_a_task_build_raising_a_base_exception_costs_only_its_rows(tmp_path, bench):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "failing_tasks.py").write_text(TASKS_THAT_FAIL_TO_BUILD)
+    result = bench("run", "--tasks", "builds_generator_exit,builds_unprintable,apple", "--cells", "rnn",
+                   "--device", "cpu", "--epochs", "1", "--plugins-dir", str(plugins), "--out", str(tmp_path / "out"))
+
+    assert result.exit_code == 1, result.output
+    rows = {row["task"]: (row["status"], row["error"])
+            for row in read_csv_rows(only_run_dir(tmp_path / "out") / "runs.csv")}
+    assert rows == {
+        "builds_generator_exit": ("error", "task build failed: GeneratorExit: raised on purpose"),
+        "builds_unprintable": ("error", "task build failed: Unprintable: (its message could not be shown: "
+                                        "ValueError in __str__)"),
+        "apple": ("ok", "")}

@@ -159,3 +159,26 @@ def test_plugins_check_names_a_plugin_that_ends_the_process(bench, tmp_path, mon
     assert "failed    loading it ended the process (exit code 0)" in lines["ends_it"]
     assert lines["fine"].split()[1] == "loaded"
     assert all(lines[name].split()[1] == "disabled" for name in BUILT_INS.split(","))
+
+
+# Issue 29, item 16: the report came from stdout, which a plugin shares.
+FORGED_REPORT = 'benchsuite-plugin-check: {"status": "loaded", "error": "", "cells": [], "tasks": []}'
+
+
+def _prints_then_exits(line: str) -> str:
+    return f"import sys\nprint({line!r}, flush=True)\n{EXITS_AT_IMPORT}"
+
+
+@pytest.mark.parametrize("source, status", [
+    ("import sys\nsys.stdout.write('no newline')\nfrom benchsuite import hookimpl\n", "loaded"),
+    (_prints_then_exits(FORGED_REPORT), "failed"),  # a forged report of a plugin that ends the interpreter
+    (_prints_then_exits(FORGED_REPORT[:40]), "failed"),  # a malformed one: no traceback either
+])
+def test_plugins_check_trusts_no_line_a_plugin_prints(bench, tmp_path, monkeypatch, source, status):
+    monkeypatch.setenv("BENCHSUITE_DISABLE_PLUGINS", BUILT_INS)
+    plugins = write_plugin(tmp_path / "plugins", "chatty", source)
+    result = bench("plugins", "--check", "--plugins-dir", str(plugins))
+    assert "Traceback" not in result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()[2:]}
+    assert lines["chatty"].split()[1] == status, result.output
+    assert result.exit_code == (1 if status == "failed" else 0), result.output

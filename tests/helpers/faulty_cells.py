@@ -48,6 +48,27 @@ def kills_itself(layer, output):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+class Unprintable(Exception):
+    def __str__(self):
+        raise ValueError("no message")
+
+
+class NotAnException(BaseException):
+    """A BaseException subclass that is neither KeyboardInterrupt nor SystemExit."""
+
+
+def raises_generator_exit(layer, output):
+    raise GeneratorExit("raised on purpose")
+
+
+def raises_base_exception(layer, output):
+    raise NotAnException("raised on purpose")
+
+
+def raises_unprintable(layer, output):
+    raise Unprintable
+
+
 def ctrl_c_on_3rd_run(layer, output):
     if layer.run_number == 3 and layer.calls == 2:
         raise KeyboardInterrupt
@@ -62,7 +83,7 @@ def hang_in_build(config):
 @hookimpl
 def register_cells(register):
     for misbehave in (raises_on_4th_forward, returns_nan, sleeps, slow, hangs, exits_3, kills_itself,
-                      ctrl_c_on_3rd_run):
+                      ctrl_c_on_3rd_run, raises_generator_exit, raises_base_exception, raises_unprintable):
         register(CellSpec(misbehave.__name__, "torch", lambda config, m=misbehave: HookedRNN(config, m)))
     register(CellSpec("hangs_in_build", "torch", hang_in_build))
 '''

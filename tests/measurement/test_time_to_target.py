@@ -1,51 +1,14 @@
 """Time-to-target on scripted accuracy curves: the first epoch reaching the target, training time only."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from benchsuite.backends import EvalStats, HostStepTimer, StepStats
 from benchsuite.errors import BenchInputError
 from benchsuite.measurement.measure import time_to_target
 from benchsuite.measurement.train import train
 from benchsuite.planning.grid import resolve_target
 from benchsuite.planning.parsers import check_target
-
-
-class ScriptedSession:
-    """A stand-in model whose epoch accuracies (training, and validation if given) follow a script."""
-
-    param_count = 0
-
-    def __init__(self, accuracies: list[float], valid: list[float] | None = None, steps_per_epoch: int = 1,
-                 validation_sleep: float = 0.0) -> None:
-        self.accuracies, self.valid = accuracies, valid
-        self.steps_per_epoch, self.validation_sleep = steps_per_epoch, validation_sleep
-        self.epoch = 0
-
-    def batches(self, epoch: int) -> list[int]:
-        self.epoch = epoch
-        return list(range(self.steps_per_epoch))
-
-    def train_step(self, batch: int) -> StepStats:
-        counted = 100
-        return StepStats(1.0 / self.epoch, round(self.accuracies[self.epoch - 1] * counted), counted)
-
-    def evaluate(self, split: str) -> EvalStats | None:
-        if split != "valid" or self.valid is None:
-            return None
-        time.sleep(self.validation_sleep)
-        return EvalStats(0.5, self.valid[self.epoch - 1])
-
-    def infer(self, batch: int) -> int:
-        return 1
-
-    def step_timer(self) -> HostStepTimer:
-        return HostStepTimer()
-
-    def synchronize(self) -> None:
-        pass
+from helpers.sessions import ScriptedSession
 
 
 def test_first_epoch_reaching_the_target_counts() -> None:

@@ -66,9 +66,13 @@ def test_every_option_field_has_a_flag_and_every_flag_reaches_the_options():
 def test_every_setting_column_is_swept_by_a_flag():
     """For each setting column, some flag given two values plans two jobs differing in that column alone."""
     swept = {}
+    # Two values of each flag: numbers, or two of its names for a flag that takes names (a preset needs block).
+    two_names = {"backbone": ("stack,block", {}), "preset": ("zoology,mad", {"backbone": "block"}),
+                 "schedule": ("constant,cosine", {})}
     for name in run_flags():
+        values, others = two_names.get(name, ("1,2", {}))
         try:
-            jobs = _plan(RunOptions.parse(tasks="apple", **{name: "1,2"}))
+            jobs = _plan(RunOptions.parse(tasks="apple", **{name: values}, **others))
         except (BenchInputError, TypeError, ValueError):
             continue
         differing = [column for column in SETTING_COLUMNS if len({job.settings[column] for job in jobs}) == 2]
@@ -88,6 +92,8 @@ def test_a_job_is_built_by_keyword_and_pickles_with_its_settings():
     job = Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=5, seed=0,
               settings=settings)
     copy = pickle.loads(pickle.dumps(job))
+    # Settings added later (the backbone, its preset, the lr schedule) take their neutral values when left out.
+    settings = {**settings, "backbone": "stack", "preset": None, "schedule": "constant", "warmup_steps": 0}
     assert copy == job and hash(copy) == hash(job) and dict(copy.settings) == settings
     assert copy.key_fields() == {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1,
                                  "bidirectional": False, "hidden_size": 5, **settings, "seed": 0}

@@ -288,3 +288,21 @@ def test_an_installed_entry_point_loads_when_the_list_names_it(site: Path, monke
     registry = load_registry()
     assert {"extra": "loaded", "other": "failed"}.items() <= statuses(registry).items()
     assert "must not be imported" in capsys.readouterr().err
+
+
+
+@pytest.mark.parametrize("group", ["benchsuite", "another-tool"])
+def test_quick_plugin_check_agrees_with_importlib_metadata(group: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bench --help` skips importlib.metadata when plugins_may_be_installed() says no; on folders of installed
+    distributions it must answer exactly as importlib.metadata does (here: the real sys.path plus a fake install)."""
+    import importlib.metadata
+
+    from benchsuite.registry.declared import ENTRY_POINT_GROUP, plugins_may_be_installed
+
+    monkeypatch.syspath_prepend(str(fake_install(tmp_path / "site", "benchsuite-extra", "1.0", {"extra": "x:y"},
+                                                 group=group)))
+    declared = bool(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    if group == ENTRY_POINT_GROUP:
+        assert declared  # the fake install is seen
+    assert plugins_may_be_installed() == declared

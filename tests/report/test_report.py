@@ -162,10 +162,11 @@ def test_loss_curves_average_only_the_seeds_that_finished_ok() -> None:
     import pandas
 
     from benchsuite.report.plots import loss_panel
+    from benchsuite.results.schema import NEUTRAL_SETTINGS
 
     variant = {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1, "bidirectional": False,
                "hidden_size": 5,
-               "lr": 0.1, "batch_size": 1, "max_epochs": 2, "clip": None, "weight_decay": 0.0, "steps": None}
+               "lr": 0.1, "batch_size": 1, "max_epochs": 2, **NEUTRAL_SETTINGS}
     runs = pandas.DataFrame([{**variant, "seed": 0, "status": "ok"}, {**variant, "seed": 1, "status": "diverged"}])
     curves = pandas.DataFrame([{**variant, "seed": seed, "epoch": epoch, "metric": "loss", "value": value}
                                for seed, values in ((0, [2.0, 1.0]), (1, [2.0, float("inf")]))

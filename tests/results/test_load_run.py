@@ -16,8 +16,9 @@ from benchsuite.results.load import load_runs
 from benchsuite.results.schema import BOOLEAN_COLUMNS, RUN_COLUMNS, TEXT_COLUMNS
 
 ROW = {"task": "apple", "cell": "rnn", "backend": "torch", "num_layers": 1, "bidirectional": False, "hidden_size": 4,
-       "lr": 0.1, "batch_size": None, "max_epochs": 2, "clip": None, "weight_decay": 0.0, "steps": None, "seed": 0,
-       "device": "cpu", "status": "ok", "final_loss": 1.25}
+       "lr": 0.1, "batch_size": None, "max_epochs": 2, "clip": None, "weight_decay": 0.0, "steps": None,
+       "backbone": "stack", "preset": None, "schedule": "constant", "warmup_steps": 0, "seed": 0, "device": "cpu",
+       "status": "ok", "final_loss": 1.25}
 
 
 def _text_rows(path: Path) -> list[dict[str, str]]:

@@ -26,12 +26,13 @@ class LRU(nn.Module):
     gamma = sqrt(1 - |lambda|^2) at initialisation (then trained, as gamma_log), and a real readout
         y_t = Re(C x_t) + D u_t,
     followed by the paper's GLU, with a skip around it: out_t = y_t + W_o z_t * sigmoid(W_g z_t), z_t = GELU(y_t).
+    With `glu=False` (a block backbone's mixer, whose MLP takes the GLU's role) out_t = y_t.
     `mode = "scan"` evaluates the recurrence for all steps at once (the blocked linear scan);
     `mode = "sequential"` steps through time, an independent computation for checking.
     """
 
     def __init__(self, input_size: int, hidden_size: int, state_size: int | None = None, r_min: float = R_MIN,
-                 r_max: float = R_MAX, max_phase: float = MAX_PHASE) -> None:
+                 r_max: float = R_MAX, max_phase: float = MAX_PHASE, glu: bool = True) -> None:
         super().__init__()
         state_size = state_size or hidden_size
         self.mode: Mode = "scan"
@@ -46,7 +47,7 @@ class LRU(nn.Module):
         self.C_im = nn.Parameter(torch.randn(hidden_size, state_size) / math.sqrt(state_size))
         # The paper's D is diagonal (input and output widths equal there); here it maps input_size to hidden_size.
         self.D = nn.Parameter(torch.randn(hidden_size, input_size) / math.sqrt(input_size))
-        self.glu = nn.Linear(hidden_size, 2 * hidden_size)
+        self.glu = nn.Linear(hidden_size, 2 * hidden_size) if glu else None
 
     def log_lambda(self) -> torch.Tensor:
         return torch.complex(-torch.exp(self.nu_log), torch.exp(self.theta_log))
@@ -71,6 +72,9 @@ class LRU(nn.Module):
         states = torch.view_as_real(self._recur(drive)).flatten(-2)
         C = torch.stack([self.C_re, -self.C_im], dim=2).flatten(1)  # Re(C x) = C_re x_re - C_im x_im
         y = torch.addmm(F.linear(u, self.D).flatten(0, 1), states.flatten(0, 1), C.t()).view(*u.shape[:2], -1)
-        values, gates = self.glu(F.gelu(y)).chunk(2, dim=-1)
-        output = y + values * torch.sigmoid(gates)
+        if self.glu is None:
+            output = y
+        else:
+            values, gates = self.glu(F.gelu(y)).chunk(2, dim=-1)
+            output = y + values * torch.sigmoid(gates)
         return output, output[:, -1].unsqueeze(0)

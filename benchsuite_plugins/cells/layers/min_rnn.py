@@ -89,16 +89,22 @@ class MinLSTMCoefficients(torch.autograd.Function):
 
 
 class MinRNN(nn.Module, ABC):
-    """One unidirectional layer h_t = a_t * h_{t-1} + b_t, h_0 = 0, batch first, returning (output, h_n)."""
+    """One unidirectional layer h_t = a_t * h_{t-1} + b_t, h_0 = 0, batch first, returning (output, h_n).
+
+    With `expansion` e != 1 the state has round(e x hidden_size) channels and `out_proj` maps it back to
+    hidden_size (the paper's mixer form: e = 6 for selective copying); h_n is then None, as torch's h_n shape
+    (layers, batch, hidden_size) cannot hold the wider state.
+    """
 
     Coefficients: type[torch.autograd.Function]  # the scan's (a_t, b_t) from the pre-activations
 
-    def __init__(self, input_size: int, hidden_size: int, gates: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, gates: int, expansion: float = 1.0) -> None:
         super().__init__()
-        self.hidden_size = hidden_size
+        self.hidden_size = max(1, round(expansion * hidden_size))
         self.mode: Mode = "scan"
         # One linear map of the input per gate plus the candidate, fused into one matrix product.
-        self.linear = nn.Linear(input_size, hidden_size * (gates + 1))
+        self.linear = nn.Linear(input_size, self.hidden_size * (gates + 1))
+        self.out_proj = nn.Linear(self.hidden_size, hidden_size) if expansion != 1 else None
 
     @abstractmethod
     def coefficients(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,6 +122,8 @@ class MinRNN(nn.Module, ABC):
                 h = a[:, t] * h + b[:, t]
                 steps.append(h)
             output = torch.stack(steps, dim=1)
+        if self.out_proj is not None:
+            return self.out_proj(output), None
         return output, output[:, -1].unsqueeze(0)
 
 
@@ -124,8 +132,8 @@ class MinGRU(MinRNN):
 
     Coefficients = MinGRUCoefficients
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size, gates=1)
+    def __init__(self, input_size: int, hidden_size: int, expansion: float = 1.0) -> None:
+        super().__init__(input_size, hidden_size, gates=1, expansion=expansion)
 
     def coefficients(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k, candidate = pre.chunk(2, dim=-1)
@@ -141,8 +149,8 @@ class MinLSTM(MinRNN):
 
     Coefficients = MinLSTMCoefficients
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size, gates=2)
+    def __init__(self, input_size: int, hidden_size: int, expansion: float = 1.0) -> None:
+        super().__init__(input_size, hidden_size, gates=2, expansion=expansion)
 
     def coefficients(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k_forget, k_input, candidate = pre.chunk(3, dim=-1)

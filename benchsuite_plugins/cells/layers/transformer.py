@@ -1,11 +1,11 @@
 """A small pre-LayerNorm Transformer block as a cell, imported only when a run builds it."""
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from benchsuite.layers.torch_layers import sinusoidal_positions
 
 HEAD_SIZE = 16  # features per attention head, where the hidden size allows
 MLP_RATIO = 4
@@ -16,13 +16,32 @@ def head_count(hidden_size: int) -> int:
     return max(d for d in range(1, max(1, hidden_size // HEAD_SIZE) + 1) if hidden_size % d == 0)
 
 
-def sinusoidal_positions(time: int, size: int, like: torch.Tensor) -> torch.Tensor:
-    """The (time, size) sinusoidal position code of Vaswani et al.: sin on even features, cos on odd ones."""
-    position = torch.arange(time, dtype=like.dtype, device=like.device)[:, None]
-    feature = torch.arange(size, device=like.device)
-    frequency = torch.exp(-(feature // 2 * 2).to(like.dtype) * (math.log(10000.0) / size))
-    angle = position * frequency
-    return torch.where(feature % 2 == 0, torch.sin(angle), torch.cos(angle))
+def attend(qkv: nn.Linear, out: nn.Linear, x: torch.Tensor, heads: int, causal: bool) -> torch.Tensor:
+    """Multi-head scaled dot-product attention of `x` (batch, time, d) with itself: `qkv` makes queries, keys and
+    values together, `out` maps the heads' joined outputs back to d."""
+    batch, time, _ = x.shape
+    # (batch, time, 3 * d) -> three (batch, heads, time, head size)
+    q, k, v = qkv(x).view(batch, time, 3, heads, -1).permute(2, 0, 3, 1, 4)
+    attended = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    return out(attended.transpose(1, 2).reshape(batch, time, -1))
+
+
+class SelfAttention(nn.Module):
+    """The transformer cell's mixer form under the `block` backbone: bare multi-head attention, d -> d, causal
+    unless `causal=False`, with no embedding, positions, norms or MLP of its own (the backbone adds positions to
+    the embedding once, and its blocks supply the norms and MLP), so a stack of blocks is a standard pre-norm
+    Transformer. Returns (output, h_n) as nn.RNN does, h_n the output at the last step as TransformerLayer's."""
+
+    def __init__(self, size: int, causal: bool = True) -> None:
+        super().__init__()
+        self.causal = causal
+        self.heads = head_count(size)
+        self.qkv = nn.Linear(size, 3 * size)
+        self.out_proj = nn.Linear(size, size)  # the residual branch's output (scaled by the block's init)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        output = attend(self.qkv, self.out_proj, x, self.heads, self.causal)
+        return output, output[:, -1].unsqueeze(0)
 
 
 class TransformerLayer(nn.Module):
@@ -51,13 +70,9 @@ class TransformerLayer(nn.Module):
         self.out_norm = nn.LayerNorm(hidden_size)
 
     def forward(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, time, _ = u.shape
         h = self.embed_norm(self.embed(u))
-        h = h + sinusoidal_positions(time, h.shape[-1], h)
-        # (batch, time, 3 * hidden) -> three (batch, heads, time, head size)
-        q, k, v = self.qkv(self.attn_norm(h)).view(batch, time, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        attended = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
-        h = h + self.attn_out(attended.transpose(1, 2).reshape(batch, time, -1))
+        h = h + sinusoidal_positions(u.shape[1], h.shape[-1], h)
+        h = h + attend(self.qkv, self.attn_out, self.attn_norm(h), self.heads, self.causal)
         h = h + self.mlp(self.mlp_norm(h))
         output = self.out_norm(h)
         return output, output[:, -1].unsqueeze(0)
