@@ -125,9 +125,11 @@ class RayExecutor:
                     request = running.pop(ref)
                     yield _collect(ray, ref, request, datasets[request.job.task])
         finally:
-            for ref in running:  # --fail-fast, Ctrl-C: what is still running is killed, not waited for
-                ray.cancel(ref, force=True)
-            ray.shutdown()  # stops the local instance; from a cluster, only disconnects
+            # --fail-fast, Ctrl-C, SIGTERM: what is still running is not waited for. Leaving Ray ends it: the local
+            # instance stops with its workers, and a cluster's nodes kill the workers of tasks whose owner (this
+            # driver) has gone. No ray.cancel(force=True) first: it kills workers whose results may be on their way,
+            # and Ray 2.60 was seen to abort the driver on that (task_manager.cc) before the resume command was said.
+            ray.shutdown()
 
     def _connect(self, ray: Any) -> None:
         with _expected_notices_unsaid():
