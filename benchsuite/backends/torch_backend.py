@@ -172,9 +172,9 @@ class TorchSession:
         self.mixer_param_count = self.model.mixer_parameter_count()
         # A model that can score only the counted positions is asked to (the head over a large vocabulary at
         # every step is most of a recall model's memory); figures are the same.
-        select = getattr(self.model, "scores_positions", False)
+        self.select = getattr(self.model, "scores_positions", False)
         self.splits = {split: Split(getattr(data, f"x_{split}"), getattr(data, f"y_{split}"), self.model.encode,
-                                    self.device, select)
+                                    self.device, self.select)
                        for split in SPLITS if getattr(data, f"x_{split}") is not None}
         dtype = AUTOCAST_DTYPES[settings.precision]
         self.autocast = (torch.autocast(self.device.type, dtype) if dtype is not None else nullcontext())
@@ -205,7 +205,7 @@ class TorchSession:
     def batches(self, epoch: int) -> Iterable[Batch]:
         train = self.splits["train"]
         if self.sample_batch is not None:
-            return (Split(x, y, self.model.encode, self.device).whole
+            return (Split(x, y, self.model.encode, self.device, self.select).whole
                     for x, y in fresh_batches(self.sample_batch, self.steps, self.batch_size or train.rows, self.seed,
                                               epoch))
         if is_full_batch(train.rows, self.batch_size):

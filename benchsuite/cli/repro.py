@@ -10,7 +10,7 @@ from ..errors import BenchInputError
 from .run import LeadingFlagsCommand, run_command
 
 # The `bench run` options a reproduction run also takes; the protocol sets the rest.
-RUN_OPTIONS = ("executor", "workers", "ray_address", "device", "out", "threads", "timeout", "plugins_dir")
+RUN_OPTIONS = ("executor", "workers", "ray_address", "device", "out", "threads", "timeout", "plugins_dir", "task_opts")
 
 
 @click.group("repro")
@@ -47,6 +47,7 @@ def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: boo
     from click.core import ParameterSource
 
     from .. import repro
+    from ..planning.options import OPTIONS
 
     reproduction = repro.load(name)
     reproduction.protocol(scale)
@@ -59,12 +60,15 @@ def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: boo
                               f"{', '.join(sorted(grid.missing))} (the block backbone's); `--print` shows the grid")
     given = {key: value for key, value in options.items()
              if ctx.get_parameter_source(key) is not ParameterSource.DEFAULT}
-    args = {**grid.given, **given}
+    # the user's task options (e.g. the corpus's path) join the protocol's, never replace them
+    user = OPTIONS["task_opts"].parse(given.pop("task_opts", ()), OPTIONS["task_opts"].flag_name)
+    # resuming, the run folder holds the protocol; only where and how it runs may change (e.g. --executor)
+    args = given if resume else {**repro.with_user_task_options(reproduction, grid, user), **given}
     from ..report.progress import run_progress
     from ..sweep import choose_options, run_options
 
     with run_progress(quiet) as display:
-        table = run_options(choose_options({} if resume else args, resume), argv=sys.argv, resume_dir=resume,
+        table = run_options(choose_options(args, resume), argv=sys.argv, resume_dir=resume,
                             progress=None if display is None else display.finished,
                             epoch_progress=None if display is None else display.epoch)
     run_dir = Path(table.attrs["run_dir"])

@@ -106,14 +106,17 @@ def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float
 
     The last `valid_fraction` of the text is held out, and no window crosses into it: its first half for
     validation, its second for test, where each half holds a window (else all of it validates). The codes are
-    kept in the smallest integer type; one-hot inputs are the backend's business, batch by batch.
+    kept in the smallest integer type; one-hot inputs are the backend's business, batch by batch. With `--steps`
+    each step trains on windows starting anywhere in the training part instead, as nanoGPT draws them.
     """
     if seq_len < 1:
         raise BenchInputError(f"text.seq_len: must be at least 1, got {seq_len}")
     if not 0 < valid_fraction < 1:
         raise BenchInputError(f"text.valid_fraction: expected a share between 0 and 1, got {valid_fraction}")
     from .corpus import read_text_file
-    from .data.char import code_dtype, encode, next_char_windows
+    from functools import partial
+
+    from .data.char import code_dtype, encode, next_char_windows, random_windows
 
     text = read_text_file(path, "text.path")
     start = _split_point(len(text), seq_len, valid_fraction)
@@ -127,12 +130,14 @@ def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float
     codes = encode(text, vocab, code_dtype(len(vocab)))
     del text  # the codes replace it; a big corpus should not be held twice
     x_train, y_train = next_char_windows(codes[:start], seq_len, stride=seq_len)
+    fresh = partial(random_windows, codes[:start], context=seq_len)  # (rng, batch_size) -> random windows
     middle = (start + len(codes)) // 2
     if len(codes) - middle < seq_len + 1:
-        return TaskData(vocab, x_train, y_train, *next_char_windows(codes[start:], seq_len, stride=seq_len))
+        return TaskData(vocab, x_train, y_train, *next_char_windows(codes[start:], seq_len, stride=seq_len),
+                        sample_batch=fresh)
     x_valid, y_valid = next_char_windows(codes[start:middle], seq_len, stride=seq_len)
     x_test, y_test = next_char_windows(codes[middle:], seq_len, stride=seq_len)
-    return TaskData(vocab, x_train, y_train, x_valid, y_valid, x_test=x_test, y_test=y_test)
+    return TaskData(vocab, x_train, y_train, x_valid, y_valid, x_test=x_test, y_test=y_test, sample_batch=fresh)
 
 
 @hookimpl

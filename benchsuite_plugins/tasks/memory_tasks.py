@@ -1,6 +1,8 @@
 """Memory diagnostics: multi-query associative recall (Zoology's MQAR), selective copying (MAD, Mamba), induction."""
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from typing import Callable
 
 from benchsuite import BenchInputError, TaskData, TaskSpec, hookimpl
@@ -66,7 +68,55 @@ def build_induction(seq_len: int = 32, vocab: int = 8, samples: int = 2000) -> T
                           lambda split, rng, rows: induction_rows(rng, rows, vocab, seq_len))
 
 
+def build_mqar(seq_len: int = 64, num_kv_pairs: int = 4, vocab_size: int = 8192, power_a: float = 0.01,
+               train_examples: int = 100_000, test_examples: int = 3_000) -> TaskData:
+    """Zoology's MQAR (Arora et al. 2023) with its generator (data/mqar.py): integer tokens, keys from the lower
+    half of the vocabulary, values from the upper, every key queried once; only the queries are scored.
+
+    Zoology trains on a fixed set of `train_examples` for many epochs; valid and test hold `test_examples` each,
+    drawn apart (the fresh-batch sampler is there for `--steps`). Its vocabulary of 8,192 tokens is meant for the
+    block backbone: the stack backbone would one-hot it.
+    """
+    check_range("mqar", "train_examples", train_examples, 1, 10_000_000)
+    check_range("mqar", "test_examples", test_examples, 1, 10_000_000)
+    from .data.mqar import mqar
+    from .data.splits import split_rng
+
+    draw = partial(mqar, seq_len=seq_len, num_kv_pairs=num_kv_pairs, vocab_size=vocab_size, power_a=power_a)
+    (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = (
+        draw(split_rng(split), count) for split, count in
+        (("train", train_examples), ("valid", test_examples), ("test", test_examples)))
+    # Guessing any value of the upper half is right once in vocab_size/2 tries.
+    return TaskData([str(code) for code in range(vocab_size)], x_train, y_train, x_valid, y_valid, ceiling=1.0,
+                    x_test=x_test, y_test=y_test, chance=1 / (vocab_size - vocab_size // 2), sample_batch=draw)
+
+
+def build_selective_copy(noise_steps: int = 64, num_tokens: int = 4, vocab_size: int = 6,
+                         samples: int = 2000) -> TaskData:
+    """Selective copying as Mamba (Gu and Dao 2023) sets it and minGRU's paper uses it (data/selective_copy.py):
+    `num_tokens` data tokens among `noise_steps` noise steps (.), then markers (|) under which to emit them in
+    order. The paper draws fresh rows every step (`--steps`); `samples` rows train without it, a quarter of that
+    is held out for valid and for test each.
+    """
+    check_samples("selective_copy", samples)
+    check_range("selective_copy", "vocab_size", vocab_size, 3, len(VALUES) + 2)
+    from .data.selective_copy import selective_copy
+    from .data.splits import generated_task
+
+    draw = partial(selective_copy, noise_steps=noise_steps, num_tokens=num_tokens, vocab_size=vocab_size)
+    data = generated_task([FILLER, *VALUES[:vocab_size - 2], DELIMITER], samples,
+                          lambda split, rng, rows: (*draw(rng, rows), None))
+    return replace(data, sample_batch=draw)
+
+
 MEMORY_DEFAULTS = {"hidden_size": 64, "num_layers": 1, "epochs": 10, "lr": 0.01, "batch_size": 32}
+
+# Zoology's Figure 2 recipe at its smallest width (2 blocks, batch 512, 64 epochs; its lrs span 1e-4..1e-2).
+MQAR_DEFAULTS = {"hidden_size": 64, "num_layers": 2, "epochs": 64, "lr": 2.2e-3, "batch_size": 512}
+# The small public minGRU check: 2,000 fresh batches of 64, Adam 1e-3, width 64; two blocks, the paper's least that
+# selects.
+SELECTIVE_COPY_DEFAULTS = {"hidden_size": 64, "num_layers": 2, "epochs": 1, "steps": 2000, "lr": 1e-3,
+                           "batch_size": 64}
 
 
 @hookimpl
@@ -75,5 +125,9 @@ def register_tasks(register: Callable[[TaskSpec], None]) -> None:
                       causal=True, defaults={**MEMORY_DEFAULTS, "epochs": 20}))
     register(TaskSpec("copy", build_copy, "selective copying: emit the scattered tokens in order", causal=True,
                       defaults=MEMORY_DEFAULTS))
+    register(TaskSpec("mqar", build_mqar, "Zoology's MQAR: 4 integer key-value pairs in 64 tokens, each key queried "
+                      "once (--backbone block)", causal=True, defaults=MQAR_DEFAULTS))
+    register(TaskSpec("selective_copy", build_selective_copy, "Mamba's selective copying: emit the tokens among "
+                      "the noise in order, fresh rows each step", causal=True, defaults=SELECTIVE_COPY_DEFAULTS))
     register(TaskSpec("induction", build_induction, "after a trigger recurs, the symbol that followed it first",
                       causal=True, defaults=MEMORY_DEFAULTS))

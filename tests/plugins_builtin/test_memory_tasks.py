@@ -1,10 +1,12 @@
-"""`recall`, `copy`, `induction`: each row's answers checked by reading the row symbol by symbol, as a person would."""
+"""`recall`, `copy`, `induction`, `mqar`, `selective_copy`: each row's answers checked by reading the row symbol by
+symbol, as a person would; the two papers' tasks also train a tiny block model on a trivial setting."""
 from __future__ import annotations
 
 import time
 from collections import Counter
 
 import numpy as np
+import pandas
 import pytest
 
 from benchsuite import testing
@@ -15,9 +17,12 @@ from benchsuite_plugins.tasks.memory_tasks import (
     TRIGGER,
     build_copy,
     build_induction,
+    build_mqar,
     build_recall,
+    build_selective_copy,
 )
 from helpers.cli import assert_bad_input
+from helpers.runs import only_run_dir
 
 HELD_OUT = ("valid", "test")
 
@@ -111,6 +116,70 @@ def test_ten_thousand_rows_of_length_100_take_well_under_a_second(build, options
     ("recall.seq_len=5", "recall.seq_len: 2 pairs and their queries need at least 6 steps, got 5"),
     ("copy.tokens=13", "copy.tokens: must lie in 1..seq_len/2 = 12"),
     ("induction.vocab=1", "induction.vocab: must lie in 2..26, got 1"),
+    ("mqar.seq_len=15", "mqar: seq_len=15 is too short for 4 pairs"),
+    ("mqar.train_examples=0", "mqar.train_examples: must lie in 1..10000000, got 0"),
+    ("selective_copy.vocab_size=2", "selective_copy.vocab_size: must lie in 3..28, got 2"),
+    ("selective_copy.num_tokens=0", "selective_copy: need num_examples >= 1, num_tokens >= 1"),
 ])
 def test_bad_options_are_exit_2_with_one_message(bench, option, message):
     assert_bad_input(bench("run", "--tasks", option.split(".")[0], "--task-opt", option), message)
+
+
+@pytest.mark.parametrize("name", ["train", *HELD_OUT])
+def test_mqar_queries_each_key_once_and_scores_only_the_queries_with_their_values(name):
+    data = build_mqar(seq_len=32, num_kv_pairs=3, vocab_size=64, train_examples=60, test_examples=40)
+    x, y = split(data, name)
+    assert x.shape == y.shape == ((60 if name == "train" else 40), 32) and len(data.vocab) == 64
+    for row, targets in zip(x, y):
+        context = {int(row[t]): int(row[t + 1]) for t in range(0, 6, 2)}  # k1 v1 k2 v2 k3 v3
+        assert len(context) == 3 and all(1 <= key < 32 <= value < 64 for key, value in context.items())
+        scored = [t for t in range(32) if targets[t] >= 0]
+        assert sorted(int(row[t]) for t in scored) == sorted(context)  # every key asked once
+        for t in scored:
+            assert t >= 6 and (t - 6) % 2 == 0 and targets[t] == context[int(row[t])]
+        assert all(row[t] == 0 for t in range(6, 32) if t not in scored)
+    assert data.chance == 1 / 32
+
+
+def test_mqar_splits_are_drawn_apart_and_the_sampler_draws_fresh_rows():
+    data = build_mqar(train_examples=200, test_examples=50)
+    assert not {tuple(r) for r in data.x_train} & {tuple(r) for r in data.x_test}
+    assert not {tuple(r) for r in data.x_valid} & {tuple(r) for r in data.x_test}
+    rng = np.random.default_rng(0)
+    first, second = data.sample_batch(rng, 8), data.sample_batch(rng, 8)
+    assert first[0].shape == first[1].shape == (8, 64) and not np.array_equal(first[0], second[0])
+    assert ((first[1] >= 0).sum(axis=1) == 4).all()
+
+
+@pytest.mark.parametrize("name", ["train", *HELD_OUT])
+def test_selective_copy_emits_the_tokens_among_the_noise_in_order_under_the_markers(name):
+    data = build_selective_copy(noise_steps=10, num_tokens=3, vocab_size=6, samples=40)
+    x, y = split(data, name)
+    assert x.shape == y.shape == ((40 if name == "train" else 10), 16)
+    for codes, targets in zip(x, y):
+        row = symbols(data, codes)
+        tokens = [symbol for symbol in row[:13] if symbol != FILLER]
+        assert len(tokens) == 3 and row[13:] == [DELIMITER] * 3
+        assert set(tokens) <= set("abcd")  # vocabulary 6: noise, four data tokens, the marker
+        assert (targets[:13] < 0).all() and symbols(data, targets[13:]) == tokens
+    x, y = data.sample_batch(np.random.default_rng(0), 5)
+    assert x.shape == (5, 16) and ((y >= 0).sum(axis=1) == 3).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task, options, chance", [
+    # one pair in four tokens (k v k _): the answer is the token two steps back; four values to choose from
+    ("mqar", ["--task-opt", "mqar.seq_len=4", "--task-opt", "mqar.num_kv_pairs=1", "--task-opt",
+              "mqar.vocab_size=8", "--task-opt", "mqar.train_examples=512", "--task-opt", "mqar.test_examples=128",
+              "--epochs", "15", "--batch-size", "32"], 0.25),
+    # one token among two noise steps, then its marker: two tokens to choose from, fresh rows each step
+    ("selective_copy", ["--task-opt", "selective_copy.noise_steps=2", "--task-opt", "selective_copy.num_tokens=1",
+                        "--task-opt", "selective_copy.vocab_size=4", "--steps", "300", "--batch-size", "32"], 0.5),
+])
+def test_a_tiny_block_model_learns_a_trivial_setting(bench, tmp_path, task, options, chance):
+    result = bench("run", "--tasks", task, "--cells", "transformer", "--backbone", "block", "--layers", "1",
+                   "--hidden", "16", "--lr", "0.01", "--quiet", "--no-report", "--out", str(tmp_path), *options)
+    assert result.exit_code == 0, result.output
+    runs = pandas.read_csv(only_run_dir(tmp_path) / "runs.csv")
+    assert runs["status"].tolist() == ["ok"]
+    assert runs["chance"][0] == pytest.approx(chance, abs=0.15) and runs["test_accuracy"][0] >= 0.95

@@ -80,3 +80,71 @@ def test_smoke_run_writes_the_report_the_paper_way(bench, tmp_path):
     (run_dir / "repro.csv").unlink()
     assert bench("repro", "report", run_dir).exit_code == 0
     pandas.testing.assert_frame_equal(pandas.read_csv(run_dir / "repro.csv"), report)
+
+
+def test_a_reproduction_that_needs_the_users_file_says_which_option_to_pass(bench, tmp_path):
+    assert_bad_input(bench("repro", "run", "nanogpt_shakespeare", "--scale", "smoke", "--out", tmp_path),
+                     "nanogpt_shakespeare needs --task-opt text.path=FILE", "tiny Shakespeare")
+    assert not list(tmp_path.iterdir())  # refused before any run folder was made
+    # the user's task options join the protocol's; they may not change one the protocol sets
+    assert_bad_input(bench("repro", "run", "nanogpt_shakespeare", "--scale", "smoke", "--out", tmp_path,
+                           "--task-opt", "text.path=x.txt", "--task-opt", "text.seq_len=8"),
+                     "--task-opt text.seq_len: the nanogpt_shakespeare protocol sets it (16)")
+
+
+def figures(rows: list[tuple]) -> pandas.DataFrame:
+    return pandas.DataFrame(rows, columns=["task", "cell", "hidden_size", "num_layers", "lr", "seed", "figure"])
+
+
+def test_claims_bear_on_their_settings_and_over_settings_takes_the_best():
+    reproduction = benchsuite.repro.load("mingru_selective_copy")
+    ran = figures([("selective_copy", "mingru", 64, 1, 1e-3, 0, 0.40), ("selective_copy", "mingru", 64, 1, 1e-3, 1, 0.50),
+                   ("selective_copy", "mingru", 64, 2, 1e-3, 0, 0.90), ("selective_copy", "mingru", 64, 2, 1e-3, 1, 0.96),
+                   ("selective_copy", "mingru", 64, 3, 1e-3, 0, 0.99), ("selective_copy", "mingru", 64, 3, 1e-3, 1, 0.97)])
+    rows = {row["claim"]: row for row in benchsuite.repro.claim_rows(reproduction, "cpu", ran)}
+    one = rows["one-block-cannot-select"]  # the mean over seeds of the one-block runs, against < 0.60
+    assert one["setting"] == "num_layers=1" and one["ours"] == pytest.approx(0.45) and one["runs"] == 2
+    assert one["published"] == 0.370 and one["verdict"] == "reproduced"
+    depth = rows["depth-selects"]  # the best of two blocks (0.93 over 2 seeds) and three (0.98 over 2 seeds)
+    assert depth["ours"] == pytest.approx(0.98) and depth["runs"] == 2 and depth["published"] == 0.995
+    assert depth["setting"] == "max over num_layers=2, num_layers=3" and depth["verdict"] == "reproduced"
+    # the verdict counts the best setting's runs: one seed of three blocks is too few, whatever two blocks ran
+    rows = benchsuite.repro.claim_rows(reproduction, "cpu", ran[:-1])
+    assert rows[1]["ours"] == pytest.approx(0.99) and rows[1]["verdict"] == "inconclusive"
+    # the table of every figure: each depth and cell, with the paper's figure beside ours
+    table = {(row["setting"], row["cell"]): row for row in benchsuite.repro.figure_rows(reproduction, "cpu", ran)}
+    assert set(table) == {(f"num_layers={depth}", cell) for depth in (1, 2, 3) for cell in ("mingru", "minlstm")}
+    assert table["num_layers=2", "mingru"]["ours"] == pytest.approx(0.93)
+    assert table["num_layers=2", "minlstm"]["ours"] is None and table["num_layers=2", "minlstm"]["published"] == 0.857
+
+
+def test_a_claim_is_checked_at_each_width_and_the_papers_other_mixers_are_printed_beside_ours():
+    reproduction = benchsuite.repro.load("zoology_mqar")
+    ran = figures([("mqar", "transformer", 64, 2, lr, 0, figure) for lr, figure in ((2.2e-3, 0.7), (1e-2, 0.99))]
+                  + [("mqar", "transformer", 128, 2, 2.2e-3, 0, 0.5)])
+    rows = benchsuite.repro.claim_rows(reproduction, "cpu", ran)
+    assert [(row["setting"], row["ours"], row["runs"]) for row in rows] == [("width=64", 0.99, 2), ("width=128", 0.5, 1)]
+    assert [row["verdict"] for row in rows] == ["reproduced", "inconclusive"]  # one lr of two finished at 128
+    table = benchsuite.repro.figure_rows(reproduction, "cpu", ran)
+    rwkv = {row["setting"]: row["published"] for row in table if row["cell"] == "rwkv"}
+    assert rwkv == {"width=64": 0.76, "width=128": 0.92}
+
+
+@pytest.mark.slow
+def test_smoke_runs_report_per_setting_and_read_the_users_text(bench, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("to be or not to be that is the question " * 60, encoding="utf-8")
+    for name, extra in (("mingru_selective_copy", ()), ("nanogpt_shakespeare", ("--task-opt", f"text.path={corpus}"))):
+        out = tmp_path / name
+        result = bench("repro", "run", name, "--scale", "smoke", "--out", out, "--quiet", *extra)
+        assert result.exit_code == 0, result.output
+        run_dir = only_run_dir(out)
+        report, runs = pandas.read_csv(run_dir / "repro.csv"), pandas.read_csv(run_dir / "runs.csv")
+        assert (runs["status"] == "ok").all() and set(report["verdict"]) <= {"reproduced", "not reproduced",
+                                                                                "inconclusive"}
+        if name == "nanogpt_shakespeare":  # the validation loss, mean over seeds
+            assert report["ours"][0] == pytest.approx(runs["valid_loss"].mean())
+        else:  # one block, and the best of the depths at or above two the smoke scale ran (two blocks)
+            by_depth = runs.groupby("num_layers")["test_accuracy"].mean()
+            assert report.set_index("claim")["ours"].to_dict() == pytest.approx(
+                {"one-block-cannot-select": by_depth[1], "depth-selects": by_depth[2]})
