@@ -7,8 +7,8 @@ each a threshold. A protocol's keys are `bench run` options (some under the pape
 tables of task, cell and block-recipe options (`task_options`, `cell_options`, `backbone_options`), or descriptive
 keys no option expresses (listed as missing). `user_task_options` names what the user must give (a corpus's path).
 Published figures and claims may be given per setting (`width`, `num_layers`: `setting`, `where`); a claim with
-`over_settings` takes the best of its settings. `run_grid` turns a protocol into the options of an ordinary `bench run`; `write_report` reads the
-finished run folder back and writes repro.md and repro.csv: per claim, the published figure, ours aggregated the
+`over_settings` takes the best of its settings. `run_grid` turns a protocol into the options of an ordinary
+`bench run`; `write_report` reads the finished run folder back and writes repro.md and repro.csv: per claim, the published figure, ours aggregated the
 paper's way, ours as mean ± std over seeds, a verdict, and every difference from the paper's protocol.
 """
 from __future__ import annotations
