@@ -7,9 +7,10 @@ each a threshold. A protocol's keys are `bench run` options (some under the pape
 tables of task, cell and block-recipe options (`task_options`, `cell_options`, `backbone_options`), or descriptive
 keys no option expresses (listed as missing). `user_task_options` names what the user must give (a corpus's path).
 Published figures and claims may be given per setting (`width`, `num_layers`: `setting`, `where`); a claim with
-`over_settings` takes the best of its settings. `run_grid` turns a protocol into the options of an ordinary
-`bench run`; `write_report` reads the finished run folder back and writes repro.md and repro.csv: per claim, the published figure, ours aggregated the
-paper's way, ours as mean ± std over seeds, a verdict, and every difference from the paper's protocol.
+`over_settings` takes the best of its settings. `run_grid` turns a protocol into the options of an ordinary `bench
+run`; `write_report` reads the finished run folder back and writes repro.md and repro.csv: per claim, the published
+figure, ours aggregated the paper's way, ours as mean ± std over seeds, a verdict, and every difference from the
+paper's protocol.
 """
 from __future__ import annotations
 
@@ -56,8 +57,8 @@ FIGURE_COLUMNS = {"accuracy": "test_accuracy", "val_loss": "valid_loss"}
 TABLES = ("task_opts", "cell_opts", "backbone_opts")  # options that are tables of settings, never grid axes
 # Settings a published figure or a claim may be given per: the runs.csv column holding each.
 SETTING_COLUMNS = {"width": "hidden_size", "num_layers": "num_layers"}
-REPORT_COLUMNS = ["claim", "task", "cell", "setting", "op", "threshold", "published", "tag", "ours", "ours_mean", "ours_std",
-                  "runs", "verdict", "why"]
+REPORT_COLUMNS = ["claim", "task", "cell", "setting", "op", "threshold", "published", "tag", "ours", "ours_mean",
+                  "ours_std", "runs", "verdict", "why"]
 
 
 @dataclass(frozen=True)
