@@ -335,8 +335,10 @@ def figure_rows(repro: Reproduction, scale: str, figures: pandas.DataFrame) -> l
     for task in repro.protocol(scale)["tasks"]:
         for setting in protocol_settings(repro, scale, {}):
             published = [row for row in repro.content.get("published", []) if row["task"] == task
-                         and row.get("comparable", True) and all(row.get("setting", {}).get(key) == value for key, value in setting.items())]
-            cells = dict.fromkeys([*repro.protocol(scale)["cells"], *(cell for row in published for cell in row[figure])])
+                         and row.get("comparable", True)
+                         and all(row.get("setting", {}).get(key) == value for key, value in setting.items())]
+            cells = dict.fromkeys([*repro.protocol(scale)["cells"],
+                                   *(cell for row in published for cell in row[figure])])
             for cell in cells:
                 value, tag = published_figure(repro, task, cell, setting)
                 rows.append({"task": task, "setting": _setting_label(setting), "cell": cell, "published": value,
@@ -379,7 +381,8 @@ def write_report(run_dir: str | Path, repro: Reproduction | None = None, scale: 
         lines.append(f"| {row['claim']} | {row['task']} | {row['cell']} | {row['setting']} | {_published(row)} | "
                      f"{_number(row['ours'])} | {_spread(row)} | {row['op']} {row['threshold']} | {verdict} |")
     lines += ["", "Every figure, claimed or not (ours the paper's way; the paper's other models as published):", "",
-              "| task | setting | cell | published | ours | ours mean ± std (runs) |", "| --- | --- | --- | --- | --- | --- |"]
+              "| task | setting | cell | published | ours | ours mean ± std (runs) |",
+              "| --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {row['task']} | {row['setting']} | {row['cell']} | {_published(row)} | {_number(row['ours'])} | "
               f"{_spread(row)} |" for row in figure_rows(repro, scale, figures)]
     lines += ["", "Claims:", *[f"- {claim}: {text}" for claim, text in texts.items()], "",

@@ -113,9 +113,9 @@ def build_text(path: str | None = None, seq_len: int = 64, valid_fraction: float
         raise BenchInputError(f"text.seq_len: must be at least 1, got {seq_len}")
     if not 0 < valid_fraction < 1:
         raise BenchInputError(f"text.valid_fraction: expected a share between 0 and 1, got {valid_fraction}")
-    from .corpus import read_text_file
     from functools import partial
 
+    from .corpus import read_text_file
     from .data.char import code_dtype, encode, next_char_windows, random_windows
 
     text = read_text_file(path, "text.path")

@@ -98,9 +98,9 @@ def figures(rows: list[tuple]) -> pandas.DataFrame:
 
 def test_claims_bear_on_their_settings_and_over_settings_takes_the_best():
     reproduction = benchsuite.repro.load("mingru_selective_copy")
-    ran = figures([("selective_copy", "mingru", 64, 1, 1e-3, 0, 0.40), ("selective_copy", "mingru", 64, 1, 1e-3, 1, 0.50),
-                   ("selective_copy", "mingru", 64, 2, 1e-3, 0, 0.90), ("selective_copy", "mingru", 64, 2, 1e-3, 1, 0.96),
-                   ("selective_copy", "mingru", 64, 3, 1e-3, 0, 0.99), ("selective_copy", "mingru", 64, 3, 1e-3, 1, 0.97)])
+    copy = ("selective_copy", "mingru", 64)
+    ran = figures([(*copy, 1, 1e-3, 0, 0.40), (*copy, 1, 1e-3, 1, 0.50), (*copy, 2, 1e-3, 0, 0.90),
+                   (*copy, 2, 1e-3, 1, 0.96), (*copy, 3, 1e-3, 0, 0.99), (*copy, 3, 1e-3, 1, 0.97)])
     rows = {row["claim"]: row for row in benchsuite.repro.claim_rows(reproduction, "cpu", ran)}
     one = rows["one-block-cannot-select"]  # the mean over seeds of the one-block runs, against < 0.60
     assert one["setting"] == "num_layers=1" and one["ours"] == pytest.approx(0.45) and one["runs"] == 2
@@ -123,7 +123,8 @@ def test_a_claim_is_checked_at_each_width_and_the_papers_other_mixers_are_printe
     ran = figures([("mqar", "transformer", 64, 2, lr, 0, figure) for lr, figure in ((2.2e-3, 0.7), (1e-2, 0.99))]
                   + [("mqar", "transformer", 128, 2, 2.2e-3, 0, 0.5)])
     rows = benchsuite.repro.claim_rows(reproduction, "cpu", ran)
-    assert [(row["setting"], row["ours"], row["runs"]) for row in rows] == [("width=64", 0.99, 2), ("width=128", 0.5, 1)]
+    assert [(row["setting"], row["ours"], row["runs"]) for row in rows] == [("width=64", 0.99, 2),
+                                                                             ("width=128", 0.5, 1)]
     assert [row["verdict"] for row in rows] == ["reproduced", "inconclusive"]  # one lr of two finished at 128
     table = benchsuite.repro.figure_rows(reproduction, "cpu", ran)
     rwkv = {row["setting"]: row["published"] for row in table if row["cell"] == "rwkv"}
