@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from ..errors import BenchInputError
-from .run import LeadingFlagsCommand, run_command
+from .run import LeadingFlagsCommand, run_and_report, run_command
 
 # The `bench run` options a reproduction run also takes; the protocol sets the rest.
 RUN_OPTIONS = ("executor", "workers", "ray_address", "device", "out", "threads", "timeout", "plugins_dir")
@@ -43,7 +42,8 @@ def _run_flags() -> list[click.Parameter]:
 @click.pass_context
 def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: bool, resume: str | None, quiet: bool,
                       **options: object) -> None:
-    """Run reproduction NAME as an ordinary run folder, then write repro.md and repro.csv into it."""
+    """Run reproduction NAME as an ordinary run (its folder, table and report, summary.md among it), then write
+    repro.md and repro.csv into its folder."""
     from click.core import ParameterSource
 
     from .. import repro
@@ -59,19 +59,17 @@ def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: boo
                               f"{', '.join(sorted(grid.missing))} (the block backbone's); `--print` shows the grid")
     given = {key: value for key, value in options.items()
              if ctx.get_parameter_source(key) is not ParameterSource.DEFAULT}
-    args = {**grid.given, **given}
-    from ..report.progress import run_progress
-    from ..sweep import choose_options, run_options
+    from ..results.schema import FAILED_STATUSES
+    from ..sweep import choose_options
 
-    with run_progress(quiet) as display:
-        table = run_options(choose_options({} if resume else args, resume), argv=sys.argv, resume_dir=resume,
-                            progress=None if display is None else display.finished,
-                            epoch_progress=None if display is None else display.epoch)
-    run_dir = Path(table.attrs["run_dir"])
-    repro.write_record(run_dir, reproduction, scale)
-    written = repro.write_report(run_dir, reproduction, scale)
+    result = run_and_report(choose_options(given if resume else {**grid.given, **given}, resume), resume, quiet,
+                            no_report=False)
+    repro.write_record(result.run_dir, reproduction, scale)
+    written = repro.write_report(result.run_dir, reproduction, scale)
     click.echo(written[0].read_text(encoding="utf-8"))
-    click.echo(f"results: {run_dir}  ({', '.join(path.name for path in written)})")
+    click.echo(f"reproduction: {', '.join(str(path) for path in written)}")
+    if result.runs["status"].isin(FAILED_STATUSES).any():
+        sys.exit(1)
 
 
 @repro_group.command("report")

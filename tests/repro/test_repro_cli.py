@@ -55,9 +55,12 @@ def test_smoke_run_writes_the_report_the_paper_way(bench, tmp_path):
     assert result.exit_code == 0, result.output
     run_dir = only_run_dir(tmp_path)
     assert (run_dir / "repro.md").is_file()
+    # the ordinary run's report too: summary.md holds one table per task the protocol ran
+    summary = (run_dir / "summary.md").read_text(encoding="utf-8")
     report = pandas.read_csv(run_dir / "repro.csv")
     repro = read(PROTOCOLS / "deletang.toml")
     smoke = repro["protocol"]["smoke"]
+    assert all(f"\n## {task}\n" in summary for task in smoke["tasks"])
     assert len(report) == sum(len(claim["tasks"]) * len(claim["cells"]) for claim in repro["claims"])
     assert set(report["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}
     ran = report["task"].isin(smoke["tasks"]) & report["cell"].isin(smoke["cells"])
