@@ -5,7 +5,8 @@ Each reproduction is a TOML file in protocols/ (shipped with the package): its s
 for CI), the published figures (tagged V/A/R: verified, quoted, recalled), the paper's aggregation and the claims,
 each a threshold. `run_grid` turns a protocol into the options of an ordinary `bench run`; `write_report` reads the
 finished run folder back and writes repro.md and repro.csv: per claim, the published figure, ours aggregated the
-paper's way, ours as mean ± std over seeds, a verdict, and every difference from the paper's protocol.
+paper's way, ours as mean ± std over seeds, ours on the training data, a verdict (with its reason where it is
+inconclusive), and every difference from the paper's protocol.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..errors import BenchInputError
 from ..planning.options import OPTIONS
 from ..results.files import write_rows, write_text_atomic
 from ..results.load import load_runs, load_slices
+from ..results.schema import SPLIT_COLUMNS
 
 if TYPE_CHECKING:
     import pandas
@@ -47,7 +49,7 @@ DESCRIPTIVE = {"optimizer": ("adam", "adamw"), "backbone": ("stack",)}
 # A run's figure where the aggregation names no test-length sweep: the runs.csv column holding it.
 FIGURE_COLUMNS = {"accuracy": "test_accuracy", "val_loss": "valid_loss"}
 REPORT_COLUMNS = ["claim", "task", "cell", "op", "threshold", "published", "tag", "ours", "ours_mean", "ours_std",
-                  "runs", "verdict", "why"]
+                  "runs", "verdict", "why", "ours_train"]
 
 
 @dataclass(frozen=True)
@@ -170,12 +172,14 @@ def read_record(run_dir: Path) -> tuple[Reproduction, str]:
 
 
 def run_figures(repro: Reproduction, run_dir: Path) -> pandas.DataFrame:
-    """One figure per ok run (task, cell, lr, seed, figure), made as the paper makes it: with a test-length sweep,
-    the mean of the per-length test accuracies beyond the training lengths; else the runs.csv column."""
+    """One figure per ok run (task, cell, lr, seed, figure, train), made as the paper makes it: with a test-length
+    sweep, the mean of the per-length test accuracies beyond the training lengths; else the runs.csv column.
+    `train` is the run's accuracy on its training data (with a sweep: on the training lengths)."""
     aggregation = repro.content["aggregation"]
     runs = load_runs(Path(run_dir) / "runs.csv")
     runs = runs[runs["status"] == "ok"]
     keys = ["task", "cell", "lr", "seed"]
+    fitted = runs[keys].assign(train=runs[SPLIT_COLUMNS["train"].accuracy].astype(float))
     if "train_max_length" in aggregation:
         slices = load_slices(Path(run_dir) / "slices.csv")
         if slices is None:
@@ -183,8 +187,8 @@ def run_figures(repro: Reproduction, run_dir: Path) -> pandas.DataFrame:
         beyond = slices[(slices["split"] == "test") & (slices["slice_name"] == "length")]
         beyond = beyond[beyond["slice"].astype(int) > aggregation["train_max_length"]]
         figures = beyond.groupby(keys, as_index=False)["value"].mean().rename(columns={"value": "figure"})
-        return figures.merge(runs[keys], on=keys)
-    return runs[keys].assign(figure=runs[FIGURE_COLUMNS[aggregation["figure"]]].astype(float))
+        return figures.merge(fitted, on=keys)
+    return fitted.assign(figure=runs[FIGURE_COLUMNS[aggregation["figure"]]].astype(float))
 
 
 def claim_rows(repro: Reproduction, scale: str, figures: pandas.DataFrame) -> list[dict[str, Any]]:
@@ -201,11 +205,12 @@ def claim_rows(repro: Reproduction, scale: str, figures: pandas.DataFrame) -> li
                 figure, tag = published.get((task, cell), (None, ""))
                 row = {"claim": claim["id"], "task": task, "cell": cell, "op": claim["op"],
                        "threshold": claim["threshold"], "published": figure, "tag": tag, "ours": None,
-                       "ours_mean": None, "ours_std": None, "runs": 0}
+                       "ours_mean": None, "ours_std": None, "runs": 0, "ours_train": None}
                 mine = figures[(figures["task"] == task) & (figures["cell"] == cell)]
                 row["runs"] = len(mine)
                 if len(mine):
                     row["ours"] = float(combine(list(mine["figure"])))
+                    row["ours_train"] = float(combine(list(mine["train"])))
                     by_lr = mine.groupby("lr")["figure"]
                     best_lr = by_lr.mean().idxmax() if aggregation["across_runs"] != "min" else by_lr.mean().idxmin()
                     seeds = mine[mine["lr"] == best_lr]["figure"]
@@ -215,6 +220,11 @@ def claim_rows(repro: Reproduction, scale: str, figures: pandas.DataFrame) -> li
                     row["verdict"], row["why"] = "inconclusive", f"not run at the {scale} scale"
                 elif row["runs"] < verdict["min_runs"]:
                     row["verdict"], row["why"] = "inconclusive", f"{row['runs']} ok runs, need {verdict['min_runs']}"
+                elif (claim["op"] == "<" and verdict.get("fail_claims_need_training_fit")
+                      and row["ours_train"] < claim["threshold"]):
+                    # failing beyond the training lengths says nothing of a model that fails within them
+                    row["verdict"], row["why"] = "inconclusive", (f"not fitted: {row['ours_train']:.3f} on the "
+                                                                   f"training lengths")
                 elif abs(row["ours"] - claim["threshold"]) < verdict["inconclusive_within"]:
                     row["verdict"], row["why"] = "inconclusive", (f"within {verdict['inconclusive_within']} of the "
                                                                    f"threshold")
@@ -243,15 +253,16 @@ def write_report(run_dir: str | Path, repro: Reproduction | None = None, scale: 
              f"Scale: {scale}. Run folder: `{run_dir}`.", "",
              f"Our figure per run: {aggregation['per_run']}; across runs: {aggregation['across_runs']} over "
              f"{' x '.join(aggregation['across'])} (the paper's way); also mean ± std over seeds at the best lr. "
-             f"Published figures tagged R were recalled, not checked against the paper.", "",
-             "| claim | task | cell | published | ours | ours mean ± std (runs) | threshold | verdict |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             f"Published figures tagged R were recalled, not checked against the paper. `train`: ours on the "
+             f"training data, aggregated the same way.", "",
+             "| claim | task | cell | published | ours | ours mean ± std (runs) | train | threshold | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
         published = "" if row["published"] is None else f"{row['published']:.3f}{' (R)' if row['tag'] == 'R' else ''}"
         spread = "" if row["ours_mean"] is None else f"{row['ours_mean']:.3f} ± {row['ours_std']:.3f} ({row['runs']})"
         verdict = row["verdict"] + (f" ({row['why']})" if row["why"] else "")
         lines.append(f"| {row['claim']} | {row['task']} | {row['cell']} | {published} | {_number(row['ours'])} | "
-                     f"{spread} | {row['op']} {row['threshold']} | {verdict} |")
+                     f"{spread} | {_number(row['ours_train'])} | {row['op']} {row['threshold']} | {verdict} |")
     lines += ["", "Claims:", *[f"- {claim}: {text}" for claim, text in texts.items()], "",
               "Differences from the paper's protocol:", *[f"- {item}" for item in differences(repro, scale)]]
     write_text_atomic(run_dir / "repro.md", "\n".join(lines) + "\n")

@@ -76,10 +76,29 @@ def test_smoke_run_writes_the_report_the_paper_way(bench, tmp_path):
         assert len(mine) == len(smoke["seeds"]) == row.runs
         assert row.ours == pytest.approx(mine.max())
         assert row.ours_mean == pytest.approx(mine.mean()) and row.ours_std == pytest.approx(mine.std())
+        fitted = runs[(runs["task"] == row.task) & (runs["cell"] == row.cell)]["accuracy"].max()
+        assert row.ours_train == pytest.approx(fitted)
         beats = row.ours >= row.threshold if row.op == ">=" else row.ours < row.threshold
-        if abs(row.ours - row.threshold) >= repro["verdict"]["inconclusive_within"]:
+        if row.op == "<" and fitted < row.threshold:
+            assert row.verdict == "inconclusive" and "not fitted" in row.why
+        elif abs(row.ours - row.threshold) >= repro["verdict"]["inconclusive_within"]:
             assert row.verdict == ("reproduced" if beats else "not reproduced")
     # the report command writes the same table again from the folder alone
     (run_dir / "repro.csv").unlink()
     assert bench("repro", "report", run_dir).exit_code == 0
     pandas.testing.assert_frame_equal(pandas.read_csv(run_dir / "repro.csv"), report)
+
+
+@pytest.mark.parametrize(("op", "train", "verdict"), [
+    ("<", 0.95, "reproduced"),  # fits the training lengths, fails beyond them: the claim, shown
+    ("<", 0.55, "inconclusive"),  # fails within the training lengths too: beyond them says nothing
+    (">=", 0.55, "not reproduced"),  # a claim that a model succeeds fails with the model, fitted or not
+])
+def test_a_failure_claim_counts_only_where_the_model_fits_the_training_lengths(op, train, verdict):
+    repro = benchsuite.repro.load("deletang")
+    content = {**repro.content, "claims": [{"id": "c", "text": "t", "tasks": ["parity_check"], "cells": ["lstm"],
+                                            "op": op, "threshold": 0.7, "basis": "b"}]}
+    figures = pandas.DataFrame({"task": "parity_check", "cell": "lstm", "lr": 1e-3, "seed": [0, 1],
+                                "figure": [0.50, 0.52], "train": [train - 0.05, train]})
+    [row] = benchsuite.repro.claim_rows(benchsuite.repro.Reproduction("deletang", content), "cpu", figures)
+    assert (row["verdict"], row["ours"], row["ours_train"]) == (verdict, 0.52, train)
