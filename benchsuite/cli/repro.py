@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from ..errors import BenchInputError
+from ..errors import BenchInputError, RunInterrupted
 from .run import LeadingFlagsCommand, run_and_report, run_command
 
 # The `bench run` options a reproduction run also takes; the protocol sets the rest.
@@ -62,8 +63,14 @@ def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: boo
     from ..results.schema import FAILED_STATUSES
     from ..sweep import choose_options
 
+    def keep_record(stop: RunInterrupted) -> None:
+        # the folder says which reproduction it holds, so its finished rows can be reported and the run finished
+        repro.write_record(Path(stop.run_dir), reproduction, scale)
+        click.echo(f"partial figures: bench repro report {stop.run_dir}; finish with: bench repro run {name} "
+                   f"--scale {scale} --resume {stop.run_dir}", err=True)
+
     result = run_and_report(choose_options(given if resume else {**grid.given, **given}, resume), resume, quiet,
-                            no_report=False)
+                            no_report=False, on_interrupt=keep_record)
     repro.write_record(result.run_dir, reproduction, scale)
     written = repro.write_report(result.run_dir, reproduction, scale)
     click.echo(written[0].read_text(encoding="utf-8"))

@@ -125,9 +125,11 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
         sys.exit(1)
 
 
-def run_and_report(chosen: RunOptions, resume: str | None, quiet: bool, no_report: bool) -> RunResult:
+def run_and_report(chosen: RunOptions, resume: str | None, quiet: bool, no_report: bool,
+                   on_interrupt: Callable[[RunInterrupted], None] | None = None) -> RunResult:
     """Run the chosen grid (or finish `resume`) with progress on stderr, print the runs table and what to know,
-    then write the report: `bench run`'s work after parsing, shared with `bench repro run`."""
+    then write the report: `bench run`'s work after parsing, shared with `bench repro run`. An interrupted run
+    exits 130 or 143 after `on_interrupt` has seen it."""
     from ..report.console import format_runs, noise_line
     from ..report.progress import run_progress
     from ..sweep import run_options
@@ -140,6 +142,8 @@ def run_and_report(chosen: RunOptions, resume: str | None, quiet: bool, no_repor
                                     epoch_progress=None if display is None else display.epoch)
         except RunInterrupted as stop:
             click.echo(str(stop), err=True)
+            if on_interrupt is not None:
+                on_interrupt(stop)
             sys.exit(_interrupted_exit(received))
         except KeyboardInterrupt:
             click.echo("interrupted before any row was recorded", err=True)

@@ -2,6 +2,7 @@
 smoke-scale run whose report is recomputed with pandas from runs.csv and slices.csv."""
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -10,6 +11,8 @@ import pandas
 import pytest
 
 import benchsuite.repro
+import benchsuite.sweep
+from benchsuite.errors import RunInterrupted
 from helpers.cli import assert_bad_input
 from helpers.runs import only_run_dir
 
@@ -102,3 +105,17 @@ def test_a_failure_claim_counts_only_where_the_model_fits_the_training_lengths(o
                                 "figure": [0.50, 0.52], "train": [train - 0.05, train]})
     [row] = benchsuite.repro.claim_rows(benchsuite.repro.Reproduction("deletang", content), "cpu", figures)
     assert (row["verdict"], row["ours"], row["ours_train"]) == (verdict, 0.52, train)
+
+
+def test_an_interrupted_reproduction_keeps_its_record_and_says_how_to_finish(bench, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+
+    def interrupted(*args, **kwargs):
+        raise RunInterrupted(str(run_dir), 3, 8)
+
+    monkeypatch.setattr(benchsuite.sweep, "run_options", interrupted)
+    result = bench("repro", "run", "deletang", "--scale", "smoke", "--out", tmp_path)
+    assert result.exit_code == 130
+    assert f"finish with: bench repro run deletang --scale smoke --resume {run_dir}" in result.stderr
+    assert json.loads((run_dir / "repro.json").read_text()) == {"name": "deletang", "scale": "smoke"}
