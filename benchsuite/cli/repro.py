@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import BenchInputError
-from .run import LeadingFlagsCommand, run_command
+from ..errors import BenchInputError, RunInterrupted
+from .run import LeadingFlagsCommand, run_and_report, run_command
 
 # The `bench run` options a reproduction run also takes; the protocol sets the rest.
 RUN_OPTIONS = ("executor", "workers", "ray_address", "device", "out", "threads", "timeout", "plugins_dir", "task_opts")
@@ -43,7 +43,8 @@ def _run_flags() -> list[click.Parameter]:
 @click.pass_context
 def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: bool, resume: str | None, quiet: bool,
                       **options: object) -> None:
-    """Run reproduction NAME as an ordinary run folder, then write repro.md and repro.csv into it."""
+    """Run reproduction NAME as an ordinary run (its folder, table and report, summary.md among it), then write
+    repro.md and repro.csv into its folder."""
     from click.core import ParameterSource
 
     from .. import repro
@@ -64,18 +65,22 @@ def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: boo
     user = OPTIONS["task_opts"].parse(given.pop("task_opts", ()), OPTIONS["task_opts"].flag_name)
     # resuming, the run folder holds the protocol; only where and how it runs may change (e.g. --executor)
     args = given if resume else {**repro.with_user_task_options(reproduction, grid, user), **given}
-    from ..report.progress import run_progress
-    from ..sweep import choose_options, run_options
+    from ..results.schema import FAILED_STATUSES
+    from ..sweep import choose_options
 
-    with run_progress(quiet) as display:
-        table = run_options(choose_options(args, resume), argv=sys.argv, resume_dir=resume,
-                            progress=None if display is None else display.finished,
-                            epoch_progress=None if display is None else display.epoch)
-    run_dir = Path(table.attrs["run_dir"])
-    repro.write_record(run_dir, reproduction, scale)
-    written = repro.write_report(run_dir, reproduction, scale)
+    def keep_record(stop: RunInterrupted) -> None:
+        # the folder says which reproduction it holds, so its finished rows can be reported and the run finished
+        repro.write_record(Path(stop.run_dir), reproduction, scale)
+        click.echo(f"partial figures: bench repro report {stop.run_dir}; finish with: bench repro run {name} "
+                   f"--scale {scale} --resume {stop.run_dir}", err=True)
+
+    result = run_and_report(choose_options(args, resume), resume, quiet, no_report=False, on_interrupt=keep_record)
+    repro.write_record(result.run_dir, reproduction, scale)
+    written = repro.write_report(result.run_dir, reproduction, scale)
     click.echo(written[0].read_text(encoding="utf-8"))
-    click.echo(f"results: {run_dir}  ({', '.join(path.name for path in written)})")
+    click.echo(f"reproduction: {', '.join(str(path) for path in written)}")
+    if result.runs["status"].isin(FAILED_STATUSES).any():
+        sys.exit(1)
 
 
 @repro_group.command("report")

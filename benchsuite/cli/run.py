@@ -14,7 +14,8 @@ from click.core import ParameterSource
 from ..errors import BenchInputError, RunInterrupted
 
 if TYPE_CHECKING:
-    from ..planning.options import Option
+    from ..planning.options import Option, RunOptions
+    from ..results.load import RunResult
 
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 TERMINATED_EXIT = 143  # ... and by SIGTERM
@@ -110,10 +111,8 @@ def _click_settings(name: str, spec: Option) -> dict[str, object]:
 def run_command(ctx: click.Context, resume: str | None, config: str | None, no_report: bool, quiet: bool,
                 **options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
-    from ..report.console import format_runs, noise_line
-    from ..report.progress import run_progress
     from ..results.schema import FAILED_STATUSES
-    from ..sweep import choose_options, run_options
+    from ..sweep import choose_options
 
     given = {name: value for name, value in options.items()
              if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
@@ -123,7 +122,20 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
         if resume is not None:
             raise BenchInputError("--config does not apply with --resume: the run's meta.json holds its sweep")
         given = with_command_line(read_sweep_file(config), given)
-    chosen = choose_options(given, resume)
+    result = run_and_report(choose_options(given, resume), resume, quiet, no_report)
+    if result.runs["status"].isin(FAILED_STATUSES).any():
+        sys.exit(1)
+
+
+def run_and_report(chosen: RunOptions, resume: str | None, quiet: bool, no_report: bool,
+                   on_interrupt: Callable[[RunInterrupted], None] | None = None) -> RunResult:
+    """Run the chosen grid (or finish `resume`) with progress on stderr, print the runs table and what to know,
+    then write the report: `bench run`'s work after parsing, shared with `bench repro run`. An interrupted run
+    exits 130 or 143 after `on_interrupt` has seen it."""
+    from ..report.console import format_runs, noise_line
+    from ..report.progress import run_progress
+    from ..sweep import run_options
+
     with terminate_as_interrupt() as received:
         try:
             with run_progress(quiet) as display:
@@ -132,6 +144,8 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
                                     epoch_progress=None if display is None else display.epoch)
         except RunInterrupted as stop:
             click.echo(str(stop), err=True)
+            if on_interrupt is not None:
+                on_interrupt(stop)
             sys.exit(_interrupted_exit(received))
         except KeyboardInterrupt:
             click.echo("interrupted before any row was recorded", err=True)
@@ -148,8 +162,7 @@ def run_command(ctx: click.Context, resume: str | None, config: str | None, no_r
                    f"finish with: {result.resume_command} --no-fail-fast", err=True)
     if not no_report:
         _report_after_run(result.run_dir, chosen.plugins_dir)
-    if result.runs["status"].isin(FAILED_STATUSES).any():
-        sys.exit(1)
+    return result
 
 
 def _report_after_run(run_dir: Path, plugins_dir: str | None) -> None:

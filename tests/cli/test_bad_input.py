@@ -16,8 +16,8 @@ RUN = ["run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device",
 # The built-in plugins' names, written out rather than read from the registry under test (the session loads no
 # outside plugin; see conftest). A new built-in cell or task belongs here too.
 BUILTIN_TASKS = ("apple, cloze, copy, cycle_navigation, delay, duplicate_string, dyck, even-pairs, even_pairs, "
-                 "induction, modular, modular_arithmetic, parity, parity_check, recall, reverse, reverse_string, "
-                 "ship, stack_manipulation, text")
+                 "induction, modular, modular_arithmetic, mqar, parity, parity_check, recall, reverse, "
+                 "reverse_string, selective_copy, ship, stack_manipulation, text")
 BUILTIN_CELLS = "gru, lru, lstm, mingru, minlstm, numpy-rnn, rnn, transformer"
 
 

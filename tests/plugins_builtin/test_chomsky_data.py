@@ -2,6 +2,7 @@
 hand-written examples, and the training and test draws against the paper's protocol."""
 from __future__ import annotations
 
+import pickle
 import tomllib
 from pathlib import Path
 
@@ -210,3 +211,16 @@ def test_reproduction_file_covers_every_task_at_both_scales_and_publishes_each()
     repro = tomllib.loads(path.read_text(encoding="utf-8"))
     assert all(set(repro["protocol"][scale]["tasks"]) == set(TASKS) for scale in ("paper", "cpu"))
     assert {row["task"] for row in repro["published"]} == set(TASKS)
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_task_data_survives_the_pickling_that_ships_it_to_an_isolated_or_ray_worker(name):
+    from benchsuite_plugins.tasks.chomsky_tasks import build_chomsky
+
+    data = build_chomsky(name, test_last=50, test_every=9, per_length=2)
+    copy = pickle.loads(pickle.dumps(data))
+    for batch, shipped in zip(*(
+            [sampler(np.random.default_rng(4), 8) for _ in range(5)] for sampler in (data.sample_batch,
+                                                                                      copy.sample_batch))):
+        assert all(np.array_equal(mine, theirs) for mine, theirs in zip(batch, shipped))
+    assert np.array_equal(copy.x_test, data.x_test) and np.array_equal(copy.test_slices, data.test_slices)

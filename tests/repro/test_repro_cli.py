@@ -2,6 +2,7 @@
 smoke-scale run whose report is recomputed with pandas from runs.csv and slices.csv."""
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -10,6 +11,8 @@ import pandas
 import pytest
 
 import benchsuite.repro
+import benchsuite.sweep
+from benchsuite.errors import RunInterrupted
 from helpers.cli import assert_bad_input
 from helpers.runs import only_run_dir
 
@@ -55,9 +58,12 @@ def test_smoke_run_writes_the_report_the_paper_way(bench, tmp_path):
     assert result.exit_code == 0, result.output
     run_dir = only_run_dir(tmp_path)
     assert (run_dir / "repro.md").is_file()
+    # the ordinary run's report too: summary.md holds one table per task the protocol ran
+    summary = (run_dir / "summary.md").read_text(encoding="utf-8")
     report = pandas.read_csv(run_dir / "repro.csv")
     repro = read(PROTOCOLS / "deletang.toml")
     smoke = repro["protocol"]["smoke"]
+    assert all(f"\n## {task}\n" in summary for task in smoke["tasks"])
     assert len(report) == sum(len(claim["tasks"]) * len(claim["cells"]) for claim in repro["claims"])
     assert set(report["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}
     ran = report["task"].isin(smoke["tasks"]) & report["cell"].isin(smoke["cells"])
@@ -73,8 +79,12 @@ def test_smoke_run_writes_the_report_the_paper_way(bench, tmp_path):
         assert len(mine) == len(smoke["seeds"]) == row.runs
         assert row.ours == pytest.approx(mine.max())
         assert row.ours_mean == pytest.approx(mine.mean()) and row.ours_std == pytest.approx(mine.std())
+        fitted = runs[(runs["task"] == row.task) & (runs["cell"] == row.cell)]["accuracy"].max()
+        assert row.ours_train == pytest.approx(fitted)
         beats = row.ours >= row.threshold if row.op == ">=" else row.ours < row.threshold
-        if abs(row.ours - row.threshold) >= repro["verdict"]["inconclusive_within"]:
+        if row.op == "<" and fitted < row.threshold:
+            assert row.verdict == "inconclusive" and "not fitted" in row.why
+        elif abs(row.ours - row.threshold) >= repro["verdict"]["inconclusive_within"]:
             assert row.verdict == ("reproduced" if beats else "not reproduced")
     # the report command writes the same table again from the folder alone
     (run_dir / "repro.csv").unlink()
@@ -93,7 +103,9 @@ def test_a_reproduction_that_needs_the_users_file_says_which_option_to_pass(benc
 
 
 def figures(rows: list[tuple]) -> pandas.DataFrame:
-    return pandas.DataFrame(rows, columns=["task", "cell", "hidden_size", "num_layers", "lr", "seed", "figure"])
+    """Figures of runs that fitted their training data (train 1.0), as run_figures gives them."""
+    columns = ["task", "cell", "hidden_size", "num_layers", "lr", "seed", "figure"]
+    return pandas.DataFrame(rows, columns=columns).assign(train=1.0)
 
 
 def test_claims_bear_on_their_settings_and_over_settings_takes_the_best():
@@ -149,3 +161,32 @@ def test_smoke_runs_report_per_setting_and_read_the_users_text(bench, tmp_path):
             by_depth = runs.groupby("num_layers")["test_accuracy"].mean()
             assert report.set_index("claim")["ours"].to_dict() == pytest.approx(
                 {"one-block-cannot-select": by_depth[1], "depth-selects": by_depth[2]})
+
+
+@pytest.mark.parametrize(("op", "train", "verdict"), [
+    ("<", 0.95, "reproduced"),  # fits the training lengths, fails beyond them: the claim, shown
+    ("<", 0.55, "inconclusive"),  # fails within the training lengths too: beyond them says nothing
+    (">=", 0.55, "not reproduced"),  # a claim that a model succeeds fails with the model, fitted or not
+])
+def test_a_failure_claim_counts_only_where_the_model_fits_the_training_lengths(op, train, verdict):
+    repro = benchsuite.repro.load("deletang")
+    content = {**repro.content, "claims": [{"id": "c", "text": "t", "tasks": ["parity_check"], "cells": ["lstm"],
+                                            "op": op, "threshold": 0.7, "basis": "b"}]}
+    figures = pandas.DataFrame({"task": "parity_check", "cell": "lstm", "lr": 1e-3, "seed": [0, 1],
+                                "figure": [0.50, 0.52], "train": [train - 0.05, train]})
+    [row] = benchsuite.repro.claim_rows(benchsuite.repro.Reproduction("deletang", content), "cpu", figures)
+    assert (row["verdict"], row["ours"], row["ours_train"]) == (verdict, 0.52, train)
+
+
+def test_an_interrupted_reproduction_keeps_its_record_and_says_how_to_finish(bench, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+
+    def interrupted(*args, **kwargs):
+        raise RunInterrupted(str(run_dir), 3, 8)
+
+    monkeypatch.setattr(benchsuite.sweep, "run_options", interrupted)
+    result = bench("repro", "run", "deletang", "--scale", "smoke", "--out", tmp_path)
+    assert result.exit_code == 130
+    assert f"finish with: bench repro run deletang --scale smoke --resume {run_dir}" in result.stderr
+    assert json.loads((run_dir / "repro.json").read_text()) == {"name": "deletang", "scale": "smoke"}

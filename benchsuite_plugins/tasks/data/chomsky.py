@@ -13,6 +13,7 @@ codes are its vocabulary codes), then BLANK, PAD, and the answer symbols the inp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Iterable, Mapping
 
 import numpy as np
@@ -55,10 +56,13 @@ class ChomskyTask:
         return np.array([vocab.index(answer) for answer in self.answers])
 
 
+def _uniform_strings(symbols: int, rng: np.random.Generator, count: int, length: int) -> np.ndarray:
+    return rng.integers(0, symbols, size=(count, length))
+
+
 def _uniform(symbols: int) -> Sampler:
-    def sample(rng: np.random.Generator, count: int, length: int) -> np.ndarray:
-        return rng.integers(0, symbols, size=(count, length))
-    return sample
+    # a partial, not a closure: the isolated and Ray executors pickle a task's data (and its sampler) to a child
+    return partial(_uniform_strings, symbols)
 
 
 def _parity(strings: np.ndarray) -> np.ndarray:
