@@ -29,7 +29,7 @@ from ..specs import Sink
 RUN_SETTINGS = [*KEY_COLUMNS, "device", "precision", "cell_options", "recipe", "target", "threads"]
 FIGURES = [column for column in NUMERIC_COLUMNS if column not in RUN_SETTINGS]
 # The run folder's files a parent run holds, as patterns under the run folder.
-RUN_FILES = ("runs.csv", "summary.csv", "summary.md", "report.html", "*.png", "models/*")
+RUN_FILES = ("runs.csv", "summary.csv", "summary.md", "report.html", "meta.json", "*.png", "models/*")
 # The tags every tracker gets: which run folder a parent or child belongs to, and which row a child is.
 RUN_TAG = "benchsuite.run"
 ROW_TAG = "benchsuite.row"
