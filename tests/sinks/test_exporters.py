@@ -260,7 +260,7 @@ def register_exporters(register):
 '''
 
 
-def test_hook_register_exporters_and_a_failing_exporter_costs_no_row(bench, tmp_path):
+def test_a_plugin_exporter_that_fails_midway_costs_no_row(bench, tmp_path):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "flaky_tracker.py").write_text(FLAKY_EXPORTER)
