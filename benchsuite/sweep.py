@@ -31,8 +31,8 @@ from .results.lock import RunLock
 from .results.naming import direction_label
 from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
 from .results.schema import FAILED_STATUSES, is_neutral
-from .sinks import RunSinks
 from .sinks.export import open_exporters, record_exports
+from .sinks.run import RunSinks
 from .specs import CellSpec, TaskData
 
 Progress = Callable[[int, int, dict[str, Any]], None]  # rows finished so far, rows planned, the row just finished
@@ -131,7 +131,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     check_precision(options.precision, device)
     executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input
     out = Path(resume_dir).parent if resume_dir is not None else Path(options.out)
-    exporters = open_exporters(options.export, registry, out)  # a missing extra is bad input, before any folder
+    exporters = open_exporters(options.export or (), registry, out)  # a missing extra is bad input, before any folder
     datasets = _build_tasks(options, registry)
     notes: list[str] = []
     jobs = _plan(options, registry, cells, datasets, device, notes)

@@ -13,17 +13,17 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import BenchInputError
-from ..execution.job import JobOutcome
-from ..registry.loading import Registry
-from ..results.files import write_json
-from ..results.load import RunResult, load_curves, load_meta, load_run
-from ..results.lock import RunLock
 from ..results.naming import variant_name
 from ..results.schema import EXTRAS_COLUMN, KEY_COLUMNS, NUMERIC_COLUMNS, is_blank, row_key
 from ..specs import Sink
+
+if TYPE_CHECKING:  # a plugin imports `benchsuite.Exporter` at its top, so what reads and writes run folders is
+    # imported where it is used: `bench list` imports every plugin and stays fast
+    from ..registry.loading import Registry
+    from ..results.load import RunResult
 
 # What a child run carries besides its key: the settings it was trained with (params), and the figures it reached.
 RUN_SETTINGS = [*KEY_COLUMNS, "device", "precision", "cell_options", "recipe", "target", "threads"]
@@ -138,6 +138,8 @@ class Exporter(Sink):
 
     def _stored_curve(self, row: Mapping[str, Any]) -> list[dict[str, Any]]:
         """A kept row's curve points, from the run folder's curves.csv (read once)."""
+        from ..results.load import load_curves
+
         if self._kept_curves is None:
             table = load_curves(self.run_dir / "curves.csv")
             self._kept_curves = {}
@@ -174,6 +176,9 @@ def open_exporters(requests: Sequence[str], registry: Registry, folder: Path) ->
 def record_exports(run_dir: Path, exporters: Sequence[OpenedExporter]) -> None:
     """Add each exporter to meta.json's `exports`: which tracker, where, and the parent run's id there (one entry
     per tracker and destination, its time the latest export's)."""
+    from ..results.files import write_json
+    from ..results.load import load_meta
+
     if not exporters:
         return
     meta = load_meta(run_dir / "meta.json") or {}
@@ -192,6 +197,10 @@ def export_run(run_dir: str | Path, requests: Sequence[str], registry: Registry
     """Export a finished (or interrupted) run folder to each exporter asked for (`NAME` or `NAME=WHERE`): every row
     the store lacks, then the run's files. Holds the run folder's lock, so a run still being written is refused, and
     records the exports in meta.json."""
+    from ..execution.job import JobOutcome
+    from ..results.load import load_run
+    from ..results.lock import RunLock
+
     run_dir = Path(run_dir)
     result = load_run(run_dir)
     exporters = open_exporters(requests, registry, run_dir.resolve().parent)
