@@ -13,6 +13,7 @@ folder, so cells run at different times share one table.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shlex
 import subprocess
 import sys
@@ -30,18 +31,33 @@ def rung_command(task: str, run: dict, options: dict, out: Path) -> list[str]:
     return command + ["--out", str(out), "--no-report", "--quiet"]
 
 
-def test_accuracy_table(task: str, rungs: list[dict], out: Path) -> str:
-    """Markdown: one line per rung, test accuracy per cell (mean over seeds), from each rung's runs.csv."""
+TABLE_HEADER = ("task", "rung (options; chance)")  # then one column per cell
+
+
+def rung_setting(rung: dict) -> str:
+    """The task options a rung sets, as its table label shows them."""
+    return ", ".join(f"{key}={value}" for key, value in rung["options"].items()) or "defaults"
+
+
+def test_accuracy_table(ladders: list[tuple[str, list[dict]]], out: Path) -> str:
+    """Markdown: one line per (task, rung), test accuracy per cell (mean over seeds) from the runs.csv files under
+    `out/TASK/RUNG/`, and the rung's chance (the majority answer's share of the test targets)."""
     import pandas
 
     lines, cells = [], None
-    for rung in rungs:
-        runs = pandas.concat(pandas.read_csv(path) for path in sorted((out / rung["name"]).glob("*/runs.csv")))
-        means = runs.groupby("cell", sort=False)["test_accuracy"].mean()
-        cells = cells or list(means.index)
-        setting = ", ".join(f"{key}={value}" for key, value in rung["options"].items()) or "defaults"
-        lines.append(f"| {rung['name']} ({setting}) | " + " | ".join(f"{means[cell]:.3f}" for cell in cells) + " |")
-    return "\n".join([f"| {task} rung | " + " | ".join(cells) + " |", "|---" * (len(cells) + 1) + "|", *lines])
+    for task, rungs in ladders:
+        for rung in rungs:
+            files = sorted((out / task / rung["name"]).glob("*/runs.csv"))
+            if not files:
+                print(f"error: no runs.csv under {out / task / rung['name']}: run that rung first", file=sys.stderr)
+                sys.exit(2)
+            runs = pandas.concat(pandas.read_csv(path) for path in files)
+            means = runs.groupby("cell", sort=False)["test_accuracy"].mean()
+            cells = cells or list(means.index)
+            label = f"{rung['name']} ({rung_setting(rung)}; chance {runs['chance'].iloc[0]:.2f})"
+            lines.append(f"| {task} | {label} | " + " | ".join(f"{means[cell]:.3f}" for cell in cells) + " |")
+    header = [*TABLE_HEADER, *cells]
+    return "\n".join(["| " + " | ".join(header) + " |", "|---" * len(header) + "|", *lines])
 
 
 def main() -> None:
@@ -53,7 +69,7 @@ def main() -> None:
     parser.add_argument("--cells", help="comma-separated cells, instead of the file's")
     args = parser.parse_args()
     ladder = tomllib.loads(args.ladder.read_text(encoding="utf-8"))
-    task, out = ladder["task"], args.out / ladder["task"]
+    task = ladder["task"]
     run = ladder["run"] if args.cells is None else {**ladder["run"], "cells": args.cells.split(",")}
     rungs = ladder["rung"]
     if args.rungs is not None:
@@ -62,14 +78,16 @@ def main() -> None:
         if unknown:
             parser.error(f"--rungs: {', '.join(unknown)} not in {args.ladder}")
         rungs = [rung for rung in rungs if rung["name"] in names]
-    bench = str(Path(sys.executable).with_name("bench"))
+    if not args.print and importlib.util.find_spec("benchsuite") is None:
+        parser.error(f"benchsuite is not installed for {sys.executable}; run this with the Python it is installed in "
+                     "(.venv/bin/python after scripts/setup.sh, or `python` after `source .venv/bin/activate`)")
     for rung in rungs:
-        command = rung_command(task, run, rung["options"], out / rung["name"])
+        command = rung_command(task, run, rung["options"], args.out / task / rung["name"])
         print(shlex.join(command), flush=True)
-        if not args.print:
-            subprocess.run([bench, *command[1:]], check=False)  # failed rows are recorded; go on to the next rung
+        if not args.print:  # `bench` as this Python runs it, wherever its script was installed
+            subprocess.run([sys.executable, "-m", "benchsuite", *command[1:]], check=False)  # a failed row is recorded
     if not args.print:
-        print(test_accuracy_table(task, rungs, out))
+        print(test_accuracy_table([(task, rungs)], args.out))
 
 
 if __name__ == "__main__":
