@@ -1,6 +1,8 @@
 """`bench export`: send a run folder to experiment trackers (MLflow, TensorBoard, W&B, or a plugin's)."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..errors import BenchInputError
@@ -28,8 +30,16 @@ def export_command(run_dir: str, trackers: str, uri: str | None, folder: str | N
                               "TensorBoard and W&B)")
     where = uri or folder
     names = parse_names(trackers, "--to")
-    result, exported = export_run(run_dir, [f"{name}={where}" if where else name for name in names],
-                                  get_registry(plugins_dir))
+    try:
+        result, exported = export_run(run_dir, [f"{name}={where}" if where else name for name in names],
+                                      get_registry(plugins_dir))
+    except BenchInputError:
+        raise
+    except Exception as exc:  # the tracker failed midway (a server gone, a full disk): one line; what it holds stays
+        message = str(exc).strip().splitlines()
+        click.echo(f"error: the export stopped: {type(exc).__name__}: {message[0] if message else ''}. Export again "
+                   "to finish: it adds only what the store lacks", err=True)
+        sys.exit(1)
     for exporter in exported:
         click.echo(f"{exporter.name}: {len(result.runs)} rows of {result.run_dir} in {exporter.sink.destination} "
                    f"(parent run {exporter.sink.parent})")

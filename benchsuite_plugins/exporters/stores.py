@@ -208,10 +208,10 @@ class WandbExporter(Exporter):
         return hashlib.sha1(f"run folder {run_dir.name}".encode()).hexdigest()[:16]
 
     def exported(self) -> set[str]:
-        return {folder.name.rsplit("-", 1)[1] for folder in self.runs.glob("*-run-*-*")}
+        return {folder.name.rsplit("-", 1)[1] for folder in self.runs.glob("*run-*-*")}  # (offline-)run-TIME-ID
 
     def discard(self, key: str) -> None:
-        for folder in [*self.runs.glob(f"*-run-*-{key}"), self.partial / key]:
+        for folder in [*self.runs.glob(f"*run-*-{key}"), self.partial / key]:
             if folder.exists():
                 shutil.rmtree(folder)
 
@@ -224,7 +224,7 @@ class WandbExporter(Exporter):
                              settings=settings, reinit="create_new", **init) as run:
             write(run)
         self.runs.mkdir(exist_ok=True)
-        for folder in (partial / "wandb").glob(f"*-run-*-{key}"):
+        for folder in (partial / "wandb").glob(f"*run-*-{key}"):
             folder.rename(self.runs / folder.name)
         shutil.rmtree(partial)
         _remove_empty(self.partial)

@@ -271,6 +271,11 @@ def test_a_plugin_exporter_that_fails_midway_costs_no_row(bench, tmp_path):
     store = tmp_path / "results" / "flaky.jsonl"  # its default destination, beside the run folder
     assert [json.loads(line)["seed"] for line in store.read_text().splitlines()] == ["0"]
 
+    again = bench("export", str(run_dir), "--to", "flaky", "--plugins-dir", str(plugins))  # it fails again
+    assert again.exit_code == 1 and "Traceback" not in again.output, again.output
+    (line,) = again.stderr.splitlines()
+    assert "the export stopped: ConnectionError: the tracker went away" in line
+
 
 def test_bad_exports_are_one_message_before_anything_runs(bench, tmp_path, monkeypatch):
     out = tmp_path / "results"
