@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -39,11 +40,11 @@ def _writable_folder(destination: str, exporter: str) -> Path:
     return folder
 
 
-def _remove_empty(partial: Path) -> None:
-    """Remove the folders rows are written in before they are complete, up to the destination, while empty."""
-    for folder in (partial, partial.parent):
-        if folder.name in (PARTIAL, partial.name) and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+def _remove_empty(folder: Path, root: Path) -> None:
+    """Remove `folder` (where rows wait until complete) and its parents below `root` while they are empty."""
+    while folder != root and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 class MlflowExporter(Exporter):
@@ -102,18 +103,17 @@ class MlflowExporter(Exporter):
             self.client.delete_run(run_id)
 
     def write_row(self, row: ExportedRow) -> None:
-        from mlflow.entities import Metric, Param, RunTag
+        from mlflow.entities import Metric, Param
 
         child = self.client.create_run(self.experiment, run_name=row.name,
                                        tags={**row.tags, "mlflow.parentRunId": self.parent}).info.run_id
-        now = _milliseconds()
+        now = int(time.time() * 1000)
         metrics = [Metric(name, value, now, 0) for name, value in row.metrics.items()]
         metrics += [Metric(f"curve/{name}", value, now, epoch)
                     for name, points in row.curves.items() for epoch, value in points]
         params = [Param(name, str(value)) for name, value in row.params.items()]
-        for start in range(0, max(len(metrics), len(params), 1), 100):  # MLflow takes at most 100 params a batch
-            self.client.log_batch(child, metrics=metrics[start:start + 100], params=params[start:start + 100],
-                                  tags=[RunTag(name, value) for name, value in row.tags.items()] if not start else [])
+        for start in range(0, max(len(metrics), len(params)), 100):  # MLflow takes at most 100 params a batch
+            self.client.log_batch(child, metrics=metrics[start:start + 100], params=params[start:start + 100])
         self.client.set_terminated(child, "FINISHED")
         self.children[row.key] = [child]
 
@@ -124,12 +124,6 @@ class MlflowExporter(Exporter):
 
     def close_parent(self) -> None:
         self.client.set_terminated(self.parent, "FINISHED")
-
-
-def _milliseconds() -> int:
-    import time
-
-    return int(time.time() * 1000)
 
 
 class TensorBoardExporter(Exporter):
@@ -176,7 +170,7 @@ class TensorBoardExporter(Exporter):
             writer.add_hparams(hparams, row.metrics, run_name=".")  # "." keeps them in the row's own folder
         (partial / ROW_FILE).write_text(json.dumps({"key": row.key, "tags": row.tags}), encoding="utf-8")
         partial.rename(self.folder / row.name.replace("/", "_"))  # complete: the row is there whole or not at all
-        _remove_empty(self.partial)
+        _remove_empty(self.partial, self.root)
 
     def write_files(self, files: Sequence[Path], run_dir: Path) -> None:
         for path in files:
@@ -227,7 +221,7 @@ class WandbExporter(Exporter):
         for folder in (partial / "wandb").glob(f"*run-*-{key}"):
             folder.rename(self.runs / folder.name)
         shutil.rmtree(partial)
-        _remove_empty(self.partial)
+        _remove_empty(self.partial, self.root)
 
     def write_row(self, row: ExportedRow) -> None:
         def write(run: Any) -> None:
