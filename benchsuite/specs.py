@@ -53,6 +53,9 @@ class CellConfig:
     # inside a pre-norm residual block that supplies the norms, the channel MLP, embedding and head, so the layer
     # adds none of its own (the built-in transformer becomes bare causal attention, lru drops its GLU).
     mixer: bool = False
+    # For a mixer that attends: the share of attention weights dropped while training (the block recipe's
+    # attention_dropout, Zoology's 0.1); cells without attention ignore it.
+    attention_dropout: float = 0.0
 
     @property
     def directions(self) -> int:

@@ -65,20 +65,24 @@ def _plan(options: RunOptions, registry: Registry, cells: list[CellSpec], datase
                           ceiling=None if data is None else data.ceiling,
                           train_rows=None if data is None else len(data.x_train),
                           hidden_for=None if options.params is None or data is None
-                          else _matcher(name, data, options.params, notes),
+                          else _matcher(name, data, options, converted, notes),
                           shape=None if data is None else (len(data.vocab), longest_sequence(data)),
                           cell_options=converted)
     return jobs
 
 
-def _matcher(task: str, data: TaskData, target: int, notes: list[str]) -> HiddenFor:
-    """--params: the hidden size of each variant on `task`, noting those that cannot come within 5%."""
+def _matcher(task: str, data: TaskData, options: RunOptions, cell_options: dict[str, dict[str, Any]],
+             notes: list[str]) -> HiddenFor:
+    """--params: the hidden size of each variant on `task`, built with the run's --cell-opt values and
+    --backbone-opt knobs, noting those that cannot come within 5%."""
     matches: dict[tuple[Any, ...], int] = {}
+    target = options.params
 
     def hidden_for(cell: CellSpec, layers: int, bidirectional: bool, backbone: str, preset: str | None) -> int:
         variant = (cell.name, layers, bidirectional, backbone, preset)
         if variant not in matches:
-            match = matched_hidden(cell, layers, bidirectional, data, target, backbone, preset)
+            match = matched_hidden(cell, layers, bidirectional, data, target, backbone, preset,
+                                   options.backbone_opts, cell_options.get(cell.name))
             if not match.close:
                 shown = "" if is_neutral("backbone", backbone) else f" {backbone}"
                 notes.append(f"--params {target}: {task} {cell.name} {layers}L {direction_label(bidirectional)}"

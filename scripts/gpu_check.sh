@@ -31,14 +31,15 @@ mkdir -p "$OUT"
 SWEEP="$OUT/gpu_check_sweep"
 rm -rf "$SWEEP"
 
+# The three parts' timeouts (120 + 180 + 150 s) add up to 7.5 minutes, inside the 8 the check may take.
 # 1. The CUDA tests: under 2 minutes.
-timeout 150 "$PYTHON" -m pytest -q -p no:cacheprovider -k cuda tests/backends tests/measurement tests/e2e
+timeout 120 "$PYTHON" -m pytest -q -p no:cacheprovider -k cuda tests/backends tests/measurement tests/e2e
 TESTS_RC=$?
 
 # 2. The sweep: every built-in torch cell on recall at hidden 256 (numpy-rnn runs on the CPU only).
 CELLS=rnn,lstm,gru,mingru,minlstm,lru,transformer
 if [ ${#QUICK[@]} -gt 0 ]; then SIZE=(--hidden 8 --epochs 1 --task-opt recall.samples=64); else SIZE=(--hidden 256 --epochs 10); fi
-timeout 200 "$PYTHON" -m benchsuite run --tasks recall --cells "$CELLS" "${SIZE[@]}" --device "$DEVICE" \
+timeout 180 "$PYTHON" -m benchsuite run --tasks recall --cells "$CELLS" "${SIZE[@]}" --device "$DEVICE" \
   --out "$SWEEP" --no-report --quiet
 echo "sweep exit status: $?"
 

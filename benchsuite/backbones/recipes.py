@@ -2,9 +2,9 @@
 
 Sources (see the literature notes, section A): the default is the minLM / minRNNs recipe (RMSNorm, GELU MLP x4,
 untied bias-free head, no dropout, torch's default initialisation); `zoology` is Zoology's MQAR model (LayerNorm,
-no MLP, tied head, embedding dropout 0.1, N(0, 0.02) init with residual outputs scaled, learned positions for
-attention); `nanogpt` is nanoGPT's GPT with bias=False (LayerNorm without bias, GELU x4, tied head, the same init,
-learned positions); `mad` is MAD's LanguageModel (RMSNorm, SwiGLU, untied biased head).
+no MLP, tied head, embedding and attention dropout 0.1, N(0, 0.02) init with residual outputs scaled, learned
+positions for attention); `nanogpt` is nanoGPT's GPT with bias=False (LayerNorm without bias, GELU x4, tied head,
+the same init, learned positions); `mad` is MAD's LanguageModel (RMSNorm, SwiGLU, untied biased head).
 Backend-neutral and light: planning reads it without importing torch.
 """
 from __future__ import annotations
@@ -27,10 +27,11 @@ class BlockRecipe:
 
     `mlp_mult` sets the MLP's inner width: mult x d for GELU, 2/3 x mult x d rounded up to a multiple of 16 for
     SwiGLU (8d/3 at the default 4, as MAD). `dropout` falls on each residual branch's output, `embedding_dropout`
-    on the embedding's. `scaled_init`: every Linear and Embedding weight N(0, 0.02) and biases 0, each residual
-    branch's output matrix N(0, 0.02 / sqrt(2 x blocks)) (Zoology, nanoGPT); otherwise torch's defaults. `bias`
-    False drops the biases of every Linear and LayerNorm in the model, the mixers' included (nanoGPT's
-    bias=False); `head_bias` is the head's own.
+    on the embedding's, `attention_dropout` on the attention weights of a mixer that attends (passed to the cell
+    as `CellConfig.attention_dropout`). `scaled_init`: every Linear and Embedding weight N(0, 0.02) and biases 0,
+    each residual branch's output matrix N(0, 0.02 / sqrt(2 x blocks)) (Zoology, nanoGPT); otherwise torch's
+    defaults. `bias` False drops the biases of every Linear and LayerNorm in the model, the mixers' included
+    (nanoGPT's bias=False); `head_bias` is the head's own.
     """
 
     norm: str = "rmsnorm"
@@ -39,6 +40,7 @@ class BlockRecipe:
     tie: bool = False
     dropout: float = 0.0
     embedding_dropout: float = 0.0
+    attention_dropout: float = 0.0
     scaled_init: bool = False
     bias: bool = True
     head_bias: bool = False
@@ -51,7 +53,7 @@ class BlockRecipe:
                                       f"got {getattr(self, name)!r}")
         if not (math.isfinite(self.mlp_mult) and self.mlp_mult > 0):
             raise BenchInputError(f"block recipe: mlp_mult must be a number above 0, got {self.mlp_mult!r}")
-        for name in ("dropout", "embedding_dropout"):
+        for name in ("dropout", "embedding_dropout", "attention_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise BenchInputError(f"block recipe: {name} must lie in [0, 1), got {getattr(self, name)!r}")
 
@@ -67,8 +69,8 @@ class BlockRecipe:
 
 
 PRESETS: dict[str, BlockRecipe] = {
-    "zoology": BlockRecipe(norm="layernorm", mlp="none", tie=True, embedding_dropout=0.1, scaled_init=True,
-                           positions="learned"),
+    "zoology": BlockRecipe(norm="layernorm", mlp="none", tie=True, embedding_dropout=0.1, attention_dropout=0.1,
+                           scaled_init=True, positions="learned"),
     "nanogpt": BlockRecipe(norm="layernorm", mlp="gelu", tie=True, scaled_init=True, bias=False,
                            positions="learned"),
     "mad": BlockRecipe(norm="rmsnorm", mlp="swiglu", head_bias=True),

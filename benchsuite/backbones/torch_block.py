@@ -184,7 +184,8 @@ def build(cell: CellSpec, config: CellConfig, vocab_size: int, seed: int, recipe
     """`config.num_layers` blocks of width `config.hidden_size` around the cell, initialised from `seed`."""
     torch.manual_seed(seed)
     width = config.hidden_size
-    mixer_config = CellConfig(width, width, 1, config.bidirectional, config.max_seq_len, mixer=True)
+    mixer_config = CellConfig(width, width, 1, config.bidirectional, config.max_seq_len, mixer=True,
+                              attention_dropout=recipe.attention_dropout)
     blocks: list[nn.Module] = []
     for _ in range(config.num_layers):
         mixer = build_layer(cell.build, mixer_config, cell.native_variants)

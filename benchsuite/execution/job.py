@@ -80,7 +80,16 @@ def base_row(request: JobRequest, data: TaskData | None) -> dict[str, Any]:
             "ceiling": None if data is None else data.ceiling, "chance": None if data is None else data.chance,
             "params_target": job.params_target,
             "cell_options": " ".join(f"{key}={value}" for key, value in job.cell_options),
-            "recipe": _recipe_text(job), **request.provenance}
+            "recipe": _recipe_text(job), "lr_floor": _lr_floor(job), **request.provenance}
+
+
+def _schedule(job: Job) -> Schedule:
+    return Schedule(job.settings["schedule"], job.settings["warmup_steps"], job.lr_floor)
+
+
+def _lr_floor(job: Job) -> float | None:
+    """The floor a row's lr decayed to; blank for a schedule that does not decay."""
+    return job.lr_floor if job.settings["schedule"] == "cosine" else None
 
 
 def _job_recipe(job: Job) -> BlockRecipe | None:
@@ -135,7 +144,7 @@ def execute(request: JobRequest, data: TaskData | None, on_epoch: Callable[[Epoc
             if on_train_start is not None:
                 on_train_start()
             measured = measure(session, job.settings["max_epochs"], request.timeout, job.target, on_epoch,
-                               task_slicing(data), Schedule(job.settings["schedule"], job.settings["warmup_steps"]),
+                               task_slicing(data), _schedule(job),
                                job.target if job.early_stop else None)
         row.update(measured.fields, peak_memory_mb=peak.mib)
         model = None

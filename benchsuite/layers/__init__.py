@@ -8,6 +8,7 @@ reverse, as torch orders h_n.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
@@ -19,8 +20,9 @@ Layer = TypeVar("Layer")
 
 def layer_configs(config: CellConfig) -> list[list[CellConfig]]:
     """The one-layer unidirectional configs a variant is made of: per layer, one per direction."""
-    return [[CellConfig(config.input_size if layer == 0 else config.output_size, config.hidden_size,
-                        max_seq_len=config.max_seq_len)
+    # replace() keeps what the variant's shape does not change (mixer mode, attention dropout) for every layer.
+    return [[replace(config, input_size=config.input_size if layer == 0 else config.output_size, num_layers=1,
+                     bidirectional=False)
              for _ in range(config.directions)]
             for layer in range(config.num_layers)]
 

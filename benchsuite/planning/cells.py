@@ -32,7 +32,10 @@ def check_cell_options_target(cell_opts: Mapping[str, Any], selected: Iterable[s
                                   f"({', '.join(selected)}){hint}")
 
 
-def _refusal(spec: CellSpec, config: CellConfig, options: Mapping[str, Any]) -> str:
+def refusal(spec: CellSpec, config: CellConfig, options: Mapping[str, Any]) -> str:
+    """Why the cell's constraint refuses `config` with `options` ("" when it accepts it or has no constraint)."""
+    if spec.constraint is None:
+        return ""
     try:
         return str(spec.constraint(config, **options) or "")
     except Exception as exc:  # a broken constraint must not end the run; the row says what happened
@@ -44,13 +47,13 @@ def constraint_refusal(spec: CellSpec, config: CellConfig, options: Mapping[str,
     can (or declares no constraint)."""
     if spec.constraint is None:
         return ""
-    reason = _refusal(spec, config, options)
+    reason = refusal(spec, config, options)
     if not reason:
         return ""
     hidden = config.hidden_size
     nearest = sorted(range(1, 4 * hidden + 1), key=lambda size: (abs(size - hidden), size))
     fitting = sorted(islice((size for size in nearest if size != hidden
-                             and not _refusal(spec, replace(config, hidden_size=size), options)), FITTING_SIZES_SHOWN))
+                             and not refusal(spec, replace(config, hidden_size=size), options)), FITTING_SIZES_SHOWN))
     fits = (f"; hidden sizes that fit: {', '.join(map(str, fitting))}" if fitting
             else "; no hidden size up to 4x this one fits")
     return f"cell {spec.name!r} cannot be built for hidden_size {hidden}: {reason}{fits}"

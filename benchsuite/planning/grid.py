@@ -77,6 +77,7 @@ class Job:
     cell_options: tuple[tuple[str, Any], ...] = ()  # --cell-opt values for this cell, typed
     backbone_options: tuple[tuple[str, Any], ...] = ()  # --backbone-opt knobs of the block recipe, typed
     early_stop: bool = False  # stop once validation accuracy reaches `target`
+    lr_floor: float = 0.0  # a cosine schedule's last lr, as a fraction of the set lr
 
     def __post_init__(self) -> None:
         if not isinstance(self.settings, Settings):
@@ -198,7 +199,7 @@ def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[st
                                  skip_reason=refusal, target=target, params_target=options.params,
                                  cell_options=tuple(sorted(extra.items())),
                                  backbone_options=tuple(sorted(options.backbone_opts.items())),
-                                 early_stop=options.early_stop)
+                                 early_stop=options.early_stop, lr_floor=options.lr_floor)
                              for seed in options.seeds]
     return jobs
 

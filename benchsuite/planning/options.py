@@ -157,6 +157,15 @@ def _target(value: Any, flag: str) -> float:
     return check_target(positive_number(value, flag))
 
 
+def _share(value: Any, flag: str) -> float:
+    """A fraction in [0, 1)."""
+    share = non_negative_number(value, flag)
+    if share >= 1:
+        raise BenchInputError(f"{flag} {value}: expected a fraction of the lr from 0 up to (not including) 1, "
+                              "e.g. 0.1")
+    return share
+
+
 def _choice(allowed: tuple[str, ...]) -> Callable[[Any, str], str]:
     """A parser of one of `allowed` names."""
     def parse(value: Any, flag: str) -> str:
@@ -249,11 +258,15 @@ class RunOptions:
         "--backbone-opt", f"block: a recipe knob over the preset, e.g. norm=layernorm (repeatable; knobs: "
         f"{', '.join(KNOBS)}).", _backbone_options, TABLES, resume=Resume.FIXED, metavar="KEY=VALUE"), {})
     schedule: Grid = declared(Option(
-        "--schedule", "Learning-rate schedules: constant, or cosine (to 0 over the run's steps) [default: constant].",
+        "--schedule", "Learning-rate schedules: constant, or cosine (to --lr-floor over the run's steps) [default: "
+        "constant].",
         _grid(_choice(SCHEDULES)), NAMES, listed=True, column="schedule", suite_default=("schedule", "constant")))
     warmup: Grid = declared(Option(
         "--warmup", "Steps of linear lr warmup, e.g. 0,100 [default: 0].", _grid(_non_negative_int), WHOLE,
         listed=True, column="warmup_steps", suite_default=("warmup_steps", 0)))
+    lr_floor: float = declared(Option(
+        "--lr-floor", "cosine: the lr the schedule ends at, as a fraction of --lr, e.g. 0.1 (rows record it as "
+        "lr_floor) [default: 0].", _share, NUMBER, resume=Resume.FIXED), 0.0)
     early_stop: bool = declared(Option(
         "--early-stop/--no-early-stop", "Stop a run once its validation accuracy reaches the target (--target); "
         "rows say why each run stopped.", _flag, FLAG, resume=Resume.FIXED), False)

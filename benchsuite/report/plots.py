@@ -55,6 +55,19 @@ def _legend(ax: Axes) -> None:
         ax.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=ax.transAxes)
 
 
+def _by_variant(rows: pandas.DataFrame, records: pandas.DataFrame | None) -> list[tuple[pandas.DataFrame,
+                                                                                    pandas.DataFrame | None]]:
+    """Each variant's rows (in variant order) beside its seeds' `records` (curves or samples; None without them),
+    matched in one merge: a merge per variant costs a report of many variants most of a second."""
+    variant_of = rows.groupby(VARIANT_COLUMNS, sort=True, dropna=False).ngroup().rename("variant_index")
+    grouped = rows.groupby(variant_of, sort=True)
+    if records is None:
+        return [(variant, None) for _, variant in grouped]
+    matched = records.merge(rows[[*VARIANT_COLUMNS, "seed"]].join(variant_of))
+    own = dict(tuple(matched.groupby("variant_index")))
+    return [(variant, own.get(index, matched.iloc[:0])) for index, variant in grouped]
+
+
 def loss_panel(runs: pandas.DataFrame, curves: pandas.DataFrame | None) -> Panel:
     """Training loss by epoch, one line per variant (mean over its ok seeds, as the report's figures are)."""
     def draw(ax: Axes, task: str) -> None:
@@ -82,10 +95,9 @@ def accuracy_panel(runs: pandas.DataFrame, curves: pandas.DataFrame | None) -> P
         held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
         column = "valid_accuracy" if held_out else "accuracy"
         paths = None if curves is None else curves[curves["task"] == task]
-        for _, variant in rows.groupby(VARIANT_COLUMNS, sort=True, dropna=False):
+        for variant, own in _by_variant(rows, paths):
             name = variant_name(variant.iloc[0], varying_settings(rows))
             points = ax.scatter(variant["train_seconds"], variant[column], label=name)
-            own = None if paths is None else paths.merge(variant[[*VARIANT_COLUMNS, "seed"]])
             if own is None or not (own["metric"] == "train_seconds").any():
                 continue
             for _, seed in own.groupby("seed"):
@@ -111,8 +123,7 @@ def step_quartiles(runs: pandas.DataFrame, samples: pandas.DataFrame | None,
     ok = runs[(runs["task"] == task) & (runs["status"] == "ok")].dropna(subset=["step_ms_median"])
     steps = None if samples is None else samples[(samples["task"] == task) & (samples["metric"] == STEP_SAMPLES)]
     quartiles = []
-    for _, variant in ok.groupby(VARIANT_COLUMNS, sort=True, dropna=False):
-        own = None if steps is None else steps.merge(variant[[*VARIANT_COLUMNS, "seed"]])
+    for variant, own in _by_variant(ok, steps):
         if own is not None and not own.empty:
             q1, median, q3 = numpy.percentile(own["value"], [25, 50, 75])
         else:

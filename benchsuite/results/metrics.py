@@ -72,7 +72,8 @@ METRICS = _metrics(
 # Settings rather than outcomes: a difference is reported exactly, as a sign the sides did not run alike.
 SETTINGS = ("params", "ceiling", "chance", "epochs", "lr", "batch_size", "threads", "target", "state_size",
             "params_target", "clip", "weight_decay", "cell_options", "cell_plugin", "cell_plugin_version",
-            "task_plugin", "task_plugin_version", "precision", "params_mixer", "stop_reason", "recipe")
+            "task_plugin", "task_plugin_version", "precision", "params_mixer", "stop_reason", "recipe",
+            "lr_floor")
 # Columns compare reads for neither: identity, status, flags, spreads within one run (a run's figure is its
 # median; the runs are the samples), the prediction text, and the extra figures (no declared direction to judge).
 NOT_COMPARED = ("schema_version", "seed", "status", "error", "step_ms_iqr", "infer_ms_iqr", "step_ms_noisy",

@@ -40,7 +40,8 @@ RUN_COLUMNS = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device"
                "max_epochs", "test_loss", "test_accuracy", "test_bpc", "state_size", "params_target", "chance",
                "clip", "weight_decay", "cell_options", "partial", "cell_plugin", "cell_plugin_version", "task_plugin",
                "task_plugin_version", "steps", "precision", "compile_seconds", "params_mixer", "stop_reason",
-               "backbone", "preset", "schedule", "warmup_steps", "recipe", "extras"]
+               "backbone", "preset", "schedule", "warmup_steps", "recipe", "lr_floor",
+               "extras"]
 assert set(KEY_COLUMNS) <= set(RUN_COLUMNS)
 # What a file must hold to be read as a runs.csv (or a curves.csv, samples.csv) at all. Older files may lack
 # setting columns that were added later; readers fill them in blank.

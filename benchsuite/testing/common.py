@@ -63,11 +63,14 @@ def check_output_shapes(output: Any, h_n: Any, config: CellConfig, where: str, b
         return
     for state in h_n if isinstance(h_n, tuple) else (h_n,):
         state_shape = tuple(getattr(state, "shape", ()))
-        assert state_shape == want_state and not _is_complex(state), (
+        # The last axis may be wider than hidden_size: a state expanded before an output projection (minGRU's).
+        shaped = len(state_shape) == 3 and state_shape[:2] == want_state[:2] and state_shape[2] >= 1
+        assert shaped and not _is_complex(state), (
             f"{where}: h_n has shape {state_shape}{' and is complex' if _is_complex(state) else ''}, expected "
             f"(num_layers * directions, batch, hidden_size) = {want_state}, ordered as torch orders it: layer by "
-            "layer, forward before reverse. A returned state must be real and shaped as torch's; a layer without "
-            "such a state returns (output, None)")
+            "layer, forward before reverse (a layer whose state is wider than hidden_size gives that width last). "
+            "A returned state must be real and shaped as torch's; a layer without such a state returns (output, "
+            "None)")
 
 
 def call_forward(forward: Callable[[Any], Any], x: Any, config: CellConfig, where: str) -> tuple[Any, Any]:

@@ -97,6 +97,53 @@ def test_mingru_expansion_adds_an_output_projection() -> None:
     assert expanded(torch.zeros(2, TIME, dtype=torch.long)).shape == model(torch.zeros(2, TIME, dtype=torch.long)).shape
 
 
+def test_a_bidirectional_mixer_is_built_as_a_mixer_in_both_directions() -> None:
+    d = WIDTH
+    lru = block_model("lru", bidirectional=True)
+    # Two GLU-free LRUs per block (as in the unidirectional count above), and no GLU's d x 2d + 2d anywhere.
+    assert lru.mixer_parameter_count() == BLOCKS * 2 * (3 * d + 2 * d * d + 2 * d * d + d * d)
+
+
+@pytest.mark.parametrize("expansion", [2.0, 1.5])
+def test_an_expanded_min_rnn_reports_its_wider_state(expansion: float) -> None:
+    data = random_task(samples=4, steps=TIME, vocab=VOCAB)
+    for cell in ("mingru", "minlstm"):
+        spec = get_registry().cell(cell).with_options({"expansion": expansion})
+        for backbone in ("block", "stack"):
+            session = open_session(spec, CellConfig(VOCAB, WIDTH, BLOCKS, False, TIME), data,
+                                   TrainingSettings(lr=0.01), backbone)
+            assert session.state_size() == BLOCKS * round(expansion * WIDTH)  # each layer's e x d channels
+
+
+def test_zoology_drops_a_tenth_of_the_attention_weights_while_training() -> None:
+    """Uniform attention over one-hot inputs makes each output feature one attention weight: step t's output holds
+    1 / ((t + 1) (1 - p)) at every earlier step s it kept and 0 where the weight was dropped."""
+    time, width, batch = 8, 16, 2000
+    spec = get_registry().cell("transformer").with_options({"heads": 1})
+    model = build_model(spec, CellConfig(VOCAB, width, 1, False, time), VOCAB, 0, "block", PRESETS["zoology"])
+    attention = model.blocks[0].mixer
+    with torch.no_grad():
+        attention.qkv.weight.zero_()
+        attention.qkv.weight[2 * width:].copy_(torch.eye(width))  # queries and keys 0: uniform; values = inputs
+        attention.qkv.bias.zero_()
+        attention.out_proj.weight.copy_(torch.eye(width))
+        attention.out_proj.bias.zero_()
+    x = torch.eye(width)[:time].expand(batch, time, width)  # step s is the one-hot of feature s
+    earlier = torch.tril(torch.ones(time, time, dtype=torch.bool))
+    steps = torch.arange(1, time + 1, dtype=torch.float32)[:, None].expand(time, time)
+    with torch.no_grad():
+        attention.train()
+        trained = attention(x)[0][:, :, :time][:, earlier]
+        attention.eval()
+        evaluated = attention(x)[0][:, :, :time][:, earlier]
+    p = 0.1
+    dropped = (trained == 0).float().mean().item()
+    assert abs(dropped - p) < 0.01  # 72,000 weights: the share's standard error is about 0.001
+    kept = trained[trained != 0]
+    torch.testing.assert_close(kept, (1 / (steps[earlier] * (1 - p))).expand_as(trained)[trained != 0])
+    torch.testing.assert_close(evaluated, (1 / steps[earlier]).expand_as(evaluated))  # nothing dropped in eval
+
+
 @pytest.mark.parametrize("cell", ["transformer", "mingru", "lstm", "lru"])
 @pytest.mark.parametrize("preset", [None, "zoology", "mad"])
 def test_a_block_model_is_causal_and_keeps_samples_apart(cell: str, preset: str | None) -> None:

@@ -2,8 +2,10 @@
 
 Per-epoch time of `rnn` on apple and ship, trained by `benchsuite.measurement.train.train` through the torch backend,
 against the notebook's loop for the same model (nn.RNN + nn.Linear, one-hot inputs, cross-entropy, Adam), measured
-side by side in one process. Rounds alternate between the two so that machine noise hits both alike; the figure is the
-median over rounds of (suite time / notebook time). Run it alone to see the figures:
+side by side in one process. Time is the process's CPU time, not the wall clock: with one thread it is the loop's
+own work, while on a shared machine most of a loop's wall time can be its waits for a core. Rounds alternate between
+the two so that what noise is left hits both alike; the figure is the median over rounds of (suite time / notebook
+time). Run it alone to see the figures:
 
     python -m pytest tests/benchmarks/test_notebook_overhead.py -s
 """
@@ -24,9 +26,6 @@ from benchsuite.measurement.train import train
 ROUNDS = 15
 EPOCHS = 100
 MAX_RATIO = 1.10
-# apple's epoch is one step of under 1 ms, where the suite's fixed per-step bookkeeping (accuracy readout, clocks,
-# records: tens of microseconds) shows as 6-13% on a quiet 2-core machine; the gate there is on that fixed cost.
-MAX_RATIO_BY_TASK = {"apple": 1.15}
 # Rounds whose ratios spread wider than this say more about the machine's load than about the loop.
 MAX_NOISE = 0.10
 
@@ -45,7 +44,7 @@ class NotebookNet(nn.Module):
 
 
 def notebook_seconds(task: str, hidden: int, layers: int, lr: float) -> float:
-    """Seconds for EPOCHS epochs of the notebook's loop (it also decodes its predictions every epoch)."""
+    """CPU seconds for EPOCHS epochs of the notebook's loop (it also decodes its predictions every epoch)."""
     data = get_task(task).build()
     vocab = len(data.vocab)
     x = torch.nn.functional.one_hot(torch.as_tensor(data.x_train), vocab).float()
@@ -54,7 +53,7 @@ def notebook_seconds(task: str, hidden: int, layers: int, lr: float) -> float:
     net = NotebookNet(vocab, hidden, layers)
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(EPOCHS):
         optimizer.zero_grad()
         outputs = net(x)
@@ -63,14 +62,16 @@ def notebook_seconds(task: str, hidden: int, layers: int, lr: float) -> float:
         optimizer.step()
         loss.item()
         outputs.detach().numpy().argmax(axis=2)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def suite_seconds(task: str, hidden: int, layers: int, lr: float) -> float:
-    """Seconds for EPOCHS epochs of the suite's loop, with every record it keeps."""
+    """CPU seconds for EPOCHS epochs of the suite's loop, with every record it keeps."""
     data = get_task(task).build()
     session = open_session(get_cell("rnn"), CellConfig(len(data.vocab), hidden, layers), data, TrainingSettings(lr=lr))
-    return train(session, EPOCHS).train_seconds
+    started = time.process_time()
+    train(session, EPOCHS)
+    return time.process_time() - started
 
 
 @pytest.mark.usefixtures("one_thread")  # one thread each: the loops' own cost, not a race for the cores
@@ -89,11 +90,11 @@ def test_suite_loop_costs_no_more_than_the_notebook_loop(task: str, hidden: int,
         suite_ms.append(suite / EPOCHS * 1e3)
         notebook_ms.append(notebook / EPOCHS * 1e3)
     ratio = statistics.median(ratios)
-    limit = MAX_RATIO_BY_TASK.get(task, MAX_RATIO)
     q1, _, q3 = statistics.quantiles(ratios, n=4)
-    report = (f"{task} rnn {layers}L h{hidden}: suite {statistics.median(suite_ms):.3f} ms/epoch, notebook "
-              f"{statistics.median(notebook_ms):.3f} ms/epoch, ratio {ratio:.3f} (IQR {q3 - q1:.3f}, limit {limit})")
+    report = (f"{task} rnn {layers}L h{hidden}: suite {statistics.median(suite_ms):.3f} CPU ms/epoch, notebook "
+              f"{statistics.median(notebook_ms):.3f} CPU ms/epoch, ratio {ratio:.3f} (IQR {q3 - q1:.3f}, "
+              f"limit {MAX_RATIO})")
     print("\n" + report)
     if q3 - q1 > MAX_NOISE:
         pytest.skip(f"machine too noisy for a verdict: {report}")
-    assert ratio <= limit, report
+    assert ratio <= MAX_RATIO, report

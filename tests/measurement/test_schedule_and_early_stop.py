@@ -43,3 +43,35 @@ def test_early_stop_ends_at_the_first_epoch_whose_validation_reaches_the_target(
 def test_an_unknown_schedule_is_refused() -> None:
     with pytest.raises(ValueError, match="schedule must be one of constant, cosine"):
         Schedule("linear")
+
+
+def test_lr_floor_sets_where_a_cosine_run_ends_and_rows_record_it(tmp_path, monkeypatch) -> None:
+    import benchsuite
+    from benchsuite.backends.torch_backend import TorchSession
+
+    used = []
+    step = TorchSession.train_step
+
+    def recording_step(self, batch):
+        used.append(self.optimizer.param_groups[0]["lr"])  # the lr this step updates with
+        return step(self, batch)
+
+    monkeypatch.setattr(TorchSession, "train_step", recording_step)
+    lr, floor, epochs = 0.02, 0.25, 6  # apple trains on its whole split at once: one step per epoch
+    result = benchsuite.run("apple", "gru", hidden="4", epochs=str(epochs), lr=str(lr), schedule="constant,cosine",
+                            lr_floor=floor, out=str(tmp_path))
+    # The cosine row's steps, written out: lr (floor + (1 - floor) (1 + cos(pi k / (n - 1))) / 2), k = 0 .. n - 1.
+    expected = [lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * k / (epochs - 1)))) for k in range(epochs)]
+    constant = [lr] * epochs
+    assert used in (pytest.approx(constant + expected), pytest.approx(expected + constant))  # either row first
+    runs = result.runs.set_index("schedule")
+    assert runs.loc["cosine", "lr_floor"] == floor
+    assert math.isnan(runs.loc["constant", "lr_floor"])  # a constant lr has no floor to record
+
+
+def test_an_lr_floor_outside_0_to_1_is_refused() -> None:
+    from benchsuite.errors import BenchInputError
+    from benchsuite.planning.options import RunOptions
+
+    with pytest.raises(BenchInputError, match=r"--lr-floor 1.5: expected a fraction of the lr from 0 up to"):
+        RunOptions.parse(tasks="apple", lr_floor="1.5")

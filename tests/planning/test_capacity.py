@@ -65,3 +65,32 @@ def test_an_unreachable_target_takes_the_closest_and_says_so(tmp_path):
 def test_params_and_hidden_together_is_bad_input(tmp_path):
     assert_bad_input(invoke("run", "--tasks", "apple", "--params", "100", "--hidden", "4"),
                      "give --params or --hidden, not both")
+
+
+def test_params_matches_the_model_the_backbone_knobs_and_cell_options_build(tmp_path):
+    """Under block with mlp=none and a tied head, an expanded minGRU: the chosen width's hand count is the row's
+    count, and no neighbouring width comes closer to the target."""
+    vocab = len(build_task(get_registry().task("ship"), {}).vocab)
+    expansion = 2.0
+
+    def hand_count(d: int) -> int:
+        inner = round(expansion * d)
+        mixer = d * 2 * inner + 2 * inner + inner * d + d  # fused gate/candidate Linear, output projection
+        # tied embedding and head (no head bias); per block an RMSNorm weight and the mixer, no MLP; a final RMSNorm
+        return vocab * d + (d + mixer) + d
+
+    rows = benchsuite.run(tasks="ship", cells="mingru", backbone="block", backbone_opts={"mlp": "none", "tie": "true"},
+                          cell_opts={"mingru": {"expansion": str(expansion)}}, layers="1", params=TARGET, epochs=1,
+                          threads=1, out=str(tmp_path)).runs
+    row = rows.iloc[0]
+    hidden = int(row["hidden_size"])
+    assert row["status"] == "ok" and row["params"] == hand_count(hidden)
+    for other in (hidden - 1, hidden + 1):
+        assert abs(hand_count(other) - TARGET) >= abs(hand_count(hidden) - TARGET)
+
+
+def test_params_keeps_to_the_hidden_sizes_a_cells_options_allow(tmp_path):
+    rows = benchsuite.run(tasks="ship", cells="transformer", cell_opts={"transformer": {"heads": "3"}}, layers="1",
+                          params=TARGET, epochs=1, threads=1, out=str(tmp_path)).runs
+    assert rows.iloc[0]["status"] == "ok"
+    assert rows.iloc[0]["hidden_size"] % 3 == 0

@@ -90,3 +90,30 @@ def test_lru_counts_complex_weights_as_two_real_scalars():
     by_hand = 3 * n + 2 * n * i + 2 * h * n + h * i + (h * 2 * h + 2 * h)  # nu, theta, gamma; B; C; D; GLU
     assert sum(p.numel() for p in layer.parameters()) == by_hand
     assert all(not p.is_complex() for p in layer.parameters())
+
+
+@pytest.mark.parametrize("heads", [1, 2, 4])
+def test_transformer_mixer_with_heads_is_torchs_multihead_attention(heads: int) -> None:
+    d, time = 8, 5
+    torch.manual_seed(0)
+    attention = get_cell("transformer").build(CellConfig(d, d, mixer=True), heads=heads).eval()
+    # A hand count: the fused query/key/value matrix d x 3d and its bias, the output matrix d x d and its bias;
+    # heads split these matrices, they add none.
+    assert sum(p.numel() for p in attention.parameters()) == d * 3 * d + 3 * d + d * d + d
+    reference = torch.nn.MultiheadAttention(d, heads, batch_first=True).eval()
+    with torch.no_grad():
+        reference.in_proj_weight.copy_(attention.qkv.weight)
+        reference.in_proj_bias.copy_(attention.qkv.bias)
+        reference.out_proj.weight.copy_(attention.out_proj.weight)
+        reference.out_proj.bias.copy_(attention.out_proj.bias)
+    x = torch.randn(BATCH, time, d)
+    future = torch.triu(torch.ones(time, time, dtype=torch.bool), diagonal=1)  # True: may not attend
+    expected, _ = reference(x, x, x, attn_mask=future, need_weights=False)
+    output, _ = attention(x)
+    torch.testing.assert_close(output, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_transformer_refuses_heads_that_do_not_divide_the_hidden_size() -> None:
+    spec = get_cell("transformer")
+    assert spec.constraint(CellConfig(4, 12), heads=4) == ""
+    assert "multiple of heads (5)" in spec.constraint(CellConfig(4, 12), heads=5)

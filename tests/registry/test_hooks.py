@@ -2,6 +2,7 @@
 plugin manager."""
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
-from benchsuite import CellSpec, ExporterSpec, Sink, TaskData, TaskSpec, hookimpl, hookspecs
+from benchsuite import CellConfig, CellSpec, ExporterSpec, Sink, TaskData, TaskSpec, hookimpl, hookspecs
 from benchsuite.registry.loading import Registry, collect_specs, new_manager
 
 PLUGINS_DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
@@ -167,3 +168,13 @@ def test_hook_implementation_may_take_no_arguments() -> None:
 
     plugin = Quiet()
     assert _collect(plugin) == [] and plugin.called
+
+
+@pytest.mark.parametrize("spec_type", [CellSpec, CellConfig, TaskSpec, TaskData])
+def test_every_field_of_the_plugin_types_is_documented(spec_type: type) -> None:
+    """docs/plugins.md names every field a plugin author sets or reads (the block backbone's `role`,
+    `needs_positions` and `CellConfig.mixer` included), as code: `name`."""
+    doc = PLUGINS_DOC.read_text(encoding="utf-8")
+    missing = [field.name for field in dataclasses.fields(spec_type)
+               if not re.search(rf"`[^`]*\b{field.name}\b[^`]*`", doc)]
+    assert not missing, f"{spec_type.__name__} fields missing from docs/plugins.md: {', '.join(missing)}"

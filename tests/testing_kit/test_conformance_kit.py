@@ -30,6 +30,11 @@ def test_kit_passes_registered_torch_cells(name: str) -> None:
     testing.check_cell(name)
 
 
+@pytest.mark.parametrize(("name", "options"), [("mingru", {"expansion": 2.0}), ("transformer", {"heads": 2})])
+def test_kit_passes_built_in_cells_with_their_options(name: str, options: dict) -> None:
+    testing.check_cell(name, **options)  # an expanded minGRU's h_n is its wider state; heads refuse odd widths
+
+
 @pytest.mark.parametrize("name", cells_of("numpy"))
 def test_kit_passes_registered_numpy_cells(name: str) -> None:
     testing.check_cell(name)

@@ -92,8 +92,8 @@ class MinRNN(nn.Module, ABC):
     """One unidirectional layer h_t = a_t * h_{t-1} + b_t, h_0 = 0, batch first, returning (output, h_n).
 
     With `expansion` e != 1 the state has round(e x hidden_size) channels and `out_proj` maps it back to
-    hidden_size (the paper's mixer form: e = 6 for selective copying); h_n is then None, as torch's h_n shape
-    (layers, batch, hidden_size) cannot hold the wider state.
+    hidden_size (the paper's mixer form: e = 6 for selective copying); h_n is then that state, (1, batch,
+    round(e x hidden_size)), so state sizes count what the layer carries.
     """
 
     Coefficients: type[torch.autograd.Function]  # the scan's (a_t, b_t) from the pre-activations
@@ -122,9 +122,8 @@ class MinRNN(nn.Module, ABC):
                 h = a[:, t] * h + b[:, t]
                 steps.append(h)
             output = torch.stack(steps, dim=1)
-        if self.out_proj is not None:
-            return self.out_proj(output), None
-        return output, output[:, -1].unsqueeze(0)
+        state = output[:, -1].unsqueeze(0)
+        return (output if self.out_proj is None else self.out_proj(output)), state
 
 
 class MinGRU(MinRNN):
