@@ -16,7 +16,7 @@ import pandas
 import pytest
 
 from helpers.cli import assert_bad_input
-from helpers.runs import only_run_dir
+from helpers.runs import only_run_dir, wait_for_rows
 
 pytestmark = pytest.mark.slow  # each test trains a tiny run and opens a tracker's store (seconds)
 
@@ -105,15 +105,6 @@ def test_mlflow_holds_each_row_as_a_child_run_with_its_settings_curves_figures_a
     assert len(json.loads((run_dir / "meta.json").read_text())["exports"]) == 1  # one tracker, one destination
 
 
-def _wait_for_rows(runs: Path, count: int, child: subprocess.Popen, limit: float = 240.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and child.poll() is None:
-        if runs.exists() and len(runs.read_bytes().splitlines()) > count:  # header plus `count` rows
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no {count} rows in {runs} in time (child exit code {child.poll()})")
-
-
 def test_a_run_killed_midway_and_resumed_has_each_row_once_in_mlflow(bench, tmp_path):
     database, out, seeds = tmp_path / "mlflow.db", tmp_path / "results", 6
     log = tmp_path / "child.log"
@@ -127,7 +118,7 @@ def test_a_run_killed_midway_and_resumed_has_each_row_once_in_mlflow(bench, tmp_
                 assert child.poll() is None, log.read_text()
                 time.sleep(0.05)
             run_dir = only_run_dir(out)
-            _wait_for_rows(run_dir / "runs.csv", 2, child)
+            wait_for_rows(run_dir / "runs.csv", 2, child, limit=240.0)  # the child imports MLflow first
         finally:
             os.kill(child.pid, signal.SIGKILL)  # no handler, no cleanup: an export may be cut off mid-row
             child.wait()
