@@ -19,12 +19,20 @@ from .execution.job import JobOutcome, JobRequest, one_line_error
 from .measurement.environment import collect_meta, thread_count
 from .planning.capacity import matched_hidden
 from .planning.cells import check_cell_options_target, convert_cell_options
-from .planning.grid import HiddenFor, Job, check_task_options_target, device_name, plan_task, resolve_device
-from .planning.options import RunOptions, options_record
+from .planning.grid import (
+    HiddenFor,
+    Job,
+    check_grid_size,
+    check_task_options_target,
+    device_name,
+    plan_task,
+    resolve_device,
+)
+from .planning.options import OPTIONS, Resume, RunOptions, input_files, options_record
 from .planning.resume import resume_options
 from .planning.tasks import build_task, effective_defaults, longest_sequence
 from .registry.loading import Registry, get_registry
-from .registry.provenance import plugin_records
+from .registry.provenance import code_record, plugin_records
 from .results.files import create_run_dir, read_csv_rows, refuse_links, write_json
 from .results.load import RunResult, load_meta, load_runs
 from .results.lock import RunLock
@@ -131,6 +139,7 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     cells = [registry.cell(name) for name in (options.cells or registry.cells)]
     check_task_options_target(options, registry.tasks)
     check_cell_options_target(options.cell_opts, [cell.name for cell in cells], registry.cells)
+    check_grid_size(options, len(cells), {name: registry.task(name).causal for name in options.tasks})
     device = resolve_device(options.device)
     check_precision(options.precision, device)
     executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input
@@ -141,21 +150,24 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     jobs = _plan(options, registry, cells, datasets, device, notes)
 
     argv = argv or sys.argv
+    code = code_record(registry)  # rows name it in code_version; meta.json lists each run's and resume's
     kept = 0
     with thread_count(options.threads), ExitStack() as stack:
         if resume_dir is None:
             run_dir = create_run_dir(options.out)
             stack.enter_context(RunLock(run_dir))
-            write_json(run_dir / "meta.json", {**collect_meta(device, device_name(device), argv),
-                                               "options": options_record(options),
-                                               "plugins": plugin_records(registry)})
+            environment = collect_meta(device, device_name(device), argv)
+            write_json(run_dir / "meta.json", {**environment, "options": options_record(options),
+                                               "plugins": plugin_records(registry),
+                                               "input_files": input_files(options),
+                                               "code": [{**code, "since": environment["started_at"]}]})
         else:
             run_dir = Path(resume_dir)
             stack.enter_context(RunLock(run_dir))  # before reading what to keep: of two resumes, one proceeds
             refuse_links(run_dir, RUN_FILES)
             done = prepare_resume(run_dir, device, {job.key for job in jobs})
             kept, jobs = len(done), [job for job in jobs if job.key not in done]
-            record_resume(run_dir, argv, options_record(options), kept, len(jobs))
+            record_resume(run_dir, argv, options_record(options), kept, len(jobs), code)
         meta = load_meta(run_dir / "meta.json")
         sinks = stack.enter_context(RunSinks(run_dir, registry.sinks,
                                              [(exporter.name, exporter.sink) for exporter in exporters]))
@@ -167,7 +179,9 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
         requests = [JobRequest(job, device, options.timeout, options.threads, options.plugins_dir,
                                task_failure=datasets[job.task][1], save_model=options.save_models,
                                precision=options.precision, compile=options.compile,
-                               scratch_dir=str(scratch), provenance=registry.provenance(job.cell, job.task))
+                               scratch_dir=str(scratch),
+                               provenance={**registry.provenance(job.cell, job.task),
+                                           "code_version": code["fingerprint"]})
                     for job in jobs]
         try:
             not_run = _run_jobs(executor, requests, datasets, options, sinks, progress, epoch_progress)
@@ -185,9 +199,11 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
 
 
 def resume_command(run_dir: Path, options: RunOptions) -> str:
-    """The command that finishes this run (a resume loads plugin files only from a --plugins-dir given again)."""
+    """The command that finishes this run (a resume loads plugin files only from a --plugins-dir, and reaches a
+    cluster only at a --ray-address, given again)."""
     plugins = f" --plugins-dir {shlex.quote(options.plugins_dir)}" if options.plugins_dir else ""
-    return f"bench run --resume {shlex.quote(str(run_dir))}{plugins}"
+    cluster = f" --ray-address {shlex.quote(options.ray_address)}" if options.ray_address else ""
+    return f"bench run --resume {shlex.quote(str(run_dir))}{plugins}{cluster}"
 
 
 def _finished_rows(run_dir: Path) -> int:
@@ -202,7 +218,11 @@ def choose_options(given: dict[str, Any], resume: str | Path | None = None) -> R
     if given.get("tasks") is None:
         raise BenchInputError("--tasks: name the tasks to run (see `bench list`), "
                               "or resume a run with --resume RUN_DIR")
-    return RunOptions.parse(**given)
+    options = RunOptions.parse(**given)
+    for name, spec in OPTIONS.items():
+        if spec.resume is Resume.THIS_RESUME and getattr(options, name):
+            raise BenchInputError(f"{spec.flag_name}: only with --resume RUN_DIR, for that resume alone")
+    return options
 
 
 def run(tasks: Any = None, cells: Any = None, resume: str | Path | None = None, **options: Any) -> RunResult:

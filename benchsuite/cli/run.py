@@ -99,7 +99,9 @@ def _click_settings(name: str, spec: Option) -> dict[str, object]:
 @click.option("--resume", default=None, metavar="RUN_DIR",
               help="Finish an interrupted run in its folder: rows already ok are kept, the rest run; options "
                    "default to the run's own (--task-opt, --cell-opt, --target, --threads and the device cannot "
-                   "change). Plugin files load only from a --plugins-dir given again.")
+                   "change, nor the files they name, nor the code unless --resume-across-versions). Plugin files "
+                   "load only from a --plugins-dir, and a Ray cluster is reached only at a --ray-address, given "
+                   "again.")
 @click.option("--config", default=None, metavar="FILE.toml",
               help="A sweep file holding these options (see examples/sweeps/); flags given here go on top.")
 @click.option("--no-report", is_flag=True, help="Do not write summary.md and plots at the end.")

@@ -39,7 +39,7 @@ class JobRequest:
     threads: int | None = None
     plugins_dir: str | None = None
     task_failure: str = ""  # why the task's data could not be built; the row is an error without training
-    provenance: dict[str, str] = field(default_factory=dict)  # the plugins (and versions) of the cell and task
+    provenance: dict[str, str] = field(default_factory=dict)  # cell and task plugins (versions), code_version
     save_model: bool = False  # hand the trained model back in the outcome (--save-models)
     scratch_dir: str | None = None  # where an executor may put temporary files (the run folder's; None: the system's)
     precision: str = DEFAULT_PRECISION  # one of backends.PRECISIONS

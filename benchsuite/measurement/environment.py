@@ -3,25 +3,16 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..registry.provenance import git_state
 from ..results.schema import SCHEMA_VERSION
 from . import timing
 from .memory import memory_method
-
-
-def _git(*args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
-                              cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def _cpu_model() -> str:
@@ -63,7 +54,7 @@ def collect_meta(device: str, device_name: str, argv: list[str]) -> dict[str, An
     import numpy
     import torch
 
-    commit = _git("rev-parse", "HEAD")
+    commit, dirty = git_state()
     return {
         "schema_version": SCHEMA_VERSION,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -80,8 +71,8 @@ def collect_meta(device: str, device_name: str, argv: list[str]) -> dict[str, An
         "torch_cuda": torch.version.cuda,
         "hostname": platform.node(),
         "platform": platform.platform(),
-        "git_commit": commit or None,
-        "git_dirty": bool(_git("status", "--porcelain")) if commit else None,
+        "git_commit": commit,
+        "git_dirty": dirty,
         "executable": sys.executable,
         "measurement": _measurement(device),
     }

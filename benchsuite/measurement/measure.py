@@ -2,6 +2,7 @@
 points and timing samples."""
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from ..backends import Schedule, Session
 from ..results.schema import SPLIT_COLUMNS
 from .slices import Slicing, slice_points
 from .timing import InferenceTiming, step_spread, time_inference, warmup_count
-from .train import EpochRecord, TrainResult, train
+from .train import EpochRecord, TargetWatch, TrainResult, train
 
 
 @dataclass
@@ -22,6 +23,10 @@ class Measured:
     curve: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     slices: list[dict[str, Any]] = field(default_factory=list)
+
+
+# samples.csv keeps about this many training steps of a run at most, so its size does not grow with epochs.
+STEP_SAMPLES = 10_000
 
 
 def curve_points(result: TrainResult) -> list[dict[str, Any]]:
@@ -36,20 +41,22 @@ def curve_points(result: TrainResult) -> list[dict[str, Any]]:
 
 
 def step_samples(result: TrainResult) -> list[dict[str, Any]]:
-    """One sample per training step, in ms, with its epoch; the warm-up steps marked."""
-    epochs = [record.epoch for record in result.curve for _ in range(record.steps)]
-    warmup = warmup_count(len(result.step_seconds))
-    return [{"metric": "step_ms", "sample": index, "epoch": epoch, "warmup": index <= warmup,
-             "value": seconds * 1e3}
-            for index, (epoch, seconds) in enumerate(zip(epochs, result.step_seconds), start=1)]
+    """One sample per training step, in ms, with its epoch, the warm-up steps marked; a run of more than
+    STEP_SAMPLES steps keeps every k-th step and its last (its median and IQR are over every step)."""
+    count = len(result.step_seconds)
+    warmup = warmup_count(count)
+    kept = list(range(1, count + 1, max(1, math.ceil(count / STEP_SAMPLES))))
+    if kept and kept[-1] != count:
+        kept.append(count)
+    return [{"metric": "step_ms", "sample": index, "epoch": bisect.bisect_left(result.epoch_ends, index) + 1,
+             "warmup": index <= warmup, "value": result.step_seconds[index - 1] * 1e3}
+            for index in kept]
 
 
 def inference_samples(timing: InferenceTiming) -> list[dict[str, Any]]:
     """One sample per timed forward pass, in ms (warm-up passes are never timed)."""
     return [{"metric": "infer_ms", "sample": index, "epoch": None, "warmup": False, "value": seconds * 1e3}
             for index, seconds in enumerate(timing.seconds, start=1)]
-
-
 
 
 def _final_figures(session: Session, slicing: Slicing) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -80,22 +87,13 @@ def partial_figures(result: TrainResult) -> dict[str, Any]:
     return fields
 
 
-# Time-to-target, after the AlgoPerf rules: the first evaluation point (here, epoch) at which the accuracy reaches
-# the target, with the training time spent to get there; nothing when it never does.
 def time_to_target(curve: Sequence[EpochRecord], target: float) -> tuple[int | None, float | None]:
-    """(epoch, training seconds) of the first epoch whose accuracy reaches `target`, or (None, None).
-
-    The accuracy checked is the validation accuracy where the task has a split, else the epoch's
-    training accuracy, measured by its own forward passes. The choice is made once for the whole curve:
-    the last epoch of a run that timed out or diverged is not validated, and its training accuracy must
-    not stand in for a validation one.
-    """
-    validated = any(record.valid_accuracy is not None for record in curve)
+    """(epoch, training seconds) of the first epoch of `curve` whose accuracy reaches `target`, or (None, None), by
+    TargetWatch's rule."""
+    watch = TargetWatch(target)
     for record in curve:
-        accuracy = record.valid_accuracy if validated else record.accuracy
-        if accuracy is not None and accuracy >= target:
-            return record.epoch, record.seconds
-    return None, None
+        watch.see(record)
+    return watch.reached
 
 
 UNSLICED = Slicing()  # a task without slices (frozen, so one shared default is safe)
@@ -107,9 +105,9 @@ def measure(session: Session, epochs: int, timeout: float | None, target: float,
     """Train `session` (with the lr `schedule`, stopping early at validation accuracy `stop_at`) and measure it:
     quality (per slice where the task has slices), step-time spread, time-to-target, and (if it trained)
     inference."""
-    result = train(session, epochs, timeout, on_epoch, schedule, stop_at)
+    result = train(session, epochs, timeout, on_epoch, schedule, stop_at, target)
     spread = step_spread(result.step_seconds)
-    epochs_to_target, seconds_to_target = time_to_target(result.curve, target)
+    epochs_to_target, seconds_to_target = result.target.reached
     measured = Measured(
         {"status": result.status, "error": result.error, "epochs": result.epochs,
          "train_seconds": result.train_seconds, "step_ms_median": spread.median_ms, "step_ms_iqr": spread.iqr_ms,

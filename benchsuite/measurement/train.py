@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import time
+from array import array
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..backends import Schedule, Session
 
@@ -39,37 +40,87 @@ class EpochRecord:
     finished: bool = True
 
 
+# A run's curve keeps every epoch up to CURVE_EPOCHS; a longer run keeps every k-th (k doubling as it grows) and
+# its last, so memory does not grow with epochs (a million epochs once held gigabytes until the row ended).
+CURVE_EPOCHS = 2000
+
+
+class TargetWatch:
+    """Time-to-target, after the AlgoPerf rules, watched epoch by epoch (a long run's thinned curve may lack the
+    epoch that reached it): the first epoch whose accuracy reaches `target`, with the training time spent to get
+    there. The accuracy is the validation accuracy where the task has a split, else the epoch's training accuracy;
+    the choice is made once for the whole run, as the last epoch of a run that timed out or diverged is not
+    validated, and its training accuracy must not stand in for a validation one."""
+
+    def __init__(self, target: float) -> None:
+        self.target, self.validated = target, False
+        self.by_valid: tuple[int, float] | None = None
+        self.by_train: tuple[int, float] | None = None
+
+    def see(self, record: EpochRecord) -> None:
+        if record.valid_accuracy is not None:
+            self.validated = True
+            if self.by_valid is None and record.valid_accuracy >= self.target:
+                self.by_valid = (record.epoch, record.seconds)
+        if self.by_train is None and record.accuracy >= self.target:
+            self.by_train = (record.epoch, record.seconds)
+
+    @property
+    def reached(self) -> tuple[int | None, float | None]:
+        """(epoch, training seconds) of the first epoch reaching the target, or (None, None)."""
+        return (self.by_valid if self.validated else self.by_train) or (None, None)
+
+
 @dataclass
 class TrainResult:
     status: str  # "ok", "diverged" or "timeout"
     error: str = ""
     stop_reason: str = ""  # why training ended: the epochs ran out, early stop, divergence or timeout
     train_seconds: float = 0.0
-    step_seconds: list[float] = field(default_factory=list)
-    curve: list[EpochRecord] = field(default_factory=list)
+    step_seconds: Sequence[float] = ()  # every step's time, eight bytes each
+    curve: list[EpochRecord] = field(default_factory=list)  # every epoch, or a long run's thinned (CURVE_EPOCHS)
+    epochs: int = 0  # epochs trained, whether or not the curve kept each
+    epoch_ends: array = field(default_factory=lambda: array("q"))  # steps taken by the end of each epoch
+    last_finished: EpochRecord | None = None  # the last epoch that ran to its end (and was validated)
+    target: TargetWatch | None = None
+    _stride: int = field(default=1, init=False, repr=False)  # the curve keeps epochs 1, 1 + stride, ...
+    _latest: EpochRecord | None = field(default=None, init=False, repr=False)
 
-    @property
-    def epochs(self) -> int:
-        return len(self.curve)
+    def keep(self, record: EpochRecord) -> None:
+        """Count an epoch that has ended (validated, or cut short), and put it on the curve if it falls on the
+        stride, which doubles when the curve outgrows CURVE_EPOCHS."""
+        self.epochs += 1
+        self.epoch_ends.append(self.epoch_ends[-1] + record.steps if self.epoch_ends else record.steps)
+        self._latest = record
+        if record.finished:
+            self.last_finished = record
+        if self.target is not None:
+            self.target.see(record)
+        if (record.epoch - 1) % self._stride == 0:
+            self.curve.append(record)
+        if len(self.curve) > CURVE_EPOCHS:
+            self._stride *= 2
+            self.curve = [kept for kept in self.curve if (kept.epoch - 1) % self._stride == 0]
 
-    @property
-    def last_finished(self) -> EpochRecord | None:
-        """The last epoch that ran to its end (and was validated), if any."""
-        return next((record for record in reversed(self.curve) if record.finished), None)
+    def close_curve(self) -> None:
+        """End the curve with the last epoch, kept whatever the stride."""
+        if self._latest is not None and (not self.curve or self.curve[-1] is not self._latest):
+            self.curve.append(self._latest)
 
 
 def train(session: Session, epochs: int, timeout: float | None = None,
           on_epoch: Callable[[EpochRecord], None] | None = None, schedule: Schedule | None = None,
-          stop_at: float | None = None) -> TrainResult:
+          stop_at: float | None = None, target: float | None = None) -> TrainResult:
     """Train for `epochs`; stop early as "diverged" on a non-finite loss or "timeout" past `timeout` seconds, and
-    (still "ok") once validation accuracy reaches `stop_at` where the task has a validation split.
+    (still "ok") once validation accuracy reaches `stop_at` where the task has a validation split. With `target`,
+    the result's `target` watches for the first epoch that reaches it.
 
     `on_epoch` (a progress display) sees each finished epoch while the training clock is paused. The lr follows
     `schedule` (None: constant) over the run's planned steps (epochs x steps per epoch).
     """
     clock = time.perf_counter
     timer = session.step_timer()
-    result = TrainResult("ok")
+    result = TrainResult("ok", target=None if target is None else TargetWatch(target))
     steps = 0
     started = clock()
     paused = 0.0  # seconds spent validating, kept out of training time
@@ -98,14 +149,15 @@ def train(session: Session, epochs: int, timeout: float | None = None,
         validating = clock()
         record = EpochRecord(epoch, loss_sum / max(counted, 1), correct / max(counted, 1),
                              validating - started - paused, steps - first_step)
-        result.curve.append(record)
         if result.status != "ok":
             record.finished = False
             result.stop_reason = result.error
+            result.keep(record)
             break
         valid = session.evaluate("valid")
         if valid is not None:
             record.valid_loss, record.valid_accuracy = valid.loss, valid.accuracy
+        result.keep(record)
         if on_epoch is not None:
             on_epoch(record)
         paused += clock() - validating
@@ -114,4 +166,5 @@ def train(session: Session, epochs: int, timeout: float | None = None,
             break
     result.train_seconds = clock() - started - paused
     result.step_seconds = timer.seconds()
+    result.close_curve()
     return result

@@ -3,6 +3,7 @@ resolved, skips explained; and the device the run uses, decided once before anyt
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -15,6 +16,8 @@ from .cells import constraint_refusal
 from .options import DEVICE_CHOICES, SUITE_DEFAULTS, SWEPT, RunOptions
 from .parsers import FULL_BATCH
 
+# Every job of a run is planned (and held) before the first trains: a larger grid is refused, not multiplied out.
+MAX_GRID_ROWS = 100_000
 # The default target is this share of the task's ceiling (of 1.0 where the task states none).
 TARGET_SHARE = 0.99
 CAUSAL_BIDIRECTIONAL = "bidirectional variant on a causal task would read the character it must predict"
@@ -202,6 +205,22 @@ def plan_task(options: RunOptions, task: str, causal: bool, defaults: Mapping[st
                                  early_stop=options.early_stop, lr_floor=options.lr_floor)
                              for seed in options.seeds]
     return jobs
+
+
+def check_grid_size(options: RunOptions, cells: int, causal: Mapping[str, bool]) -> None:
+    """Refuse a grid of more than MAX_GRID_ROWS rows, counted from the lengths of its lists without multiplying it
+    out; `causal` is each task's flag (a causal task plans one direction unless --directions says otherwise)."""
+    task_directions = sum(len(options.directions) if options.directions else (1 if causal[task] else 2)
+                          for task in options.tasks)
+    factors = {"--tasks x --directions": task_directions, "--cells": cells, "--layers": len(options.layers or (1,)),
+               **{spec.flag_name: len(getattr(options, name) or (None,)) for name, spec in SWEPT.items()},
+               "--seeds": len(options.seeds)}
+    rows = math.prod(factors.values())
+    if rows > MAX_GRID_ROWS:
+        shown = " x ".join(f"{flag} {count:,}" for flag, count in factors.items() if count > 1)
+        raise BenchInputError(f"the grid has {rows:,} rows ({shown}), more than the {MAX_GRID_ROWS:,} one run plans "
+                              "(every row is planned before the first trains); split the sweep into several runs "
+                              "or shorten its longest lists")
 
 
 def check_task_options_target(options: RunOptions, known_tasks: Iterable[str]) -> None:

@@ -38,6 +38,7 @@ from .parsers import (
 # Limits on values that would otherwise crash or hang the process rather than fail one row.
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding, the narrowest a backend accepts
 MAX_LAYERS = 64  # a cell is built in the driver without --isolate, where nothing can stop a hung constructor
+MAX_PARAMS = 10**7  # --params: each hidden size its search tries builds the whole model (at 10^8: minutes, gigabytes)
 THREADS_PER_CPU = 4  # torch's thread pool crashes (even segfaults) far beyond the machine's cores
 DEVICE_CHOICES = ("cpu", "cuda", "auto")
 PRECEDENCE = "command line > cell defaults > task defaults > suite defaults"
@@ -55,7 +56,10 @@ class Resume(enum.Enum):
     FIXED = "must stay as the run had it: it changes what a row measures without showing in the row's key"
     EXECUTOR = "taken from meta.json, but naming an executor again replaces the executor and all of these"
     LOADS_CODE = "never taken from meta.json, which anyone who can write the folder can edit: given again or unset"
+    REACHES_CLUSTER = ("an executor setting (see EXECUTOR) that meta.json alone never sets, as anyone who can write "
+                       "the folder can edit it: given again, or another executor named")
     RUN_FOLDER = "does not apply: accepted only when it names the run folder's own parent"
+    THIS_RESUME = "only with --resume, for that resume alone: never taken from meta.json"
 
 
 # What one value may be in a sweep file (TOML types); a single-valued flag's click type follows from it.
@@ -129,12 +133,22 @@ def _grid(parse_one: Callable[[Any, str], Any]) -> Callable[[Any, str], tuple[An
 
 
 def _dotted(parse_pairs: Callable[[Any], dict[str, dict[str, str]]]) -> Callable[[Any, str], dict[str, dict[str, str]]]:
-    """Task or cell options given as {name: {key: value}} (Python, a sweep file, meta.json) or NAME.KEY=VALUE pairs."""
+    """Task or cell options given as {name: {key: value}} (Python, a sweep file, meta.json) or NAME.KEY=VALUE pairs;
+    a value naming an existing file is made absolute, so a resume from another folder reads the same file."""
     def parse(value: Any, flag: str) -> dict[str, dict[str, str]]:
-        if isinstance(value, Mapping):
-            return {name: {str(key): str(raw) for key, raw in opts.items()} for name, opts in value.items()}
-        return parse_pairs(value)
+        pairs = ({name: {str(key): str(raw) for key, raw in opts.items()} for name, opts in value.items()}
+                 if isinstance(value, Mapping) else parse_pairs(value))
+        return {name: {key: _resolved_file(raw) for key, raw in opts.items()} for name, opts in pairs.items()}
     return parse
+
+
+def _resolved_file(value: str) -> str:
+    """`value` as an absolute path when it names an existing file, else as typed."""
+    try:
+        path = os.path.expanduser(value)
+    except ValueError:  # a NUL character (in a user name): it names no file
+        return value
+    return os.path.abspath(path) if os.path.isfile(path) else value
 
 
 def _layers(value: Any, flag: str) -> tuple[int, ...]:
@@ -147,6 +161,10 @@ def _non_negative_int(value: Any, flag: str) -> int:
 
 def _seeds(value: Any, flag: str) -> tuple[int, ...]:
     return parse_ints(value, flag, minimum=0, maximum=MAX_SEED, why="what every backend's seeding accepts")
+
+
+def _params(value: Any, flag: str) -> int:
+    return positive_int(value, flag, maximum=MAX_PARAMS, why="sizing a larger model builds models for minutes")
 
 
 def _threads(value: Any, flag: str) -> int:
@@ -272,7 +290,8 @@ class RunOptions:
         "rows say why each run stopped.", _flag, FLAG, resume=Resume.FIXED), False)
     params: int | None = declared(Option(
         "--params", "Matched capacity: each cell variant gets the hidden size whose whole model (embedding, norms, "
-        "MLPs and head included) has the parameter count closest to this (instead of --hidden).", positive_int, WHOLE))
+        "MLPs and head included) has the parameter count closest to this, at most 10^7 (instead of --hidden).", _params,
+        WHOLE))
     seeds: tuple[int, ...] = declared(Option(
         "--seeds", "Comma-separated seeds from 0 to 2^32-1; one row per seed.", _seeds, WHOLE, listed=True), (0,))
     device: str = declared(Option(  # its resolved value is checked against the run's in results/resume.prepare_resume
@@ -308,7 +327,7 @@ class RunOptions:
         positive_int, WHOLE, resume=Resume.EXECUTOR, only_with=("executor", "ray")))
     ray_address: str | None = declared(Option(
         "--ray-address", "--executor ray: use this existing Ray cluster (also read from RAY_ADDRESS) instead of a "
-        "local instance.", _text_or_none, NAMES, resume=Resume.EXECUTOR, metavar="HOST:PORT",
+        "local instance.", _text_or_none, NAMES, resume=Resume.REACHES_CLUSTER, metavar="HOST:PORT",
         only_with=("executor", "ray")))
     gpus_per_job: float | None = declared(Option(
         "--gpus-per-job", "--executor ray: each CUDA job's share of a GPU, e.g. 0.25 for four jobs per GPU [default: "
@@ -331,6 +350,10 @@ class RunOptions:
     save_models: bool = declared(Option(
         "--save-models", "Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).", _flag, FLAG),
         False)
+    resume_across_versions: bool = declared(Option(
+        "--resume-across-versions", "With --resume: go on although benchsuite, a plugin, torch or the git commit "
+        "changed since the run's last rows; runs.csv's code_version column tells the rows of each code apart "
+        "(meta.json's `code` list says what each was).", _flag, FLAG, resume=Resume.THIS_RESUME), False)
 
     @classmethod
     def parse(cls, **given: Any) -> RunOptions:
@@ -393,6 +416,20 @@ def options_record(options: RunOptions) -> dict[str, Any]:
         value = getattr(options, name)
         record[name] = spec.record(value) if spec.record is not None else _plain(value)
     return record
+
+
+def input_files(options: RunOptions) -> dict[str, dict[str, str]]:
+    """Each file a task or cell option names (absolute, as parsing made it) with the sha256 of its content, by
+    'FLAG NAME.KEY': what a resume checks the run's inputs against."""
+    from ..registry.provenance import file_digest
+
+    files = {}
+    for name in ("task_opts", "cell_opts"):  # the options whose values _dotted resolves
+        for target, opts in getattr(options, name).items():
+            for key, value in opts.items():
+                if os.path.isabs(value) and os.path.isfile(value):
+                    files[f"{OPTIONS[name].flag_name} {target}.{key}"] = {"path": value, "sha256": file_digest(value)}
+    return files
 
 
 def _plain(value: Any) -> Any:

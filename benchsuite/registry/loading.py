@@ -158,7 +158,8 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _load_file(path: Path) -> ModuleType:
+def load_plugin_file(path: Path) -> ModuleType:
+    """A loose plugin file, imported as `--plugins-dir` imports each of its files."""
     module_name = f"benchsuite_loose_{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
@@ -191,12 +192,18 @@ def plugin_sources(plugins_dir: str | None = None) -> list[PluginSource]:
                for name, module in BUILTIN_MODULES.items()]
     sources += _entry_point_sources()
     if plugins_dir is not None:
-        folder = Path(plugins_dir)
-        if not folder.is_dir():
-            raise BenchInputError(f"--plugins-dir {plugins_dir!r} is not a folder")
-        sources += [PluginSource(path.stem, str(path), "", functools.partial(_load_file, path))
-                    for path in sorted(folder.glob("*.py"))]
+        sources += [PluginSource(path.stem, str(path), "", functools.partial(load_plugin_file, path))
+                    for path in loose_plugin_files(plugins_dir)]
     return sources
+
+
+def loose_plugin_files(plugins_dir: str) -> list[Path]:
+    """The plugin files of a --plugins-dir, in name order: its regular files named *.py (a folder so named is
+    none). Every executor loads these and only these, wherever its jobs run."""
+    folder = Path(plugins_dir)
+    if not folder.is_dir():
+        raise BenchInputError(f"--plugins-dir {plugins_dir!r} is not a folder")
+    return sorted(path for path in folder.glob("*.py") if path.is_file())
 
 
 def new_manager() -> pluggy.PluginManager:

@@ -26,6 +26,7 @@ from ..results.naming import (
 )
 from ..results.schema import VARIANT_COLUMNS, is_blank
 from ..results.summary import SUMMARY_METRICS, summarize
+from ..results.tuning import settings_swept
 from .samples import SAMPLE_TEMPERATURE, model_samples
 from .tuned import tuned_markdown
 
@@ -91,6 +92,27 @@ def _shown_metrics(runs: pandas.DataFrame, summary: pandas.DataFrame) -> list[Me
     measured_target = "target" in runs and runs["target"].notna().any()
     return [METRICS[name] for name in SUMMARY_METRICS if name in METRICS
             and (summary[f"{name}_mean"].notna().any() or (METRICS[name].blank_means_never and measured_target))]
+
+
+# A variant whose accuracy is under this share of the best one's on its task, all trained at one learning rate, gets
+# a hint: a task's default lr suits the cells it was chosen for and can stall another (the transformer on ship).
+HINT_SHARE = 0.5
+
+
+def _setting_hints(runs: pandas.DataFrame, summary: pandas.DataFrame) -> list[str]:
+    """A hint under a task's table for each variant trained far worse than the best one at the one lr all shared."""
+    lrs = runs["lr"].unique()
+    accuracies = summary["accuracy_mean"]
+    if len(lrs) != 1 or accuracies.isna().all():
+        return []
+    lr, best = float(lrs[0]), accuracies.max()
+    swept = varying_settings(runs)
+    return ["- " + markdown_text(
+                f"{variant_name(row, swept)} reached accuracy {figure(row['accuracy_mean'])}, under half the best "
+                f"here ({figure(best)}), with lr {figure(lr)}, the one learning rate this task's variants shared: one "
+                f"that suits some cells can stall another. Sweep it (e.g. --lr {lr:g},{lr / 10:g},{lr / 100:g}) and "
+                "the Tuned section picks each variant's best.", line_start=True)
+            for row in summary.to_dict("records") if row["accuracy_mean"] < HINT_SHARE * best]
 
 
 def task_table(runs: pandas.DataFrame) -> list[str]:
@@ -182,6 +204,9 @@ def summary_markdown(title: str, runs: pandas.DataFrame, meta: dict[str, Any] | 
         lines += ["", f"## {markdown_text(task)}", "",
                   _ceiling(group) + (f"; every variant trained with {markdown_text(shared)}" if shared else ""),
                   "", *task_table(group)]
+        hints = _setting_hints(group, summarize(group))
+        if hints:
+            lines += ["", *hints]
         predictions = _predictions(group)
         if predictions:
             lines += ["", "Predicted next characters of the first training sample:", "", *predictions]
@@ -190,7 +215,7 @@ def summary_markdown(title: str, runs: pandas.DataFrame, meta: dict[str, Any] | 
         failures = _not_ok(group)
         if failures:
             lines += ["", "Not ok:", "", *failures]
-    tuned_section = tuned_markdown(runs, selection_metrics)
+    tuned_section = tuned_markdown(runs, selection_metrics) if settings_swept(runs) else []  # else nothing to choose
     if tuned_section:
         lines += ["", *tuned_section]
     if plots:

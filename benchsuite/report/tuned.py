@@ -18,8 +18,15 @@ from ..analysis.aggregate import (
     latex_table,
 )
 from ..errors import BenchInputError
-from ..results.naming import aligned, architecture_name, figure, markdown_table, markdown_text, setting
-from ..results.schema import SETTING_COLUMNS
+from ..results.naming import (
+    aligned,
+    architecture_name,
+    figure,
+    markdown_table,
+    markdown_text,
+    setting,
+    varying_settings,
+)
 from ..results.tuning import SCORED_CELL, scoreboard, scored_seed_runs, tuned
 
 EXPLAINED = ("Each variant's training setting is chosen by its mean validation figure over seeds (accuracy; bits per "
@@ -39,11 +46,13 @@ def _architecture(row: dict[str, Any]) -> str:
     return architecture_name(row) + hidden
 
 
-def tuned_rows(table: pandas.DataFrame) -> list[list[str]]:
-    """The tuned table as strings, header first."""
-    header = ["task", "variant", "device", *SETTING_COLUMNS, "tried", "reported on", "accuracy", "loss", "bpc",
+def tuned_rows(table: pandas.DataFrame, runs: pandas.DataFrame) -> list[list[str]]:
+    """The tuned table as strings, header first; of the settings, those that vary between `runs` (the others are
+    the same in every row and would only widen it)."""
+    settings = varying_settings(runs)
+    header = ["task", "variant", "device", *settings, "tried", "reported on", "accuracy", "loss", "bpc",
               "seeds ok", "failed"]
-    rows = [[row["task"], _architecture(row), row["device"], *(setting(row[c]) for c in SETTING_COLUMNS),
+    rows = [[row["task"], _architecture(row), row["device"], *(setting(row[c]) for c in settings),
              str(row["settings_tried"]), row["reported_on"] + ("" if row["reported_on"] == "test" else " (optimistic)"),
              _spread(row["accuracy_mean"], row["accuracy_std"], row["n_seeds"]),
              _spread(row["loss_mean"], row["loss_std"], row["n_seeds"]),
@@ -157,7 +166,7 @@ def tuned_markdown(runs: pandas.DataFrame, selection_metrics: Mapping[str, str] 
     table = tuned(runs, selection_metrics)
     if table.empty:
         return []
-    lines = ["## Tuned", "", EXPLAINED, "", *markdown_table(tuned_rows(table)), "", "### Scoreboard", "",
+    lines = ["## Tuned", "", EXPLAINED, "", *markdown_table(tuned_rows(table, runs)), "", "### Scoreboard", "",
              "Mean over tasks of each cell's tuned accuracy (MAD's score), ranked.", "",
              *markdown_table(scoreboard_rows(scoreboard(table))),
              *_aggregate_markdown(aggregate(runs, selection_metrics))]
@@ -188,7 +197,8 @@ def format_best(runs: pandas.DataFrame, fmt: str, selection_metrics: Mapping[str
         return table.merge(board[[*SCORED_CELL, "score", "rank"]], on=SCORED_CELL, how="left").to_csv(index=False)
     if fmt == "md":
         return "\n".join(tuned_markdown(runs, selection_metrics)) + "\n"
-    lines = [*_aligned_section("tuned", tuned_rows(table)), "", *_aligned_section("scoreboard", scoreboard_rows(board))]
+    lines = [*_aligned_section("tuned", tuned_rows(table, runs)), "",
+             *_aligned_section("scoreboard", scoreboard_rows(board))]
     result = aggregate(runs, selection_metrics)
     if result.refused:
         lines += ["", f"no aggregate scores: {result.refused}"]

@@ -143,9 +143,9 @@ def _typed_keys(table: pandas.DataFrame, source: Path) -> pandas.DataFrame:
 
 
 def load_runs(path: Path) -> pandas.DataFrame:
-    """runs.csv typed, the one reader of it: names and text as text, key sizes and seeds as ints, flags as bools
-    (blank where a row has none), measured and set figures as numbers (ints where every cell is written whole,
-    else floats with blank as NaN), and `extras` as dicts."""
+    """runs.csv typed, the one reader of it, its rows sorted by key: names and text as text, key sizes and seeds as
+    ints, flags as bools (blank where a row has none), measured and set figures as numbers (ints where every cell is
+    written whole, else floats with blank as NaN), and `extras` as dicts."""
     table = _typed_keys(with_settings(_read_csv(path, RUN_REQUIRED, "runs.csv")), path)
     for column in ("schema_version", *NUMERIC_COLUMNS):
         if column in table:
@@ -156,7 +156,8 @@ def load_runs(path: Path) -> pandas.DataFrame:
     table[EXTRAS_COLUMN] = _extras(table, path)
     table["device"] = table["device"].fillna("")
     table["error"] = table["error"].fillna("") if "error" in table else ""
-    return table
+    # Rows are written as they finish (under Ray, in any order): every reader sees them in key order.
+    return table.sort_values(KEY_COLUMNS, kind="stable", na_position="first", ignore_index=True)
 
 
 def _load_details(path: Path, columns: list[str], what: str) -> pandas.DataFrame | None:

@@ -75,9 +75,10 @@ SETTINGS = ("params", "ceiling", "chance", "epochs", "lr", "batch_size", "thread
             "task_plugin", "task_plugin_version", "precision", "params_mixer", "stop_reason", "recipe",
             "lr_floor")
 # Columns compare reads for neither: identity, status, flags, spreads within one run (a run's figure is its
-# median; the runs are the samples), the prediction text, and the extra figures (no declared direction to judge).
+# median; the runs are the samples), the prediction text, the extra figures (no declared direction to judge), and
+# the code that measured a row (comparing two versions of the code is what compare is for).
 NOT_COMPARED = ("schema_version", "seed", "status", "error", "step_ms_iqr", "infer_ms_iqr", "step_ms_noisy",
-                "prediction", "partial", "extras")
+                "prediction", "partial", "extras", "code_version")
 
 
 def parse_thresholds(pairs: Iterable[str], metrics: Mapping[str, Metric] = METRICS) -> dict[str, Metric]:

@@ -101,11 +101,14 @@ def scratch_folder(run_dir: Path) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def record_resume(run_dir: Path, argv: list[str], options: Mapping[str, Any], kept: int, planned: int) -> None:
-    """Add this resume to meta.json's `resumes` list: when, how, what was kept and what is to run."""
+def record_resume(run_dir: Path, argv: list[str], options: Mapping[str, Any], kept: int, planned: int,
+                  code: Mapping[str, Any]) -> None:
+    """Add this resume to meta.json's `resumes` list (when, how, what was kept and what is to run) and the code it
+    runs with to its `code` list."""
     meta = read_meta(run_dir)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     meta.setdefault("resumes", []).append({
-        "resumed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "argv": argv, "kept_rows": kept, "planned_rows": planned, "options": dict(options),
+        "resumed_at": now, "argv": argv, "kept_rows": kept, "planned_rows": planned, "options": dict(options),
     })
+    meta.setdefault("code", []).append({**code, "since": now})
     write_json(run_dir / "meta.json", meta)

@@ -40,8 +40,7 @@ RUN_COLUMNS = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device"
                "max_epochs", "test_loss", "test_accuracy", "test_bpc", "state_size", "params_target", "chance",
                "clip", "weight_decay", "cell_options", "partial", "cell_plugin", "cell_plugin_version", "task_plugin",
                "task_plugin_version", "steps", "precision", "compile_seconds", "params_mixer", "stop_reason",
-               "backbone", "preset", "schedule", "warmup_steps", "recipe", "lr_floor",
-               "extras"]
+               "backbone", "preset", "schedule", "warmup_steps", "recipe", "lr_floor", "code_version", "extras"]
 assert set(KEY_COLUMNS) <= set(RUN_COLUMNS)
 # What a file must hold to be read as a runs.csv (or a curves.csv, samples.csv) at all. Older files may lack
 # setting columns that were added later; readers fill them in blank.
@@ -54,7 +53,7 @@ DETAIL_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed"]
 # Columns read as text and as True/False; every other run column outside the key is a measured or set number.
 TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error", "prediction", "cell_options", "cell_plugin",
                 "cell_plugin_version", "task_plugin", "task_plugin_version", "precision", "stop_reason", "backbone",
-                "preset", "schedule", "recipe"]
+                "preset", "schedule", "recipe", "code_version"]
 BOOLEAN_COLUMNS = ["bidirectional", "step_ms_noisy", "partial"]
 # Figures a cell or measurement adds beyond the columns above, as one JSON object (blank: none). Readers give a dict.
 EXTRAS_COLUMN = "extras"

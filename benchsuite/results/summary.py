@@ -40,12 +40,12 @@ def _first(values: pandas.Series) -> object:
 
 
 def _statuses(values: pandas.Series) -> str:
-    """'ok:2 diverged:1': how the seeds of one variant ended, in order of first appearance."""
+    """'ok:2 diverged:1': how the seeds of one variant ended, in the order the table first lists each."""
     return " ".join(f"{status}:{count}" for status, count in values.value_counts(sort=False).items())
 
 
 def summarize(runs: pandas.DataFrame) -> pandas.DataFrame:
-    """The summary table of a runs table (as read from runs.csv), variants in the order they first ran."""
+    """The summary table of a runs table (as read from runs.csv, in key order), variants in its order."""
     import pandas
 
     rows = []

@@ -33,6 +33,13 @@ OPTIMISTIC = {"valid": "selected and reported on validation (optimistic: the tas
               "train": "selected and reported on training data (optimistic: the task has no held-out split)"}
 
 
+def settings_swept(runs: pandas.DataFrame) -> bool:
+    """Whether some cell architecture on some task was trained in more than one way (settings or hidden sizes), so
+    that tuning had something to choose."""
+    tried = runs.drop_duplicates(["task", *ARCHITECTURE_COLUMNS, "device", *SETTING_COLUMNS])
+    return bool(tried.duplicated(["task", *SCORED_CELL, "device"]).any())
+
+
 def _present(runs: pandas.DataFrame, split: SplitColumns) -> bool:
     return split.accuracy in runs and runs[split.accuracy].notna().any()
 

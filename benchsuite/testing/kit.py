@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
+from pathlib import Path
 from typing import Any, Callable
 
 from ..backbones import BACKBONES, open_session, unsupported
 from ..backends import BACKEND_MODULES, TrainingSettings
 from ..planning.cells import constraint_refusal
 from ..planning.tasks import check_task_data
-from ..registry.loading import BUILTIN_MODULES, collect_specs, get_registry, new_manager
+from ..registry.loading import BUILTIN_MODULES, collect_specs, get_registry, load_plugin_file, new_manager
 from ..specs import HYPERPARAMETERS, NAME_RULE, CellConfig, CellSpec, TaskData, TaskSpec, valid_name
 from .common import (
     HIDDEN_SIZE,
@@ -43,12 +45,30 @@ def _lookup(spec: Any, kind: type, getter: Callable[[str], Any]) -> Any:
     return spec
 
 
-def registered_specs(plugin: object) -> tuple[list[CellSpec], list[TaskSpec]]:
-    """The cells and tasks `plugin` (a module or object with hook implementations) registers.
+# A loose plugin file, as `--plugins-dir` holds them: a path, or text naming a `.py` file (a cell or task name holds
+# no dots, so the two never mix).
+PluginFile = str | os.PathLike
+
+
+def _plugin_file(spec: Any) -> Path | None:
+    """`spec` as the path of a loose plugin file, or None when it names no file."""
+    if isinstance(spec, os.PathLike) or (isinstance(spec, str) and spec.endswith(".py")):
+        return Path(spec)
+    return None
+
+
+def registered_specs(plugin: object | PluginFile) -> tuple[list[CellSpec], list[TaskSpec]]:
+    """The cells and tasks `plugin` (a module or object with hook implementations, or a loose plugin file's path)
+    registers.
 
     The plugin is validated as `bench` validates it: hook names and signatures must match
     benchsuite.hookspecs, and `register` accepts only CellSpec or TaskSpec objects with usable names.
     """
+    path = _plugin_file(plugin)
+    if path is not None:
+        assert path.is_file(), f"no such plugin file: {path}"
+        with failure_named(f"importing plugin file {path}"):
+            plugin = load_plugin_file(path)
     manager = new_manager()
     with failure_named(f"registering plugin {plugin!r}"):
         name = manager.register(plugin)
@@ -60,8 +80,17 @@ def registered_specs(plugin: object) -> tuple[list[CellSpec], list[TaskSpec]]:
 
 # ----------------------------------------------------------------------------------------------- cells
 
-def check_cell(spec: CellSpec | str, seed: int = 0, **options: Any) -> None:
-    """Check a cell on a tiny config, for 1 and 2 layers and both directions, as the suite will build it.
+def _specs_of_file(path: Path, kind: str) -> list[Any]:
+    """Every cell (`kind` "cell") or task a loose plugin file registers; at least one."""
+    cells, tasks = registered_specs(path)
+    specs = cells if kind == "cell" else tasks
+    assert specs, f"plugin file {path} registers no {kind} (its register_{kind}s hook registers none, or it has none)"
+    return specs
+
+
+def check_cell(spec: CellSpec | str | PluginFile, seed: int = 0, **options: Any) -> None:
+    """Check a cell (a spec, a registered name, or every cell of a loose plugin file) on a tiny config, for 1 and 2
+    layers and both directions, as the suite will build it.
 
     Checks: the (output, h_n) shapes (h_n may be None; a returned state must be real and shaped as torch's);
     output finite; the same input gives the same output twice; changing one sample leaves the others' outputs
@@ -72,6 +101,11 @@ def check_cell(spec: CellSpec | str, seed: int = 0, **options: Any) -> None:
     constraint refuses are skipped). `options` are the cell's own (as `--cell-opt` would set them). Every check
     is seeded from `seed`, so the verdict does not depend on the caller's random state, which is left as it was.
     """
+    path = _plugin_file(spec)
+    if path is not None:
+        for cell in _specs_of_file(path, "cell"):
+            check_cell(cell, seed, **options)
+        return
     spec = _lookup(spec, CellSpec, lambda name: get_registry().cell(name))
     _check_name("cell", spec.name)
     assert spec.backend in BACKEND_MODULES, (
@@ -191,8 +225,9 @@ def _future_offset(x: Any, y: Any) -> int | None:
     return None
 
 
-def check_task(spec: TaskSpec | str, **options: Any) -> None:
-    """Build a task (with `options`, as `--task-opt` would pass them) and check what it returns.
+def check_task(spec: TaskSpec | str | PluginFile, **options: Any) -> None:
+    """Build a task (a spec, a registered name, or every task of a loose plugin file), with `options` as
+    `--task-opt` would pass them, and check what it returns.
 
     Checks: the name is usable on the command line; `build` returns TaskData; vocab is distinct
     strings; each split is an integer (N, T) pair in the vocabulary's range with some counted targets;
@@ -201,6 +236,11 @@ def check_task(spec: TaskSpec | str, **options: Any) -> None:
     """
     import numpy as np
 
+    path = _plugin_file(spec)
+    if path is not None:
+        for task in _specs_of_file(path, "task"):
+            check_task(task, **options)
+        return
     spec = _lookup(spec, TaskSpec, lambda name: get_registry().task(name))
     _check_name("task", spec.name)
     where = f"task {spec.name!r}"

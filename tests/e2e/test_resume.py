@@ -15,6 +15,7 @@ import pytest
 import benchsuite
 from benchsuite.results.files import read_csv_rows
 from benchsuite.results.schema import KEY_COLUMNS, row_key
+from helpers.cli import assert_bad_input
 from helpers.faulty_cells import write_plugin
 from helpers.runs import only_run_dir, wait_for_rows
 
@@ -152,3 +153,113 @@ def test_resume_cleans_a_torn_row_and_orphan_curves(tmp_path, bench):
     assert_each_curve_once(run_dir, seeds=2, epochs=2)
     assert_samples_match_rows(run_dir)
     assert not list(run_dir.glob(".*tmp*"))  # atomic rewrites leave no temporary files behind
+
+
+# Issue 29, item 4: a relative text.path was recorded as typed, so a resume from another folder trained on another
+# corpus.txt (another vocabulary, another full batch) beside the rows kept from the first.
+def test_a_resume_reads_the_files_the_run_read_and_refuses_them_changed(tmp_path, bench, monkeypatch):
+    first, other, out = tmp_path / "first", tmp_path / "other", tmp_path / "out"
+    first.mkdir()
+    other.mkdir()
+    (first / "corpus.txt").write_text("abcab cabca bcabc " * 8)
+    (other / "corpus.txt").write_text("xyz wxyzw " * 40)  # other letters, another length
+    monkeypatch.chdir(first)
+    started = bench("run", "--tasks", "text", "--task-opt", "text.path=corpus.txt", "--task-opt", "text.seq_len=8",
+                    "--cells", "rnn", "--epochs", "1", "--batch-size", "full", "--device", "cpu", "--out", str(out))
+    assert started.exit_code == 0, started.output
+    run_dir = only_run_dir(out)
+    (kept,) = read_csv_rows(run_dir / "runs.csv")
+
+    monkeypatch.chdir(other)
+    widened = bench("run", "--resume", str(run_dir), "--seeds", "0,1")
+    assert widened.exit_code == 0, widened.output
+    rows = read_csv_rows(run_dir / "runs.csv")
+    assert rows[0] == kept and [row["seed"] for row in rows] == ["0", "1"]
+    # trained on the first corpus: its vocabulary (the model's size) and its full batch
+    assert (rows[1]["params"], rows[1]["batch_size"]) == (kept["params"], kept["batch_size"])
+
+    # the file named again from here is another file
+    assert_bad_input(bench("run", "--resume", str(run_dir), "--task-opt", "text.path=corpus.txt",
+                           "--task-opt", "text.seq_len=8"), "--task-opt", "differs from the run's own")
+    (first / "corpus.txt").write_text("abcab cabca bcabc " * 9)
+    changed = assert_bad_input(bench("run", "--resume", str(run_dir), "--seeds", "0,1,2"),
+                               f"--task-opt text.path={first / 'corpus.txt'} has changed (sha256 ")
+    assert "restore the file or start a new run" in changed
+    (first / "corpus.txt").unlink()
+    assert_bad_input(bench("run", "--resume", str(run_dir), "--seeds", "0,1,2"),
+                     f"--task-opt text.path={first / 'corpus.txt'} no longer exists")
+    assert read_csv_rows(run_dir / "runs.csv") == rows  # nothing run, nothing dropped
+
+
+def git_facts() -> tuple[str | None, bool | None]:
+    """The commit of benchsuite's checkout and whether it is dirty, asked of git here (None outside a checkout)."""
+    folder = Path(benchsuite.__file__).parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True)
+    except OSError:
+        return None, None
+    if head.returncode != 0:
+        return None, None
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=folder, capture_output=True, text=True)
+    return head.stdout.strip(), bool(status.stdout.strip())
+
+
+# Issue 29, item 5: a resume after the code changed mixed rows of two versions into one summary without a word.
+def test_a_resume_after_the_code_changed_is_refused_unless_asked_and_marks_its_rows(tmp_path, bench, monkeypatch):
+    import torch
+
+    from benchsuite.registry import provenance
+
+    monkeypatch.setattr(provenance, "__version__", "0.0.1")  # the run is made by an older benchsuite
+    started = bench("run", "--tasks", "apple", "--cells", "rnn", "--epochs", "1", "--device", "cpu", "--out",
+                    str(tmp_path))
+    assert started.exit_code == 0, started.output
+    run_dir = only_run_dir(tmp_path)
+    (old,) = json.loads((run_dir / "meta.json").read_text())["code"]
+    assert (old["benchsuite"], old["torch"]) == ("0.0.1", torch.__version__)
+    assert (old["git_commit"], old["git_dirty"]) == git_facts()
+    monkeypatch.undo()
+
+    refused = bench("run", "--resume", str(run_dir), "--seeds", "0,1")
+    message = assert_bad_input(refused, "the code changed since the run's last rows were measured",
+                               f"benchsuite 0.0.1 -> {benchsuite.__version__}", "--resume-across-versions")
+    assert message.count(" -> ") == 1  # only what changed is named
+    assert len(read_csv_rows(run_dir / "runs.csv")) == 1
+
+    going = bench("run", "--resume", str(run_dir), "--seeds", "0,1", "--resume-across-versions")
+    assert going.exit_code == 0, going.output
+    first, new = json.loads((run_dir / "meta.json").read_text())["code"]
+    assert first == old and new["benchsuite"] == benchsuite.__version__ and new["fingerprint"] != old["fingerprint"]
+    rows = read_csv_rows(run_dir / "runs.csv")
+    assert [(row["seed"], row["code_version"]) for row in rows] == [("0", old["fingerprint"]),
+                                                                     ("1", new["fingerprint"])]
+    # the flag was for that resume: the next one compares with the code of the latest rows, which is today's
+    again = bench("run", "--resume", str(run_dir), "--seeds", "0,1,2")
+    assert again.exit_code == 0, again.output
+    assert [row["code_version"] for row in read_csv_rows(run_dir / "runs.csv")][2] == new["fingerprint"]
+    assert_bad_input(bench("run", "--tasks", "apple", "--resume-across-versions"), "--resume-across-versions: only "
+                     "with --resume")
+
+
+def test_a_plugin_file_edited_between_run_and_resume_is_changed_code(tmp_path, bench):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    plugin = plugins / "tiny.py"
+    plugin.write_text(TINY_PLUGIN)
+    started = bench("run", "--tasks", "apple", "--cells", "tiny", "--epochs", "1", "--device", "cpu",
+                    "--plugins-dir", str(plugins), "--out", str(tmp_path / "out"))
+    assert started.exit_code == 0, started.output
+    run_dir = only_run_dir(tmp_path / "out")
+    plugin.write_text(TINY_PLUGIN.replace("nn.RNN", "nn.GRU"))
+    assert_bad_input(bench("run", "--resume", str(run_dir), "--plugins-dir", str(plugins), "--seeds", "0,1"),
+                     "plugin tiny", "file sha256 ")
+
+
+TINY_PLUGIN = """
+from torch import nn
+from benchsuite import CellSpec, hookimpl
+
+@hookimpl
+def register_cells(register):
+    register(CellSpec("tiny", "torch", lambda config: nn.RNN(config.input_size, config.hidden_size, batch_first=True)))
+"""

@@ -34,7 +34,7 @@ def test_names_that_look_missing_stay_names_everywhere(tmp_path):
     run_dir = only_run_dir(tmp_path / "out")
     with open(run_dir / "summary.csv", newline="") as handle:
         assert [(row["task"], row["cell"], row["n_seeds"]) for row in csv.DictReader(handle)] == [
-            ("NA", "nan", "1"), ("NA", "None", "1")]
+            ("NA", "None", "1"), ("NA", "nan", "1")]  # in key order
     report = (run_dir / "summary.md").read_text()
     assert "## NA" in report and "| nan 1L uni h5 |" in report and "| None 1L uni h5 |" in report
     compared = invoke("compare", str(run_dir), str(run_dir), "--format", "json")

@@ -117,6 +117,41 @@ def test_exit_code_is_zero_when_every_row_is_ok_or_skipped(tmp_path, bench):
     assert statuses == ["ok", "skipped"]
 
 
+class Planted:
+    """A stand-in for the `ray` module whose `get` hands back an object of its choice, as a forged head can."""
+
+    class exceptions:  # stands for the `ray.exceptions` module
+        RayError = RuntimeError
+
+    def __init__(self, returned: object) -> None:
+        self.returned = returned
+
+    def get(self, ref: object) -> object:
+        return self.returned
+
+
+# Issue 29, item 2: the driver took whatever a cluster returned as the job's outcome, and crashed on a non-outcome.
+def test_what_a_ray_task_returns_is_recorded_only_as_that_jobs_outcome():
+    from benchsuite.execution.job import JobOutcome, JobRequest
+    from benchsuite.execution.ray_executor import _collect
+    from benchsuite.planning.grid import Job
+
+    def job_of_seed(seed: int) -> Job:
+        return Job(task="apple", cell="rnn", backend="torch", num_layers=1, bidirectional=False, hidden_size=4,
+                   seed=seed, settings={"lr": 0.01, "batch_size": None, "max_epochs": 1, "clip": None,
+                                        "weight_decay": 0.0, "steps": None})
+
+    job = job_of_seed(0)
+    request = JobRequest(job, "cpu")
+    other_job = JobOutcome(job_of_seed(7), {"status": "ok"})
+    for returned in ("marker", {"status": "ok"}, other_job, JobOutcome(job, "not a row")):
+        row = _collect(Planted(returned), None, request, None).row
+        assert (row["status"], row["seed"], row["cell"]) == ("error", 0, "rnn"), returned
+        assert row["error"].startswith(f"the Ray task of this job returned a {type(returned).__name__} that is not")
+    genuine = JobOutcome(job, {"status": "ok", "accuracy": 0.5})
+    assert _collect(Planted(genuine), None, request, None) is genuine
+
+
 TASKS_THAT_FAIL_TO_BUILD = '''
 from benchsuite import TaskSpec, hookimpl
 

@@ -7,19 +7,24 @@ of its own whose group it ends), never found by name.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from benchsuite.execution import isolated
-from benchsuite.execution.ray_executor import available_cores
+from benchsuite.execution.ray_executor import available_cores, use_token_if_this_user_has_one
 from benchsuite.results.files import read_csv_rows
 from benchsuite.results.schema import row_key
 from helpers.cell import SOURCE as HOOKED_RNN
+from helpers.cli import assert_bad_input
 from helpers.fakedist import fake_install
 from helpers.faulty_cells import write_plugin
 from helpers.runs import only_run_dir
@@ -67,6 +72,35 @@ def register_cells(register):
     register(CellSpec("local_rnn", "torch", lambda config: nn.RNN(config.input_size, config.hidden_size,
                                                                   batch_first=True)))
 """
+
+# A plugin whose cell notes, as it is built, the folder its file was imported from, that folder's permissions and
+# owner: where a Ray job found its --plugins-dir files.
+WHERE_PLUGIN = """
+import os
+from torch import nn
+from benchsuite import CellSpec, hookimpl
+
+def build(config):
+    folder = os.path.dirname(os.path.abspath(__file__))
+    facts = os.stat(folder)
+    with open({log!r}, "a") as log:
+        log.write(f"{{folder}} {{facts.st_mode & 0o777:o}} {{facts.st_uid}}\\n")
+    return nn.RNN(config.input_size, config.hidden_size, batch_first=True)
+
+@hookimpl
+def register_cells(register):
+    register(CellSpec("where", "torch", build))
+"""
+# A plugin in Latin-1, as its coding line says: its cell is called `latin` only where "café" decodes to 4 letters.
+LATIN_PLUGIN = """# -*- coding: latin-1 -*-
+from torch import nn
+from benchsuite import CellSpec, hookimpl
+
+@hookimpl
+def register_cells(register):
+    name = "latin" if len("café") == 4 else "misread"
+    register(CellSpec(name, "torch", lambda config: nn.GRU(config.input_size, config.hidden_size, batch_first=True)))
+""".encode("latin-1")
 
 
 def rows_by_key(run_dir: Path) -> dict[tuple, dict[str, str]]:
@@ -154,9 +188,48 @@ def wait_for_rows(out: Path, count: int, driver: subprocess.Popen, limit: float 
     raise AssertionError(f"no {count} rows under {out} in time (driver exit code {driver.poll()})")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head(monkeypatch):
+    """A head started as the README says, `ray start --head`, in a session of its own, with token authentication
+    on (a token of its user: here a file named by RAY_AUTH_TOKEN_PATH, as ~/.ray/auth_token would be); its address.
+    Its whole process group is killed after, by the group's id."""
+    token = Path(tempfile.mkdtemp(prefix="raytoken-")) / "auth_token"
+    token.write_text(uuid.uuid4().hex)
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)  # as in a fresh shell (an in-process Ray instance sets it)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    port = free_port()
+    scratch = tempfile.mkdtemp(prefix="rayhead-")  # short: Ray's socket paths in it must fit 107 characters
+    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--port", str(port),
+                             "--num-cpus", "2", "--include-dashboard=false", "--temp-dir", scratch, "--block"],
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        said = []
+        for line in head.stdout:  # ends when the head exits
+            said.append(line)
+            if "Ray runtime started" in line:
+                break
+        else:
+            raise AssertionError("`ray start --head` failed:\n" + "".join(said))
+        yield f"127.0.0.1:{port}"
+    finally:
+        end_group(head)
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(token.parent, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    """A head without CPUs (the driver's node) and one worker node of two CPUs: jobs only run on worker nodes."""
+    """A head without CPUs (the driver's node) and one worker node of two CPUs: jobs only run on worker nodes.
+    It runs in this process, whose authentication mode the driver sets to token when this user has a Ray token
+    (as `ray start --head` does): it is started in that mode, or its nodes could not call back to the driver."""
+    use_token_if_this_user_has_one()
     simulated = cluster_utils.Cluster(initialize_head=True,
                         head_node_args={"num_cpus": 0, "_system_config": FAST_HEALTH_CHECKS})
     simulated.add_node(num_cpus=2)
@@ -303,7 +376,12 @@ def test_killed_driver_then_resume_finishes_every_row_once(tmp_path):
     assert all(rows[key]["train_seconds"] == row["train_seconds"] for key, row in kept.items())  # kept, not rerun
 
 
-def test_ctrl_c_stops_the_instance_and_keeps_finished_rows(tmp_path):
+# Issue 29, item 8: SIGTERM (a scheduler ending the job) exited 134 with Ray's C++ dump and no resume command.
+@pytest.mark.parametrize(("stop", "exit_code"), [
+    (lambda driver: os.killpg(driver.pid, signal.SIGINT), 130),  # as a terminal's Ctrl-C does: the whole group
+    (lambda driver: driver.send_signal(signal.SIGTERM), 143),  # as `kill` or a scheduler does: the driver
+], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_the_instance_and_keeps_finished_rows(tmp_path, stop, exit_code):
     plugins = write_plugin(tmp_path / "plugins")
     out = tmp_path / "out"
     driver = start_driver([*APPLE, "--cells", "slow", "--seeds", "0,1,2,3,4,5", "--plugins-dir", str(plugins),
@@ -311,12 +389,88 @@ def test_ctrl_c_stops_the_instance_and_keeps_finished_rows(tmp_path):
     try:
         run_dir = wait_for_rows(out, 1, driver)
         below = descendants(driver.pid)
-        os.killpg(driver.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole foreground group
+        stop(driver)
         output, _ = driver.communicate(timeout=120)
-        assert driver.returncode == 130, output
+        assert driver.returncode == exit_code, output
         assert "Traceback" not in output
+        assert f"Finish the run with: bench run --resume {run_dir} --plugins-dir {plugins}\n" in output
         assert wait_gone(below) == []  # the Ray instance the run started is gone, workers and all
     finally:
         end_group(driver)
     rows = rows_by_key(run_dir)
     assert 1 <= len(rows) < 6 and {row["status"] for row in rows.values()} == {"ok"}
+
+
+# Issue 29, items 6 and 8: a head started with `ray start --head` (token authentication on) could not be reached
+# with --ray-address; SIGTERM then exited 1 without the resume command.
+def test_a_head_started_with_ray_start_is_reached_and_sigterm_gives_the_resume_command(tmp_path, ray_head):
+    plugins = write_plugin(tmp_path / "plugins")
+    out = tmp_path / "out"
+    driver = start_driver([*APPLE, "--cells", "slow", "--seeds", "0,1,2,3,4,5", "--plugins-dir", str(plugins),
+                           "--threads", "1", "--executor", "ray", "--ray-address", ray_head, "--out", str(out)])
+    try:
+        run_dir = wait_for_rows(out, 1, driver)
+        driver.send_signal(signal.SIGTERM)
+        output, _ = driver.communicate(timeout=120)
+    finally:
+        end_group(driver)
+    assert driver.returncode == 143, output
+    assert "Traceback" not in output and "InvalidAuthToken" not in output
+    assert (f"Finish the run with: bench run --resume {run_dir} --plugins-dir {plugins} --ray-address {ray_head}\n"
+            in output)
+    rows = rows_by_key(run_dir)
+    assert 1 <= len(rows) < 6 and {row["status"] for row in rows.values()} == {"ok"}
+
+
+# Issue 29, item 7: an address where nothing answers hung without end; every failed connection left a run folder.
+def test_a_cluster_out_of_reach_is_bad_input_before_the_run_makes_its_folder(tmp_path):
+    out = tmp_path / "out"
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there: Ray would retry for ever
+    limited = ("import sys; from benchsuite.execution import ray_executor; ray_executor.CONNECT_SECONDS = 5; "
+               "from benchsuite.cli import main; main(sys.argv[1:], prog_name='bench')")
+    driver = subprocess.Popen([sys.executable, "-c", limited, *APPLE, "--executor", "ray", "--ray-address", address,
+                               "--out", str(out)], start_new_session=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        _, errors = driver.communicate(timeout=120)
+    finally:
+        end_group(driver)
+    assert driver.returncode == 2, errors
+    assert "Traceback" not in errors
+    assert [line for line in errors.splitlines() if line.startswith("Error: ")] == [
+        f"Error: --ray-address {address}: no Ray cluster answered there within 5 s; start one with `ray start "
+        "--head` or check the address"]
+    assert not out.exists()
+
+
+def test_a_malformed_ray_address_is_bad_input_before_the_run_makes_its_folder(tmp_path, bench):
+    out = tmp_path / "out"
+    refused = bench(*APPLE, "--executor", "ray", "--ray-address", "head:port:6379", "--out", str(out))
+    assert_bad_input(refused, "--ray-address head:port:6379: cannot connect to a Ray cluster there")
+    assert not out.exists()
+    assert not ray.is_initialized()
+
+
+# Issue 29, items 3 and 11: jobs imported plugin files from a folder of a predictable name in /tmp that anyone could
+# fill first, and the files travelled as UTF-8 text (a Latin-1 plugin or a binary junk.py crashed the run, a folder
+# named sub.py ended it with "free some space").
+def test_plugin_files_reach_each_job_in_a_private_folder_by_the_inline_loaders_rule(tmp_path, bench):
+    plugins, log = tmp_path / "plugins", tmp_path / "where.log"
+    plugins.mkdir()
+    (plugins / "where.py").write_text(WHERE_PLUGIN.format(log=str(log)))
+    (plugins / "latin.py").write_bytes(LATIN_PLUGIN)
+    (plugins / "junk.py").write_bytes(bytes(range(256)))
+    (plugins / "sub.py").mkdir()
+    grid = [*APPLE, "--cells", "where,latin", "--seeds", "0,1", "--plugins-dir", str(plugins), "--threads", "1"]
+    on_ray = bench(*grid, "--executor", "ray", "--workers", "2", "--out", str(tmp_path / "ray"))
+    assert on_ray.exit_code == 0, on_ray.output
+    assert "Traceback" not in on_ray.output and "free some space" not in on_ray.output
+    folders = [line.split() for line in log.read_text().splitlines()]
+    assert len(folders) == 2 and len({folder for folder, _, _ in folders}) == 2  # one folder per job
+    for folder, mode, owner in folders:
+        assert Path(folder) != plugins and not Path(folder).exists()  # a copy, removed when its job ended
+        assert (mode, int(owner)) == ("700", os.getuid())
+    inline = bench(*grid, "--out", str(tmp_path / "inline"))
+    assert inline.exit_code == 0, inline.output
+    assert_same_rows(only_run_dir(tmp_path / "ray"), only_run_dir(tmp_path / "inline"))
+    assert {row["cell"] for row in rows_by_key(only_run_dir(tmp_path / "ray")).values()} == {"where", "latin"}

@@ -55,7 +55,8 @@ def run(tmp_path_factory) -> benchsuite.RunResult:
 
 def test_every_column_is_typed_as_its_text_reads(run) -> None:
     loaded = benchsuite.load_run(run.run_dir)
-    text = _text_rows(run.run_dir / "runs.csv")
+    # Rows are read in key order: here by cell, then direction (the other key columns are the same in every row).
+    text = sorted(_text_rows(run.run_dir / "runs.csv"), key=lambda row: (row["cell"], row["bidirectional"]))
     assert list(loaded.runs.columns)[:len(RUN_COLUMNS)] == RUN_COLUMNS and len(loaded.runs) == len(text) == 4
     for index, row in enumerate(text):
         for column in RUN_COLUMNS:

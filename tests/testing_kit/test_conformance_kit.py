@@ -218,3 +218,77 @@ def test_fixture_reports_the_kit_message_in_a_plugin_authors_test(pytester: pyte
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: cell 'notime' (1 layer, unidirectional): output has shape*"
                                  "the time axis is missing*"])
+
+
+# --------------------------------------------------------------------------- loose plugin files (--plugins-dir)
+
+# Loose plugin files as `--plugins-dir` loads them: a good cell and a task, and a cell that drops the time axis.
+LOOSE_PLUGIN = HOOKED_RNN + textwrap.dedent('''
+    import numpy as np
+
+    from benchsuite import CellSpec, TaskData, TaskSpec, hookimpl
+
+
+    def tiny(seed=0):
+        x = np.random.default_rng(seed).integers(0, 3, (8, 5))
+        return TaskData(["a", "b", "c"], x, np.roll(x, -1, axis=1))
+
+
+    @hookimpl
+    def register_cells(register):
+        register(CellSpec("loose_rnn", "torch", lambda config: HookedRNN(config)))
+
+
+    @hookimpl
+    def register_tasks(register):
+        register(TaskSpec("loose_task", tiny))
+''')
+BROKEN_PLUGIN = HOOKED_RNN + textwrap.dedent('''
+    from benchsuite import CellSpec, hookimpl
+
+
+    @hookimpl
+    def register_cells(register):
+        register(CellSpec("loose_notime", "torch", lambda config: HookedRNN(config, lambda layer, out: out[:, -1])))
+''')
+
+
+def plugin_file(folder: Path, name: str, source: str) -> Path:
+    path = folder / name
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+def test_kit_checks_every_cell_and_task_of_a_loose_plugin_file(tmp_path: Path) -> None:
+    good, broken = plugin_file(tmp_path, "good.py", LOOSE_PLUGIN), plugin_file(tmp_path, "broken.py", BROKEN_PLUGIN)
+    cells, tasks = testing.registered_specs(good)
+    assert ([cell.name for cell in cells], [task.name for task in tasks]) == (["loose_rnn"], ["loose_task"])
+    testing.check_cell(good)
+    testing.check_task(str(good))  # the path as text, as a test would write it
+    with pytest.raises(AssertionError, match="cell 'loose_notime' .*the time axis is missing"):
+        testing.check_cell(str(broken))
+
+
+def test_kit_names_a_loose_plugin_file_that_registers_nothing_to_check(tmp_path: Path) -> None:
+    plugin = plugin_file(tmp_path, "tasks_only.py", "from benchsuite import hookimpl\n")
+    with pytest.raises(AssertionError, match=r"tasks_only.py registers no cell"):
+        testing.check_cell(plugin)
+    with pytest.raises(AssertionError, match=r"no such plugin file"):
+        testing.check_task(tmp_path / "missing.py")
+
+
+def test_fixture_checks_a_loose_plugin_file_in_a_plugin_authors_test(pytester: pytest.Pytester) -> None:
+    (pytester.path / "plugins").mkdir()
+    plugin_file(pytester.path / "plugins", "mine.py", LOOSE_PLUGIN)
+    plugin_file(pytester.path / "plugins", "broken.py", BROKEN_PLUGIN)
+    pytester.makepyfile('''
+        def test_good(benchsuite_kit):
+            benchsuite_kit.check_cell("plugins/mine.py")
+            benchsuite_kit.check_task("plugins/mine.py")
+
+        def test_broken(benchsuite_kit):
+            benchsuite_kit.check_cell("plugins/broken.py")
+    ''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: cell 'loose_notime' (1 layer, unidirectional): output has shape*"])
