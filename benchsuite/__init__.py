@@ -15,16 +15,18 @@ if TYPE_CHECKING:
 
     from .hookspecs import hookimpl
     from .results.load import RunResult
-    from .specs import CellConfig, CellSpec, Sink, TaskData, TaskSpec
+    from .sinks.export import ExportedRow, Exporter
+    from .specs import CellConfig, CellSpec, ExporterSpec, Sink, TaskData, TaskSpec
 
-__all__ = ["__version__", "BenchInputError", "CellConfig", "CellSpec", "RunResult", "Sink", "TaskData", "TaskSpec",
-           "get_cell", "get_task", "hookimpl", "load_run", "run"]
+__all__ = ["__version__", "BenchInputError", "CellConfig", "CellSpec", "ExportedRow", "Exporter", "ExporterSpec",
+           "RunResult", "Sink", "TaskData", "TaskSpec", "get_cell", "get_task", "hookimpl", "load_run", "run"]
 
 
 # Public names imported on first use: `bench --help` imports this package, and pluggy (for `hookimpl`) would cost
 # about a third of that start, the specs' dataclasses about a sixth.
 LAZY_EXPORTS = {"hookimpl": "hookspecs", "RunResult": "results.load", "CellConfig": "specs", "CellSpec": "specs",
-                "Sink": "specs", "TaskData": "specs", "TaskSpec": "specs"}
+                "Sink": "specs", "TaskData": "specs", "TaskSpec": "specs", "ExporterSpec": "specs",
+                "Exporter": "sinks.export", "ExportedRow": "sinks.export"}
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 import pluggy
 
-from .specs import CellSpec, Sink, TaskSpec
+from .specs import CellSpec, ExporterSpec, Sink, TaskSpec
 
 if TYPE_CHECKING:
     import click
@@ -57,3 +57,10 @@ def register_sinks(register: Callable[[Sink], None]) -> None:
 def register_commands(cli: click.Group) -> None:
     """Add commands to `bench`: decorate functions with `@cli.command()` (installed plugins only; import heavy
     libraries inside the command). A name `bench` already has is left out with a warning."""
+
+
+@hookspec
+def register_exporters(register: Callable[[ExporterSpec], None]) -> None:
+    """Offer experiment trackers to export runs to: call `register(ExporterSpec(...))` once for each (import the
+    tracker's library inside `open`, so `bench --help` stays fast). A name another plugin registered first stays
+    theirs; this one is skipped with a warning."""

@@ -196,3 +196,20 @@ class Sink(Protocol):
 
     def run_finished(self, result: Any) -> None:
         """Every row is recorded: `result` is the run's `benchsuite.RunResult`."""
+
+
+@dataclass(frozen=True)
+class ExporterSpec:
+    """An experiment tracker a run can be exported to, by name (`bench export --to NAME`, `bench run --export NAME`).
+
+    `open(destination)` returns the `Sink` that writes runs there (a `benchsuite.Exporter` does the mapping);
+    `destination` is the tracker's URI or folder as the user gave it, else `default_destination` in the folder that
+    holds the run folder. It imports the tracker's library, and raises `BenchInputError` when that is missing
+    (naming `extra`, the pip extra that installs it) or the destination cannot be written.
+    """
+
+    name: str
+    open: Callable[[str], Sink]
+    description: str = ""
+    extra: str = ""  # `pip install 'benchsuite[EXTRA]'` installs what `open` needs
+    default_destination: str = ""  # a file or folder name: where it writes when not told, beside the run folders

@@ -39,7 +39,8 @@ from .results.lock import RunLock
 from .results.naming import direction_label
 from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_folder
 from .results.schema import FAILED_STATUSES, is_neutral
-from .sinks import RunSinks
+from .sinks.export import open_exporters, record_exports
+from .sinks.run import RunSinks
 from .specs import CellSpec, TaskData
 
 Progress = Callable[[int, int, dict[str, Any]], None]  # rows finished so far, rows planned, the row just finished
@@ -142,6 +143,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
     device = resolve_device(options.device)
     check_precision(options.precision, device)
     executor = get_executor(options.executor, options)  # before any folder: a missing engine is bad input
+    out = Path(resume_dir).parent if resume_dir is not None else Path(options.out)
+    exporters = open_exporters(options.export or (), registry, out)  # a missing extra is bad input, before any folder
     datasets = _build_tasks(options, registry)
     notes: list[str] = []
     jobs = _plan(options, registry, cells, datasets, device, notes)
@@ -166,8 +169,10 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
             kept, jobs = len(done), [job for job in jobs if job.key not in done]
             record_resume(run_dir, argv, options_record(options), kept, len(jobs), code)
         meta = load_meta(run_dir / "meta.json")
-        sinks = stack.enter_context(RunSinks(run_dir, registry.sinks))
+        sinks = stack.enter_context(RunSinks(run_dir, registry.sinks,
+                                             [(exporter.name, exporter.sink) for exporter in exporters]))
         sinks.run_started(meta)
+        record_exports(run_dir, [exporter for exporter in exporters if exporter.sink.parent])
         if kept:
             _tell_kept(sinks, run_dir)
         scratch = stack.enter_context(scratch_folder(run_dir))

@@ -5,6 +5,8 @@ Hermetic plugins: no installed entry-point plugin loads unless a test names it i
 variable is set when this file is imported, before any test module loads a registry, and child processes
 inherit it. Built-in plugins and --plugins-dir files load as always.
 
+Trackers stay local: MLflow and W&B send no telemetry and W&B writes offline, in this process and its children.
+
 Property tests run without a per-example deadline: on a loaded machine an example's time says nothing.
 """
 from __future__ import annotations
@@ -22,6 +24,8 @@ from helpers.cli import invoke
 from helpers.threads import single_thread
 
 os.environ[LOAD_ENV] = ""
+os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1", "WANDB_MODE": "offline",
+                   "WANDB_SILENT": "true"})
 settings.register_profile("benchsuite", deadline=None)
 settings.load_profile("benchsuite")
 

@@ -10,6 +10,7 @@ import click
 
 from ..errors import BenchInputError, describe_os_error
 from .compare import compare_command
+from .export import export_command
 from .listing import list_command, plugins_command
 from .report import best_command, report_command
 from .repro import repro_group
@@ -62,5 +63,5 @@ def main() -> None:
 
 
 for command in (run_command, list_command, plugins_command, compare_command, report_command, sample_command,
-                best_command, repro_group):
+                best_command, repro_group, export_command):
     main.add_command(command)

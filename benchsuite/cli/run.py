@@ -162,7 +162,22 @@ def run_and_report(chosen: RunOptions, resume: str | None, quiet: bool, no_repor
                    f"finish with: {result.resume_command} --no-fail-fast", err=True)
     if not no_report:
         _report_after_run(result.run_dir, chosen.plugins_dir)
+        if chosen.export:
+            _export_report(result.run_dir, chosen.export, chosen.plugins_dir)
     return result
+
+
+def _export_report(run_dir: Path, exports: tuple[str, ...], plugins_dir: str | None) -> None:
+    """Send the report, written after the run's last event, to the trackers the run exported to (the rows are there:
+    exporting again adds only the files); a failure leaves the run and its exit code alone."""
+    from ..registry.loading import get_registry
+    from ..sinks.export import export_run
+
+    try:
+        export_run(run_dir, exports, get_registry(plugins_dir))
+    except Exception as exc:  # a tracker's failure must not fail a finished run
+        click.echo(f"warning: the report was not exported ({type(exc).__name__}: {exc}); retry with `bench export "
+                   f"{run_dir} --to {','.join(request.partition('=')[0] for request in exports)}`", err=True)
 
 
 def _report_after_run(run_dir: Path, plugins_dir: str | None) -> None:

@@ -342,6 +342,11 @@ class RunOptions:
         False)
     fail_fast: bool = declared(Option(
         "--fail-fast/--no-fail-fast", "Stop at the first row that is not ok or skipped.", _flag, FLAG), False)
+    export: tuple[str, ...] | None = declared(Option(
+        "--export", "Export the run to experiment trackers as it goes, each row as it finishes: mlflow, tensorboard, "
+        "wandb (each needs its extra: pip install 'benchsuite[mlflow]'), or a plugin's; NAME=WHERE sets the "
+        "tracking URI or log folder [default: mlflow.db, tensorboard/, wandb/ beside the run folder]. A resume "
+        "exports the rows the store lacks.", parse_names, NAMES, listed=True, metavar="NAME[=WHERE],..."))
     save_models: bool = declared(Option(
         "--save-models", "Keep each ok row's trained model in RUN_DIR/models (for `bench sample`).", _flag, FLAG),
         False)

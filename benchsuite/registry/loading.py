@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, TypeVar
 
 from ..backends import BACKEND_MODULES
 from ..errors import BenchInputError, unknown_name
-from ..specs import NAME_RULE, CellSpec, Sink, TaskSpec, qualified_name, valid_name
+from ..specs import NAME_RULE, CellSpec, ExporterSpec, Sink, TaskSpec, qualified_name, valid_name
 from ..version import __version__
 from .declared import ENTRY_POINT_GROUP
 
@@ -34,15 +34,17 @@ if TYPE_CHECKING:
 BUILTIN_MODULES = {name: f"benchsuite_plugins.{group}.{name}"
                    for group, names in (("cells", ("torch_cells", "numpy_rnn", "baseline_cells")),
                                         ("tasks", ("seed_tasks", "char_tasks", "memory_tasks", "formal_tasks",
-                                                   "chomsky_tasks")))
+                                                   "chomsky_tasks")),
+                                        ("exporters", ("trackers",)))
                    for name in names}
 BUILTIN_PLUGINS = tuple(BUILTIN_MODULES)
 STRICT_ENV = "BENCHSUITE_STRICT_PLUGINS"
 DISABLE_ENV = "BENCHSUITE_DISABLE_PLUGINS"
 LOAD_ENV = "BENCHSUITE_LOAD_PLUGINS"
 # Each hook and the kind of spec its `register` accepts.
-HOOK_KINDS = {"register_cells": CellSpec, "register_tasks": TaskSpec, "register_sinks": Sink}
-Spec = TypeVar("Spec", CellSpec, TaskSpec, Sink)
+HOOK_KINDS = {"register_cells": CellSpec, "register_tasks": TaskSpec, "register_sinks": Sink,
+              "register_exporters": ExporterSpec}
+Spec = TypeVar("Spec", CellSpec, TaskSpec, Sink, ExporterSpec)
 
 
 class PluginError(BenchInputError):
@@ -89,6 +91,7 @@ class Registry:
     plugins: list[PluginInfo] = field(default_factory=list)
     manager: pluggy.PluginManager | None = field(default=None, repr=False)  # for hooks called on demand
     sinks: list[Registered[Sink]] = field(default_factory=list)  # in load order, after the run folder's own
+    exporters: dict[str, Registered[ExporterSpec]] = field(default_factory=dict)
 
     def cell(self, name: str) -> CellSpec:
         if name not in self.cells:
@@ -99,6 +102,11 @@ class Registry:
         if name not in self.tasks:
             raise unknown_name("task", name, self.tasks)
         return self.tasks[name].spec
+
+    def exporter(self, name: str) -> ExporterSpec:
+        if name not in self.exporters:
+            raise unknown_name("exporter", name, self.exporters)
+        return self.exporters[name].spec
 
     def provenance(self, cell: str, task: str) -> dict[str, str]:
         """The plugin (and its version) that registered `cell` and the one that registered `task`, for a row."""
@@ -114,23 +122,30 @@ class Registry:
         return ([name for name, entry in self.cells.items() if entry.plugin == plugin],
                 [name for name, entry in self.tasks.items() if entry.plugin == plugin])
 
-    def add(self, specs: Iterable[CellSpec | TaskSpec | Sink], plugin: str, strict: bool = False) -> None:
+    def exporters_of(self, plugin: str) -> list[str]:
+        """The names of the exporters `plugin` registered."""
+        return [name for name, entry in self.exporters.items() if entry.plugin == plugin]
+
+    def add(self, specs: Iterable[CellSpec | TaskSpec | Sink | ExporterSpec], plugin: str,
+            strict: bool = False) -> None:
         """Add one plugin's specs and sinks. A name an earlier plugin took stays theirs, and this plugin's spec is
         renamed `PLUGIN:NAME` (specs.qualified_name) with a warning naming both (an error if `strict`); so a clash
-        costs one name, not the tool. Where that name is taken too, or unusable, the spec is skipped."""
+        costs one name, not the tool. Where that name is taken too, or unusable, the spec is skipped. An exporter's
+        name is what `--export` is given, never qualified: a clash skips the later one."""
         for spec in specs:
-            if not isinstance(spec, (CellSpec, TaskSpec)):
+            if not isinstance(spec, (CellSpec, TaskSpec, ExporterSpec)):
                 self.sinks.append(Registered(spec, plugin))
                 continue
-            table = self.cells if isinstance(spec, CellSpec) else self.tasks
-            kind = "cell" if isinstance(spec, CellSpec) else "task"
+            table, kind = {CellSpec: (self.cells, "cell"), TaskSpec: (self.tasks, "task"),
+                           ExporterSpec: (self.exporters, "exporter")}[type(spec)]
             if spec.name in table:
                 first, qualified = table[spec.name].plugin, qualified_name(plugin, spec.name)
                 clash = f"plugin {plugin!r} registered {kind} {spec.name!r}, which plugin {first!r} registered first"
                 if strict:
                     raise PluginError(f"{clash} ({STRICT_ENV} is set; disable one with {DISABLE_ENV}={plugin})")
-                if qualified is None or qualified in table:
-                    why = (f"{qualified!r} is taken too" if qualified else
+                if isinstance(spec, ExporterSpec) or qualified is None or qualified in table:
+                    why = ("an exporter keeps its first name" if isinstance(spec, ExporterSpec) else
+                           f"{qualified!r} is taken too" if qualified else
                            f"the plugin's name cannot qualify it (a name must be {NAME_RULE})")
                     _warn(f"{clash}; skipped: {why}")
                     continue
@@ -203,13 +218,13 @@ def new_manager() -> pluggy.PluginManager:
 
 
 def collect_specs(manager: pluggy.PluginManager, plugin: str, strict: bool = False
-                  ) -> list[CellSpec | TaskSpec | Sink]:
+                  ) -> list[CellSpec | TaskSpec | Sink | ExporterSpec]:
     """Call `plugin`'s registration hooks alone and return what it registered, checked for type.
 
     Hooks are called one plugin at a time (not through pluggy's fan-out) so that a plugin that
     raises loses only its own specs. A spec with an unusable name is skipped with a warning (an error if `strict`).
     """
-    specs: list[CellSpec | TaskSpec | Sink] = []
+    specs: list[CellSpec | TaskSpec | Sink | ExporterSpec] = []
     for hook_name, kind in HOOK_KINDS.items():
         def register(spec: Any, kind: type = kind, hook_name: str = hook_name) -> None:
             if not isinstance(spec, kind):

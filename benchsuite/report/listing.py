@@ -44,11 +44,12 @@ def _precedence() -> str:
 
 
 def _registered(registry: Registry, plugin: str) -> str:
-    return _names(*registry.registered_by(plugin))
+    return _names(*registry.registered_by(plugin), registry.exporters_of(plugin))
 
 
-def _names(cells: Sequence[str], tasks: Sequence[str]) -> str:
-    parts = [f"{label}: {', '.join(names)}" for label, names in (("cells", cells), ("tasks", tasks)) if names]
+def _names(cells: Sequence[str], tasks: Sequence[str], exporters: Sequence[str] = ()) -> str:
+    parts = [f"{label}: {', '.join(names)}" for label, names in (("cells", cells), ("tasks", tasks),
+                                                                   ("exporters", exporters)) if names]
     return "; ".join(parts) or "nothing"
 
 

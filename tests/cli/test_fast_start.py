@@ -1,5 +1,5 @@
-"""`bench --help`, `bench list` and `bench plugins` import neither torch, pandas nor ray, even with outside
-plugins installed; a broken outside package leaves `bench list` working and names it."""
+"""`bench --help`, `bench list` and `bench plugins` import neither torch, pandas, ray nor any tracker's library, even
+with outside plugins installed; a broken outside package leaves `bench list` working and names it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,11 +21,11 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return fake_install_mingru(site)
 
 
-@pytest.mark.parametrize("args", [["--help"], ["list"], ["plugins"], ["run", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["plugins"], ["run", "--help"], ["export", "--help"]])
 def test_light_commands_import_neither_torch_nor_pandas_nor_ray(args: list[str], installed: list[Path]) -> None:
     code, stdout, _, imported = run_bench(args, installed)
     assert code == 0 and stdout
-    assert not {"torch", "pandas", "ray"} & set(imported)
+    assert not {"torch", "pandas", "ray", "mlflow", "tensorboard", "wandb"} & set(imported)
 
 
 def test_help_does_not_even_import_pluggy() -> None:

@@ -66,4 +66,5 @@ def test_plugin_command_cannot_take_a_built_in_name(installed: list[Path]) -> No
 def test_without_installed_plugins_help_lists_the_built_in_commands_only() -> None:
     code, stdout, _, imported = run_bench(["--help"])
     assert code == 0 and imported == []
-    assert set(_commands(stdout)) == {"best", "compare", "list", "plugins", "report", "repro", "run", "sample"}
+    assert set(_commands(stdout)) == {"best", "compare", "export", "list", "plugins", "report", "repro", "run",
+                                      "sample"}

@@ -17,7 +17,7 @@ from benchsuite.results.files import read_csv_rows
 from benchsuite.results.schema import KEY_COLUMNS, row_key
 from helpers.cli import assert_bad_input
 from helpers.faulty_cells import write_plugin
-from helpers.runs import only_run_dir
+from helpers.runs import only_run_dir, wait_for_rows
 
 SEEDS = [str(seed) for seed in range(12)]
 
@@ -47,15 +47,6 @@ def assert_samples_match_rows(run_dir: Path) -> None:
     assert len(samples) == len(set(samples))
     keys = {row_key(row) for row in read_csv_rows(run_dir / "runs.csv")}
     assert {sample[:len(KEY_COLUMNS)] for sample in samples} == keys
-
-
-def wait_for_rows(runs: Path, count: int, child: subprocess.Popen, limit: float = 120.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and child.poll() is None:
-        if runs.exists() and len(runs.read_bytes().splitlines()) > count:  # header plus `count` rows
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"no {count} rows in {runs} in time (child exit code {child.poll()})")
 
 
 @pytest.mark.slow  # a second interpreter imports torch

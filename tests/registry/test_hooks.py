@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 import pytest
 
-from benchsuite import CellConfig, CellSpec, Sink, TaskData, TaskSpec, hookimpl, hookspecs
-from benchsuite.registry.loading import collect_specs, new_manager
+from benchsuite import CellConfig, CellSpec, ExporterSpec, Sink, TaskData, TaskSpec, hookimpl, hookspecs
+from benchsuite.registry.loading import Registry, collect_specs, new_manager
 
 PLUGINS_DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -25,7 +25,8 @@ def hook_specs() -> dict[str, object]:
 
 def test_every_hook_has_a_test_and_a_documented_signature() -> None:
     specs = hook_specs()
-    assert set(specs) == {"register_cells", "register_tasks", "register_sinks", "register_commands"}
+    assert set(specs) == {"register_cells", "register_tasks", "register_sinks", "register_commands",
+                          "register_exporters"}
     module = sys.modules[__name__]
     for name, function in specs.items():
         assert callable(getattr(module, f"test_hook_{name}", None)), f"hook {name} has no test_hook_{name}"
@@ -118,6 +119,26 @@ def test_hook_register_sinks_refuses_what_is_not_a_sink() -> None:
 
     with pytest.raises(TypeError, match="register_sinks must register Sink objects, got object"):
         _collect(Plugin())
+
+
+def test_hook_register_exporters() -> None:
+    """An exporter is registered by name; a name another plugin took first stays theirs (`--export` names it), and a
+    name the command line cannot give is skipped. (tests/sinks/test_exporters.py exports through one.)"""
+    class Plugin:
+        @hookimpl
+        def register_exporters(self, register):
+            register(ExporterSpec("mine", lambda destination: Sink(), "a store", default_destination="mine.db"))
+            register(ExporterSpec("mlflow", lambda destination: Sink()))
+            register(ExporterSpec("not a name", lambda destination: Sink()))
+
+    specs = _collect(Plugin())
+    assert [(spec.name, spec.default_destination) for spec in specs] == [("mine", "mine.db"), ("mlflow", "")]
+    first = ExporterSpec("mlflow", lambda destination: Sink())
+    registry = Registry()
+    registry.add([first], "trackers")
+    registry.add(specs, "plugin")
+    assert registry.exporter("mlflow") is first and registry.exporter("mine") is specs[0]
+    assert registry.exporters_of("plugin") == ["mine"]
 
 
 def test_hook_register_commands() -> None:

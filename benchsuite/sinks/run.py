@@ -12,14 +12,14 @@ import traceback
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .checkpoints import write_model
-from .execution.job import JobOutcome
-from .registry.loading import Registered
-from .results.files import RunWriter, append_text
-from .results.load import RunResult
-from .results.schema import SETTING_COLUMNS
-from .results.summary import write_summary
-from .specs import Sink
+from ..checkpoints import write_model
+from ..execution.job import JobOutcome
+from ..registry.loading import Registered
+from ..results.files import RunWriter, append_text
+from ..results.load import RunResult
+from ..results.schema import SETTING_COLUMNS
+from ..results.summary import write_summary
+from ..specs import Sink
 
 
 def log_failure(error_log: Path, outcome: JobOutcome) -> None:
@@ -59,11 +59,15 @@ class RunFolderSink(Sink):
 
 
 class RunSinks:
-    """The run folder's sink, then the plugins' sinks, each event handed to every one still listening."""
+    """The run folder's sink, then the plugins' sinks, then the exporters the run asked for (`--export`), each event
+    handed to every one still listening."""
 
-    def __init__(self, run_dir: Path, plugin_sinks: Sequence[Registered[Sink]]) -> None:
+    def __init__(self, run_dir: Path, plugin_sinks: Sequence[Registered[Sink]],
+                 exporters: Sequence[tuple[str, Sink]] = ()) -> None:
         self.run_dir, self.folder = run_dir, RunFolderSink()
-        self.listening = list(plugin_sinks)
+        # Each listener with the words that name it in a warning.
+        self.listening = [(f"sink of plugin {entry.plugin}", entry.spec) for entry in plugin_sinks]
+        self.listening += [(f"{name} exporter", sink) for name, sink in exporters]
 
     def run_started(self, meta: Mapping[str, Any]) -> None:
         self.folder.run_started(self.run_dir, meta)
@@ -81,15 +85,16 @@ class RunSinks:
         self.folder.close()
 
     def _tell(self, event: str, *arguments: Any) -> None:
-        for entry in list(self.listening):
+        for listener in list(self.listening):
+            who, sink = listener
             try:
-                getattr(entry.spec, event)(*arguments)
+                getattr(sink, event)(*arguments)
             except Exception as exc:  # plugin code: its failure costs its own listening, never a row
-                self.listening.remove(entry)
-                message = (f"the sink of plugin {entry.plugin!r} failed on {event} ({type(exc).__name__}: {exc}); "
-                           "it hears no more of this run, whose rows are all kept")
+                self.listening.remove(listener)
+                message = (f"the {who} failed on {event} ({type(exc).__name__}: {exc}); it hears no more of this "
+                           "run, whose rows are all kept")
                 print(f"warning: {message}", file=sys.stderr)
-                append_text(self.run_dir / "errors.log", f"--- sink of plugin {entry.plugin}: {message}\n"
+                append_text(self.run_dir / "errors.log", f"--- {who}: {message}\n"
                                                          f"{traceback.format_exc().rstrip()}\n\n")
 
     def __enter__(self) -> RunSinks:
