@@ -18,9 +18,7 @@ _SECTION = re.compile(rf"^\s*\[\s*{ENTRY_POINT_GROUP}\s*\]", re.MULTILINE)
 
 def plugins_may_be_installed() -> bool:
     """False only when no distribution on sys.path declares an entry point in ENTRY_POINT_GROUP."""
-    from importlib.machinery import PathFinder
-
-    if any(hasattr(finder, "find_distributions") and finder is not PathFinder for finder in sys.meta_path):
+    if any(hasattr(finder, "find_distributions") and not _searches_sys_path(finder) for finder in sys.meta_path):
         return True  # a finder of its own may offer distributions this scan cannot see
     for entry in sys.path:
         folder = entry or "."
@@ -35,6 +33,15 @@ def plugins_may_be_installed() -> bool:
         except OSError:
             return True
     return False
+
+
+def _searches_sys_path(finder: object) -> bool:
+    """The standard path finder, or the importlib_metadata backport's (which mlflow and wandb install when imported):
+    both look for distributions only in the sys.path folders scanned here."""
+    from importlib.machinery import PathFinder
+
+    kind = type(finder) if not isinstance(finder, type) else finder
+    return finder is PathFinder or (kind.__module__, kind.__name__) == ("importlib_metadata", "MetadataPathFinder")
 
 
 def _is_metadata(folder: str, name: str) -> bool:

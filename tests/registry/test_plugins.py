@@ -291,12 +291,17 @@ def test_an_installed_entry_point_loads_when_the_list_names_it(site: Path, monke
 
 
 
+@pytest.mark.parametrize("backport", [False, True])
 @pytest.mark.parametrize("group", ["benchsuite", "another-tool"])
-def test_quick_plugin_check_agrees_with_importlib_metadata(group: str, tmp_path: Path,
+def test_quick_plugin_check_agrees_with_importlib_metadata(group: str, backport: bool, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """`bench --help` skips importlib.metadata when plugins_may_be_installed() says no; on folders of installed
-    distributions it must answer exactly as importlib.metadata does (here: the real sys.path plus a fake install)."""
+    distributions it must answer exactly as importlib.metadata does (here: the real sys.path plus a fake install),
+    also once the importlib_metadata backport has added its finder (mlflow and wandb import it)."""
     import importlib.metadata
+
+    if backport:
+        pytest.importorskip("importlib_metadata")  # importing it installs its finder on sys.meta_path
 
     from benchsuite.registry.declared import ENTRY_POINT_GROUP, plugins_may_be_installed
 
