@@ -7,6 +7,7 @@ moved into place after their writer closed. So an export cut short is redone, ne
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -196,8 +197,6 @@ class WandbExporter(Exporter):
         super().__init__(str(self.root))
 
     def open_parent(self, run_dir: Path, meta: Mapping[str, Any]) -> str:
-        import hashlib
-
         self.run_name, self.partial = run_dir.name, self.root / PARTIAL
         return hashlib.sha1(f"run folder {run_dir.name}".encode()).hexdigest()[:16]
 
