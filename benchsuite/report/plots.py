@@ -2,13 +2,18 @@
 tasks with slices, held-out accuracy against the slice (e.g. string length: the picture of length generalisation).
 
 Drawn on matplotlib's Agg canvas through `Figure` directly, never pyplot: no display is needed and no
-global backend state is touched.
+global backend state is touched. (This module is imported only to draw, so matplotlib is imported at its top.)
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
+
+import numpy
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter
 
 from ..results.files import replaced_atomically
 from ..results.naming import variant_name, varying_settings
@@ -17,34 +22,79 @@ from ..results.schema import VARIANT_COLUMNS
 if TYPE_CHECKING:
     import pandas
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.text import Text
 
+DPI = 100
+PAD = 4.0  # pixels between labels and the figure's edge or another axes' labels (constrained layout's 3/72 inch)
 STEP_SAMPLES = "step_ms"  # samples.csv's metric for training steps
 Panel = Callable[["Axes", str], None]
 
 
-def _figure(tasks: list[str], draw: Panel, title: str) -> Figure:
-    from matplotlib.figure import Figure
+class PlainLogLabels(Formatter):
+    """A log axis's tick labels as plain numbers (0.3, 2) on the ticks its own formatter labels: that one typesets
+    them as math (3×10⁻¹), a parse of tens of milliseconds each."""
 
+    def __init__(self, chooser: Formatter) -> None:
+        self.chooser = chooser
+
+    def set_locs(self, locs: list[float]) -> None:
+        self.chooser.set_locs(locs)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if self.chooser(x, pos) else ""
+
+
+def _figure(tasks: list[str], draw: Panel, title: str) -> Figure:
     columns = min(2, max(1, len(tasks)))
     rows = max(1, math.ceil(len(tasks) / columns))
-    fig = Figure(figsize=(6.5 * columns, 4.2 * rows), layout="constrained")
-    fig.suptitle(title)
-    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    fig = Figure(figsize=(6.5 * columns, 4.2 * rows), dpi=DPI)
+    heading = fig.suptitle(title, va="top")
+    grid = fig.subplots(rows, columns, squeeze=False)
+    axes = grid.ravel()
     for ax, task in zip(axes, tasks):
-        ax.set_title(task)
+        # Placed where matplotlib would put it over bottom ticks; left to itself it measures every y tick label
+        # again at each draw to look for a clash.
+        ax.set_title(task, y=1.0)
         draw(ax, task)
     for ax in axes[len(tasks):]:
         ax.set_visible(False)
     if not tasks:
         axes[0].set_visible(True)
         axes[0].text(0.5, 0.5, "no rows recorded", ha="center", va="center", transform=axes[0].transAxes)
+    _fit_labels(fig, grid, heading)
     return fig
+
+
+def _fit_labels(fig: Figure, grid: numpy.ndarray, heading: Text) -> None:
+    """Margins and gaps just wide enough for what sticks out of each axes (tick labels, axis labels, its title),
+    measured once: constrained layout finds the same room but measures every label twice more per figure, most of
+    the plots' time. Legends sit inside their axes and take no room."""
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    rows, columns = grid.shape
+    left, right, top, bottom = ([0.0] * columns, [0.0] * columns, [0.0] * rows, [0.0] * rows)
+    for index, ax in enumerate(grid.ravel()):
+        row, column = divmod(index, columns)
+        if ax.get_visible():
+            frame, labelled = ax.get_window_extent(renderer), ax.get_tightbbox(renderer, bbox_extra_artists=[])
+            left[column] = max(left[column], frame.x0 - labelled.x0)
+            right[column] = max(right[column], labelled.x1 - frame.x1)
+            top[row] = max(top[row], labelled.y1 - frame.y1)
+            bottom[row] = max(bottom[row], frame.y0 - labelled.y0)
+    width, height = fig.bbox.width, fig.bbox.height
+    heading.set_y(1 - PAD / height)
+    header = PAD + heading.get_window_extent(renderer).height + PAD
+    across = max((right[c] + left[c + 1] for c in range(columns - 1)), default=0.0) + PAD
+    down = max((bottom[r] + top[r + 1] for r in range(rows - 1)), default=0.0) + PAD
+    frame_width = (width - left[0] - right[-1] - 2 * PAD - (columns - 1) * across) / columns
+    frame_height = (height - header - top[0] - bottom[-1] - PAD - (rows - 1) * down) / rows
+    fig.subplots_adjust(left=(PAD + left[0]) / width, right=1 - (PAD + right[-1]) / width,
+                        top=1 - (header + top[0]) / height, bottom=(PAD + bottom[-1]) / height,
+                        wspace=across / frame_width, hspace=down / frame_height)
 
 
 def _save(fig: Figure, path: Path) -> Path:
     with replaced_atomically(path) as temporary:
-        fig.savefig(temporary, format="png", dpi=100)
+        fig.savefig(temporary, format="png", dpi=DPI)
     return path
 
 
@@ -58,14 +108,21 @@ def _legend(ax: Axes) -> None:
 def _by_variant(rows: pandas.DataFrame, records: pandas.DataFrame | None) -> list[tuple[pandas.DataFrame,
                                                                                     pandas.DataFrame | None]]:
     """Each variant's rows (in variant order) beside its seeds' `records` (curves or samples; None without them),
-    matched in one merge: a merge per variant costs a report of many variants most of a second."""
-    variant_of = rows.groupby(VARIANT_COLUMNS, sort=True, dropna=False).ngroup().rename("variant_index")
+    matched by numbering both tables' (variant, seed) keys in one grouping: a merge on those columns costs ten times
+    as much."""
+    import pandas
+
+    variant_of = rows.groupby(VARIANT_COLUMNS, sort=True, dropna=False).ngroup()
     grouped = rows.groupby(variant_of, sort=True)
     if records is None:
         return [(variant, None) for _, variant in grouped]
-    matched = records.merge(rows[[*VARIANT_COLUMNS, "seed"]].join(variant_of))
-    own = dict(tuple(matched.groupby("variant_index")))
-    return [(variant, own.get(index, matched.iloc[:0])) for index, variant in grouped]
+    keys = [column for column in (*VARIANT_COLUMNS, "seed") if column in records]  # older files lack settings
+    key_of = pandas.concat([rows[keys], records[keys]], ignore_index=True).groupby(
+        keys, sort=False, dropna=False).ngroup().to_numpy()
+    variant_by_key = numpy.full(key_of.max() + 1, -1)  # -1: records of no row here (e.g. a seed that failed)
+    variant_by_key[key_of[:len(rows)]] = variant_of.to_numpy()
+    own = dict(tuple(records.groupby(variant_by_key[key_of[len(rows):]])))
+    return [(variant, own.get(index, records.iloc[:0])) for index, variant in grouped]
 
 
 def loss_panel(runs: pandas.DataFrame, curves: pandas.DataFrame | None) -> Panel:
@@ -80,6 +137,9 @@ def loss_panel(runs: pandas.DataFrame, curves: pandas.DataFrame | None) -> Panel
                 ax.plot(mean.index, mean.to_numpy(), label=variant_name(variant.iloc[0], swept))
             if (losses["value"] > 0).all():
                 ax.set_yscale("log")
+                for axis_formatter, set_formatter in ((ax.yaxis.get_major_formatter(), ax.yaxis.set_major_formatter),
+                                                      (ax.yaxis.get_minor_formatter(), ax.yaxis.set_minor_formatter)):
+                    set_formatter(PlainLogLabels(axis_formatter))
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss")
         _legend(ax)
@@ -95,14 +155,15 @@ def accuracy_panel(runs: pandas.DataFrame, curves: pandas.DataFrame | None) -> P
         held_out = "valid_accuracy" in rows and rows["valid_accuracy"].notna().any()
         column = "valid_accuracy" if held_out else "accuracy"
         paths = None if curves is None else curves[curves["task"] == task]
+        swept = varying_settings(rows)
         for variant, own in _by_variant(rows, paths):
-            name = variant_name(variant.iloc[0], varying_settings(rows))
-            points = ax.scatter(variant["train_seconds"], variant[column], label=name)
+            points = ax.scatter(variant["train_seconds"], variant[column], label=variant_name(variant.iloc[0], swept))
             if own is None or not (own["metric"] == "train_seconds").any():
                 continue
-            for _, seed in own.groupby("seed"):
-                path = seed.pivot_table(index="epoch", columns="metric", values="value")
-                if column in path:
+            # Each seed's epochs as rows, its metrics as columns (a seed's mean where an epoch repeats one).
+            table = own.groupby(["seed", "epoch", "metric"])["value"].mean().unstack("metric").dropna(how="all")
+            for _, path in table.groupby(level="seed"):
+                if column in path and path[column].notna().any():
                     ax.plot(path["train_seconds"], path[column], color=points.get_facecolor()[0], alpha=0.5)
         _reference_lines(ax, runs, task)
         ax.set_xlabel("training time (s)")
@@ -118,10 +179,9 @@ def step_quartiles(runs: pandas.DataFrame, samples: pandas.DataFrame | None,
 
     Rows keep only the median and the IQR's width, not the quartiles, so then the whisker is centred on the median.
     """
-    import numpy
-
     ok = runs[(runs["task"] == task) & (runs["status"] == "ok")].dropna(subset=["step_ms_median"])
     steps = None if samples is None else samples[(samples["task"] == task) & (samples["metric"] == STEP_SAMPLES)]
+    swept = varying_settings(ok)
     quartiles = []
     for variant, own in _by_variant(ok, steps):
         if own is not None and not own.empty:
@@ -130,7 +190,7 @@ def step_quartiles(runs: pandas.DataFrame, samples: pandas.DataFrame | None,
             median = float(variant["step_ms_median"].median())
             half = float(variant["step_ms_iqr"].median()) / 2 if "step_ms_iqr" in variant else 0.0
             q1, q3 = median - half, median + half
-        quartiles.append((variant_name(variant.iloc[0], varying_settings(ok)), float(q1), float(median), float(q3)))
+        quartiles.append((variant_name(variant.iloc[0], swept), float(q1), float(median), float(q3)))
     return quartiles
 
 
