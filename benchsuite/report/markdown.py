@@ -24,7 +24,7 @@ from ..results.naming import (
     variant_name,
     varying_settings,
 )
-from ..results.schema import VARIANT_COLUMNS, is_blank
+from ..results.schema import KEY_COLUMNS, VARIANT_COLUMNS, is_blank
 from ..results.summary import SUMMARY_METRICS, summarize
 from ..results.tuning import settings_swept
 from .samples import SAMPLE_TEMPERATURE, model_samples
@@ -115,9 +115,10 @@ def _setting_hints(runs: pandas.DataFrame, summary: pandas.DataFrame) -> list[st
             for row in summary.to_dict("records") if row["accuracy_mean"] < HINT_SHARE * best]
 
 
-def task_table(runs: pandas.DataFrame) -> list[str]:
-    """One task's variants x metrics as Markdown: means over ok seeds, the best of each metric in bold."""
-    summary = summarize(runs).sort_values(VARIANT_COLUMNS, kind="stable")
+def task_table(runs: pandas.DataFrame, summary: pandas.DataFrame) -> list[str]:
+    """One task's variants x metrics as Markdown from its rows and their `summary`: means over ok seeds, the best of
+    each metric in bold."""
+    summary = summary.sort_values(VARIANT_COLUMNS, kind="stable")
     metrics = _shown_metrics(runs, summary)
     variants = summary.to_dict("records")
     swept = varying_settings(runs)
@@ -146,7 +147,7 @@ def _not_ok(runs: pandas.DataFrame) -> list[str]:
     return ["- " + markdown_text(f"{variant_name(row, swept)} seed {row['seed']}: {row['status']}"
                                  + (f": {row['error']}" if row["error"] else ""), line_start=True)
             + _measured_so_far(row)
-            for row in runs.to_dict("records") if row["status"] != "ok"]
+            for row in runs[runs["status"] != "ok"].to_dict("records")]
 
 
 def _stated(runs: pandas.DataFrame, column: str) -> str | None:
@@ -171,7 +172,7 @@ def _predictions(runs: pandas.DataFrame) -> list[str]:
     firsts = ok.drop_duplicates(VARIANT_COLUMNS)
     swept = varying_settings(runs)
     return [f"- {markdown_text(variant_name(row, swept), line_start=True)} seed {row['seed']}: "
-            f"{_code(row['prediction'])}" for row in firsts.to_dict("records")]
+            f"{_code(row['prediction'])}" for row in firsts[[*KEY_COLUMNS, "prediction"]].to_dict("records")]
 
 
 def _code(text: str) -> str:
@@ -199,12 +200,13 @@ def summary_markdown(title: str, runs: pandas.DataFrame, meta: dict[str, Any] | 
              "time-to-target over the seeds that reached it); the best of each metric is in **bold**."]
     if runs.empty:
         lines += ["", "No rows recorded yet."]
+    summaries = dict(tuple(summarize(runs).groupby("task", sort=False)))
     for task, group in runs.groupby("task", sort=True):
         shared = fixed_settings(group)
         lines += ["", f"## {markdown_text(task)}", "",
                   _ceiling(group) + (f"; every variant trained with {markdown_text(shared)}" if shared else ""),
-                  "", *task_table(group)]
-        hints = _setting_hints(group, summarize(group))
+                  "", *task_table(group, summaries[task])]
+        hints = _setting_hints(group, summaries[task])
         if hints:
             lines += ["", *hints]
         predictions = _predictions(group)
