@@ -44,7 +44,8 @@ class PlainLogLabels(Formatter):
         return f"{x:g}" if self.chooser(x, pos) else ""
 
 
-def _figure(tasks: list[str], draw: Panel, title: str) -> Figure:
+def panel_figure(tasks: list[str], draw: Panel, title: str) -> Figure:
+    """A figure of one panel per task (two a row) under `title`, laid out so that no label is clipped."""
     columns = min(2, max(1, len(tasks)))
     rows = max(1, math.ceil(len(tasks) / columns))
     fig = Figure(figsize=(6.5 * columns, 4.2 * rows), dpi=DPI)
@@ -249,4 +250,4 @@ def draw_plots(runs: pandas.DataFrame, curves: pandas.DataFrame | None, samples:
     if slices is not None and not slices.empty:
         plots.append((sorted(slices["task"].unique()), "accuracy_by_slice.png", slice_panel(runs, slices),
                       "Held-out accuracy by slice"))
-    return [_save(_figure(shown, draw, title), run_dir / name) for shown, name, draw, title in plots]
+    return [_save(panel_figure(shown, draw, title), run_dir / name) for shown, name, draw, title in plots]

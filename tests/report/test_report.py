@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
 import json
 import re
 import statistics
@@ -11,7 +12,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy
+import pandas
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.transforms import Bbox
 from PIL import Image, ImageStat
 
 from benchsuite.report.markdown import summary_markdown
@@ -243,3 +247,92 @@ def test_report_html_holds_the_summary_tables_the_plots_and_the_environment_offl
     assert summary_tables == markdown_tables((run / "summary.md").read_text())
     assert environment[1:] == [[key, value if isinstance(value, str) else json.dumps(value)]
                                for key, value in meta.items()]
+
+
+def long_named_runs(tasks: list[str]) -> tuple[pandas.DataFrame, pandas.DataFrame]:
+    """Rows of `tasks` whose step panel's y labels are long variant names (a long plugin cell name, swept lr), and
+    their loss and accuracy curves (losses over three decades: a log axis with minor labels)."""
+    from benchsuite.results.schema import NEUTRAL_SETTINGS
+
+    rows, curves = [], []
+    for task in tasks:
+        for number, (cell, lr) in enumerate([("lstm", 0.1), ("a-cell-from-a-plugin-with-a-long-name", 0.001),
+                                             ("gru", 0.01)]):
+            variant = {"task": task, "cell": cell, "backend": "torch", "num_layers": 2, "bidirectional": True,
+                       "hidden_size": 256, "lr": lr, "batch_size": 32, "max_epochs": 3, **NEUTRAL_SETTINGS,
+                       "seed": 0}
+            rows.append({**variant, "status": "ok", "accuracy": 0.5 + number / 10, "train_seconds": 2.0 + number,
+                         "step_ms_median": 10.0 * (number + 1), "step_ms_iqr": 1.0})
+            curves += [{**variant, "epoch": epoch, "metric": metric, "value": value}
+                       for epoch in (1, 2, 3)
+                       for metric, value in (("loss", 10.0 ** (1 - epoch) * (number + 1)),
+                                             ("accuracy", 0.2 * epoch), ("train_seconds", 0.7 * epoch))]
+    return pandas.DataFrame(rows), pandas.DataFrame(curves)
+
+
+def drawn_tick_labels(axis, coordinate: int) -> list:
+    """An axis's tick labels that are drawn: not blank, at a tick inside the axis's view (matplotlib keeps labels
+    of ticks beyond it, undrawn)."""
+    low, high = sorted(axis.get_view_interval())
+    span = high - low
+    return [label for label in axis.get_ticklabels(which="both") if label.get_visible() and label.get_text()
+            and low - 1e-9 * span <= label.get_position()[coordinate] <= high + 1e-9 * span]
+
+
+@pytest.mark.parametrize("tasks", [["apple"], ["apple", "ship"], ["apple", "ship", "copy"]])
+def test_every_label_of_every_plot_is_inside_the_figure_and_clear_of_the_other_panels(tasks):
+    """Checked by matplotlib's own extents of the drawn figure, not by the margins the layout computed."""
+    from benchsuite.report.plots import accuracy_panel, loss_panel, panel_figure, step_panel
+
+    runs, curves = long_named_runs(tasks)
+    step = step_panel(runs, None)
+    for panel in (loss_panel(runs, curves), accuracy_panel(runs, curves), step):
+        figure = panel_figure(tasks, panel, "A title")
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()  # as savefig draws it
+        renderer = canvas.get_renderer()
+        page = figure.bbox.padded(0.5)  # half a pixel of rounding
+        shown = [ax for ax in figure.axes if ax.get_visible()]
+        assert len(shown) == len(tasks)
+        labelled = []
+        for ax in shown:
+            texts = [text for text in (ax.title, ax.xaxis.label, ax.yaxis.label) if text.get_text()]
+            texts += drawn_tick_labels(ax.xaxis, 0) + drawn_tick_labels(ax.yaxis, 1)
+            for text in texts:
+                extent = text.get_window_extent(renderer)
+                assert page.containsx(extent.x0) and page.containsx(extent.x1), text.get_text()
+                assert page.containsy(extent.y0) and page.containsy(extent.y1), text.get_text()
+            if ax.get_legend():
+                legend, frame = ax.get_legend().get_window_extent(renderer), ax.bbox.padded(0.5)
+                assert frame.containsx(legend.x0) and frame.containsx(legend.x1)
+                assert frame.containsy(legend.y0) and frame.containsy(legend.y1)
+            labelled.append(Bbox.union([text.get_window_extent(renderer) for text in texts] + [ax.bbox]))
+        heading = figure.texts[0].get_window_extent(renderer) if figure.texts else None
+        for index, box in enumerate(labelled):
+            assert not any(box.overlaps(other) for other in labelled[index + 1:])
+            assert heading is None or not box.overlaps(heading)
+        assert panel is not step or all(any(label.get_text().startswith("a-cell-from-a-plugin-with-a-long-name")
+                                            for label in drawn_tick_labels(ax.yaxis, 1)) for ax in shown)
+
+
+def test_log_loss_ticks_are_labelled_as_plain_numbers_where_matplotlib_labels_them():
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    from benchsuite.report.plots import loss_panel
+
+    runs, curves = long_named_runs(["ship"])
+    ax = Figure().subplots()
+    loss_panel(runs, curves)(ax, "ship")
+    assert ax.get_yscale() == "log"
+    ax.figure.savefig(io.BytesIO(), format="png")
+    for which, default in (("major", LogFormatterSciNotation()), ("minor", LogFormatterSciNotation(
+            labelOnlyBase=False))):
+        locations = ax.yaxis.get_majorticklocs() if which == "major" else ax.yaxis.get_minorticklocs()
+        labels = [label.get_text() for label in ax.get_yticklabels(which=which)]
+        default.set_axis(ax.yaxis)
+        expected = default.format_ticks(list(locations))
+        assert [bool(label) for label in labels] == [bool(text) for text in expected]
+        assert [float(label) for label in labels if label] == pytest.approx(
+            [location for location, label in zip(locations, labels) if label])
+        assert not any("$" in label for label in labels)
