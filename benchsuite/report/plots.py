@@ -95,7 +95,8 @@ def _fit_labels(fig: Figure, grid: numpy.ndarray, heading: Text) -> None:
 
 def _save(fig: Figure, path: Path) -> Path:
     with replaced_atomically(path) as temporary:
-        fig.savefig(temporary, format="png", dpi=DPI)
+        # zlib's fastest level: half the encoding time of the default for files a tenth larger, pixels the same
+        fig.savefig(temporary, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return path
 
 
