@@ -27,6 +27,10 @@ BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "numpy": ("cpu",)}
 # (the weights, their gradients and the optimizer stay fp32). fp16 needs CUDA, where it comes with loss scaling.
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEFAULT_PRECISION = "fp32"
+# Adam's constants, torch.optim.Adam's defaults, for both backends' own Adam updates (each written to
+# torch.optim.Adam's single-tensor update, so the backends and torch's optimizer agree step for step).
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
 
 
 @dataclass(frozen=True, kw_only=True)
