@@ -124,9 +124,9 @@ class EvalStats:
 
 @dataclass(frozen=True)
 class Footprint:
-    """What the model itself costs in memory, in bytes: its parameters, the optimizer's state (Adam's two moments
-    and step counts), and the activations one training step keeps for backward (each storage counted once,
-    parameters left out: they are `param_bytes`)."""
+    """What the model itself costs in memory, in bytes: its parameters, the optimizer's state tensors (Adam's two
+    moments; its step counts are Python integers), and the activations one training step keeps for backward (each
+    storage counted once, parameters left out: they are `param_bytes`)."""
 
     param_bytes: int
     optimizer_bytes: int

@@ -1,9 +1,10 @@
 """The torch backend: a torch model (its backbone's), cross-entropy and Adam; full batch as in the notebook, or
 mini-batches.
 
-Optimizer settings: weight decay is decoupled (torch's AdamW, in a parameter group of the matrices only; 0 gives
-plain Adam), and clipping rescales all gradients together when their norm exceeds `clip` (torch's
-clip_grad_norm_), before each update.
+Optimizer settings: weight decay is decoupled (AdamW's, in a parameter group of the matrices only; 0 gives plain
+Adam), and clipping rescales all gradients together when their norm exceeds `clip` (torch's clip_grad_norm_),
+before each update. The update is the backend's own `Adam`, bit-identical to torch.optim's Adam and AdamW, since
+building any torch.optim optimizer imports torch._dynamo.
 
 Precision: bf16 and fp16 run the forward pass and the loss under autocast (weights, gradients and Adam stay fp32);
 fp16 scales the loss (GradScaler) so small gradients survive. `compile` trains a torch.compile of the model, compiled
