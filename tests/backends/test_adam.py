@@ -26,14 +26,15 @@ class SmallModel(nn.Module):
         self.phase = nn.Parameter(torch.randn(4, dtype=torch.cfloat))
 
 
-def torch_optimizer(model: nn.Module, weight_decay: float) -> torch.optim.Optimizer:
-    """torch.optim's Adam, or AdamW with decay on the matrices only, built here as a user would."""
+def torch_optimizer(model: nn.Module, weight_decay: float, foreach: bool = False) -> torch.optim.Optimizer:
+    """torch.optim's Adam, or AdamW with decay on the matrices only, built here as a user would; in its single-tensor
+    form (its CPU default) or its foreach form (its CUDA default)."""
     if not weight_decay:
-        return torch.optim.Adam(model.parameters(), lr=LR)
+        return torch.optim.Adam(model.parameters(), lr=LR, foreach=foreach)
     matrices = [p for p in model.parameters() if p.dim() >= 2]
     others = [p for p in model.parameters() if p.dim() < 2]
     return torch.optim.AdamW([{"params": matrices, "weight_decay": weight_decay},
-                              {"params": others, "weight_decay": 0.0}], lr=LR)
+                              {"params": others, "weight_decay": 0.0}], lr=LR, foreach=foreach)
 
 
 def assert_same_state(ours, ours_model: nn.Module, theirs: torch.optim.Optimizer, theirs_model: nn.Module) -> None:
@@ -50,9 +51,11 @@ def assert_same_state(ours, ours_model: nn.Module, theirs: torch.optim.Optimizer
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.05])
 @pytest.mark.parametrize("clip", [None, CLIP])
-def test_updates_are_torch_optims_bit_for_bit(weight_decay: float, clip: float | None) -> None:
+@pytest.mark.parametrize("foreach", [False, True])
+def test_updates_are_torch_optims_bit_for_bit(weight_decay: float, clip: float | None, foreach: bool) -> None:
     ours_model, theirs_model = SmallModel(), SmallModel()
-    ours, theirs = optimizer_for(ours_model, LR, weight_decay), torch_optimizer(theirs_model, weight_decay)
+    ours = optimizer_for(ours_model, LR, weight_decay)
+    theirs = torch_optimizer(theirs_model, weight_decay, foreach)
     assert [len(group["params"]) for group in ours.param_groups] == [len(g["params"]) for g in theirs.param_groups]
     generator = torch.Generator().manual_seed(1)
     clipped = 0
