@@ -27,6 +27,10 @@ BACKEND_DEVICES = {"torch": ("cpu", "cuda"), "numpy": ("cpu",)}
 # (the weights, their gradients and the optimizer stay fp32). fp16 needs CUDA, where it comes with loss scaling.
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEFAULT_PRECISION = "fp32"
+# Adam's constants, torch.optim.Adam's defaults, for both backends' own Adam updates (each written to
+# torch.optim.Adam's single-tensor update, so the backends and torch's optimizer agree step for step).
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,9 +124,9 @@ class EvalStats:
 
 @dataclass(frozen=True)
 class Footprint:
-    """What the model itself costs in memory, in bytes: its parameters, the optimizer's state (Adam's two moments
-    and step counts), and the activations one training step keeps for backward (each storage counted once,
-    parameters left out: they are `param_bytes`)."""
+    """What the model itself costs in memory, in bytes: its parameters, the optimizer's state tensors (Adam's two
+    moments; its step counts are Python integers), and the activations one training step keeps for backward (each
+    storage counted once, parameters left out: they are `param_bytes`)."""
 
     param_bytes: int
     optimizer_bytes: int

@@ -21,6 +21,8 @@ from ..errors import BenchInputError
 from ..layers import Workspace
 from ..specs import SPLITS, TaskData
 from . import (
+    ADAM_BETAS,
+    ADAM_EPS,
     BACKEND_DEVICES,
     DEFAULT_PRECISION,
     EvalStats,
@@ -81,8 +83,8 @@ class Adam:
     AdamW's decoupled decay on the parameters that take it (`takes_weight_decay`), and with `clip`, the gradient
     norm clipped first as clip_grad_norm_ does."""
 
-    def __init__(self, params: list[np.ndarray], lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, clip: float | None = None, weight_decay: float = 0.0) -> None:
+    def __init__(self, params: list[np.ndarray], lr: float, betas: tuple[float, float] = ADAM_BETAS,
+                 eps: float = ADAM_EPS, clip: float | None = None, weight_decay: float = 0.0) -> None:
         self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
         self.clip, self.weight_decay = clip, weight_decay
         self.decayed = [param for param in params if takes_weight_decay(param)]

@@ -1,9 +1,10 @@
 """The torch backend: a torch model (its backbone's), cross-entropy and Adam; full batch as in the notebook, or
 mini-batches.
 
-Optimizer settings: weight decay is decoupled (torch's AdamW, in a parameter group of the matrices only; 0 gives
-plain Adam), and clipping rescales all gradients together when their norm exceeds `clip` (torch's
-clip_grad_norm_), before each update.
+Optimizer settings: weight decay is decoupled (AdamW's, in a parameter group of the matrices only; 0 gives plain
+Adam), and clipping rescales all gradients together when their norm exceeds `clip` (torch's clip_grad_norm_),
+before each update. The update is the backend's own `Adam`, bit-identical to torch.optim's Adam and AdamW, since
+building any torch.optim optimizer imports torch._dynamo.
 
 Precision: bf16 and fp16 run the forward pass and the loss under autocast (weights, gradients and Adam stay fp32);
 fp16 scales the loss (GradScaler) so small gradients survive. `compile` trains a torch.compile of the model, compiled
@@ -27,7 +28,17 @@ from torch import nn
 
 from ..layers.torch_layers import count_parameters
 from ..specs import SPLITS, TaskData
-from . import EvalStats, Footprint, HostStepTimer, StepStats, StepTimer, TrainingSettings, takes_weight_decay
+from . import (
+    ADAM_BETAS,
+    ADAM_EPS,
+    EvalStats,
+    Footprint,
+    HostStepTimer,
+    StepStats,
+    StepTimer,
+    TrainingSettings,
+    takes_weight_decay,
+)
 from .batching import chunks, fresh_batches, is_full_batch, shuffled_batches, steps_per_epoch
 
 IGNORED = -100  # cross_entropy's ignore_index; argmax never equals it, so accuracy needs no mask
@@ -141,15 +152,81 @@ class Split:
         return self.batch(slice(None))
 
 
-def optimizer_for(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """Adam over the model's parameters; with weight decay, AdamW whose decay reaches only the parameters that take
-    it (`takes_weight_decay`), through a second parameter group without decay."""
-    if not weight_decay:
-        return torch.optim.Adam(model.parameters(), lr=lr)
+class Adam:
+    """torch.optim.Adam's update as torch runs it on CPU (its single-tensor form; no amsgrad, maximize or
+    capturable), with AdamW's decoupled weight decay in a group whose `weight_decay` is not 0: the parameters come
+    out bit-identical to torch.optim's. Its own class because torch.optim's first optimizer imports torch._dynamo
+    (1.3-1.5 s on a quiet machine, a wait in every run) and its step wraps the update in hooks and profiler records.
+
+    It answers what the session, the footprint and GradScaler (`unscale_`, `step`) ask of an optimizer:
+    `param_groups` (dicts with "params", "lr", "weight_decay"; the lr schedule writes "lr"), `state` (per
+    parameter: exp_avg, exp_avg_sq and the step count, a Python int) and `step()`. A parameter without a gradient
+    is skipped, its step count included, as torch.optim skips it. Each operation is one foreach call over a group's
+    parameters: on CPU, a loop in C++ over the per-tensor kernels torch.optim calls one by one from Python (bit for
+    bit the same, in 0.3-0.4x its step time on apple's and ship's lstm); on CUDA, the foreach kernels torch.optim
+    itself defaults to there."""
+
+    def __init__(self, groups: list[dict[str, Any]], lr: float, betas: tuple[float, float] = ADAM_BETAS,
+                 eps: float = ADAM_EPS) -> None:
+        self.param_groups = [{"lr": lr, "weight_decay": 0.0, **group, "params": list(group["params"])}
+                             for group in groups]
+        self.betas, self.eps = betas, eps
+        self.state: dict[torch.Tensor, dict[str, Any]] = {}
+
+    def _state(self, parameter: torch.Tensor) -> dict[str, Any]:
+        state = self.state.get(parameter)
+        if state is None:  # both moments of a complex parameter stay complex, updated through real views
+            state = self.state[parameter] = {
+                "step": 0, "exp_avg": torch.zeros_like(parameter, memory_format=torch.preserve_format),
+                "exp_avg_sq": torch.zeros_like(parameter, memory_format=torch.preserve_format)}
+        return state
+
+    @torch.no_grad()
+    def step(self) -> None:
+        beta1, beta2 = self.betas
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            states = [self._state(p) for p in params]
+            for state in states:
+                state["step"] += 1
+            lr, weight_decay = group["lr"], group["weight_decay"]
+            if weight_decay:
+                torch._foreach_mul_(params, 1 - lr * weight_decay)
+            grads = [_real(p.grad) for p in params]
+            exp_avgs = [_real(state["exp_avg"]) for state in states]
+            exp_avg_sqs = [_real(state["exp_avg_sq"]) for state in states]
+            params = [_real(p) for p in params]
+            torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+            torch._foreach_mul_(exp_avg_sqs, beta2)
+            torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+            denoms = torch._foreach_sqrt(exp_avg_sqs)
+            torch._foreach_div_(denoms, [(1 - beta2 ** s["step"]) ** 0.5 for s in states])
+            torch._foreach_add_(denoms, self.eps)
+            torch._foreach_addcdiv_(params, exp_avgs, denoms, [-lr / (1 - beta1 ** s["step"]) for s in states])
+
+    def zero_grad(self) -> None:
+        """Gradients dropped (not zeroed), as torch.optim's zero_grad does by default."""
+        for group in self.param_groups:
+            for parameter in group["params"]:
+                parameter.grad = None
+
+
+def _real(tensor: torch.Tensor) -> torch.Tensor:
+    """A complex tensor as a real view (its last axis holding real and imaginary parts), as torch.optim updates it."""
+    return torch.view_as_real(tensor) if tensor.is_complex() else tensor
+
+
+def optimizer_for(model: nn.Module, lr: float, weight_decay: float) -> Adam:
+    """Adam over the model's parameters; with weight decay, AdamW's, whose decay reaches only the parameters that
+    take it (`takes_weight_decay`), the others in a second parameter group without decay."""
     parameters = list(model.parameters())
+    if not weight_decay:
+        return Adam([{"params": parameters}], lr)
     groups = [{"params": [p for p in parameters if takes_weight_decay(p)], "weight_decay": weight_decay},
               {"params": [p for p in parameters if not takes_weight_decay(p)], "weight_decay": 0.0}]
-    return torch.optim.AdamW([group for group in groups if group["params"]], lr=lr)
+    return Adam([group for group in groups if group["params"]], lr)
 
 
 class TorchSession:
@@ -236,10 +313,7 @@ class TorchSession:
                                reduction=reduction)
 
     def train_step(self, batch: Batch) -> StepStats:
-        # What optimizer.zero_grad() does (gradients dropped, not zeroed), without the profiler record and dynamo
-        # guard around it that cost a sub-millisecond step about 1%
-        for parameter in self.parameters:
-            parameter.grad = None
+        self.optimizer.zero_grad()
         with self.autocast:
             logits = self._forward(batch)
             # The mean over counted targets; a batch with nothing to predict takes the sum, 0, where the mean is NaN.

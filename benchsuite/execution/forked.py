@@ -18,9 +18,10 @@ from ..registry.loading import BUILTIN_MODULES
 from .isolated import ChildFailure, describe_exit, die_with_parent
 
 # Imported once by the server, so that each forked job starts with them loaded (measured on CPU, torch 2.13,
-# ray 2.60): torch._dynamo is imported lazily by the first optimizer a process builds (about 2 s a job otherwise),
-# and ray by the Ray worker's main script, which multiprocessing re-runs in every job's process (about 0.4 s).
-PRELOAD = ["ray", "torch", "torch._dynamo", "benchsuite.execution.job", "benchsuite.backends.torch_backend",
+# ray 2.60): ray is imported by the Ray worker's main script, which multiprocessing re-runs in every job's process
+# (about 0.4 s). torch._dynamo is not: training never imports it (the torch backend has its own Adam), and a
+# `--compile` job, the only one that does, pays its import (1-2 s) outside its compile and step times.
+PRELOAD = ["ray", "torch", "benchsuite.execution.job", "benchsuite.backends.torch_backend",
            "benchsuite.backbones.torch_stack", *BUILTIN_MODULES.values()]
 STARTED = "started"  # what the job's process says first, as it begins the job
 

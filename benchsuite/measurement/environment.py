@@ -43,6 +43,8 @@ def _measurement(device: str) -> dict[str, Any]:
         "infer_warmup": timing.INFER_WARMUP,
         "infer_min_repeats": timing.INFER_MIN_REPEATS,
         "infer_min_seconds": timing.INFER_MIN_SECONDS,
+        "infer_max_repeats": timing.INFER_MAX_REPEATS,
+        "infer_max_seconds": timing.INFER_MAX_SECONDS,
         "peak_memory": memory_method(device),
         "time_to_target": "first epoch whose validation accuracy (training accuracy without a split) "
                           "reaches the target; training time only, validation excluded",

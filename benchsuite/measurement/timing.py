@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:
     from ..backends import Session
@@ -18,11 +18,15 @@ WARMUP_STEPS = 1
 # `step_ms_noisy`), beyond 25% warned about.
 NOISE_RATIO = 0.10
 WARN_RATIO = 0.25
-# Inference: untimed passes first, then timed ones until both a minimum count and a minimum time are reached.
+# Inference: untimed passes first, then timed ones until they are steady by torch.utils.benchmark's
+# adaptive_autorange rule (at least INFER_MIN_SECONDS spent and an IQR within NOISE_RATIO of the median), or until
+# INFER_MAX_SECONDS or INFER_MAX_REPEATS; never fewer than INFER_MIN_REPEATS. A steady row stops in a few
+# hundredths of a second instead of spending the whole budget, a noisy one gets every repeat the budget allows.
 INFER_WARMUP = 2
-INFER_MIN_REPEATS = 5
+INFER_MIN_REPEATS = 10
 INFER_MAX_REPEATS = 100
-INFER_MIN_SECONDS = 0.1
+INFER_MIN_SECONDS = 0.01
+INFER_MAX_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -81,19 +85,22 @@ class InferenceTiming:
         return self.characters / (median_ms / 1e3) if median_ms > 0 else float("nan")
 
 
-def time_inference(session: Session, batch: Any) -> InferenceTiming:
-    """Time `session.infer(batch)` as torch.utils.benchmark would: warm-up passes, then repeats, synced."""
-    clock = time.perf_counter
+def time_inference(session: Session, batch: Any, clock: Callable[[], float] = time.perf_counter) -> InferenceTiming:
+    """Time `session.infer(batch)` as torch.utils.benchmark would: warm-up passes, then synced repeats until steady
+    or the budget is spent (the INFER_ constants)."""
     for _ in range(INFER_WARMUP):
         session.infer(batch)
     session.synchronize()
     seconds: list[float] = []
     characters = 0
     started = clock()
-    while len(seconds) < INFER_MAX_REPEATS and (
-            len(seconds) < INFER_MIN_REPEATS or clock() - started < INFER_MIN_SECONDS):
+    while len(seconds) < INFER_MAX_REPEATS:
         before = clock()
         characters = session.infer(batch)
         session.synchronize()
         seconds.append(clock() - before)
+        spent = clock() - started
+        if len(seconds) >= INFER_MIN_REPEATS and (
+                spent >= INFER_MAX_SECONDS or (spent >= INFER_MIN_SECONDS and not spread_ms(seconds).noisy)):
+            break
     return InferenceTiming(seconds, characters)

@@ -24,7 +24,7 @@ from .schema import (
     NUMERIC_COLUMNS,
     RUN_REQUIRED,
     SETTING_COLUMNS,
-    SLICE_COLUMNS,
+    SLICE_REQUIRED,
     TEXT_COLUMNS,
     check_schema_version,
     check_table,
@@ -194,7 +194,7 @@ def load_samples(path: Path, keep_warmup: bool = False) -> pandas.DataFrame | No
 
 def load_slices(path: Path) -> pandas.DataFrame | None:
     """slices.csv with numeric slice values and counts, or None."""
-    table = _load_details(path, SLICE_COLUMNS, "slices.csv")
+    table = _load_details(path, SLICE_REQUIRED, "slices.csv")
     if table is not None:
         for column in ("slice", "count"):
             table[column] = numeric(table, column, path)

@@ -49,7 +49,7 @@ def _setting_value(value: Any) -> str:
 
 def setting_label(column: str, value: Any) -> str:
     """One setting as a variant's name shows it, e.g. `lr0.01`, `b32`, `noclip`; `b?` where it is unknown."""
-    if is_neutral(column, value):
+    if column in NEUTRAL_LABELS and is_neutral(column, value):  # other settings name their neutral value as any
         return NEUTRAL_LABELS[column]
     shown = _setting_value(value)
     return f"{SETTING_LABELS[column]}{shown}" if column in SETTING_LABELS else f"{column}={shown}"

@@ -48,8 +48,11 @@ RUN_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed", "device
 CURVE_COLUMNS = ["schema_version", *KEY_COLUMNS, "epoch", "metric", "value"]
 SAMPLE_COLUMNS = ["schema_version", *KEY_COLUMNS, "metric", "sample", "epoch", "warmup", "value"]
 # Accuracy per slice of a held-out split (e.g. per string length): `count` is how many targets it is over.
-SLICE_COLUMNS = ["schema_version", *KEY_COLUMNS, "split", "slice_name", "slice", "value", "count"]
+SLICE_FIELDS = ["split", "slice_name", "slice", "value", "count"]
+SLICE_COLUMNS = ["schema_version", *KEY_COLUMNS, *SLICE_FIELDS]
 DETAIL_REQUIRED = ["schema_version", "task", *ARCHITECTURE_COLUMNS, "seed"]
+# A slices.csv written before a setting existed lacks its column, as runs.csv does; its own columns must be there.
+SLICE_REQUIRED = [*DETAIL_REQUIRED, *SLICE_FIELDS]
 # Columns read as text and as True/False; every other run column outside the key is a measured or set number.
 TEXT_COLUMNS = ["task", "cell", "backend", "device", "status", "error", "prediction", "cell_options", "cell_plugin",
                 "cell_plugin_version", "task_plugin", "task_plugin_version", "precision", "stop_reason", "backbone",

@@ -2,10 +2,11 @@
 
 Per-epoch time of `rnn` on apple and ship, trained by `benchsuite.measurement.train.train` through the torch backend,
 against the notebook's loop for the same model (nn.RNN + nn.Linear, one-hot inputs, cross-entropy, Adam), measured
-side by side in one process. Time is the process's CPU time, not the wall clock: with one thread it is the loop's
-own work, while on a shared machine most of a loop's wall time can be its waits for a core. Rounds alternate between
-the two so that what noise is left hits both alike; the figure is the median over rounds of (suite time / notebook
-time). Run it alone to see the figures:
+side by side in one process. The notebook steps `torch.optim.Adam`, the suite the torch backend's own Adam (the same
+update bit for bit, in fewer calls): part of any margin below 1 is that optimizer. Time is the process's CPU time,
+not the wall clock: with one thread it is the loop's own work, while on a shared machine most of a loop's wall time
+can be its waits for a core. Rounds alternate between the two so that what noise is left hits both alike; the
+figure is the median over rounds of (suite time / notebook time). Run it alone to see the figures:
 
     python -m pytest tests/benchmarks/test_notebook_overhead.py -s
 """

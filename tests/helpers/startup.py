@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-WATCHED = ("torch", "pandas", "pluggy", "ray", "mlflow", "tensorboard", "wandb")
+WATCHED = ("torch", "torch._dynamo", "pandas", "pluggy", "ray", "mlflow", "tensorboard", "wandb")
 # Runs the CLI like the console script does, then names the watched modules it left in sys.modules.
 DRIVER = f"""
 import sys

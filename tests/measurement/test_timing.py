@@ -1,7 +1,7 @@
 """Timing statistics against numpy, the noise flag, inference timing and thread control."""
 from __future__ import annotations
 
-import time
+import math
 
 import numpy as np
 import pytest
@@ -9,6 +9,7 @@ import pytest
 from benchsuite.measurement.environment import thread_count
 from benchsuite.measurement.timing import (
     INFER_MAX_REPEATS,
+    INFER_MAX_SECONDS,
     INFER_MIN_REPEATS,
     INFER_MIN_SECONDS,
     INFER_WARMUP,
@@ -64,37 +65,64 @@ def test_noise_flag_threshold() -> None:
 
 
 class CountingSession:
-    """Records the order of infer and synchronize calls."""
+    """Records the order of infer and synchronize calls; each pass takes the next of `pass_seconds` (cycled) on a
+    fake clock, so the stopping rule is checked exactly, whatever the machine's load."""
 
-    def __init__(self, pass_seconds: float = 0.0) -> None:
+    def __init__(self, pass_seconds: list[float]) -> None:
         self.calls: list[str] = []
         self.pass_seconds = pass_seconds
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
 
     def infer(self, batch: list[int]) -> int:
+        self.now += self.pass_seconds[self.calls.count("infer") % len(self.pass_seconds)]
         self.calls.append("infer")
-        time.sleep(self.pass_seconds)
         return len(batch) * 10
 
     def synchronize(self) -> None:
         self.calls.append("sync")
 
 
+def timed(pass_seconds: list[float]) -> tuple[CountingSession, list[float]]:
+    session = CountingSession(pass_seconds)
+    return session, time_inference(session, [1, 2, 3], clock=session.clock).seconds
+
+
 def test_inference_timing_warms_up_then_syncs_every_timed_pass() -> None:
-    session = CountingSession()
-    timing = time_inference(session, [1, 2, 3])
-    assert len(timing.seconds) == INFER_MAX_REPEATS  # instant passes never fill the time budget
+    session = CountingSession([0.002])
+    timing = time_inference(session, [1, 2, 3], clock=session.clock)
     assert timing.characters == 30
-    timed = session.calls[INFER_WARMUP + 1:]  # warm-up passes, one sync, then the timed passes
-    assert session.calls[:INFER_WARMUP + 1] == ["infer"] * INFER_WARMUP + ["sync"]
-    assert timed == ["infer", "sync"] * len(timing.seconds)
-    assert timing.chars_per_second == pytest.approx(30 / (np.median(timing.seconds)))
+    assert session.calls[:INFER_WARMUP + 1] == ["infer"] * INFER_WARMUP + ["sync"]  # warm-up passes, one sync
+    assert session.calls[INFER_WARMUP + 1:] == ["infer", "sync"] * len(timing.seconds)
+    assert timing.chars_per_second == pytest.approx(30 / 0.002)
+
+
+def test_steady_passes_stop_once_the_minimum_time_and_count_are_reached() -> None:
+    # 3 ms passes: the minimum time is reached after ceil(0.01 / 0.003) = 4 passes, the minimum count after 10.
+    assert len(timed([0.003])[1]) == max(INFER_MIN_REPEATS, math.ceil(INFER_MIN_SECONDS / 0.003))
+    # 2^-11 s passes (exact in binary, so the sums are too): the minimum count comes first, then steady passes
+    # stop as soon as 10 ms are spent, after ceil(0.01 * 2^11) = 21 passes.
+    assert len(timed([2 ** -11])[1]) == math.ceil(INFER_MIN_SECONDS * 2 ** 11)
+    # Passes too short to ever fill the minimum time use every repeat allowed.
+    assert len(timed([1e-6])[1]) == INFER_MAX_REPEATS
+
+
+def test_noisy_passes_use_the_whole_budget() -> None:
+    noisy = [2 ** -10, 3 * 2 ** -10]  # about 1 and 3 ms: the IQR is far beyond 10% of the median
+    assert spread_ms(noisy * 5).noisy
+    seconds = timed(noisy)[1]
+    assert len(seconds) == math.ceil(INFER_MAX_SECONDS * 2 ** 9)  # passes of 2 ms on average until 0.1 s: 52
+    assert sum(seconds) >= INFER_MAX_SECONDS > sum(seconds[:-1])
+    # A steady stretch stops the timing once its IQR is tight: 20 noisy passes then steady ones.
+    settling = timed(noisy * 10 + [2 ** -9] * 200)[1]
+    assert len(settling) < len(seconds) and not spread_ms(settling).noisy and spread_ms(settling[:-1]).noisy
 
 
 def test_slow_passes_stop_after_the_minimum_repeats() -> None:
-    pass_seconds = INFER_MIN_SECONDS / (INFER_MIN_REPEATS - 1)  # the budget is spent before the minimum count
-    timing = time_inference(CountingSession(pass_seconds), [1])
-    assert len(timing.seconds) == INFER_MIN_REPEATS
-    assert min(timing.seconds) >= pass_seconds
+    seconds = timed([INFER_MAX_SECONDS / 2])[1]  # the whole budget is spent by the second pass
+    assert len(seconds) == INFER_MIN_REPEATS
 
 
 def test_thread_count_sets_and_restores() -> None:

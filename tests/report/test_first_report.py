@@ -106,3 +106,18 @@ def test_a_variant_far_below_the_others_at_one_shared_setting_gets_a_hint(plain:
     assert re.search(r"0\.189\b.*\b1\b", hints[0])  # its accuracy and the best one
     assert "lr 0.1" in hints[0]
     assert not [line for line in markdown_of(plain).splitlines() if "--lr" in line]  # no hint when all did well
+
+
+def test_a_sweep_over_a_setting_whose_neutral_value_has_no_short_label_is_reported(tmp_path: Path) -> None:
+    # --warmup 0 and --schedule constant are neutral (names leave them out) but have no label of their own such as
+    # `noclip`: where they vary, the report names them by value instead of failing to report.
+    run = run_folder(tmp_path, "--epochs", "1", "--warmup", "0,1", "--schedule", "constant,cosine")
+    text = (run / "summary.md").read_text()
+    assert (run / "loss_curves.png").is_file()
+    with open(run / "runs.csv", newline="") as handle:
+        expected = {f"{row['cell']} 1L uni h{row['hidden_size']} schedule={row['schedule']} "
+                    f"warmup_steps={row['warmup_steps']}" for row in csv.DictReader(handle)}
+    assert len(expected) == 8
+    shown = {line.split("|")[1].strip() for line in text.split("## apple\n")[1].split("\n## ")[0].splitlines()
+             if line.startswith("| ") and "schedule=" in line}
+    assert shown == expected

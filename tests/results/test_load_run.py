@@ -119,3 +119,21 @@ def test_extras_that_are_not_a_json_object_are_bad_input(tmp_path) -> None:
     table.to_csv(path, index=False)
     with pytest.raises(BenchInputError, match=r"runs.csv, line 2: extras '\[1, 2\]' is not a JSON object"):
         load_runs(path)
+
+
+def test_a_slices_csv_from_before_the_later_settings_reads_as_written(tmp_path) -> None:
+    # A run folder written before --steps, --backbone, --preset, --schedule and --warmup has none of their columns in
+    # slices.csv (as in runs.csv); `bench report` on it must still read its slices.
+    later = ["steps", "backbone", "preset", "schedule", "warmup_steps"]
+    point = {"split": "test", "slice_name": "length", "slice": 7, "value": 0.25, "count": 12}
+    with RunWriter(tmp_path) as writer:
+        writer.append(ROW, [], slices=[point])
+    path = tmp_path / "slices.csv"
+    pandas.read_csv(path, dtype=str, keep_default_na=False).drop(columns=later).to_csv(path, index=False)
+    assert not set(later) & set(_text_rows(path)[0])
+    loaded = benchsuite.load_run(tmp_path).slices
+    assert len(loaded) == 1
+    row = loaded.iloc[0]
+    assert (row["task"], row["cell"], row["seed"], row["split"], row["slice_name"]) == ("apple", "rnn", 0, "test",
+                                                                                        "length")
+    assert (row["slice"], row["value"], row["count"]) == (7, 0.25, 12)
