@@ -33,6 +33,25 @@ def _ruled(rule: Resume) -> list[str]:
     return [name for name, spec in INPUTS.items() if spec.resume is rule]
 
 
+# What a resume refuses to trust when only meta.json names it: (what the run did with the value, what a resume does
+# not do, what the user vouches for by giving the value again).
+UNTRUSTED = {
+    Resume.LOADS_CODE: ("loaded plugin files from {!r}", "runs no code", "that folder"),
+    Resume.REACHES_CLUSTER: ("used the Ray cluster at {}", "connects to no cluster",
+                             "that cluster, or choose an --executor"),
+}
+
+
+def _refuse_untrusted(rule: Resume, stored: Mapping[str, Any], given: Mapping[str, Any], run_dir: Path) -> None:
+    """Refuse a value under `rule` that the run recorded and this resume does not give again."""
+    used, refused, vouched = UNTRUSTED[rule]
+    for name in _ruled(rule):
+        if stored.get(name) is not None and name not in given:
+            raise BenchInputError(f"--resume {run_dir}: the run {used.format(stored[name])}. A resume {refused} "
+                                  f"named only by the run's meta.json: pass {INPUTS[name].flag_name} {stored[name]} "
+                                  f"again if you trust {vouched}")
+
+
 def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
     """The interrupted run's own options with the `given` ones (as typed, unparsed) on top; see the policy above."""
     run_dir = Path(run_dir)
@@ -44,22 +63,12 @@ def resume_options(run_dir: str | Path, given: Mapping[str, Any]) -> RunOptions:
             given = {key: value for key, value in given.items() if key != name}
     meta = read_meta(run_dir)
     stored = {name: value for name, value in meta["options"].items() if name not in _ruled(Resume.THIS_RESUME)}
-    for name in _ruled(Resume.LOADS_CODE):
-        if stored.get(name) is not None and name not in given:
-            flag = INPUTS[name].flag_name
-            raise BenchInputError(f"--resume {run_dir}: the run loaded plugin files from {stored[name]!r}. "
-                                  "A resume runs no code named only by the run's meta.json: pass "
-                                  f"{flag} {stored[name]} again if you trust that folder")
-        stored[name] = None
+    _refuse_untrusted(Resume.LOADS_CODE, stored, given, run_dir)
+    stored.update(dict.fromkeys(_ruled(Resume.LOADS_CODE)))
     executor = _ruled(Resume.EXECUTOR) + _ruled(Resume.REACHES_CLUSTER)
     if any(name in given for name in ("executor", *OPTIONS["executor"].aliases)):
         stored = {name: value for name, value in stored.items() if name not in executor}
-    for name in _ruled(Resume.REACHES_CLUSTER):
-        if stored.get(name) is not None and name not in given:
-            flag = INPUTS[name].flag_name
-            raise BenchInputError(f"--resume {run_dir}: the run used the Ray cluster at {stored[name]}. A resume "
-                                  "connects to no cluster named only by the run's meta.json: pass "
-                                  f"{flag} {stored[name]} again if you trust that cluster, or choose an --executor")
+    _refuse_untrusted(Resume.REACHES_CLUSTER, stored, given, run_dir)
     original, merged = options_from_record(stored), options_from_record({**stored, **given})
     for name in _ruled(Resume.FIXED):
         if getattr(merged, name) != getattr(original, name):

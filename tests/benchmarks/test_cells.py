@@ -9,7 +9,7 @@ on one thread and 1.4 s on two while other jobs ran).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -52,9 +52,14 @@ def describe(benchmark: Any, session: Any, cell: str, task: str, device: str, ki
                                 threads=threads_in_use())
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("task", TASKS)
-@pytest.mark.parametrize("cell", BUILTIN_CELLS)
+def each_case(test: Callable) -> Callable:
+    """Parametrized over every built-in cell, task and device."""
+    for name, values in (("cell", BUILTIN_CELLS), ("task", TASKS), ("device", DEVICES)):  # ids read cell-task-device
+        test = pytest.mark.parametrize(name, values)(test)
+    return test
+
+
+@each_case
 def test_train_step(benchmark, cell, task, device):
     session, data = task_session(cell, task, device)
     batch = next(iter(session.batches(1)))
@@ -70,9 +75,7 @@ def test_train_step(benchmark, cell, task, device):
     assert stats.counted == int(np.sum(np.asarray(data.y_train) >= 0))  # one full batch: every target counted
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("task", TASKS)
-@pytest.mark.parametrize("cell", BUILTIN_CELLS)
+@each_case
 def test_inference(benchmark, cell, task, device):
     session, data = task_session(cell, task, device)
     batch = next(iter(session.batches(1)))
