@@ -126,10 +126,19 @@ def assert_same_rows(ray_dir: Path, inline_dir: Path) -> None:
 
 def start_driver(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
     """`bench ARGS` in a session of its own, so that its whole process group (the driver, and a local Ray
-    instance it starts) can be signalled and cleaned up by the group's id."""
-    return subprocess.Popen([sys.executable, "-m", "benchsuite", *args], start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+    instance it starts) can be signalled and cleaned up by the group's id.
+
+    Started as a terminal starts a foreground job, with SIGINT at its default: a test runner launched in the
+    background by a script (`cmd &`) inherits SIGINT ignored, an ignored signal stays ignored across exec, and the
+    driver would then rightly ignore the test's Ctrl-C. A handler (not SIG_IGN) in this process becomes the default
+    in the child."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen([sys.executable, "-m", "benchsuite", *args], start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def live_processes() -> dict[int, tuple[int, int, str]]:
