@@ -5,15 +5,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..measurement.timing import NOISE_RATIO, WARN_RATIO, Spread
 from ..results.naming import direction_label, short_name, variant_label
-from ..results.schema import NEUTRAL_SETTINGS, is_blank, is_neutral
+from ..results.schema import NEUTRAL_SETTINGS, SETTING_COLUMNS, is_blank, is_neutral
 
 if TYPE_CHECKING:
     import pandas
 
-# The columns the runs table shows, in order, under their short names.
-SHOWN = ["task", "cell", "num_layers", "bidirectional", "hidden_size", "lr", "batch_size", "max_epochs", "clip",
-         "weight_decay", "seed", "status", "params", "accuracy", "ceiling", "chance", "valid_accuracy",
-         "test_accuracy", "bpc", "final_loss", "train_seconds", "step_ms_median"]
+# The columns the runs table shows, in order, under their short names: every swept setting, so rows that differ
+# only in one never look alike (neutral settings are left out where no row sets them).
+SHOWN = ["task", "cell", "num_layers", "bidirectional", "hidden_size", *SETTING_COLUMNS, "seed", "status", "params",
+         "accuracy", "ceiling", "chance", "valid_accuracy", "test_accuracy", "bpc", "final_loss", "train_seconds",
+         "step_ms_median"]
 # Held-out figures exist only for tasks with a held-out split, chance only where a task states it; these columns
 # are left out when all are blank.
 HELD_OUT = ("chance", "valid_accuracy", "test_accuracy", "bpc")

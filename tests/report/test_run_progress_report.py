@@ -85,3 +85,14 @@ def test_help_and_list_import_no_heavy_library():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
+
+
+def test_the_runs_table_shows_a_swept_setting_only_where_a_row_sets_it(bench, tmp_path):
+    def header(*extra: str) -> list[str]:
+        result = bench(*RUN, "--epochs", "2", "--no-report", "--out", str(tmp_path), *extra)
+        assert result.exit_code == 0, result.output
+        return next(line.split() for line in result.stdout.splitlines() if line.split()[:2] == ["task", "cell"])
+
+    assert not {"schedule", "warmup_steps", "backbone"} & set(header())  # all at their neutral values
+    swept = header("--schedule", "constant,cosine", "--warmup", "0,1")
+    assert {"schedule", "warmup_steps"} <= set(swept) and "backbone" not in swept
