@@ -41,7 +41,7 @@ from .results.resume import RUN_FILES, prepare_resume, record_resume, scratch_fo
 from .results.schema import FAILED_STATUSES, is_neutral
 from .sinks.export import open_exporters, record_exports
 from .sinks.run import RunSinks
-from .specs import CellSpec, TaskData
+from .specs import CellSpec, Sink, TaskData
 
 Progress = Callable[[int, int, dict[str, Any]], None]  # rows finished so far, rows planned, the row just finished
 Built = tuple[TaskData | None, str]  # a task's data, or None and why building it failed
@@ -126,10 +126,11 @@ def _tell_kept(sinks: RunSinks, run_dir: Path) -> None:
 
 def run_options(options: RunOptions, argv: list[str] | None = None, progress: Progress | None = None,
                 epoch_progress: EpochProgress | None = None,
-                resume_dir: str | Path | None = None) -> RunResult:
+                resume_dir: str | Path | None = None, listeners: Sequence[tuple[str, Sink]] = ()) -> RunResult:
     """Run the whole grid, or with `resume_dir` what an interrupted run left undone, in its folder.
 
-    Each event goes to the sinks: the run folder's, then the plugins'. The result holds every row of the run
+    Each event goes to the sinks: the run folder's, then the plugins', the exporters', and `listeners` (the
+    caller's own, each with the words that name it in a warning). The result holds every row of the run
     folder and what the user should know (see RunResult). Ctrl-C raises `RunInterrupted`; a file-system error
     (a full disk) is a `BenchInputError` that says how to resume.
     """
@@ -170,7 +171,8 @@ def run_options(options: RunOptions, argv: list[str] | None = None, progress: Pr
             record_resume(run_dir, argv, options_record(options), kept, len(jobs), code)
         meta = load_meta(run_dir / "meta.json")
         sinks = stack.enter_context(RunSinks(run_dir, registry.sinks,
-                                             [(exporter.name, exporter.sink) for exporter in exporters]))
+                                             [*((f"{exporter.name} exporter", exporter.sink)
+                                                for exporter in exporters), *listeners]))
         sinks.run_started(meta)
         record_exports(run_dir, [exporter for exporter in exporters if exporter.sink.parent])
         if kept:

@@ -49,32 +49,35 @@ def run_repro_command(ctx: click.Context, name: str, scale: str, print_only: boo
 
     from .. import repro
     from ..planning.options import OPTIONS
+    from ..report.plot_worker import plot_worker
 
-    reproduction = repro.load(name)
-    reproduction.protocol(scale)
-    if print_only:
-        click.echo(repro.format_grid(reproduction, scale))
-        return
-    grid = repro.run_grid(reproduction, scale)
-    if grid.missing:
-        raise BenchInputError(f"{name} at the {scale} scale needs options this build lacks: "
-                              f"{', '.join(sorted(grid.missing))} (the block backbone's); `--print` shows the grid")
-    given = {key: value for key, value in options.items()
-             if ctx.get_parameter_source(key) is not ParameterSource.DEFAULT}
-    # the user's task options (e.g. the corpus's path) join the protocol's, never replace them
-    user = OPTIONS["task_opts"].parse(given.pop("task_opts", ()), OPTIONS["task_opts"].flag_name)
-    # resuming, the run folder holds the protocol; only where and how it runs may change (e.g. --executor)
-    args = given if resume else {**repro.with_user_task_options(reproduction, grid, user), **given}
-    from ..results.schema import FAILED_STATUSES
-    from ..sweep import choose_options
+    with plot_worker(not print_only) as worker:  # first: forked while this process is one thread
+        reproduction = repro.load(name)
+        reproduction.protocol(scale)
+        if print_only:
+            click.echo(repro.format_grid(reproduction, scale))
+            return
+        grid = repro.run_grid(reproduction, scale)
+        if grid.missing:
+            raise BenchInputError(f"{name} at the {scale} scale needs options this build lacks: "
+                                  f"{', '.join(sorted(grid.missing))} (the block backbone's); `--print` shows the grid")
+        given = {key: value for key, value in options.items()
+                 if ctx.get_parameter_source(key) is not ParameterSource.DEFAULT}
+        # the user's task options (e.g. the corpus's path) join the protocol's, never replace them
+        user = OPTIONS["task_opts"].parse(given.pop("task_opts", ()), OPTIONS["task_opts"].flag_name)
+        # resuming, the run folder holds the protocol; only where and how it runs may change (e.g. --executor)
+        args = given if resume else {**repro.with_user_task_options(reproduction, grid, user), **given}
+        from ..results.schema import FAILED_STATUSES
+        from ..sweep import choose_options
 
-    def keep_record(stop: RunInterrupted) -> None:
-        # the folder says which reproduction it holds, so its finished rows can be reported and the run finished
-        repro.write_record(Path(stop.run_dir), reproduction, scale)
-        click.echo(f"partial figures: bench repro report {stop.run_dir}; finish with: bench repro run {name} "
-                   f"--scale {scale} --resume {stop.run_dir}", err=True)
+        def keep_record(stop: RunInterrupted) -> None:
+            # the folder says which reproduction it holds, so its finished rows can be reported and the run finished
+            repro.write_record(Path(stop.run_dir), reproduction, scale)
+            click.echo(f"partial figures: bench repro report {stop.run_dir}; finish with: bench repro run {name} "
+                       f"--scale {scale} --resume {stop.run_dir}", err=True)
 
-    result = run_and_report(choose_options(args, resume), resume, quiet, no_report=False, on_interrupt=keep_record)
+        result = run_and_report(choose_options(args, resume), resume, quiet, no_report=False,
+                                on_interrupt=keep_record, worker=worker)
     repro.write_record(result.run_dir, reproduction, scale)
     written = repro.write_report(result.run_dir, reproduction, scale)
     click.echo(written[0].read_text(encoding="utf-8"))

@@ -15,7 +15,9 @@ from ..errors import BenchInputError, RunInterrupted
 
 if TYPE_CHECKING:
     from ..planning.options import Option, RunOptions
+    from ..report.plot_worker import PlotWorker
     from ..results.load import RunResult
+    from ..specs import Sink
 
 INTERRUPTED_EXIT = 130  # what shells report for a process ended by Ctrl-C
 TERMINATED_EXIT = 143  # ... and by SIGTERM
@@ -111,37 +113,52 @@ def _click_settings(name: str, spec: Option) -> dict[str, object]:
 def run_command(ctx: click.Context, resume: str | None, config: str | None, no_report: bool, quiet: bool,
                 **options: object) -> None:
     """Train every selected cell variant on every selected task and record the results."""
+    from ..report.plot_worker import plot_worker
     from ..results.schema import FAILED_STATUSES
-    from ..sweep import choose_options
 
-    given = {name: value for name, value in options.items()
-             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
-    if config is not None:
-        from ..planning.sweepfile import read_sweep_file, with_command_line
+    with plot_worker(not no_report) as worker:  # first: forked while this process is one thread
+        from ..sweep import choose_options  # (imports numpy, whose BLAS starts threads)
 
-        if resume is not None:
-            raise BenchInputError("--config does not apply with --resume: the run's meta.json holds its sweep")
-        given = with_command_line(read_sweep_file(config), given)
-    result = run_and_report(choose_options(given, resume), resume, quiet, no_report)
+        given = {name: value for name, value in options.items()
+                 if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+        if config is not None:
+            from ..planning.sweepfile import read_sweep_file, with_command_line
+
+            if resume is not None:
+                raise BenchInputError("--config does not apply with --resume: the run's meta.json holds its sweep")
+            given = with_command_line(read_sweep_file(config), given)
+        result = run_and_report(choose_options(given, resume), resume, quiet, no_report, worker=worker)
     if result.runs["status"].isin(FAILED_STATUSES).any():
         sys.exit(1)
 
 
 def run_and_report(chosen: RunOptions, resume: str | None, quiet: bool, no_report: bool,
-                   on_interrupt: Callable[[RunInterrupted], None] | None = None) -> RunResult:
+                   on_interrupt: Callable[[RunInterrupted], None] | None = None,
+                   worker: PlotWorker | None = None) -> RunResult:
     """Run the chosen grid (or finish `resume`) with progress on stderr, print the runs table and what to know,
-    then write the report: `bench run`'s work after parsing, shared with `bench repro run`. An interrupted run
-    exits 130 or 143 after `on_interrupt` has seen it."""
-    from ..report.console import format_runs, noise_line
+    then write the report, its plots drawn by `worker` where there is one: `bench run`'s work after parsing, shared
+    with `bench repro run`. An interrupted run exits 130 or 143 after `on_interrupt` has seen it."""
+    result = _run(chosen, resume, quiet, on_interrupt, [] if worker is None else [("plot worker", worker)])
+    _print_results(result)
+    if not no_report:
+        _report_after_run(result.run_dir, chosen.plugins_dir, None if worker is None else worker.drawn)
+        if chosen.export:
+            _export_report(result.run_dir, chosen.export, chosen.plugins_dir)
+    return result
+
+
+def _run(chosen: RunOptions, resume: str | None, quiet: bool, on_interrupt: Callable[[RunInterrupted], None] | None,
+         listeners: list[tuple[str, Sink]]) -> RunResult:
+    """The run with progress on stderr; an interruption exits 130 or 143 after `on_interrupt` has seen it."""
     from ..report.progress import run_progress
     from ..sweep import run_options
 
     with terminate_as_interrupt() as received:
         try:
             with run_progress(quiet) as display:
-                result = run_options(chosen, argv=sys.argv, resume_dir=resume,
-                                    progress=None if display is None else display.finished,
-                                    epoch_progress=None if display is None else display.epoch)
+                return run_options(chosen, argv=sys.argv, resume_dir=resume,
+                                   progress=None if display is None else display.finished,
+                                   epoch_progress=None if display is None else display.epoch, listeners=listeners)
         except RunInterrupted as stop:
             click.echo(str(stop), err=True)
             if on_interrupt is not None:
@@ -150,6 +167,12 @@ def run_and_report(chosen: RunOptions, resume: str | None, quiet: bool, no_repor
         except KeyboardInterrupt:
             click.echo("interrupted before any row was recorded", err=True)
             sys.exit(_interrupted_exit(received))
+
+
+def _print_results(result: RunResult) -> None:
+    """The runs table on stdout, what to know about it on stderr."""
+    from ..report.console import format_runs, noise_line
+
     click.echo(format_runs(result.runs))
     for note in result.notes:
         click.echo(note, err=True)
@@ -160,11 +183,6 @@ def run_and_report(chosen: RunOptions, resume: str | None, quiet: bool, no_repor
     if result.not_run:
         click.echo(f"--fail-fast: stopped at the first failure with {result.not_run} rows not run; "
                    f"finish with: {result.resume_command} --no-fail-fast", err=True)
-    if not no_report:
-        _report_after_run(result.run_dir, chosen.plugins_dir)
-        if chosen.export:
-            _export_report(result.run_dir, chosen.export, chosen.plugins_dir)
-    return result
 
 
 def _export_report(run_dir: Path, exports: tuple[str, ...], plugins_dir: str | None) -> None:
@@ -180,14 +198,15 @@ def _export_report(run_dir: Path, exports: tuple[str, ...], plugins_dir: str | N
                    f"{run_dir} --to {','.join(request.partition('=')[0] for request in exports)}`", err=True)
 
 
-def _report_after_run(run_dir: Path, plugins_dir: str | None) -> None:
-    """The report of a finished run; if it fails, the results are still there and the exit code stays theirs."""
+def _report_after_run(run_dir: Path, plugins_dir: str | None, drawn: Callable[[], list[Path] | None] | None) -> None:
+    """The report of a finished run (its plots from `drawn`, where a worker drew them); if it fails, the results are
+    still there and the exit code stays theirs."""
     import shlex
 
     from ..report.markdown import write_report
 
     try:
-        written = write_report(run_dir, plugins_dir)
+        written = write_report(run_dir, plugins_dir, drawn)
     except Exception as exc:  # a plotting problem must not hide or fail a finished run
         plugins = f" --plugins-dir {shlex.quote(plugins_dir)}" if plugins_dir else ""
         click.echo(f"warning: no report ({type(exc).__name__}: {exc}); retry with `bench report "

@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..registry.provenance import selection_metrics
 from ..results.files import write_text_atomic
-from ..results.load import load_curves, load_meta, load_runs, load_samples, load_slices
+from ..results.load import load_meta, load_runs
 from ..results.metrics import METRICS, Metric
 from ..results.naming import (
     figure,
@@ -34,19 +34,24 @@ if TYPE_CHECKING:
     import pandas
 
 
-def write_report(run_dir: Path, plugins_dir: str | None = None) -> list[Path]:
+def write_report(run_dir: Path, plugins_dir: str | None = None,
+                 drawn: Callable[[], list[Path] | None] | None = None) -> list[Path]:
     """Write summary.md, the plots and report.html (the same summary as one self-contained page) into `run_dir`;
     return the paths written. Plugin files load only from `plugins_dir` (given on the command line, never read
-    from the run's meta.json)."""
-    from .html import report_html
-    from .plots import draw_plots
-
+    from the run's meta.json). `drawn` gives the plots another process drew meanwhile (see plot_worker), or None
+    when it drew none: then they are drawn here."""
     runs = load_runs(run_dir / "runs.csv")
     meta = load_meta(run_dir / "meta.json")
-    plots = draw_plots(runs, load_curves(run_dir / "curves.csv"), load_samples(run_dir / "samples.csv"), run_dir,
-                       load_slices(run_dir / "slices.csv"))
+    samples = model_samples(run_dir, plugins_dir)
+    plots = drawn() if drawn is not None else None
+    if plots is None:
+        from .plots import draw_run_plots
+
+        plots = draw_run_plots(run_dir)
+    from .html import report_html
+
     summary, page = run_dir / "summary.md", run_dir / "report.html"
-    text = summary_markdown(run_dir.name, runs, meta, [p.name for p in plots], model_samples(run_dir, plugins_dir),
+    text = summary_markdown(run_dir.name, runs, meta, [p.name for p in plots], samples,
                             selection_metrics(plugins_dir))
     write_text_atomic(summary, text)
     write_text_atomic(page, report_html(run_dir.name, text, meta, plots))

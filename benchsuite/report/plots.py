@@ -6,6 +6,7 @@ global backend state is touched. (This module is imported only to draw, so matpl
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
 from ..results.files import replaced_atomically
+from ..results.load import load_curves, load_runs, load_samples, load_slices
 from ..results.naming import variant_name, varying_settings
 from ..results.schema import VARIANT_COLUMNS
 
@@ -252,3 +254,22 @@ def draw_plots(runs: pandas.DataFrame, curves: pandas.DataFrame | None, samples:
         plots.append((sorted(slices["task"].unique()), "accuracy_by_slice.png", slice_panel(runs, slices),
                       "Held-out accuracy by slice"))
     return [_save(panel_figure(shown, draw, title), run_dir / name) for shown, name, draw, title in plots]
+
+
+def draw_run_plots(run_dir: Path) -> list[Path]:
+    """`draw_plots` for the tables in the run folder `run_dir`."""
+    return draw_plots(load_runs(run_dir / "runs.csv"), load_curves(run_dir / "curves.csv"),
+                      load_samples(run_dir / "samples.csv"), run_dir, load_slices(run_dir / "slices.csv"))
+
+
+def warm_up() -> None:
+    """Draw a throwaway figure: matplotlib's first drawing loads fonts and fills caches (about 0.2 s here), which a
+    worker pays before a run's plots are asked for."""
+    figure = Figure(figsize=(2, 2), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.plot([1, 2], [1, 10], marker=".", label="warm-up")
+    axes.set_yscale("log")
+    axes.set_title("warm-up")
+    axes.legend()
+    figure.savefig(io.BytesIO(), format="png")

@@ -59,15 +59,16 @@ class RunFolderSink(Sink):
 
 
 class RunSinks:
-    """The run folder's sink, then the plugins' sinks, then the exporters the run asked for (`--export`), each event
-    handed to every one still listening."""
+    """The run folder's sink, then the plugins' sinks, then the others: the exporters the run asked for (`--export`)
+    and the caller's own listeners, each named by the words a warning uses for it. Each event is handed to every one
+    still listening."""
 
     def __init__(self, run_dir: Path, plugin_sinks: Sequence[Registered[Sink]],
-                 exporters: Sequence[tuple[str, Sink]] = ()) -> None:
+                 others: Sequence[tuple[str, Sink]] = ()) -> None:
         self.run_dir, self.folder = run_dir, RunFolderSink()
         # Each listener with the words that name it in a warning.
         self.listening = [(f"sink of plugin {entry.plugin}", entry.spec) for entry in plugin_sinks]
-        self.listening += [(f"{name} exporter", sink) for name, sink in exporters]
+        self.listening += others
 
     def run_started(self, meta: Mapping[str, Any]) -> None:
         self.folder.run_started(self.run_dir, meta)
