@@ -24,6 +24,9 @@ from typing import Any, Iterator, Mapping
 from ..specs import Sink
 
 READY = "ready"  # the worker's first message: its imports are done
+# How long a run waits for its worker before going on without it: matplotlib's first import on a machine builds
+# its font cache (seconds); a stuck worker must not hold the run back.
+READY_SECONDS = 60
 
 def can_fork_safely() -> bool:
     """Linux, and this process runs one thread (counted by the kernel, so native threads such as torch's count).
@@ -46,7 +49,9 @@ class PlotWorker(Sink):
         self._ready, self._drawing = False, False
 
     def run_started(self, run_dir: Path, meta: Mapping[str, Any]) -> None:
-        self._ready = self._receive() == READY
+        self._ready = self._connection.poll(READY_SECONDS) and self._receive() == READY
+        if not self._ready:
+            self.close()
 
     def run_finished(self, result: Any) -> None:
         if self._ready:

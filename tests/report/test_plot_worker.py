@@ -21,13 +21,16 @@ pytestmark = [pytest.mark.slow,  # each test starts `bench run` in a process of 
 RUN = ["run", "--tasks", "apple", "--cells", "rnn,lstm", "--epochs", "3", "--seeds", "0,1"]
 PLOTS = ("loss_curves.png", "accuracy_vs_time.png", "step_time.png")
 # Runs `bench` in this process, as the console script does, then says whether this process drew anything (imported
-# matplotlib's Figure); with argv[1] "kill-worker", the worker exits as soon as it starts.
+# matplotlib's Figure). With argv[1] "dying-worker" the worker exits as soon as it starts, with "stuck-worker" it
+# never says it is ready (and the run waits half a second for it).
 BENCH_THEN_REPORT = """
-import json, os, sys
+import json, os, sys, time
 from benchsuite.cli import main
 import benchsuite.report.plot_worker as plot_worker
-if sys.argv[1] == "kill-worker":
+if sys.argv[1] == "dying-worker":
     plot_worker._serve = lambda *connections: os._exit(3)
+if sys.argv[1] == "stuck-worker":
+    plot_worker._serve, plot_worker.READY_SECONDS = lambda *connections: time.sleep(600), 0.5
 try:
     main(sys.argv[2:])
 except SystemExit as stop:
@@ -36,10 +39,26 @@ print(json.dumps({"exit": code, "drew_here": "matplotlib.figure" in sys.modules}
 """
 
 
+def processes_in_group(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
 def bench_in_process(tmp_path: Path, how: str, *args: str) -> tuple[dict, str]:
-    done = subprocess.run([sys.executable, "-c", BENCH_THEN_REPORT, how, *args], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300)
-    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+    """What BENCH_THEN_REPORT says and prints on stderr; no process it started may outlive it."""
+    bench = subprocess.Popen([sys.executable, "-c", BENCH_THEN_REPORT, how, *args], cwd=tmp_path,
+                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = bench.communicate(timeout=300)
+    assert not processes_in_group(bench.pid), "a worker outlived its command"
+    return json.loads(stdout.strip().splitlines()[-1]), stderr
 
 
 def test_the_worker_draws_the_plots_bench_report_draws(tmp_path):
@@ -58,25 +77,13 @@ def test_the_worker_draws_the_plots_bench_report_draws(tmp_path):
     assert (run_dir / "report.html").read_text() == (again / "report.html").read_text()
 
 
-def test_without_its_worker_the_run_draws_the_plots_itself(tmp_path):
-    said, stderr = bench_in_process(tmp_path, "kill-worker", *RUN, "--out", str(tmp_path / "out"))
+@pytest.mark.parametrize("how", ["dying-worker", "stuck-worker"])
+def test_without_its_worker_the_run_draws_the_plots_itself(tmp_path, how):
+    said, stderr = bench_in_process(tmp_path, how, *RUN, "--out", str(tmp_path / "out"))
     assert said == {"exit": 0, "drew_here": True}, stderr
     assert "warning" not in stderr.replace("noisy step times", "")
     run_dir = only_run_dir(tmp_path / "out")
     assert all((run_dir / plot).stat().st_size > 0 for plot in PLOTS)
-
-
-def processes_in_group(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def children(pid: int) -> list[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(child) for child in text.split()]
 
 
 def test_a_killed_run_leaves_no_worker_behind(tmp_path):
