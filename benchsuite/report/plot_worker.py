@@ -28,6 +28,7 @@ READY = "ready"  # the worker's first message: its imports are done
 # its font cache (seconds); a stuck worker must not hold the run back.
 READY_SECONDS = 60
 
+
 def can_fork_safely() -> bool:
     """Linux, and this process runs one thread (counted by the kernel, so native threads such as torch's count).
     macOS forks too, but its system libraries are not safe in a forked child once loaded."""
@@ -102,11 +103,11 @@ def plot_worker(wanted: bool) -> Iterator[PlotWorker | None]:
 def _serve(connection: Any, parents_end: Any) -> None:
     """The worker: import, say it is ready, draw the plots of the run folder it is sent, send back their paths."""
     parents_end.close()  # so that the run's process exiting closes the pipe for good
-    # Ctrl-C and SIGTERM are the run's to handle (it keeps its rows and prints how to resume); the worker ends
-    # when the run's process does.
+    # Ctrl-C is the run's to handle (it keeps its rows and prints how to resume), and the worker ends when the run
+    # does; SIGTERM, which the run turns into an interruption for itself, is how the run stops a stuck worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    import pandas  # noqa: F401  (the run-folder readers import it when first used)
+    import pandas  # noqa: F401  (imported now: the run-folder readers import it when first used)
 
     from .plots import draw_run_plots, warm_up
 
