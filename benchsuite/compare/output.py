@@ -12,6 +12,7 @@ import math
 from typing import Any, Callable, Sequence
 
 from ..results.naming import aligned, direction_label, figure, markdown_table, markdown_text, setting, short_name
+from ..results.schema import is_neutral
 from .inputs import Key
 from .significance import TOO_FEW
 from .verdicts import Comparison, MetricChange
@@ -24,13 +25,23 @@ SECTIONS = (
 )
 
 
+def _shown(comparison: Comparison) -> list[int]:
+    """The positions of the key columns the text and Markdown tables show: a setting is left out where every
+    variant on both sides has its neutral value (no clipping, the stack backbone, ...), as in `bench run`'s table.
+    CSV and JSON keep every column."""
+    keys = [*comparison.a.entries, *comparison.b.entries]
+    return [position for position, column in enumerate(comparison.key_columns)
+            if not keys or not all(is_neutral(column, key[position]) for key in keys)]
+
+
 def _key_headers(comparison: Comparison) -> list[str]:
-    return [short_name(column) for column in comparison.key_columns]
+    return [short_name(comparison.key_columns[position]) for position in _shown(comparison)]
 
 
 def _key_cells(comparison: Comparison, key: Key) -> list[str]:
-    return [direction_label(value) if column == "bidirectional" else setting(value)
-            for column, value in zip(comparison.key_columns, key)]
+    columns = comparison.key_columns
+    return [direction_label(key[position]) if columns[position] == "bidirectional" else setting(key[position])
+            for position in _shown(comparison)]
 
 
 def _ratio(change: MetricChange) -> str:

@@ -20,8 +20,9 @@ def edit_rows(runs_csv: Path, edit) -> None:
         columns, rows = reader.fieldnames, list(reader)
     for row in rows:
         edit(row)
+    columns += list(dict.fromkeys(column for row in rows for column in row if column not in columns))  # new ones
     with open(runs_csv, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -135,6 +136,29 @@ def test_extended_columns_match_golden_output(in_fixtures):
     result = invoke("compare", "extended_a", "extended_b")
     assert result.exit_code == 1
     check_golden("extended_a_vs_b.txt", result.stdout)
+
+
+def test_a_setting_shows_in_the_text_tables_only_where_some_variant_sets_it(tmp_path):
+    """Neutral settings (no clipping, the stack backbone, ...) are left out of the text; one that a side sets shows,
+    and the JSON keeps every key column."""
+    sides = [copy_fixture(name, tmp_path / name) for name in ("base", "worse")]
+
+    def clip_ship_gru(row) -> None:
+        if row["task"] == "ship" and row["cell"] == "gru":
+            row["clip"] = "0.5"
+
+    def header(text: str) -> list[str]:
+        return next(line.split() for line in text.splitlines() if line.split()[:2] == ["task", "cell"])
+
+    plain = header(invoke("compare", *sides).stdout)
+    assert "clip" not in plain and "backbone" not in plain and "lr" in plain
+    for side in sides:
+        edit_rows(side / "runs.csv", clip_ship_gru)
+    clipped = invoke("compare", *sides).stdout
+    assert "clip" in header(clipped) and "backbone" not in header(clipped)
+    assert [line.split()[header(clipped).index("clip")] for line in clipped.splitlines()
+            if line.split()[:2] == ["ship", "gru"]] == ["0.5"]
+    assert set(KEY_COLUMNS) - {"seed"} <= set(json_report(*map(str, sides))["metrics"][0])
 
 
 def test_environment_differences_are_warned_about(in_fixtures):
