@@ -34,14 +34,14 @@ def _shown(comparison: Comparison) -> list[int]:
             if not keys or not all(is_neutral(column, key[position]) for key in keys)]
 
 
-def _key_headers(comparison: Comparison) -> list[str]:
-    return [short_name(comparison.key_columns[position]) for position in _shown(comparison)]
+def _key_headers(comparison: Comparison, shown: list[int]) -> list[str]:
+    return [short_name(comparison.key_columns[position]) for position in shown]
 
 
-def _key_cells(comparison: Comparison, key: Key) -> list[str]:
+def _key_cells(comparison: Comparison, shown: list[int], key: Key) -> list[str]:
     columns = comparison.key_columns
     return [direction_label(key[position]) if columns[position] == "bidirectional" else setting(key[position])
-            for position in _shown(comparison)]
+            for position in shown]
 
 
 def _ratio(change: MetricChange) -> str:
@@ -60,24 +60,26 @@ def _evidence(change: MetricChange) -> str:
 
 def _sections(comparison: Comparison) -> list[tuple[str, list[list[str]]]]:
     """Each non-empty section's title and table (header first)."""
-    keys = _key_headers(comparison)
+    shown = _shown(comparison)  # once: it reads every key of both sides
+    keys = _key_headers(comparison, shown)
     sections = []
     for verdict, title in SECTIONS:
-        rows = [[*_key_cells(comparison, c.key), c.metric.name, figure(c.a.center), figure(c.b.center),
+        rows = [[*_key_cells(comparison, shown, c.key), c.metric.name, figure(c.a.center), figure(c.b.center),
                  _ratio(c), _evidence(c)] for c in comparison.with_verdict(verdict)]
         sections.append((title, [[*keys, "metric", "A", "B", "B/A", "evidence"], *rows]))
     # What else fails the comparison comes right after the regressions.
     sections[1:1] = [("newly failing", [[*keys, "seed", "status", "error"]] + [
-        [*_key_cells(comparison, f.key), str(f.outcome.seed), f.outcome.status, f.outcome.error]
+        [*_key_cells(comparison, shown, f.key), str(f.outcome.seed), f.outcome.status, f.outcome.error]
         for f in comparison.new_failures]), ("lost in B: A measured these, B's ok rows have no figure",
-                                             [[*keys, "metric"]] + [[*_key_cells(comparison, lost.key), lost.metric]
-                                                                    for lost in comparison.lost_metrics])]
+                                             [[*keys, "metric"]] + [
+                                                 [*_key_cells(comparison, shown, lost.key), lost.metric]
+                                                 for lost in comparison.lost_metrics])]
     sections.append(("settings changed", [[*keys, "setting", "A", "B"]] + [
-        [*_key_cells(comparison, s.key), s.name, ", ".join(map(setting, s.a)), ", ".join(map(setting, s.b))]
+        [*_key_cells(comparison, shown, s.key), s.name, ", ".join(map(setting, s.a)), ", ".join(map(setting, s.b))]
         for s in comparison.setting_changes]))
     for title, only in (("only in A", comparison.only_a), ("only in B", comparison.only_b),
                         ("lost in B (every row skipped or without figures)", comparison.lost)):
-        sections.append((title, [keys] + [_key_cells(comparison, key) for key in only]))
+        sections.append((title, [keys] + [_key_cells(comparison, shown, key) for key in only]))
     return [(f"{title} ({len(table) - 1})", table) for title, table in sections if len(table) > 1]
 
 

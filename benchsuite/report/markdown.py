@@ -47,7 +47,7 @@ def write_report(run_dir: Path, plugins_dir: str | None = None,
     if plots is None:
         from .plots import draw_run_plots
 
-        plots = draw_run_plots(run_dir)
+        plots = draw_run_plots(run_dir, runs)
     from .html import report_html
 
     summary, page = run_dir / "summary.md", run_dir / "report.html"

@@ -256,9 +256,9 @@ def draw_plots(runs: pandas.DataFrame, curves: pandas.DataFrame | None, samples:
     return [_save(panel_figure(shown, draw, title), run_dir / name) for shown, name, draw, title in plots]
 
 
-def draw_run_plots(run_dir: Path) -> list[Path]:
-    """`draw_plots` for the tables in the run folder `run_dir`."""
-    return draw_plots(load_runs(run_dir / "runs.csv"), load_curves(run_dir / "curves.csv"),
+def draw_run_plots(run_dir: Path, runs: pandas.DataFrame | None = None) -> list[Path]:
+    """`draw_plots` for the tables in the run folder `run_dir` (`runs`: its runs.csv, where already read)."""
+    return draw_plots(load_runs(run_dir / "runs.csv") if runs is None else runs, load_curves(run_dir / "curves.csv"),
                       load_samples(run_dir / "samples.csv"), run_dir, load_slices(run_dir / "slices.csv"))
 
 

@@ -81,7 +81,8 @@ def test_the_worker_draws_the_plots_bench_report_draws(tmp_path):
 def test_without_its_worker_the_run_draws_the_plots_itself(tmp_path, how):
     said, stderr = bench_in_process(tmp_path, how, *RUN, "--out", str(tmp_path / "out"))
     assert said == {"exit": 0, "drew_here": True}, stderr
-    assert "warning" not in stderr.replace("noisy step times", "")
+    # no warning but the one on noisy step times that a loaded machine may print
+    assert not [line for line in stderr.splitlines() if "warning" in line and "noisy step times" not in line]
     run_dir = only_run_dir(tmp_path / "out")
     assert all((run_dir / plot).stat().st_size > 0 for plot in PLOTS)
 
